@@ -1,0 +1,22 @@
+"""The artifacts layer: the W&B-shaped artifact API over storage and lineage."""
+
+from artstore.artifacts.artifact import Artifact, JSONValue
+from artstore.artifacts.manifest import FileEntry, Manifest, safe_relpath
+from artstore.artifacts.names import LATEST, Ref, check_alias, check_name, check_settable_alias
+from artstore.artifacts.store import Store
+from artstore.artifacts.version import ArtifactVersion
+
+__all__ = [
+    "LATEST",
+    "Artifact",
+    "ArtifactVersion",
+    "FileEntry",
+    "JSONValue",
+    "Manifest",
+    "Ref",
+    "Store",
+    "check_alias",
+    "check_name",
+    "check_settable_alias",
+    "safe_relpath",
+]

@@ -1,0 +1,151 @@
+"""Manifests: the canonical JSON list of an artifact version's files, and path safety."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from artstore.errors import UnsafePathError, UnsupportedFormatError
+from artstore.storage import Digest, canonical_json, parse_format
+
+__all__ = ["Chunk", "FileEntry", "Manifest", "safe_relpath"]
+
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def safe_relpath(path: str) -> str:
+    """Normalise an artifact path to NFC relative POSIX form, or refuse it.
+
+    Raises:
+        UnsafePathError: absolute, a drive letter, ``..``/``.``/empty segments, backslashes or NUL.
+    """
+    if not isinstance(path, str) or not path:
+        raise UnsafePathError(str(path), "an artifact path must be a non-empty string")
+    norm = unicodedata.normalize("NFC", path)
+    if "\x00" in norm:
+        raise UnsafePathError(path, "it contains a NUL character")
+    if "\\" in norm:
+        raise UnsafePathError(path, "use '/' to separate folders; backslashes are not portable")
+    if norm.startswith("/"):
+        raise UnsafePathError(path, "artifact paths are relative; remove the leading '/'")
+    segments = norm.split("/")
+    if _DRIVE.match(segments[0]):
+        raise UnsafePathError(path, "artifact paths are relative; remove the drive letter")
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise UnsafePathError(path, "empty, '.' and '..' segments are not allowed")
+    return norm
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One piece of a file stored as several blobs."""
+
+    digest: Digest
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file of a version: its path, content digest and size."""
+
+    path: str
+    digest: Digest
+    size: int
+    executable: bool = False
+    chunks: tuple[Chunk, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry's manifest object (without its path, which is the key)."""
+        obj: dict[str, Any] = {"digest": self.digest.hex, "size": self.size}
+        if self.executable:
+            obj["exec"] = True
+        if self.chunks:
+            obj["chunks"] = [{"digest": c.digest.hex, "size": c.size} for c in self.chunks]
+        return obj
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """The files of one version, keyed and ordered by path."""
+
+    entries: dict[str, FileEntry]
+
+    @classmethod
+    def build(cls, entries: Iterable[FileEntry]) -> Manifest:
+        """A manifest from entries whose paths are already safe.
+
+        Raises:
+            UnsafePathError: two entries share a path.
+        """
+        by_path: dict[str, FileEntry] = {}
+        for entry in entries:
+            if entry.path in by_path:
+                raise UnsafePathError(entry.path, "two files would be stored at this path")
+            by_path[entry.path] = entry
+        return cls(dict(sorted(by_path.items())))
+
+    @property
+    def size(self) -> int:
+        """Total bytes of all files."""
+        return sum(e.size for e in self.entries.values())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        return iter(self.entries.values())
+
+    def encode(self) -> bytes:
+        """The canonical bytes: what is hashed to name the manifest."""
+        return canonical_json(
+            {"entries": {p: e.to_json() for p, e in self.entries.items()}, "format": 1}
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes, where: str = "manifest") -> Manifest:
+        """Parse manifest bytes, validating every path as on write.
+
+        Raises:
+            UnsupportedFormatError: not a format-1 manifest.
+            UnsafePathError: a path is unsafe or two paths collide after normalisation.
+        """
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise UnsupportedFormatError(f"{where} is not valid JSON") from None
+        if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+            raise UnsupportedFormatError(f"{where} has no entries object")
+        parse_format(data.get("format"), where)
+        return cls.build(_decode_entry(path, obj, where) for path, obj in data["entries"].items())
+
+
+def _decode_entry(path: str, obj: object, where: str) -> FileEntry:
+    safe = safe_relpath(path)
+    if not isinstance(obj, dict):
+        raise UnsupportedFormatError(f"{where}: entry {path!r} is not an object")
+    if "ref" in obj:
+        raise UnsupportedFormatError(
+            f"{where}: entry {path!r} is a reference to {obj['ref']!r}; "
+            "this artstore cannot read references yet: upgrade artstore"
+        )
+    size = obj.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise UnsupportedFormatError(f"{where}: entry {path!r} has no valid size")
+    try:
+        chunks = tuple(
+            Chunk(Digest.parse(c["digest"]), int(c["size"])) for c in obj.get("chunks", ())
+        )
+        return FileEntry(
+            path=safe,
+            digest=Digest.parse(obj["digest"]),
+            size=size,
+            executable=obj.get("exec", False) is True,
+            chunks=chunks,
+        )
+    except (KeyError, TypeError, ValueError):
+        raise UnsupportedFormatError(f"{where}: entry {path!r} is malformed") from None

@@ -1,0 +1,221 @@
+"""``Store``: the artifact API over one blob store and its catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+
+from artstore.artifacts import log
+from artstore.artifacts.artifact import Artifact
+from artstore.artifacts.identity import ci_job, who
+from artstore.artifacts.names import Ref, check_name, check_settable_alias
+from artstore.artifacts.version import ArtifactVersion
+from artstore.errors import NotAStoreError, NotFoundError
+from artstore.lineage import AliasMove, ArtifactInfo, Catalog
+from artstore.settings import (
+    StoreLocation,
+    cache_root,
+    parse_settings,
+    resolve_catalog_url,
+    resolve_store,
+)
+from artstore.storage import BlobStore, SqliteStatCache, StatCache, init_store, open_store
+
+__all__ = ["Store"]
+
+
+class Store:
+    """An artifact store: versions, aliases and files, with their catalog.
+
+    Args:
+        url: where the store lives (a folder, ``s3://bucket/prefix``, ``memory://x``, ...).
+            Default: ``$ARTSTORE_URL``, else the nearest ``.artstore/`` above the working
+            folder, else ``./.artstore/``, which is created on the first write.
+        db: the catalog database URL. Default: ``$ARTSTORE_DB``, ``catalog:`` in the store's
+            ``artstore.yaml``, or ``catalog.db`` inside a local store.
+        storage_options: passed to the fsspec filesystem (credentials, endpoints).
+
+    Nothing is opened until first use, so constructing a ``Store`` is free.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        db: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.location: StoreLocation = resolve_store(url)
+        self._db = db
+        self._storage_options = storage_options
+        self._blobs: BlobStore | None = None
+        self._catalog: Catalog | None = None
+        self._stat_cache: StatCache | None = None
+
+    @classmethod
+    def init(cls, url: str | None = None, *, db: str | None = None, **options: Any) -> Store:
+        """Create a store (and its catalog) at ``url``, or open the one already there."""
+        store = cls(url, db=db, storage_options=options or None)
+        store._open(create=True)
+        store.catalog  # noqa: B018 - creating the catalog is the point
+        return store
+
+    @property
+    def url(self) -> str:
+        """The store's URL."""
+        return self.location.url
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The blob store (opened on first use)."""
+        return self._open(create=False)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog database (opened, and migrated if older, on first use)."""
+        if self._catalog is None:
+            blobs = self.blobs
+            text = blobs.read_settings()
+            settings = parse_settings(text, f"{self.url}/artstore.yaml") if text else None
+            url = resolve_catalog_url(
+                self._db, settings or parse_settings("", ""), self.url, blobs.local_root
+            )
+            self._catalog = Catalog.open(url)
+        return self._catalog
+
+    def _open(self, create: bool) -> BlobStore:
+        if self._blobs is None:
+            if create and self.location.implicit:
+                self._blobs = init_store(self.url, storage_options=self._storage_options)
+            else:
+                try:
+                    self._blobs = open_store(self.url, storage_options=self._storage_options)
+                except NotAStoreError:
+                    if self.location.implicit:
+                        raise NotFoundError(
+                            "no artstore store in this folder or above it; create one with "
+                            "`art init`, or `art put` something to start ./.artstore"
+                        ) from None
+                    raise
+        return self._blobs
+
+    def _stats(self) -> StatCache:
+        if self._stat_cache is None:
+            self._stat_cache = SqliteStatCache(cache_root() / "statcache.db")
+        return self._stat_cache
+
+    # -- artifacts -------------------------------------------------------------------------------
+
+    def log_artifact(
+        self,
+        artifact: Artifact,
+        aliases: Iterable[str] = (),
+        *,
+        run_id: str | None = None,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> ArtifactVersion:
+        """Store an artifact's files and record them as its next version.
+
+        Content identical to the newest version creates no version: that version is returned
+        (with ``created`` False) and ``aliases`` are applied to it.
+
+        Raises:
+            InvalidNameError: an alias is malformed, version-shaped or ``latest``.
+            ArtifactTypeError: the artifact exists with another type.
+        """
+        wanted = [check_settable_alias(a) for a in aliases]
+        blobs = self._open(create=self.location.implicit)
+        catalog = self.catalog
+        staged = log.stage(blobs, artifact, self._stats(), callback)
+        result = log.commit(catalog, artifact, staged, aliases=wanted, who=who(), run_id=run_id)
+        return ArtifactVersion(result.version, blobs, created=result.created)
+
+    def artifact(self, ref: str) -> ArtifactVersion:
+        """The version ``name:v3``, ``name:alias`` or ``name`` (latest).
+
+        Raises:
+            InvalidNameError: the reference is malformed.
+            NotFoundError: no such artifact, version or alias.
+        """
+        parsed = Ref.parse(ref)
+        info = self.catalog.get_version(parsed.name, parsed.selector)
+        return ArtifactVersion(info, self.blobs)
+
+    def artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
+        """Every artifact in the store (optionally of one type), sorted by name."""
+        return self.catalog.list_artifacts(type)
+
+    def versions(self, name: str) -> list[ArtifactVersion]:
+        """Every version of an artifact, oldest first.
+
+        Raises:
+            NotFoundError: no artifact named ``name``.
+        """
+        blobs = self.blobs
+        return [ArtifactVersion(v, blobs) for v in self.catalog.list_versions(check_name(name))]
+
+    # -- aliases ---------------------------------------------------------------------------------
+
+    def set_alias(
+        self, ref: str, alias: str, *, reason: str | None = None, run_id: str | None = None
+    ) -> AliasMove:
+        """Point ``alias`` at the version ``ref`` names, moving it off any other version.
+
+        Raises:
+            InvalidNameError: the alias is malformed, version-shaped or ``latest``.
+            NotFoundError: no such version.
+        """
+        check_settable_alias(alias)
+        parsed = Ref.parse(ref)
+        target = self.catalog.get_version(parsed.name, parsed.selector)
+        return self.catalog.move_alias(
+            parsed.name, alias, target.number, who=who(), run_id=run_id, ci_job=ci_job(),
+            reason=reason,
+        )
+
+    def remove_alias(
+        self, name: str, alias: str, *, reason: str | None = None, run_id: str | None = None
+    ) -> AliasMove:
+        """Take ``alias`` off the artifact ``name``.
+
+        Raises:
+            InvalidNameError: the alias is malformed or ``latest``.
+            NotFoundError: the artifact has no such alias.
+        """
+        check_settable_alias(alias)
+        return self.catalog.remove_alias(
+            check_name(name), alias, who=who(), run_id=run_id, ci_job=ci_job(), reason=reason
+        )
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        """Every move of the artifact's aliases (or of one alias), oldest first."""
+        return self.catalog.alias_history(check_name(name), alias)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the catalog connection and caches."""
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+        if isinstance(self._stat_cache, SqliteStatCache):
+            self._stat_cache.close()
+        self._stat_cache = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+

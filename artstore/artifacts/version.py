@@ -1,0 +1,161 @@
+"""``ArtifactVersion``: one immutable version, its files, and downloading them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+
+from artstore.artifacts.download import materialize
+from artstore.artifacts.manifest import FileEntry, Manifest
+from artstore.errors import NotFoundError
+from artstore.lineage import VersionInfo
+from artstore.storage import BlobStore, Digest, Kind
+
+__all__ = ["ArtifactVersion"]
+
+
+class ArtifactVersion:
+    """One logged version of an artifact, as W&B's ``Artifact`` returned by ``use_artifact``."""
+
+    def __init__(self, info: VersionInfo, blobs: BlobStore, *, created: bool = True) -> None:
+        self._info = info
+        self._blobs = blobs
+        self._manifest: Manifest | None = None
+        #: False when logging found identical content and returned the existing version.
+        self.created = created
+
+    @property
+    def name(self) -> str:
+        """The artifact's name."""
+        return self._info.artifact
+
+    @property
+    def version(self) -> str:
+        """The version label, ``v3``."""
+        return f"v{self._info.number}"
+
+    @property
+    def number(self) -> int:
+        """The version number, 3."""
+        return self._info.number
+
+    @property
+    def digest(self) -> str:
+        """The manifest digest: same content, same digest."""
+        return self._info.digest
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the version's files."""
+        return self._info.size
+
+    @property
+    def file_count(self) -> int:
+        """How many files the version holds."""
+        return self._info.file_count
+
+    @property
+    def type(self) -> str:
+        """The artifact's type."""
+        return self._info.type
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The metadata logged with this version (a copy)."""
+        return dict(self._info.metadata)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """The aliases on this version when it was read, sorted."""
+        return self._info.aliases
+
+    @property
+    def created_by(self) -> str | None:
+        """The id of the run that first created this version, if a run did."""
+        return self._info.created_by_run
+
+    @property
+    def created_by_user(self) -> str:
+        """``user@host`` that first created this version."""
+        return self._info.created_by_user
+
+    @property
+    def created_at(self) -> datetime:
+        """When the version was first created (UTC)."""
+        return self._info.created_at
+
+    @property
+    def qualified_name(self) -> str:
+        """``name:v3``."""
+        return f"{self.name}:{self.version}"
+
+    def manifest(self) -> Manifest:
+        """The version's manifest, read from the store and verified once."""
+        if self._manifest is None:
+            raw = self._blobs.read_bytes(Kind.MANIFEST, Digest.parse(self.digest))
+            self._manifest = Manifest.decode(raw, f"manifest of {self.qualified_name}")
+        return self._manifest
+
+    def files(self) -> list[FileEntry]:
+        """The version's files, sorted by path."""
+        return list(self.manifest())
+
+    def download(
+        self, root: str | Path | None = None, *, callback: Callback = DEFAULT_CALLBACK
+    ) -> Path:
+        """Write every file under ``root`` (default ``./artifacts/<name>-v<N>``), verified.
+
+        Raises:
+            CorruptBlobError: a stored file does not match its digest (names the file).
+            UnsafePathError: a path would land outside ``root``.
+        """
+        target = Path(root) if root is not None else self.default_root()
+        return materialize(
+            self._blobs, self.files(), target, label=self.qualified_name, callback=callback
+        )
+
+    def file(self, path: str, root: str | Path | None = None) -> Path:
+        """Download one file and return its local path.
+
+        Raises:
+            NotFoundError: the version has no file at ``path``.
+        """
+        entry = self.manifest().entries.get(path)
+        if entry is None:
+            raise NotFoundError(
+                f"{self.qualified_name} has no file {path!r}; see: art ls {self.qualified_name}"
+            )
+        target = Path(root) if root is not None else self.default_root()
+        materialize(self._blobs, [entry], target, label=self.qualified_name)
+        return target / entry.path
+
+    def default_root(self) -> Path:
+        """``./artifacts/<name>-v<N>``, where downloads go by default."""
+        return Path("artifacts") / f"{self.name}-{self.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object for this version (fields are only ever added to)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "number": self.number,
+            "type": self.type,
+            "digest": self.digest,
+            "size": self.size,
+            "files": self.file_count,
+            "aliases": list(self.aliases),
+            "metadata": self.metadata,
+            "created_by": self.created_by,
+            "created_by_user": self.created_by_user,
+            "created_at": _iso(self.created_at),
+        }
+
+    def __repr__(self) -> str:
+        return f"<ArtifactVersion {self.qualified_name} {self.type} {self.size} bytes>"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,99 @@
+"""The ``art`` command: a thin shell over the Python API, with one error boundary.
+
+Each command parses its arguments, calls the public API and renders the result. Errors that
+artstore raises on purpose become one ``art: <message>`` line on stderr and their exit code
+(2 bad input, 1 a failed check); anything else is a bug: exit 3 with the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from artstore.errors import ArtstoreError
+
+__all__ = ["cli", "main"]
+
+
+class _Failure(click.ClickException):
+    """An ``ArtstoreError`` on its way out of click, printed as one line."""
+
+    def __init__(self, error: ArtstoreError, as_json: bool) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code  # type: ignore[misc]  # per instance, by design
+        self.as_json = as_json
+
+    def show(self, file: Any = None) -> None:
+        stream = file or sys.stderr
+        click.echo(f"art: {self.message}", file=stream)
+        if self.as_json:
+            click.echo(json.dumps({"error": self.message, "code": self.exit_code}), file=stream)
+
+
+class _ArtGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArtstoreError as error:
+            raise _Failure(error, bool(ctx.obj and ctx.obj.get("json"))) from None
+
+
+@click.group(cls=_ArtGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="ARTSTORE_URL",
+    help="Store location (default: nearest .artstore/ above this folder).",
+)
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar="ARTSTORE_DB",
+    help="Catalog database URL (default: catalog.db inside a local store).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or warnings.")
+@click.version_option(package_name="artstore", prog_name="art")
+@click.pass_context
+def cli(ctx: click.Context, store_url: str | None, db_url: str | None, quiet: bool) -> None:
+    """artstore: versioned, deduplicated artifacts with lineage."""
+    ctx.obj = {"store": store_url, "db": db_url, "quiet": quiet}
+    _configure_logging(quiet)
+
+
+def _configure_logging(quiet: bool) -> None:
+    logger = logging.getLogger("artstore")
+    if not any(getattr(h, "_art_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("art: %(levelname)s: %(message)s"))
+        handler._art_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+    logging.addLevelName(logging.WARNING, "warning")
+    logger.setLevel(logging.ERROR if quiet else logging.WARNING)
+
+
+def _register() -> None:
+    from artstore.cli import alias, get, init, ls, put
+
+    for module in (init, put, ls, get, alias):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the ``art`` console script."""
+    try:
+        cli.main(prog_name="art")
+    except Exception as exc:  # a bug: keep the traceback, exit 3
+        click.echo(f"art: internal error (please report it): {exc!r}", err=True)
+        traceback.print_exc()
+        sys.exit(3)

@@ -1,0 +1,5 @@
+"""``python -m artstore.cli``."""
+
+from artstore.cli import main
+
+main()

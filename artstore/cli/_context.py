@@ -1,0 +1,34 @@
+"""Opening the store the global options name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from artstore.artifacts import Store
+
+__all__ = ["json_option", "open_store"]
+
+
+def open_store(ctx: click.Context) -> Store:
+    """The ``Store`` for ``--store``/``--db`` (closed when the command ends)."""
+    from artstore.artifacts import Store
+
+    options = ctx.find_root().obj or {}
+    store = Store(options.get("store"), db=options.get("db"))
+    ctx.call_on_close(store.close)
+    return store
+
+
+def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    root = ctx.find_root()
+    if root.obj is not None:
+        root.obj["json"] = value
+    return value
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, callback=_remember_json, help="Print JSON on stdout."
+)

@@ -1,0 +1,70 @@
+"""``art alias set|rm``: move aliases between versions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from artstore.cli._context import json_option, open_store
+from artstore.cli._render import iso, print_json
+
+if TYPE_CHECKING:
+    from artstore.lineage import AliasMove
+
+
+@click.group("alias")
+def command() -> None:
+    """Point aliases (production, candidate, ...) at versions."""
+
+
+def _move_json(move: AliasMove) -> dict[str, Any]:
+    return {
+        "name": move.artifact,
+        "alias": move.alias,
+        "from": None if move.from_number is None else f"v{move.from_number}",
+        "to": None if move.to_number is None else f"v{move.to_number}",
+        "at": iso(move.at),
+        "who": move.who,
+        "run_id": move.run_id,
+        "ci_job": move.ci_job,
+        "reason": move.reason,
+    }
+
+
+def _describe(move: AliasMove) -> str:
+    src = "nowhere" if move.from_number is None else f"v{move.from_number}"
+    dst = "nowhere" if move.to_number is None else f"v{move.to_number}"
+    return f"{move.artifact}:{move.alias} moved from {src} to {dst}"
+
+
+@command.command("set")
+@click.argument("ref", metavar="NAME:REF")
+@click.argument("alias")
+@click.option("--reason", "-r", help="Why, for the alias history.")
+@json_option
+@click.pass_context
+def set_alias(ctx: click.Context, ref: str, alias: str, reason: str | None, as_json: bool) -> None:
+    """Point ALIAS at the version NAME:REF."""
+    move = open_store(ctx).set_alias(ref, alias, reason=reason)
+    if as_json:
+        print_json(_move_json(move))
+    else:
+        click.echo(_describe(move))
+
+
+@command.command("rm")
+@click.argument("name")
+@click.argument("alias")
+@click.option("--reason", "-r", help="Why, for the alias history.")
+@json_option
+@click.pass_context
+def remove_alias(
+    ctx: click.Context, name: str, alias: str, reason: str | None, as_json: bool
+) -> None:
+    """Take ALIAS off the artifact NAME."""
+    move = open_store(ctx).remove_alias(name, alias, reason=reason)
+    if as_json:
+        print_json(_move_json(move))
+    else:
+        click.echo(_describe(move))

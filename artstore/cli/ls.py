@@ -1,0 +1,102 @@
+"""``art ls [NAME[:REF]]``: artifacts, an artifact's versions, or a version's files."""
+
+from __future__ import annotations
+
+import click
+
+from artstore.cli._context import json_option, open_store
+from artstore.cli._render import human_size, iso, print_json, table, when
+
+
+@click.command("ls")
+@click.argument("target", required=False, metavar="[NAME[:REF]]")
+@click.option("--type", "-t", "type_", help="Only artifacts of this type.")
+@json_option
+@click.pass_context
+def command(ctx: click.Context, target: str | None, type_: str | None, as_json: bool) -> None:
+    """List artifacts; with NAME its versions; with NAME:REF that version's files."""
+    store = open_store(ctx)
+    if target is None:
+        _artifacts(store, type_, as_json)
+    elif ":" in target:
+        _files(store, target, as_json)
+    else:
+        _versions(store, target, as_json)
+
+
+def _artifacts(store: object, type_: str | None, as_json: bool) -> None:
+    from artstore.artifacts import Store
+
+    assert isinstance(store, Store)
+    infos = store.artifacts(type_)
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": a.name,
+                    "type": a.type,
+                    "description": a.description,
+                    "versions": a.version_count,
+                    "latest": None if a.latest_number is None else f"v{a.latest_number}",
+                    "size": a.size,
+                    "created_at": iso(a.created_at),
+                }
+                for a in infos
+            ]
+        )
+        return
+    rows = [
+        [
+            a.name,
+            a.type,
+            a.version_count,
+            "-" if a.latest_number is None else f"v{a.latest_number}",
+            human_size(a.size),
+            a.description or "",
+        ]
+        for a in infos
+    ]
+    table(["NAME", "TYPE", "VERSIONS", "LATEST", "SIZE", "DESCRIPTION"], rows, right=(2, 4))
+
+
+def _versions(store: object, name: str, as_json: bool) -> None:
+    from artstore.artifacts import Store
+
+    assert isinstance(store, Store)
+    versions = store.versions(name)
+    if as_json:
+        print_json([v.to_json() for v in versions])
+        return
+    rows = [
+        [
+            v.version,
+            ",".join(v.aliases),
+            v.file_count,
+            human_size(v.size),
+            when(v.created_at),
+            v.created_by or v.created_by_user,
+        ]
+        for v in versions
+    ]
+    table(["VERSION", "ALIASES", "FILES", "SIZE", "CREATED", "BY"], rows, right=(2, 3))
+
+
+def _files(store: object, ref: str, as_json: bool) -> None:
+    from artstore.artifacts import Store
+
+    assert isinstance(store, Store)
+    version = store.artifact(ref)
+    entries = version.files()
+    if as_json:
+        print_json(
+            [
+                {"path": e.path, "size": e.size, "digest": e.digest.hex, "executable": e.executable}
+                for e in entries
+            ]
+        )
+        return
+    table(
+        ["PATH", "SIZE", "DIGEST"],
+        [[e.path, human_size(e.size), e.digest.short] for e in entries],
+        right=(1,),
+    )

@@ -1,0 +1,139 @@
+"""Every error artstore raises on purpose, with the exit code the CLI gives it.
+
+::
+
+    ArtstoreError                      base; never raised itself
+    ├── UserError                      exit 2: bad input, not found, misconfiguration
+    │   ├── InvalidNameError           (ValueError) a name, alias or reference is malformed
+    │   ├── UnsafePathError            (ValueError) a path escapes its root or collides
+    │   ├── NotFoundError              (LookupError) no such artifact, version, alias or file
+    │   ├── NotAStoreError             a location holds no artstore.json
+    │   ├── UnsupportedFormatError     a store or document written by another format version
+    │   ├── ConfigError                settings that cannot work (e.g. a bucket without a catalog)
+    │   └── ArtifactTypeError          logging a type other than the artifact's first version's
+    └── CheckFailed                    exit 1: a check ran and did not pass
+        └── IntegrityError             stored data does not match its digest
+            └── CorruptBlobError       one blob (and the artifact file it backs) is corrupt
+
+Anything that is not an ``ArtstoreError`` is a bug: the CLI exits 3 and keeps the traceback.
+Each ``__str__`` is one line that names the problem and what to do about it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ArtifactTypeError",
+    "ArtstoreError",
+    "CheckFailed",
+    "ConfigError",
+    "CorruptBlobError",
+    "IntegrityError",
+    "InvalidNameError",
+    "NotAStoreError",
+    "NotFoundError",
+    "UnsafePathError",
+    "UnsupportedFormatError",
+    "UserError",
+]
+
+
+class ArtstoreError(Exception):
+    """Base of every error artstore raises on purpose."""
+
+    exit_code: ClassVar[int] = 3
+
+
+class UserError(ArtstoreError):
+    """The input or the settings are wrong; nothing was changed."""
+
+    exit_code: ClassVar[int] = 2
+
+
+class InvalidNameError(UserError, ValueError):
+    """A name, alias or reference does not have the allowed shape."""
+
+
+class UnsafePathError(UserError, ValueError):
+    """A path is absolute, climbs out of its root, or collides with another path."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"unsafe path {path!r}: {reason}")
+
+
+class NotFoundError(UserError, LookupError):
+    """No such artifact, version, alias, blob or file."""
+
+
+class NotAStoreError(UserError):
+    """The location has no ``artstore.json``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(f"{url} is not an artstore store; create one with: art init {url}")
+
+
+class UnsupportedFormatError(UserError):
+    """A store or document uses a format this artstore cannot read."""
+
+
+class ConfigError(UserError):
+    """The settings cannot work as given."""
+
+
+class ArtifactTypeError(UserError):
+    """An artifact's type is fixed by its first version."""
+
+    def __init__(self, name: str, existing: str, given: str) -> None:
+        self.name = name
+        self.existing = existing
+        self.given = given
+        super().__init__(
+            f"artifact {name!r} has type {existing!r}, not {given!r}; "
+            f"log it with type={existing!r} or choose another name"
+        )
+
+
+class CheckFailed(ArtstoreError):
+    """A check ran and did not pass."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class IntegrityError(CheckFailed):
+    """Stored data does not match its digest."""
+
+
+class CorruptBlobError(IntegrityError):
+    """A blob's bytes do not hash to its name.
+
+    ``artifact`` and ``path`` are filled in by the layer that knows which artifact file the blob
+    backs; the storage layer knows only the digests.
+    """
+
+    def __init__(
+        self, expected: str, actual: str, *, artifact: str | None = None, path: str | None = None
+    ) -> None:
+        self.expected = expected
+        self.actual = actual
+        self.artifact = artifact
+        self.path = path
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"blob {self.expected}"
+        if self.path is not None:
+            where = f"file {self.path!r} (blob {self.expected})"
+            if self.artifact is not None:
+                where = f"file {self.path!r} of {self.artifact} (blob {self.expected})"
+        return (
+            f"{where} is corrupt: its content hashes to {self.actual}; "
+            "run `art verify` and re-log the artifact from a good copy"
+        )
+
+    def located(self, artifact: str, path: str) -> CorruptBlobError:
+        """Return the same error naming the artifact file the blob backs."""
+        return CorruptBlobError(self.expected, self.actual, artifact=artifact, path=path)

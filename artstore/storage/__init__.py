@@ -1,0 +1,43 @@
+"""The storage layer: content-addressed objects on any fsspec filesystem.
+
+It knows bytes and digests, nothing of artifacts or rows.
+"""
+
+from artstore.storage.blobstore import BlobStore, PutResult
+from artstore.storage.digest import CHUNK_SIZE, HASH_NAME, Digest, Hasher, hash_bytes, hash_file
+from artstore.storage.format import (
+    FORMAT_CURRENT,
+    FORMAT_MAX,
+    FORMAT_MIN,
+    StoreFormat,
+    canonical_json,
+    parse_format,
+)
+from artstore.storage.layout import Kind, key_for
+from artstore.storage.root import init_store, open_store
+from artstore.storage.statcache import NoStatCache, SqliteStatCache, StatCache, StatKey
+
+__all__ = [
+    "CHUNK_SIZE",
+    "FORMAT_CURRENT",
+    "FORMAT_MAX",
+    "FORMAT_MIN",
+    "HASH_NAME",
+    "BlobStore",
+    "Digest",
+    "Hasher",
+    "Kind",
+    "NoStatCache",
+    "PutResult",
+    "SqliteStatCache",
+    "StatCache",
+    "StatKey",
+    "StoreFormat",
+    "canonical_json",
+    "hash_bytes",
+    "hash_file",
+    "init_store",
+    "key_for",
+    "open_store",
+    "parse_format",
+]

@@ -1,0 +1,72 @@
+"""Atomic placement and one-shot durability for objects on the local disk."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from fsspec.callbacks import Callback
+
+from artstore.storage.digest import Digest, Hasher
+
+__all__ = ["copy_hashing", "partial_path", "place", "sync_filesystem"]
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_syncfs = getattr(_libc, "syncfs", None)
+
+
+def partial_path(folder: Path) -> Path:
+    """A fresh staging file name in ``folder`` (same device as the destination)."""
+    return folder / f".{uuid.uuid4().hex}.partial"
+
+
+def copy_hashing(
+    source: BinaryIO, target: BinaryIO, buffer: bytearray, callback: Callback
+) -> tuple[Digest, int]:
+    """Copy ``source`` to ``target`` in one pass, hashing the bytes on the way."""
+    view = memoryview(buffer)
+    hasher = Hasher()
+    while n := source.readinto(view):  # type: ignore[attr-defined]
+        chunk = view[:n]
+        hasher.update(chunk)
+        target.write(chunk)
+        callback.relative_update(n)
+    return hasher.digest(), hasher.size
+
+
+def place(staged: Path, final: Path) -> bool:
+    """Move a fully written staging file to its content-named place.
+
+    Returns False (and removes the staging file) when the object already exists: the same name
+    means the same bytes, so the first copy stands.
+    """
+    if final.exists():
+        staged.unlink()
+        return False
+    os.chmod(staged, 0o444)
+    try:
+        os.replace(staged, final)
+    except FileNotFoundError:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, final)
+    return True
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush everything written to the filesystem holding ``path`` to stable storage.
+
+    One ``syncfs`` replaces an fsync per file: after many small writes it is far cheaper, and it
+    also persists the renames that placed them.
+    """
+    if _syncfs is not None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if _syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    os.sync()

@@ -1,0 +1,85 @@
+"""Content digests: xxh3-128 of a file's bytes, as 32 lowercase hex characters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import xxhash
+
+__all__ = ["CHUNK_SIZE", "HASH_NAME", "Digest", "Hasher", "hash_bytes", "hash_file", "hash_stream"]
+
+HASH_NAME = "xxh3-128"
+# Large enough that per-call overhead vanishes, small enough that memory stays flat.
+CHUNK_SIZE = 8 * 1024 * 1024
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The xxh3-128 digest of some bytes. ``str(d)`` is the 32-hex form."""
+
+    hex: str
+
+    def __post_init__(self) -> None:
+        if not _HEX32.fullmatch(self.hex):
+            raise ValueError(f"not an xxh3-128 digest (32 lowercase hex characters): {self.hex!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Validate ``text`` as a digest.
+
+        Raises:
+            ValueError: ``text`` is not 32 lowercase hex characters.
+        """
+        return cls(text)
+
+    @property
+    def short(self) -> str:
+        """The first 8 hex characters, for tables."""
+        return self.hex[:8]
+
+    def __str__(self) -> str:
+        return self.hex
+
+
+class Hasher:
+    """Incremental xxh3-128, for hashing a stream while it is copied."""
+
+    __slots__ = ("_state", "size")
+
+    def __init__(self) -> None:
+        self._state = xxhash.xxh3_128()
+        self.size = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Feed the next bytes of the content."""
+        self._state.update(data)
+        self.size += len(data)
+
+    def digest(self) -> Digest:
+        """The digest of everything fed so far."""
+        return Digest(self._state.hexdigest())
+
+
+def hash_bytes(data: bytes | memoryview) -> Digest:
+    """The digest of ``data``."""
+    return Digest(xxhash.xxh3_128_hexdigest(data))
+
+
+def hash_stream(stream: BinaryIO, buffer: bytearray | None = None) -> tuple[Digest, int]:
+    """Hash a binary stream to its end in fixed-size chunks; return (digest, size)."""
+    buf = buffer if buffer is not None else bytearray(CHUNK_SIZE)
+    view = memoryview(buf)
+    hasher = Hasher()
+    while n := stream.readinto(view):  # type: ignore[attr-defined]
+        hasher.update(view[:n])
+    return hasher.digest(), hasher.size
+
+
+def hash_file(path: str | Path, buffer: bytearray | None = None) -> tuple[Digest, int]:
+    """Hash a local file in fixed-size chunks; return (digest, size)."""
+    with open(path, "rb", buffering=0) as f:
+        return hash_stream(f, buffer)

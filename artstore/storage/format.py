@@ -1,0 +1,101 @@
+"""The store marker ``artstore.json``, the format versions this code reads, canonical JSON."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from artstore.errors import UnsupportedFormatError
+from artstore.storage.digest import HASH_NAME
+
+__all__ = [
+    "FORMAT_CURRENT",
+    "FORMAT_MAX",
+    "FORMAT_MIN",
+    "StoreFormat",
+    "canonical_json",
+    "parse_format",
+    "parse_marker",
+]
+
+FORMAT_MIN = 1
+FORMAT_MAX = 1
+FORMAT_CURRENT: Literal[1] = 1
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The one JSON encoding of every file artstore names by its digest."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_format(data: object, where: str) -> Literal[1]:
+    """Narrow a document's ``format`` field to a version this code reads.
+
+    Raises:
+        UnsupportedFormatError: the field is missing or names another version.
+    """
+    if data == 1 and not isinstance(data, bool):
+        return 1
+    if isinstance(data, int) and not isinstance(data, bool) and data > FORMAT_MAX:
+        raise UnsupportedFormatError(
+            f"{where} has format {data}; this artstore reads formats "
+            f"{FORMAT_MIN}-{FORMAT_MAX}: upgrade artstore"
+        )
+    raise UnsupportedFormatError(
+        f"{where} has format {data!r}; this artstore reads formats {FORMAT_MIN}-{FORMAT_MAX}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFormat:
+    """The contents of ``artstore.json``: written once when the store is created."""
+
+    format: Literal[1]
+    hash: str
+    id: str
+    created: str
+    fanout: int = 2
+
+    @classmethod
+    def new(cls) -> StoreFormat:
+        """A marker for a store created now, with a fresh random id."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return cls(format=FORMAT_CURRENT, hash=HASH_NAME, id=secrets.token_hex(16), created=now)
+
+    def encode(self) -> bytes:
+        """Canonical JSON bytes of the marker."""
+        return canonical_json(
+            {
+                "created": self.created,
+                "fanout": self.fanout,
+                "format": self.format,
+                "hash": self.hash,
+                "id": self.id,
+            }
+        )
+
+
+def parse_marker(raw: bytes, where: str) -> StoreFormat:
+    """Parse and check ``artstore.json``.
+
+    Raises:
+        UnsupportedFormatError: not a marker this code can read.
+    """
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UnsupportedFormatError(f"{where}/artstore.json is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise UnsupportedFormatError(f"{where}/artstore.json is not a JSON object")
+    fmt = parse_format(data.get("format"), where)
+    if data.get("hash") != HASH_NAME:
+        raise UnsupportedFormatError(
+            f"{where} hashes with {data.get('hash')!r}; this artstore reads {HASH_NAME} stores"
+        )
+    store_id, created, fanout = data.get("id"), data.get("created"), data.get("fanout", 2)
+    if not isinstance(store_id, str) or not isinstance(created, str) or fanout != 2:
+        raise UnsupportedFormatError(f"{where}/artstore.json lacks a valid id, created or fanout")
+    return StoreFormat(format=fmt, hash=HASH_NAME, id=store_id, created=created, fanout=fanout)

@@ -1,0 +1,37 @@
+"""Where each kind of object lives inside a store root. Pure: no I/O."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from artstore.storage.digest import Digest
+
+__all__ = ["MARKER_FILE", "SETTINGS_FILE", "TMP_DIR", "Kind", "key_for", "parse_key"]
+
+MARKER_FILE = "artstore.json"
+SETTINGS_FILE = "artstore.yaml"
+TMP_DIR = "tmp"
+
+
+class Kind(StrEnum):
+    """The immutable, content-named object kinds and the folder each lives in."""
+
+    BLOB = "blobs"
+    MANIFEST = "manifests"
+
+
+def key_for(kind: Kind, digest: Digest) -> str:
+    """The key of an object relative to the store root: ``blobs/ab/<30 hex>``."""
+    return f"{kind.value}/{digest.hex[:2]}/{digest.hex[2:]}"
+
+
+def parse_key(key: str) -> tuple[Kind, Digest]:
+    """Invert :func:`key_for`.
+
+    Raises:
+        ValueError: the key is not shaped like an object key.
+    """
+    parts = key.strip("/").split("/")
+    if len(parts) != 3 or len(parts[1]) != 2:
+        raise ValueError(f"not an object key: {key!r}")
+    return Kind(parts[0]), Digest.parse(parts[1] + parts[2])

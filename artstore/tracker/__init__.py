@@ -1,0 +1,3 @@
+"""Run tracker: arrives with the tracker issue."""
+
+__all__: list[str] = []
