@@ -19,7 +19,9 @@ from artstore.errors import NotFoundError, UnsafePathError, UserError
 
 __all__ = ["Artifact", "JSONValue"]
 
-JSONValue: TypeAlias = "None | bool | int | float | str | Sequence[JSONValue] | Mapping[str, JSONValue]"
+JSONValue: TypeAlias = (
+    "bool | int | float | str | Sequence[JSONValue] | Mapping[str, JSONValue] | None"
+)
 
 
 class Artifact:
@@ -101,7 +103,9 @@ class Artifact:
         return count
 
     @contextmanager
-    def new_file(self, name: str, mode: str = "w", encoding: str | None = None) -> Iterator[IO[Any]]:
+    def new_file(
+        self, name: str, mode: str = "w", encoding: str | None = None
+    ) -> Iterator[IO[Any]]:
         """Write a new file straight into the artifact: ``with a.new_file("x.txt") as f: ...``.
 
         The file lives in a private staging folder until the artifact is garbage-collected.
@@ -132,10 +136,11 @@ class Artifact:
 
 def _walk(root: Path, exclude: Sequence[str]) -> Iterator[tuple[str, Path]]:
     """Yield (relative POSIX path, source file) for every file under ``root``."""
-    stack: list[tuple[Path, str]] = [(root, "")]
-    seen = {root}
+    # Each folder carries the real paths of its ancestors: a link back up the tree would walk
+    # forever, but a link to a sibling folder is just another copy of its files.
+    stack: list[tuple[Path, str, frozenset[Path]]] = [(root, "", frozenset({root}))]
     while stack:
-        folder, rel_folder = stack.pop()
+        folder, rel_folder, ancestors = stack.pop()
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
         for entry in entries:
@@ -152,9 +157,8 @@ def _walk(root: Path, exclude: Sequence[str]) -> Iterator[tuple[str, Path]]:
                 source = target
             if source.is_dir():
                 real = source.resolve() if entry.is_symlink() else source
-                if real not in seen:  # a link back up the tree would walk forever
-                    seen.add(real)
-                    stack.append((real, rel + "/"))
+                if real not in ancestors:
+                    stack.append((real, rel + "/", ancestors | {real}))
             elif source.is_file():
                 yield rel, source
 

@@ -6,11 +6,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-
 from artstore.artifacts.manifest import FileEntry
 from artstore.errors import CorruptBlobError, UnsafePathError, UnsupportedFormatError
-from artstore.storage import BlobStore, hash_file
+from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback, hash_file
 
 __all__ = ["materialize"]
 

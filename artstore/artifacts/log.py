@@ -6,12 +6,19 @@ import logging
 import os
 from dataclasses import dataclass
 
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.manifest import FileEntry, Manifest
 from artstore.lineage import Catalog, LogResult
-from artstore.storage import BlobStore, Digest, Kind, StatCache, StatKey, hash_bytes
+from artstore.storage import (
+    DEFAULT_CALLBACK,
+    BlobStore,
+    Callback,
+    Digest,
+    Kind,
+    StatCache,
+    StatKey,
+    hash_bytes,
+)
 
 __all__ = ["Staged", "commit", "stage"]
 
@@ -28,7 +35,10 @@ class Staged:
 
 
 def stage(
-    blobs: BlobStore, artifact: Artifact, stat_cache: StatCache, callback: Callback = DEFAULT_CALLBACK
+    blobs: BlobStore,
+    artifact: Artifact,
+    stat_cache: StatCache,
+    callback: Callback = DEFAULT_CALLBACK,
 ) -> Staged:
     """Put every file of ``artifact`` and its manifest into the blob store, durably.
 
@@ -41,18 +51,16 @@ def stage(
     known = stat_cache.lookup(stats.values())
     callback.set_size(sum(k.size for k in stats.values()))
 
-    digests: dict[str, Digest] = {}
-    sizes: dict[str, int] = {}
+    digests = {path: known[key] for path, key in stats.items() if key in known}
+    sizes = {path: key.size for path, key in stats.items() if key in known}
+    misses = [path for path in stats if path not in digests]
+    results = blobs.put_files([(sources[p], stats[p].size) for p in misses], callback=callback)
     fresh: dict[StatKey, Digest] = {}
     new_bytes = 0
-    for path, key in stats.items():
-        if key in known:
-            digests[path], sizes[path] = known[key], key.size
-            continue
-        result = blobs.put_file(sources[path], callback=callback)
+    for path, result in zip(misses, results, strict=True):
         digests[path], sizes[path] = result.digest, result.size
         new_bytes += result.size if result.stored else 0
-        fresh[key] = result.digest
+        fresh[stats[path]] = result.digest
 
     manifest = Manifest.build(
         FileEntry(path, digests[path], sizes[path], artifact.is_executable(path)) for path in stats
@@ -106,4 +114,3 @@ def commit(
             ", ".join(result.ignored_metadata_keys),
         )
     return result
-

@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-
 from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.identity import ci_job, who
@@ -22,7 +20,15 @@ from artstore.settings import (
     resolve_catalog_url,
     resolve_store,
 )
-from artstore.storage import BlobStore, SqliteStatCache, StatCache, init_store, open_store
+from artstore.storage import (
+    DEFAULT_CALLBACK,
+    BlobStore,
+    Callback,
+    SqliteStatCache,
+    StatCache,
+    init_store,
+    open_store,
+)
 
 __all__ = ["Store"]
 
@@ -88,7 +94,7 @@ class Store:
 
     def _open(self, create: bool) -> BlobStore:
         if self._blobs is None:
-            if create and self.location.implicit:
+            if create:
                 self._blobs = init_store(self.url, storage_options=self._storage_options)
             else:
                 try:
@@ -172,7 +178,12 @@ class Store:
         parsed = Ref.parse(ref)
         target = self.catalog.get_version(parsed.name, parsed.selector)
         return self.catalog.move_alias(
-            parsed.name, alias, target.number, who=who(), run_id=run_id, ci_job=ci_job(),
+            parsed.name,
+            alias,
+            target.number,
+            who=who(),
+            run_id=run_id,
+            ci_job=ci_job(),
             reason=reason,
         )
 
@@ -218,4 +229,3 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
-

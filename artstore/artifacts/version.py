@@ -6,13 +6,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-
 from artstore.artifacts.download import materialize
 from artstore.artifacts.manifest import FileEntry, Manifest
 from artstore.errors import NotFoundError
 from artstore.lineage import VersionInfo
-from artstore.storage import BlobStore, Digest, Kind
+from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback, Digest, Kind
 
 __all__ = ["ArtifactVersion"]
 

@@ -67,10 +67,22 @@ def cli(ctx: click.Context, store_url: str | None, db_url: str | None, quiet: bo
     _configure_logging(quiet)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now, not to the one seen when it was made."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # a second `art` call in one process (tests, notebooks) must reach its own stderr
+
+
 def _configure_logging(quiet: bool) -> None:
     logger = logging.getLogger("artstore")
     if not any(getattr(h, "_art_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("art: %(levelname)s: %(message)s"))
         handler._art_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)

@@ -7,10 +7,12 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback, TqdmCallback
+
+if TYPE_CHECKING:
+    from artstore.storage import Callback
 
 __all__ = ["human_size", "iso", "print_json", "progress", "table", "when"]
 
@@ -63,6 +65,8 @@ def progress(description: str) -> Callback:
 
     The bar appears only once a transfer has run for half a second, so quick ones stay silent.
     """
+    from artstore.storage import DEFAULT_CALLBACK, TqdmCallback
+
     ctx = click.get_current_context(silent=True)
     quiet = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
     if quiet or os.environ.get("CI") or not sys.stderr.isatty():

@@ -3,6 +3,8 @@
 It knows bytes and digests, nothing of artifacts or rows.
 """
 
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback, TqdmCallback
+
 from artstore.storage.blobstore import BlobStore, PutResult
 from artstore.storage.digest import CHUNK_SIZE, HASH_NAME, Digest, Hasher, hash_bytes, hash_file
 from artstore.storage.format import (
@@ -19,11 +21,13 @@ from artstore.storage.statcache import NoStatCache, SqliteStatCache, StatCache, 
 
 __all__ = [
     "CHUNK_SIZE",
+    "DEFAULT_CALLBACK",
     "FORMAT_CURRENT",
     "FORMAT_MAX",
     "FORMAT_MIN",
     "HASH_NAME",
     "BlobStore",
+    "Callback",
     "Digest",
     "Hasher",
     "Kind",
@@ -33,6 +37,7 @@ __all__ = [
     "StatCache",
     "StatKey",
     "StoreFormat",
+    "TqdmCallback",
     "canonical_json",
     "hash_bytes",
     "hash_file",

@@ -13,7 +13,14 @@ from fsspec.callbacks import Callback
 
 from artstore.storage.digest import Digest, Hasher
 
-__all__ = ["copy_hashing", "partial_path", "place", "sync_filesystem"]
+__all__ = [
+    "copy_hashing",
+    "open_staged",
+    "partial_path",
+    "place",
+    "sync_filesystem",
+    "write_staged",
+]
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _syncfs = getattr(_libc, "syncfs", None)
@@ -22,6 +29,27 @@ _syncfs = getattr(_libc, "syncfs", None)
 def partial_path(folder: Path) -> Path:
     """A fresh staging file name in ``folder`` (same device as the destination)."""
     return folder / f".{uuid.uuid4().hex}.partial"
+
+
+def open_staged(folder: Path) -> tuple[Path, BinaryIO]:
+    """A new read-only staging file in ``folder``, open for unbuffered writing."""
+    staged = partial_path(folder)
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    return staged, os.fdopen(fd, "wb", buffering=0)
+
+
+def write_staged(folder: Path, data: bytes) -> Path:
+    """Write ``data`` to a new read-only staging file in ``folder``."""
+    staged = partial_path(folder)
+    # Created read-only: the open descriptor may still write, and no chmod is needed later.
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    return staged
 
 
 def copy_hashing(
@@ -39,7 +67,7 @@ def copy_hashing(
 
 
 def place(staged: Path, final: Path) -> bool:
-    """Move a fully written staging file to its content-named place.
+    """Move a fully written (read-only) staging file to its content-named place.
 
     Returns False (and removes the staging file) when the object already exists: the same name
     means the same bytes, so the first copy stands.
@@ -47,7 +75,6 @@ def place(staged: Path, final: Path) -> bool:
     if final.exists():
         staged.unlink()
         return False
-    os.chmod(staged, 0o444)
     try:
         os.replace(staged, final)
     except FileNotFoundError:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -15,11 +17,17 @@ from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
 from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher, hash_bytes, hash_file
 from artstore.storage.format import StoreFormat
-from artstore.storage.layout import SETTINGS_FILE, TMP_DIR, Kind, key_for
+from artstore.storage.layout import SETTINGS_FILE, TMP_DIR, Kind, key_for, parse_key
 
 __all__ = ["BlobStore", "PutResult"]
 
 logger = logging.getLogger(__name__)
+
+# Files up to this size are read whole with one system call; larger ones stream in chunks.
+SMALL_FILE = 1024 * 1024
+# Parallel copies contended on directory locks and the GIL in measurements on 2 cores, so
+# files are put one after another unless this is raised.
+PUT_THREADS = 1
 
 
 class PutResult:
@@ -47,9 +55,17 @@ class BlobStore:
         self.marker = marker
         self.url = url
         self.backend: Backend = backend_for(fs)
-        self._buffer = bytearray(CHUNK_SIZE)
+        self._local = threading.local()
         self._made_dirs: set[str] = set()
         self._dirty = False
+
+    @property
+    def _buffer(self) -> bytearray:
+        # One chunk buffer per thread, reused for every file that thread copies.
+        buffer: bytearray | None = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = bytearray(CHUNK_SIZE)
+        return buffer
 
     @property
     def id(self) -> str:
@@ -72,20 +88,25 @@ class BlobStore:
         source: str | Path,
         *,
         digest: Digest | None = None,
+        size_hint: int | None = None,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> PutResult:
         """Store a local file as a blob.
 
         Args:
             source: a local file.
-            digest: its digest when already known (from the stat cache), to skip hashing when the
-                blob exists.
+            digest: its digest when already known (from the stat cache), to skip reading it
+                when the blob exists.
+            size_hint: its size from a recent ``stat``, to pick the small-file path.
             callback: told of every byte read from ``source``.
         """
+        if digest is not None and self.has(Kind.BLOB, digest):
+            size = os.path.getsize(source)
+            callback.relative_update(size)
+            return PutResult(digest, size, stored=False)
         if self.backend.local:
-            if digest is not None and self.has(Kind.BLOB, digest):
-                callback.relative_update(os.path.getsize(source))
-                return PutResult(digest, os.path.getsize(source), stored=False)
+            if size_hint is not None and size_hint <= SMALL_FILE:
+                return self._put_small_local(str(source), size_hint, callback)
             return self._put_local(source, callback)
         if digest is None:
             digest, size = hash_file(source, self._buffer)
@@ -98,10 +119,49 @@ class BlobStore:
         callback.relative_update(size)
         return PutResult(digest, size, stored=True)
 
+    def put_files(
+        self, sources: Sequence[tuple[str | Path, int]], *, callback: Callback = DEFAULT_CALLBACK
+    ) -> list[PutResult]:
+        """Store many local files, given as (path, size from a recent stat), in parallel.
+
+        Returns one result per source, in the same order.
+        """
+        if len(sources) <= 1 or PUT_THREADS <= 1:
+            return [self.put_file(p, size_hint=n, callback=callback) for p, n in sources]
+        with ThreadPoolExecutor(PUT_THREADS, thread_name_prefix="artstore-put") as pool:
+            return list(
+                pool.map(
+                    lambda item: self.put_file(item[0], size_hint=item[1], callback=callback),
+                    sources,
+                )
+            )
+
+    def _put_small_local(self, source: str, size_hint: int, callback: Callback) -> PutResult:
+        # Read whole, hash, and write only when the blob is new: duplicates cost no write.
+        fd = os.open(source, os.O_RDONLY)
+        try:
+            data = os.read(fd, size_hint + 1)
+            if len(data) > size_hint:  # it grew since the stat: stream it instead
+                os.close(fd)
+                fd = -1
+                return self._put_local(source, callback)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        digest = hash_bytes(data)
+        callback.relative_update(len(data))
+        final = self.path(Kind.BLOB, digest)
+        if os.path.exists(final):
+            return PutResult(digest, len(data), stored=False)
+        staged = _atomic.write_staged(Path(self.root) / TMP_DIR, data)
+        stored = _atomic.place(staged, Path(final))
+        self._dirty |= stored
+        return PutResult(digest, len(data), stored)
+
     def _put_local(self, source: str | Path, callback: Callback) -> PutResult:
         # One pass: read, hash and write together, then name the object when the stream ends.
-        staged = _atomic.partial_path(Path(self.root) / TMP_DIR)
-        with open(source, "rb", buffering=0) as src, open(staged, "wb", buffering=0) as dst:
+        staged, dst = _atomic.open_staged(Path(self.root) / TMP_DIR)
+        with open(source, "rb", buffering=0) as src, dst:
             digest, size = _atomic.copy_hashing(src, dst, self._buffer, callback)
         final = Path(self.path(Kind.BLOB, digest))
         stored = _atomic.place(staged, final)
@@ -114,8 +174,7 @@ class BlobStore:
         if self.has(kind, digest):
             return PutResult(digest, len(data), stored=False)
         if self.backend.local:
-            staged = _atomic.partial_path(Path(self.root) / TMP_DIR)
-            staged.write_bytes(data)
+            staged = _atomic.write_staged(Path(self.root) / TMP_DIR, data)
             stored = _atomic.place(staged, Path(self.path(kind, digest)))
             self._dirty |= stored
             return PutResult(digest, len(data), stored)
@@ -216,11 +275,16 @@ class BlobStore:
         if not self.fs.exists(base):
             return
         for path in self.fs.find(base):
-            parts = str(path).rstrip("/").split("/")
+            # Only <kind>/<2 hex>/<30 hex> is an object: gluing the last two parts together
+            # would also accept strays such as <kind>/abc/<29 hex> under the wrong key.
+            tail = "/".join(str(path).rstrip("/").split("/")[-3:])
             try:
-                yield Digest.parse(parts[-2] + parts[-1])
+                found, digest = parse_key(tail)
             except ValueError:
                 logger.debug("ignoring stray file %s", path)
+                continue
+            if found is kind:
+                yield digest
 
     def read_settings(self) -> str | None:
         """The text of ``artstore.yaml`` at the root, or None when there is none."""

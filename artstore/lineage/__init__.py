@@ -1,0 +1,12 @@
+"""The catalog layer: artifacts, versions, aliases and their history, in a database.
+
+It knows rows and edges, nothing about files, and returns frozen records, never ORM rows.
+"""
+
+from __future__ import annotations
+
+from artstore.lineage.catalog import Catalog
+from artstore.lineage.migrations import SCHEMA_VERSION
+from artstore.lineage.records import AliasMove, ArtifactInfo, LogResult, VersionInfo
+
+__all__ = ["SCHEMA_VERSION", "AliasMove", "ArtifactInfo", "Catalog", "LogResult", "VersionInfo"]

@@ -1,0 +1,274 @@
+"""The catalog: one database of artifacts, versions and aliases, and its transactions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from artstore.lineage import migrations, queries, versions
+from artstore.lineage._engine import (
+    WRITE_OPTION,
+    create_catalog_engine,
+    display_url,
+    is_retryable,
+    open_error,
+)
+from artstore.lineage.records import AliasMove, ArtifactInfo, LogResult, VersionInfo
+
+__all__ = ["Catalog"]
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_MAX_ATTEMPTS = 25
+_PG_MIGRATION_LOCK = 0x61727473  # "arts": serialises concurrent schema set-up on PostgreSQL
+
+
+class Catalog:
+    """The catalog database: artifacts, versions, aliases and alias history.
+
+    Open one with :meth:`open`; close it with :meth:`close` or a ``with`` block. Every method
+    runs in its own transaction and returns frozen records, never live rows. Write methods are
+    safe with many writer processes at once.
+    """
+
+    def __init__(self, engine: Engine, url: str, schema_version: int) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._url = url
+        self._schema_version = schema_version
+
+    @classmethod
+    def open(cls, url: str) -> Catalog:
+        """Open the catalog at a database URL, creating or upgrading its schema as needed.
+
+        Args:
+            url: an SQLAlchemy URL, e.g. ``sqlite:////path/catalog.db`` or
+                ``postgresql+psycopg://user@host/db``.
+
+        Raises:
+            ConfigError: the URL is malformed, its driver is missing, or the database cannot
+                be reached; or it holds tables that are not an artstore catalog.
+            UnsupportedFormatError: the schema was written by a newer artstore.
+        """
+        shown = display_url(url)
+        engine = create_catalog_engine(url)
+        try:
+            try:
+                with engine.connect():
+                    pass
+            except DBAPIError as exc:
+                raise open_error(url, exc) from None
+            with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                    )
+                version = migrations.migrate(connection, shown)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, shown, version)
+
+    @property
+    def url(self) -> str:
+        """The database URL, without its password."""
+        return self._url
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database (equal to ``SCHEMA_VERSION`` once open)."""
+        return self._schema_version
+
+    def close(self) -> None:
+        """Release the database connections; the catalog cannot be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Catalog({self._url!r})"
+
+    def _read(self, work: Callable[[Session], _T]) -> _T:
+        with Session(self._engine) as session, session.begin():
+            return work(session)
+
+    def _write(self, work: Callable[[Session], _T]) -> _T:
+        # The whole unit of work reruns after a conflict, so nothing read before it is stale.
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                    return work(session)
+            except DBAPIError as exc:
+                if attempt == _MAX_ATTEMPTS or not is_retryable(exc):
+                    raise
+                logger.debug("catalog write conflict, retrying (%d): %s", attempt, exc.orig)
+        raise AssertionError("unreachable")
+
+    def record_version(
+        self,
+        *,
+        name: str,
+        type: str,
+        description: str | None,
+        digest: str,
+        size: int,
+        file_count: int,
+        metadata: dict[str, Any],
+        who: str,
+        run_id: str | None,
+        aliases: Sequence[str],
+        reason: str | None = None,
+    ) -> LogResult:
+        """Record a version of an artifact, creating the artifact on its first version.
+
+        In one transaction: the artifact is created if new (a non-None ``description``
+        replaces the stored one). If the newest version has ``digest``, no version is made,
+        the stored metadata stays, and ``ignored_metadata_keys`` names the given keys whose
+        values differ from it. Otherwise a version numbered newest + 1 (0 for the first) is
+        inserted. Then ``latest`` and every alias in ``aliases`` point at the returned version,
+        with a history row for each alias that actually moved.
+
+        Args:
+            name: artifact name (validated by the caller).
+            type: artifact type; must equal the type of the artifact's first version.
+            description: replaces the stored description unless None.
+            digest: manifest digest (32 hex).
+            size: total bytes of the version's files.
+            file_count: number of files.
+            metadata: JSON-serialisable user metadata.
+            who: ``user@host`` of the writer.
+            run_id: the run logging the version, if any; becomes ``created_by_run``.
+            aliases: aliases to point at the version (``latest`` is always maintained).
+            reason: recorded on each alias history row this call writes.
+
+        Returns:
+            The version, whether it was created, and the ignored metadata keys.
+
+        Raises:
+            ArtifactTypeError: the artifact exists with another type.
+        """
+        return self._write(
+            lambda session: versions.record_version(
+                session,
+                name=name,
+                type=type,
+                description=description,
+                digest=digest,
+                size=size,
+                file_count=file_count,
+                metadata=metadata,
+                who=who,
+                run_id=run_id,
+                aliases=aliases,
+                reason=reason,
+            )
+        )
+
+    def move_alias(
+        self,
+        name: str,
+        alias: str,
+        number: int,
+        *,
+        who: str,
+        run_id: str | None = None,
+        ci_job: str | None = None,
+        reason: str | None = None,
+    ) -> AliasMove:
+        """Point an alias of an artifact at version ``number``, recording the move.
+
+        The alias leaves the version it pointed at. A move to where it already points writes
+        no history row and returns a move with ``from_number == to_number``.
+
+        Raises:
+            NotFoundError: no such artifact, or no such version of it.
+        """
+        return self._write(
+            lambda session: versions.move_alias(
+                session,
+                name,
+                alias,
+                number,
+                who=who,
+                run_id=run_id,
+                ci_job=ci_job,
+                reason=reason,
+            )
+        )
+
+    def remove_alias(
+        self,
+        name: str,
+        alias: str,
+        *,
+        who: str,
+        run_id: str | None = None,
+        ci_job: str | None = None,
+        reason: str | None = None,
+    ) -> AliasMove:
+        """Remove an alias from an artifact, recording the move (``to_number`` None).
+
+        Raises:
+            NotFoundError: no such artifact, or it has no such alias.
+        """
+        return self._write(
+            lambda session: versions.remove_alias(
+                session, name, alias, who=who, run_id=run_id, ci_job=ci_job, reason=reason
+            )
+        )
+
+    def get_version(self, name: str, selector: str) -> VersionInfo:
+        """Resolve ``"v3"`` or an alias (``latest`` included) to a version.
+
+        Raises:
+            NotFoundError: no such artifact, version or alias (one line naming what exists).
+        """
+        return self._read(lambda session: queries.get_version(session, name, selector))
+
+    def get_artifact(self, name: str) -> ArtifactInfo:
+        """The artifact named ``name``.
+
+        Raises:
+            NotFoundError: no such artifact.
+        """
+        return self._read(lambda session: queries.get_artifact(session, name))
+
+    def list_artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
+        """All artifacts, or those of one ``type``, sorted by name."""
+        return self._read(lambda session: queries.list_artifacts(session, type))
+
+    def list_versions(self, name: str) -> list[VersionInfo]:
+        """The versions of an artifact in ascending number, each with its aliases.
+
+        Raises:
+            NotFoundError: no such artifact.
+        """
+        return self._read(lambda session: queries.list_versions(session, name))
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        """The alias moves of an artifact (or of one alias) in the order they happened.
+
+        Raises:
+            NotFoundError: no such artifact.
+        """
+        return self._read(lambda session: queries.alias_history(session, name, alias))
+
+    def version_by_digest(self, name: str, digest: str) -> VersionInfo | None:
+        """The newest version of ``name`` with ``digest``; None if there is none."""
+        return self._read(lambda session: queries.version_by_digest(session, name, digest))

@@ -1,0 +1,75 @@
+"""The frozen records the catalog returns: never live ORM rows above the lineage layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["AliasMove", "ArtifactInfo", "LogResult", "VersionInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactInfo:
+    """An artifact and a summary of its versions.
+
+    ``size`` is the size of the latest version, 0 when there is none.
+    """
+
+    name: str
+    type: str
+    description: str | None
+    created_at: datetime
+    version_count: int
+    latest_number: int | None
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One version of an artifact, with the aliases (sorted) that point at it now."""
+
+    artifact: str
+    type: str
+    number: int
+    digest: str
+    size: int
+    file_count: int
+    metadata: dict[str, Any]
+    created_by_run: str | None
+    created_by_user: str
+    created_at: datetime
+    aliases: tuple[str, ...]
+
+    @property
+    def version(self) -> str:
+        """The version as users write it, e.g. ``"v3"``."""
+        return f"v{self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasMove:
+    """One move of an alias; ``from_number`` None: newly set, ``to_number`` None: removed."""
+
+    artifact: str
+    alias: str
+    from_number: int | None
+    to_number: int | None
+    at: datetime
+    who: str
+    run_id: str | None
+    ci_job: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogResult:
+    """The outcome of recording a version.
+
+    ``created`` is False when the content equals the newest version, which is then returned;
+    ``ignored_metadata_keys`` names the given metadata keys whose values were not stored.
+    """
+
+    version: VersionInfo
+    created: bool
+    ignored_metadata_keys: tuple[str, ...]

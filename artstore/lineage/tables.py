@@ -1,0 +1,129 @@
+"""Every catalog table, as SQLModel ``table=True`` models.
+
+Rows never leave the lineage layer: the catalog turns them into the frozen records of
+:mod:`artstore.lineage.records` before returning. Datetimes are stored as UTC and read back
+tz-aware (:class:`UTCDateTime`), so SQLite and PostgreSQL answer alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "AliasHistoryRow",
+    "AliasRow",
+    "ArtifactRow",
+    "SchemaVersionRow",
+    "UTCDateTime",
+    "VersionRow",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, tz-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored in UTC and always read back tz-aware in UTC.
+
+    SQLite keeps no offset, so values are normalised to UTC before they are written.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the catalog stores tz-aware UTC times")
+        value = value.astimezone(UTC)
+        # SQLite's DATETIME has no offset; storing naive UTC keeps string order = time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class SchemaVersionRow(SQLModel, table=True):
+    """The single row naming the catalog's schema version."""
+
+    __tablename__ = "schema_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
+class ArtifactRow(SQLModel, table=True):
+    """An artifact: a name, unique in the store, and the type fixed by its first version."""
+
+    __tablename__ = "artifacts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    type: str
+    description: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VersionRow(SQLModel, table=True):
+    """One immutable version of an artifact, named by its manifest digest."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("artifact_id", "number", name="uq_versions_artifact_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    artifact_id: int = Field(foreign_key="artifacts.id")
+    number: int
+    digest: str = Field(index=True)
+    size: int = Field(sa_type=BigInteger)
+    file_count: int
+    # `metadata` is taken by SQLModel/SQLAlchemy; the column keeps the natural name.
+    meta: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+    created_by_run: str | None = None
+    created_by_user: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AliasRow(SQLModel, table=True):
+    """Where an alias of an artifact points now; an alias is unique per artifact."""
+
+    __tablename__ = "aliases"
+    __table_args__ = (UniqueConstraint("artifact_id", "alias", name="uq_aliases_artifact_alias"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    artifact_id: int = Field(foreign_key="artifacts.id")
+    alias: str
+    version_id: int = Field(foreign_key="versions.id")
+
+
+class AliasHistoryRow(SQLModel, table=True):
+    """One alias move; ``to_version`` None means the alias was removed. Numbers, not ids."""
+
+    __tablename__ = "alias_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    artifact_id: int = Field(foreign_key="artifacts.id", index=True)
+    alias: str
+    from_version: int | None = None
+    to_version: int | None = None
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    who: str
+    run_id: str | None = None
+    ci_job: str | None = None
+    reason: str | None = None

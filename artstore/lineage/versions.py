@@ -1,0 +1,262 @@
+"""Writing the catalog: recording versions and moving aliases, each in one transaction.
+
+Correctness under concurrent writers comes from the database, never from a read-then-write in
+Python: SQLite write transactions start with ``BEGIN IMMEDIATE`` (one writer at a time), on
+PostgreSQL the artifact row is locked ``FOR UPDATE`` before anything about it is read, and the
+unique constraints on (artifact, number) and (artifact, alias) turn any race that slips past
+into an ``IntegrityError`` on which the catalog rolls back and runs the whole function again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from artstore.errors import ArtifactTypeError
+from artstore.lineage.queries import (
+    alias_move,
+    find_artifact,
+    missing_alias,
+    require_artifact,
+    version_info_with_aliases,
+    version_row,
+)
+from artstore.lineage.records import AliasMove, LogResult
+from artstore.lineage.tables import AliasHistoryRow, AliasRow, ArtifactRow, VersionRow, utcnow
+
+__all__ = ["LATEST", "move_alias", "record_version", "remove_alias"]
+
+LATEST = "latest"
+
+
+def record_version(
+    session: Session,
+    *,
+    name: str,
+    type: str,
+    description: str | None,
+    digest: str,
+    size: int,
+    file_count: int,
+    metadata: dict[str, Any],
+    who: str,
+    run_id: str | None,
+    aliases: Sequence[str],
+    reason: str | None = None,
+) -> LogResult:
+    """Record a version of ``name`` unless its newest version already has ``digest``.
+
+    See :meth:`artstore.lineage.Catalog.record_version` for the contract.
+    """
+    artifact = _lock_or_create_artifact(session, name, type, description)
+    newest = session.exec(
+        select(VersionRow)
+        .where(VersionRow.artifact_id == artifact.id)
+        .order_by(col(VersionRow.number).desc())
+        .limit(1)
+    ).first()
+    # Compare in JSON form, as stored: a tuple given and a list stored are the same value.
+    given: dict[str, Any] = json.loads(json.dumps(metadata))
+    if newest is not None and newest.digest == digest:
+        version, stored = newest, newest.meta
+        ignored = tuple(sorted(k for k, v in given.items() if k not in stored or stored[k] != v))
+        return _finish(session, artifact, version, aliases, who, run_id, reason, ignored)
+    version = VersionRow(
+        artifact_id=_id(artifact),
+        number=0 if newest is None else newest.number + 1,
+        digest=digest,
+        size=size,
+        file_count=file_count,
+        meta=given,
+        created_by_run=run_id,
+        created_by_user=who,
+    )
+    session.add(version)
+    session.flush()  # the UNIQUE(artifact_id, number) check happens here
+    return _finish(session, artifact, version, aliases, who, run_id, reason, None)
+
+
+def _finish(
+    session: Session,
+    artifact: ArtifactRow,
+    version: VersionRow,
+    aliases: Sequence[str],
+    who: str,
+    run_id: str | None,
+    reason: str | None,
+    ignored: tuple[str, ...] | None,
+) -> LogResult:
+    # `version` is the highest number either way: the newest, or the newest + 1.
+    for alias in dict.fromkeys([LATEST, *aliases]):
+        _point(
+            session, artifact, alias, version, who=who, run_id=run_id, ci_job=None, reason=reason
+        )
+    info = version_info_with_aliases(session, artifact, version)
+    # ignored is None exactly when the version was created.
+    return LogResult(version=info, created=ignored is None, ignored_metadata_keys=ignored or ())
+
+
+def move_alias(
+    session: Session,
+    name: str,
+    alias: str,
+    number: int,
+    *,
+    who: str,
+    run_id: str | None,
+    ci_job: str | None,
+    reason: str | None,
+) -> AliasMove:
+    """Point ``alias`` of ``name`` at version ``number``, with its history row.
+
+    A move to where the alias already points writes no history row; the returned move then
+    has ``from_number == to_number``.
+    """
+    artifact = require_artifact(session, name, lock=True)
+    version = version_row(session, artifact, number)
+    move = _point(
+        session, artifact, alias, version, who=who, run_id=run_id, ci_job=ci_job, reason=reason
+    )
+    if move is None:
+        return AliasMove(
+            artifact=name,
+            alias=alias,
+            from_number=number,
+            to_number=number,
+            at=utcnow(),
+            who=who,
+            run_id=run_id,
+            ci_job=ci_job,
+            reason=reason,
+        )
+    return move
+
+
+def remove_alias(
+    session: Session,
+    name: str,
+    alias: str,
+    *,
+    who: str,
+    run_id: str | None,
+    ci_job: str | None,
+    reason: str | None,
+) -> AliasMove:
+    """Remove ``alias`` from ``name``, with its history row (``to_number`` None)."""
+    artifact = require_artifact(session, name, lock=True)
+    row = _alias_row(session, artifact, alias)
+    if row is None:
+        raise missing_alias(session, artifact, alias)
+    from_number = _number_of(session, row.version_id)
+    session.delete(row)
+    return _history(
+        session,
+        artifact,
+        alias,
+        from_number,
+        None,
+        who=who,
+        run_id=run_id,
+        ci_job=ci_job,
+        reason=reason,
+    )
+
+
+def _lock_or_create_artifact(
+    session: Session, name: str, type: str, description: str | None
+) -> ArtifactRow:
+    artifact = find_artifact(session, name, lock=True)
+    if artifact is None:
+        artifact = ArtifactRow(name=name, type=type, description=description)
+        session.add(artifact)
+        session.flush()  # a concurrent creator makes this fail on UNIQUE(name): retried
+        return artifact
+    if artifact.type != type:
+        raise ArtifactTypeError(name, artifact.type, type)
+    if description is not None and description != artifact.description:
+        artifact.description = description
+        session.add(artifact)
+    return artifact
+
+
+def _alias_row(session: Session, artifact: ArtifactRow, alias: str) -> AliasRow | None:
+    return session.exec(
+        select(AliasRow)
+        .where(AliasRow.artifact_id == artifact.id, AliasRow.alias == alias)
+        .with_for_update()
+    ).first()
+
+
+def _number_of(session: Session, version_id: int) -> int:
+    return session.exec(select(VersionRow.number).where(VersionRow.id == version_id)).one()
+
+
+def _point(
+    session: Session,
+    artifact: ArtifactRow,
+    alias: str,
+    version: VersionRow,
+    *,
+    who: str,
+    run_id: str | None,
+    ci_job: str | None,
+    reason: str | None,
+) -> AliasMove | None:
+    # Returns None, and writes no history, when the alias already points at `version`.
+    row = _alias_row(session, artifact, alias)
+    if row is None:
+        from_number = None
+        session.add(AliasRow(artifact_id=_id(artifact), alias=alias, version_id=_id(version)))
+    elif row.version_id == version.id:
+        return None
+    else:
+        from_number = _number_of(session, row.version_id)
+        row.version_id = _id(version)
+        session.add(row)
+    return _history(
+        session,
+        artifact,
+        alias,
+        from_number,
+        version.number,
+        who=who,
+        run_id=run_id,
+        ci_job=ci_job,
+        reason=reason,
+    )
+
+
+def _history(
+    session: Session,
+    artifact: ArtifactRow,
+    alias: str,
+    from_number: int | None,
+    to_number: int | None,
+    *,
+    who: str,
+    run_id: str | None,
+    ci_job: str | None,
+    reason: str | None,
+) -> AliasMove:
+    row = AliasHistoryRow(
+        artifact_id=_id(artifact),
+        alias=alias,
+        from_version=from_number,
+        to_version=to_number,
+        who=who,
+        run_id=run_id,
+        ci_job=ci_job,
+        reason=reason,
+    )
+    session.add(row)
+    session.flush()  # the UNIQUE(artifact_id, alias) check of a new alias happens here
+    return alias_move(artifact, row)
+
+
+def _id(row: ArtifactRow | VersionRow) -> int:
+    # Rows are flushed before their id is used, so the id is always set here.
+    assert row.id is not None
+    return row.id

@@ -1,0 +1,7 @@
+"""Lineage test set-up: the shared contract module gets pytest's assertion messages."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.register_assert_rewrite("tests.lineage.contract")
