@@ -4,6 +4,7 @@ from artstore.artifacts.artifact import Artifact, JSONValue
 from artstore.artifacts.manifest import FileEntry, Manifest, safe_relpath
 from artstore.artifacts.names import LATEST, Ref, check_alias, check_name, check_settable_alias
 from artstore.artifacts.store import Store
+from artstore.artifacts.verify import Problem, VerifyReport
 from artstore.artifacts.version import ArtifactVersion
 
 __all__ = [
@@ -13,8 +14,10 @@ __all__ = [
     "FileEntry",
     "JSONValue",
     "Manifest",
+    "Problem",
     "Ref",
     "Store",
+    "VerifyReport",
     "check_alias",
     "check_name",
     "check_settable_alias",

@@ -10,6 +10,7 @@ from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.identity import ci_job, who
 from artstore.artifacts.names import Ref, check_name, check_settable_alias
+from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import NotAStoreError, NotFoundError
 from artstore.lineage import AliasMove, ArtifactInfo, Catalog
@@ -162,6 +163,21 @@ class Store:
         """
         blobs = self.blobs
         return [ArtifactVersion(v, blobs) for v in self.catalog.list_versions(check_name(name))]
+
+    def verify(self, ref: str | None = None) -> VerifyReport:
+        """Check that stored data matches its digests: one version (``name:ref``), every version
+        of an artifact (``name``), or the whole store (None). Nothing is repaired or deleted.
+
+        Raises:
+            NotFoundError: no such artifact or version.
+        """
+        if ref is None:
+            versions = [v for a in self.artifacts() for v in self.versions(a.name)]
+        elif ":" in ref:
+            versions = [self.artifact(ref)]
+        else:
+            versions = self.versions(ref)
+        return verify_versions(self.blobs, versions)
 
     # -- aliases ---------------------------------------------------------------------------------
 

@@ -92,9 +92,9 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def _register() -> None:
-    from artstore.cli import alias, get, init, ls, put
+    from artstore.cli import alias, get, init, ls, put, verify
 
-    for module in (init, put, ls, get, alias):
+    for module in (init, put, ls, get, alias, verify):
         cli.add_command(module.command)
 
 
