@@ -34,15 +34,24 @@ def partial_path(folder: Path) -> Path:
 def open_staged(folder: Path) -> tuple[Path, BinaryIO]:
     """A new read-only staging file in ``folder``, open for unbuffered writing."""
     staged = partial_path(folder)
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    fd = _create_read_only(staged)
     return staged, os.fdopen(fd, "wb", buffering=0)
+
+
+def _create_read_only(staged: Path) -> int:
+    # Created read-only: the open descriptor may still write, and no chmod is needed later.
+    try:
+        return os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    except FileNotFoundError:
+        # tmp/ is not part of the format: a store copied by git (no empty folders) lacks it
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
 
 
 def write_staged(folder: Path, data: bytes) -> Path:
     """Write ``data`` to a new read-only staging file in ``folder``."""
     staged = partial_path(folder)
-    # Created read-only: the open descriptor may still write, and no chmod is needed later.
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    fd = _create_read_only(staged)
     try:
         view = memoryview(data)
         while view:

@@ -161,8 +161,12 @@ class BlobStore:
     def _put_local(self, source: str | Path, callback: Callback) -> PutResult:
         # One pass: read, hash and write together, then name the object when the stream ends.
         staged, dst = _atomic.open_staged(Path(self.root) / TMP_DIR)
-        with open(source, "rb", buffering=0) as src, dst:
-            digest, size = _atomic.copy_hashing(src, dst, self._buffer, callback)
+        try:
+            with open(source, "rb", buffering=0) as src, dst:
+                digest, size = _atomic.copy_hashing(src, dst, self._buffer, callback)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
         final = Path(self.path(Kind.BLOB, digest))
         stored = _atomic.place(staged, final)
         self._dirty |= stored

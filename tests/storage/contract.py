@@ -1,0 +1,374 @@
+"""The behaviour every ``BlobStore`` backend must show, whatever filesystem it sits on.
+
+A backend's test module subclasses :class:`BlobStoreContract` and supplies the ``store`` fixture
+plus the ``raw_*`` helpers. The helpers go through the raw fsspec filesystem (``store.fs`` under
+``store.root``), never through the store under test, so a test can plant or inspect bytes that
+the store did not write itself (zarr ``StoreTests``, restic's backend suite).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xxhash
+from fsspec.callbacks import Callback
+
+from artstore.errors import CorruptBlobError, NotFoundError
+from artstore.storage import CHUNK_SIZE, BlobStore, Digest, Kind, _atomic, hash_bytes, hash_file
+from artstore.storage import blobstore as blobstore_module
+
+__all__ = ["BlobStoreContract"]
+
+ABSENT = Digest("0123456789abcdef0123456789abcdef")
+
+
+def _no_hashing(*args: object, **kwargs: object) -> object:
+    raise AssertionError("the source was hashed although its digest was given and the blob exists")
+
+
+class _Counter(Callback):  # type: ignore[misc]
+    """Counts the bytes a store reports through its progress callback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total_seen = 0
+
+    def relative_update(self, inc: int = 1) -> None:
+        self.total_seen += inc
+
+
+class BlobStoreContract:
+    """Tests shared by every backend. Subclasses provide the fixture and helpers below."""
+
+    # -- what a subclass supplies ----------------------------------------------------------------
+
+    @pytest.fixture
+    def store(self) -> BlobStore:
+        """A fresh, empty store made with ``artstore.storage.init_store(url)``."""
+        raise NotImplementedError
+
+    def raw_write(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` (relative to the root), bypassing the store."""
+        raise NotImplementedError
+
+    def raw_read(self, key: str) -> bytes:
+        """The bytes at ``key`` (relative to the root), read without the store."""
+        raise NotImplementedError
+
+    def raw_exists(self, key: str) -> bool:
+        """Whether a file exists at ``key`` (relative to the root), asked without the store."""
+        raise NotImplementedError
+
+    @pytest.fixture(autouse=True)
+    def _bind_store(self, store: BlobStore) -> None:
+        # pytest makes one instance per test, so the raw helpers can reach this test's store.
+        self.raw_store = store
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def key(kind: Kind, digest: Digest) -> str:
+        """The layout the format spec promises, written out here rather than imported."""
+        return f"{kind.value}/{digest.hex[:2]}/{digest.hex[2:]}"
+
+    @staticmethod
+    def write_source(tmp_path: Path, data: bytes, name: str = "source.bin") -> Path:
+        path = tmp_path / "sources" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    # -- writing and reading -----------------------------------------------------------------------
+
+    @pytest.mark.parametrize("kind", list(Kind))
+    @pytest.mark.parametrize("data", [b"", b"hello artstore", bytes(range(256)) * 17])
+    def test_put_bytes_read_bytes_round_trip(
+        self, store: BlobStore, kind: Kind, data: bytes
+    ) -> None:
+        result = store.put_bytes(kind, data)
+        assert result.digest == hash_bytes(data)
+        assert result.size == len(data)
+        assert result.stored is True
+        assert store.read_bytes(kind, result.digest) == data
+
+    def test_put_bytes_twice_stores_once(self, store: BlobStore) -> None:
+        first = store.put_bytes(Kind.BLOB, b"same bytes")
+        second = store.put_bytes(Kind.BLOB, b"same bytes")
+        assert (first.stored, second.stored) == (True, False)
+        assert first.digest == second.digest
+        assert list(store.iter_digests(Kind.BLOB)) == [first.digest]
+
+    def test_put_file_stores_once_then_dedups(self, store: BlobStore, tmp_path: Path) -> None:
+        data = b"model weights" * 1000
+        source = self.write_source(tmp_path, data, "a.bin")
+        first = store.put_file(source)
+        second = store.put_file(source)
+        # A different file with the same content is found by existence, not stored again.
+        copy = store.put_file(self.write_source(tmp_path, data, "b.bin"))
+        assert first.stored is True
+        assert second.stored is False
+        assert copy.stored is False
+        assert first.digest == second.digest == copy.digest
+        assert second.size == copy.size == len(data)
+        assert list(store.iter_digests(Kind.BLOB)) == [first.digest]
+        assert self.raw_read(self.key(Kind.BLOB, first.digest)) == data
+
+    def test_put_file_digest_equals_hash_file(self, store: BlobStore, tmp_path: Path) -> None:
+        data = os.urandom(100_000)
+        source = self.write_source(tmp_path, data)
+        result = store.put_file(source)
+        assert (result.digest, result.size) == hash_file(source)
+        assert result.digest.hex == xxhash.xxh3_128_hexdigest(data)
+
+    def test_put_file_with_known_digest_skips_hashing(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = b"already stored" * 100
+        source = self.write_source(tmp_path, data)
+        digest = store.put_file(source).digest
+        monkeypatch.setattr(blobstore_module, "hash_file", _no_hashing)
+        monkeypatch.setattr(_atomic, "copy_hashing", _no_hashing)
+        progress = _Counter()
+        result = store.put_file(source, digest=digest, callback=progress)
+        assert progress.total_seen == len(data)
+        assert result.stored is False
+        assert result.digest == digest
+        assert result.size == len(data)
+
+    def test_put_file_reports_progress(self, store: BlobStore, tmp_path: Path) -> None:
+        data = os.urandom(50_000)
+        source = self.write_source(tmp_path, data)
+        first, again = _Counter(), _Counter()
+        store.put_file(source, callback=first)
+        store.put_file(source, callback=again)
+        assert first.total_seen == len(data)
+        assert again.total_seen == len(data)
+
+    @pytest.mark.parametrize("size", [0, 1000, 3 * 1024 * 1024])
+    def test_put_files_with_size_hints(self, store: BlobStore, tmp_path: Path, size: int) -> None:
+        data = [os.urandom(size), os.urandom(size) + b"!", b"same" * 10, b"same" * 10]
+        sources = [(self.write_source(tmp_path, d, f"f{i}"), len(d)) for i, d in enumerate(data)]
+        results = store.put_files(sources)
+        assert [r.digest for r in results] == [hash_bytes(d) for d in data]
+        assert [r.size for r in results] == [len(d) for d in data]
+        assert [r.stored for r in results] == [True, True, True, False]
+        for r, d in zip(results, data, strict=True):
+            assert store.read_bytes(Kind.BLOB, r.digest) == d
+        again = store.put_files(sources)
+        assert [r.stored for r in again] == [False] * 4
+
+    @pytest.mark.parametrize("hint", [0, 5, 1_000_000, 10**9])
+    def test_put_file_with_a_stale_size_hint(
+        self, store: BlobStore, tmp_path: Path, hint: int
+    ) -> None:
+        # The file changed after it was stat'ed: the stored blob is named by what was read.
+        data = b"the file grew after it was listed" * 100
+        result = store.put_file(self.write_source(tmp_path, data), size_hint=hint)
+        assert result.digest == hash_bytes(data)
+        assert result.size == len(data)
+        assert store.read_bytes(Kind.BLOB, result.digest) == data
+
+    def test_has_and_missing(self, store: BlobStore) -> None:
+        present = store.put_bytes(Kind.BLOB, b"present").digest
+        manifest = store.put_bytes(Kind.MANIFEST, b'{"entries":{},"format":1}').digest
+        assert store.has(Kind.BLOB, present)
+        assert not store.has(Kind.BLOB, ABSENT)
+        # Kinds are separate namespaces.
+        assert not store.has(Kind.MANIFEST, present)
+        assert not store.has(Kind.BLOB, manifest)
+        assert store.missing(Kind.BLOB, [present, ABSENT, present]) == {ABSENT}
+        assert store.missing(Kind.BLOB, []) == set()
+
+    def test_size(self, store: BlobStore) -> None:
+        digest = store.put_bytes(Kind.BLOB, b"x" * 1234).digest
+        assert store.size(Kind.BLOB, digest) == 1234
+        assert store.size(Kind.BLOB, store.put_bytes(Kind.BLOB, b"").digest) == 0
+
+    def test_open_reads_the_stored_bytes(self, store: BlobStore) -> None:
+        data = bytes(range(256)) * 40
+        digest = store.put_bytes(Kind.BLOB, data).digest
+        with store.open(Kind.BLOB, digest) as f:
+            assert f.read() == data
+
+    def test_get_file_writes_exact_bytes_and_no_partial(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        data = os.urandom(70_000)
+        digest = store.put_bytes(Kind.BLOB, data).digest
+        dest = tmp_path / "out" / "nested" / "weights.bin"
+        store.get_file(digest, dest)
+        assert dest.read_bytes() == data
+        assert os.listdir(dest.parent) == ["weights.bin"]
+        assert not list(tmp_path.rglob("*.partial"))
+
+    def test_get_file_replaces_an_existing_destination(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        digest = store.put_bytes(Kind.BLOB, b"new content").digest
+        dest = tmp_path / "out.bin"
+        dest.write_bytes(b"old content that is longer than the new one")
+        store.get_file(digest, dest)
+        assert dest.read_bytes() == b"new content"
+
+    # -- corruption --------------------------------------------------------------------------------
+
+    def corrupt(self, store: BlobStore, data: bytes, bad: bytes) -> tuple[Digest, str]:
+        digest = store.put_bytes(Kind.BLOB, data).digest
+        key = self.key(Kind.BLOB, digest)
+        self.raw_write(key, bad)
+        assert self.raw_read(key) == bad
+        return digest, key
+
+    def test_get_file_of_corrupt_blob_raises_and_writes_nothing(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        digest, key = self.corrupt(store, b"good bytes" * 100, b"evil bytes" * 100)
+        dest = tmp_path / "out" / "file.bin"
+        with pytest.raises(CorruptBlobError) as info:
+            store.get_file(digest, dest)
+        err = info.value
+        actual = hash_bytes(b"evil bytes" * 100).hex
+        assert err.expected == digest.hex
+        assert err.actual == actual
+        assert digest.hex in str(err) and actual in str(err)
+        assert "\n" not in str(err)
+        assert err.exit_code == 1
+        assert not dest.exists()
+        assert not list(tmp_path.rglob("*.partial"))
+        assert list((tmp_path / "out").iterdir()) == []
+        # The stored blob is reported, never silently deleted: `art verify` must still see it.
+        assert self.raw_exists(key)
+        assert self.raw_read(key) == b"evil bytes" * 100
+        assert store.has(Kind.BLOB, digest)
+
+    def test_get_file_of_corrupt_blob_keeps_an_existing_destination(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        digest, _ = self.corrupt(store, b"good", b"bad!")
+        dest = tmp_path / "out" / "file.bin"
+        dest.parent.mkdir()
+        dest.write_bytes(b"previous")
+        with pytest.raises(CorruptBlobError):
+            store.get_file(digest, dest)
+        assert dest.read_bytes() == b"previous"
+        assert os.listdir(dest.parent) == ["file.bin"]
+
+    def test_get_file_of_truncated_blob_raises(self, store: BlobStore, tmp_path: Path) -> None:
+        digest, _ = self.corrupt(store, b"0123456789", b"01234")
+        with pytest.raises(CorruptBlobError):
+            store.get_file(digest, tmp_path / "out.bin")
+        assert not (tmp_path / "out.bin").exists()
+
+    @pytest.mark.parametrize("kind", list(Kind))
+    def test_read_bytes_of_corrupt_object_raises(self, store: BlobStore, kind: Kind) -> None:
+        digest = store.put_bytes(kind, b"original").digest
+        self.raw_write(self.key(kind, digest), b"tampered")
+        with pytest.raises(CorruptBlobError) as info:
+            store.read_bytes(kind, digest)
+        assert info.value.expected == digest.hex
+        assert info.value.actual == hash_bytes(b"tampered").hex
+        assert self.raw_read(self.key(kind, digest)) == b"tampered"
+
+    def test_verify_reports_the_actual_digest(self, store: BlobStore) -> None:
+        digest, _ = self.corrupt(store, b"good", b"bad!")
+        good = store.put_bytes(Kind.BLOB, b"fine").digest
+        assert store.verify(Kind.BLOB, digest) == hash_bytes(b"bad!")
+        assert store.verify(Kind.BLOB, good) == good
+
+    # -- missing objects ---------------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        "operation",
+        [
+            pytest.param(lambda s, tmp: s.read_bytes(Kind.BLOB, ABSENT), id="read_bytes"),
+            pytest.param(lambda s, tmp: s.read_bytes(Kind.MANIFEST, ABSENT), id="read_manifest"),
+            pytest.param(lambda s, tmp: s.open(Kind.BLOB, ABSENT), id="open"),
+            pytest.param(lambda s, tmp: s.size(Kind.BLOB, ABSENT), id="size"),
+            pytest.param(lambda s, tmp: s.verify(Kind.BLOB, ABSENT), id="verify"),
+            pytest.param(lambda s, tmp: s.get_file(ABSENT, tmp / "out.bin"), id="get_file"),
+        ],
+    )
+    def test_missing_object_raises_not_found_in_one_line(
+        self, store: BlobStore, tmp_path: Path, operation: Callable[[BlobStore, Path], object]
+    ) -> None:
+        store.put_bytes(Kind.BLOB, b"something else")
+        with pytest.raises(NotFoundError) as info:
+            operation(store, tmp_path)
+        message = str(info.value)
+        assert isinstance(info.value, LookupError)
+        assert info.value.exit_code == 2
+        assert "\n" not in message
+        assert ABSENT.hex in message
+        assert not (tmp_path / "out.bin").exists()
+        assert not list(tmp_path.rglob("*.partial"))
+
+    # -- listing and layout ------------------------------------------------------------------------
+
+    def test_iter_digests_of_empty_store(self, store: BlobStore) -> None:
+        assert list(store.iter_digests(Kind.BLOB)) == []
+        assert list(store.iter_digests(Kind.MANIFEST)) == []
+
+    def test_iter_digests_lists_exactly_what_was_put(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        blobs = {store.put_bytes(Kind.BLOB, f"blob {i}".encode()).digest for i in range(20)}
+        blobs.add(store.put_file(self.write_source(tmp_path, b"from a file")).digest)
+        manifests = {store.put_bytes(Kind.MANIFEST, f"m{i}".encode()).digest for i in range(3)}
+        listed = list(store.iter_digests(Kind.BLOB))
+        assert len(listed) == len(set(listed))
+        assert set(listed) == blobs
+        assert set(store.iter_digests(Kind.MANIFEST)) == manifests
+
+    @pytest.mark.parametrize(
+        "stray",
+        [
+            "blobs/README",
+            "blobs/ab/notes.txt",
+            "blobs/ab/0123456789abcdef0123456789abcd.partial",
+            "blobs/ab/0123456789ABCDEF0123456789ABCD",
+            # Digest-shaped when the last two parts are glued together, but not the layout.
+            "blobs/abc/0123456789abcdef0123456789abc",
+            "blobs/a/b0123456789abcdef0123456789abcd",
+            "blobs/xx/ab/0123456789abcdef0123456789abcd",
+            "blobs/manifests/ab/0123456789abcdef0123456789abcd",
+        ],
+    )
+    def test_iter_digests_ignores_stray_files(self, store: BlobStore, stray: str) -> None:
+        digest = store.put_bytes(Kind.BLOB, b"the only object").digest
+        self.raw_write(stray, b"not an object")
+        assert list(store.iter_digests(Kind.BLOB)) == [digest]
+
+    @pytest.mark.parametrize("kind", list(Kind))
+    def test_object_keys_follow_the_layout(self, store: BlobStore, kind: Kind) -> None:
+        data = b"where do I live?"
+        digest = store.put_bytes(kind, data).digest
+        key = f"{kind.value}/{digest.hex[:2]}/{digest.hex[2:]}"
+        assert len(digest.hex[:2]) == 2 and len(digest.hex[2:]) == 30
+        assert self.raw_exists(key)
+        assert self.raw_read(key) == data
+        assert not self.raw_exists(f"{kind.value}/{digest.hex}")
+
+    def test_object_planted_raw_is_found(self, store: BlobStore) -> None:
+        data = b"written by another client"
+        digest = hash_bytes(data)
+        self.raw_write(self.key(Kind.BLOB, digest), data)
+        assert store.has(Kind.BLOB, digest)
+        assert store.read_bytes(Kind.BLOB, digest) == data
+        assert list(store.iter_digests(Kind.BLOB)) == [digest]
+
+    def test_large_file_round_trips(self, store: BlobStore, tmp_path: Path) -> None:
+        size = 20 * 1024 * 1024
+        assert size > CHUNK_SIZE
+        data = np.random.default_rng(20240601).bytes(size)
+        source = self.write_source(tmp_path, data, "large.bin")
+        result = store.put_file(source)
+        assert result.digest.hex == f"{xxhash.xxh3_128_intdigest(data):032x}"
+        assert result.size == size
+        assert store.size(Kind.BLOB, result.digest) == size
+        dest = tmp_path / "large.out"
+        store.get_file(result.digest, dest)
+        assert dest.read_bytes() == data

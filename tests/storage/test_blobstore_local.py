@@ -1,0 +1,135 @@
+"""The blob store contract on the local disk, plus what only local roots promise."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from fsspec.callbacks import Callback
+
+from artstore.storage import BlobStore, Kind, _atomic, hash_bytes, init_store, open_store
+from tests.storage.contract import BlobStoreContract
+
+
+class TestLocalBlobStore(BlobStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> BlobStore:
+        store = init_store(str(tmp_path / "store"))
+        assert store.backend.local
+        return store
+
+    def _path(self, key: str) -> str:
+        return f"{self.raw_store.root}/{key}"
+
+    def raw_write(self, key: str, data: bytes) -> None:
+        fs, path = self.raw_store.fs, self._path(key)
+        if fs.exists(path):
+            # Placed objects are read-only; replace the file rather than writing through it.
+            fs.rm_file(path)
+        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        fs.pipe_file(path, data)
+
+    def raw_read(self, key: str) -> bytes:
+        return bytes(self.raw_store.fs.cat_file(self._path(key)))
+
+    def raw_exists(self, key: str) -> bool:
+        return bool(self.raw_store.fs.isfile(self._path(key)))
+
+    # -- local only --------------------------------------------------------------------------------
+
+    def test_init_creates_the_local_folders(self, store: BlobStore) -> None:
+        root = Path(store.root)
+        assert {p.name for p in root.iterdir()} == {"artstore.json", "blobs", "manifests", "tmp"}
+
+    def test_put_file_stages_under_tmp(self, store: BlobStore, tmp_path: Path) -> None:
+        root = Path(store.root)
+        seen: list[tuple[list[str], list[Path]]] = []
+
+        class Spy(Callback):  # type: ignore[misc]
+            # Called while the bytes are copied: the object must be staged, not yet placed.
+            def relative_update(self, inc: int = 1) -> None:
+                staged = sorted(p.name for p in (root / "tmp").iterdir())
+                placed = [p for p in (root / "blobs").rglob("*") if p.is_file()]
+                seen.append((staged, placed))
+
+        source = self.write_source(tmp_path, os.urandom(10_000))
+        result = store.put_file(source, callback=Spy())
+        assert seen
+        for staged, placed in seen:
+            assert len(staged) == 1
+            assert staged[0].startswith(".") and staged[0].endswith(".partial")
+            assert placed == []
+        assert list((root / "tmp").iterdir()) == []
+        assert self.raw_exists(self.key(Kind.BLOB, result.digest))
+
+    @pytest.mark.parametrize("how", ["put_file", "put_bytes"])
+    def test_staging_file_is_in_the_store_tmp_folder(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+    ) -> None:
+        folders: list[Path] = []
+        real = _atomic.partial_path
+
+        def recording(folder: Path) -> Path:
+            folders.append(folder)
+            return real(folder)
+
+        monkeypatch.setattr(_atomic, "partial_path", recording)
+        if how == "put_file":
+            store.put_file(self.write_source(tmp_path, b"staged data"))
+        else:
+            store.put_bytes(Kind.BLOB, b"staged data")
+        assert folders == [Path(store.root) / "tmp"]
+        assert list(folders[0].iterdir()) == []
+
+    def test_placed_objects_are_read_only(self, store: BlobStore, tmp_path: Path) -> None:
+        from_file = store.put_file(self.write_source(tmp_path, b"from a file")).digest
+        from_bytes = store.put_bytes(Kind.BLOB, b"from bytes").digest
+        manifest = store.put_bytes(Kind.MANIFEST, b"{}").digest
+        for kind, digest in [
+            (Kind.BLOB, from_file),
+            (Kind.BLOB, from_bytes),
+            (Kind.MANIFEST, manifest),
+        ]:
+            mode = stat.S_IMODE(os.stat(store.path(kind, digest)).st_mode)
+            assert mode == 0o444, f"{kind} {digest}: {oct(mode)}"
+
+    def test_sync_after_writes(self, store: BlobStore, tmp_path: Path) -> None:
+        store.put_file(self.write_source(tmp_path, b"durable"))
+        store.put_bytes(Kind.MANIFEST, b"manifest")
+        store.sync()
+        store.sync()
+        assert store.read_bytes(Kind.MANIFEST, hash_bytes(b"manifest")) == b"manifest"
+
+    def test_sync_flushes_once_and_only_after_new_writes(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        calls: list[Path] = []
+        monkeypatch.setattr(_atomic, "sync_filesystem", calls.append)
+        store.sync()
+        assert calls == []
+        for i in range(5):
+            store.put_bytes(Kind.BLOB, f"blob {i}".encode())
+        store.sync()
+        assert calls == [Path(store.root)]
+        store.put_bytes(Kind.BLOB, b"blob 0")  # already stored: nothing new to flush
+        store.sync()
+        assert calls == [Path(store.root)]
+
+    def test_crash_between_staging_and_placement_leaves_nothing_visible(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        # What a writer killed after copying but before os.replace leaves behind.
+        data = b"half-written object"
+        digest = hash_bytes(data)
+        self.raw_write(f"tmp/.{'f' * 32}.partial", data)
+        self.raw_write(f"tmp/.{'e' * 32}.partial", data[:5])
+        assert not store.has(Kind.BLOB, digest)
+        assert list(store.iter_digests(Kind.BLOB)) == []
+        assert list(store.iter_digests(Kind.MANIFEST)) == []
+        assert [p for p in (Path(store.root) / "blobs").rglob("*") if p.is_file()] == []
+        # The store still opens and the object can be written properly afterwards.
+        reopened = open_store(store.url)
+        assert reopened.put_bytes(Kind.BLOB, data).stored is True
+        assert reopened.read_bytes(Kind.BLOB, digest) == data
