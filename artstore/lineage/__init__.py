@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from artstore.lineage.catalog import Catalog
 from artstore.lineage.migrations import SCHEMA_VERSION
-from artstore.lineage.records import AliasMove, ArtifactInfo, LogResult, VersionInfo
+from artstore.lineage.records import AliasMove, ArtifactInfo, LogResult, RunRecord, VersionInfo
 
-__all__ = ["SCHEMA_VERSION", "AliasMove", "ArtifactInfo", "Catalog", "LogResult", "VersionInfo"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "AliasMove",
+    "ArtifactInfo",
+    "Catalog",
+    "LogResult",
+    "RunRecord",
+    "VersionInfo",
+]

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from artstore.lineage import migrations, queries, versions
+from artstore.lineage import migrations, queries, runs, versions
 from artstore.lineage._engine import (
     WRITE_OPTION,
     create_catalog_engine,
@@ -19,7 +19,7 @@ from artstore.lineage._engine import (
     is_retryable,
     open_error,
 )
-from artstore.lineage.records import AliasMove, ArtifactInfo, LogResult, VersionInfo
+from artstore.lineage.records import AliasMove, ArtifactInfo, LogResult, RunRecord, VersionInfo
 
 __all__ = ["Catalog"]
 
@@ -119,6 +119,90 @@ class Catalog:
                     raise
                 logger.debug("catalog write conflict, retrying (%d): %s", attempt, exc.orig)
         raise AssertionError("unreachable")
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(self, **fields: Any) -> RunRecord:
+        """Insert a run, ``running`` from now; ``fields`` are :class:`RunRecord` columns."""
+        return self._write(lambda s: runs.create_run(s, fields))
+
+    def update_run(self, run_id: str, **fields: Any) -> RunRecord:
+        """Set columns of a run, and its heartbeat.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._write(lambda s: runs.update_run(s, run_id, fields))
+
+    def heartbeat(self, run_id: str) -> None:
+        """Mark a run alive now."""
+        self._write(lambda s: runs.heartbeat(s.connection(), run_id))
+
+    def append_metrics(self, run_id: str, rows: Sequence[runs.MetricValue]) -> None:
+        """Store metric rows (step, key, number, text, unix time) and beat the heart."""
+
+        def work(session: Session) -> None:
+            runs.append_rows(session.connection(), "metrics", run_id, rows)
+            runs.heartbeat(session.connection(), run_id)
+
+        self._write(work)
+
+    def append_console(self, run_id: str, rows: Sequence[tuple[int, str, str, float]]) -> None:
+        """Store console pieces (seq, stream, text, unix time)."""
+        self._write(lambda s: runs.append_rows(s.connection(), "console_lines", run_id, rows))
+
+    def reset_run_data(self, run_id: str) -> None:
+        """Delete a run's metrics and console, before they are written again in full."""
+        self._write(lambda s: runs.delete_run_data(s.connection(), run_id))
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """One run.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._read(lambda s: runs.get_run(s, run_id))
+
+    def find_run(self, run_id: str) -> RunRecord | None:
+        """One run, or None when there is no such run."""
+        return self._read(lambda s: runs.find_run(s, run_id))
+
+    def list_runs(self, project: str | None = None) -> list[RunRecord]:
+        """Runs, newest first, optionally of one project."""
+        return self._read(lambda s: runs.list_runs(s, project))
+
+    def history(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """A run's metrics, one dict per step with ``_step``, ordered by step."""
+        return self._read(lambda s: runs.history(s, run_id, keys))
+
+    def console(self, run_id: str) -> list[tuple[str, str]]:
+        """A run's console output as (stream, text) pieces in order."""
+        return self._read(lambda s: runs.console(s, run_id))
+
+    def max_step(self, run_id: str) -> int | None:
+        """The highest step a run logged, None before its first."""
+        return self._read(lambda s: runs.max_step(s, run_id))
+
+    def add_edge(self, run_id: str, name: str, number: int, kind: runs.EdgeKind) -> bool:
+        """Record that a run used or produced ``name:v<number>``; False if the run is unknown.
+
+        Raises:
+            NotFoundError: no such version.
+        """
+
+        def work(session: Session) -> bool:
+            artifact = queries.require_artifact(session, name)
+            version = queries.version_row(session, artifact, number)
+            assert version.id is not None
+            return runs.add_edge(session, run_id, version.id, kind)
+
+        return self._write(work)
+
+    def run_edges(self, run_id: str) -> list[tuple[runs.EdgeKind, str, int]]:
+        """(kind, artifact name, version number) for each edge of a run, in order recorded."""
+        return self._read(lambda s: runs.edges_of_run(s, run_id))
+
+    # -- versions and aliases --------------------------------------------------------------------
 
     def record_version(
         self,

@@ -40,10 +40,16 @@ def _create_initial_tables(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=tables)
 
 
+def _create_run_tables(connection: Connection) -> None:
+    names = ("runs", "metrics", "console_lines", "lineage_edges")
+    SQLModel.metadata.create_all(connection, tables=[SQLModel.metadata.tables[n] for n in names])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1, "initial tables: artifacts, versions, aliases, alias history", _create_initial_tables
     ),
+    Migration(2, "runs, metrics, console lines and lineage edges", _create_run_tables),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["AliasMove", "ArtifactInfo", "LogResult", "VersionInfo"]
+__all__ = ["AliasMove", "ArtifactInfo", "LogResult", "RunRecord", "VersionInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +73,28 @@ class LogResult:
     version: VersionInfo
     created: bool
     ignored_metadata_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A tracked run as stored; ``status`` is ``crashed`` for a running one gone silent."""
+
+    id: str
+    project: str
+    name: str | None
+    status: str
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    tags: tuple[str, ...]
+    notes: str | None
+    user: str
+    host: str | None
+    python: str | None
+    command: str | None
+    git_commit: str | None
+    git_dirty: bool | None
+    exit_code: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    heartbeat_at: datetime
+    heartbeat_timeout: float

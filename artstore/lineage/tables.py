@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -18,6 +18,10 @@ __all__ = [
     "AliasHistoryRow",
     "AliasRow",
     "ArtifactRow",
+    "ConsoleRow",
+    "EdgeRow",
+    "MetricRow",
+    "RunRow",
     "SchemaVersionRow",
     "UTCDateTime",
     "VersionRow",
@@ -127,3 +131,90 @@ class AliasHistoryRow(SQLModel, table=True):
     run_id: str | None = None
     ci_job: str | None = None
     reason: str | None = None
+
+
+class RunRow(SQLModel, table=True):
+    """A tracked run: what it was given, what it reported, and whether it is still alive.
+
+    A run whose status is ``running`` but whose heartbeat is older than its
+    ``heartbeat_timeout`` (seconds) is reported as crashed.
+    """
+
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True)
+    project: str = Field(index=True)
+    name: str | None = None
+    status: str
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes: str | None = None
+    user: str
+    host: str | None = None
+    python: str | None = None
+    command: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    exit_code: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    heartbeat_timeout: float = 60.0
+
+
+class MetricRow(SQLModel, table=True):
+    """One logged value: a number in ``value`` or a short string in ``text``.
+
+    ``time`` is Unix seconds: metrics arrive by the hundred thousand, and a float is the
+    cheapest faithful timestamp to write.
+    """
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_key_step", "run_id", "key", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id")
+    step: int = Field(sa_type=BigInteger)
+    key: str
+    value: float | None = None
+    text: str | None = None
+    time: float
+
+
+class ConsoleRow(SQLModel, table=True):
+    """One line (or partial write) of a run's stdout or stderr, in order of ``seq``."""
+
+    __tablename__ = "console_lines"
+    __table_args__ = (Index("ix_console_run_seq", "run_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id")
+    seq: int = Field(sa_type=BigInteger)
+    stream: str
+    text: str
+    time: float
+
+
+class EdgeRow(SQLModel, table=True):
+    """A lineage edge: a run used a version, or produced it.
+
+    ``src`` and ``dst`` repeat the edge in data-flow direction as node ids (``v:<version id>``
+    and ``r:<run id>``) so one recursive query walks the graph both ways on any database,
+    through the covering indexes.
+    """
+
+    __tablename__ = "lineage_edges"
+    __table_args__ = (
+        UniqueConstraint("run_id", "version_id", "kind", name="uq_edges_run_version_kind"),
+        Index("ix_edges_dst_src", "dst", "src"),
+        Index("ix_edges_src_dst", "src", "dst"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id")
+    version_id: int = Field(foreign_key="versions.id", index=True)
+    kind: str
+    src: str
+    dst: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -25,6 +25,7 @@ from artstore.lineage.queries import (
     version_row,
 )
 from artstore.lineage.records import AliasMove, LogResult
+from artstore.lineage.runs import add_edge
 from artstore.lineage.tables import AliasHistoryRow, AliasRow, ArtifactRow, VersionRow, utcnow
 
 __all__ = ["LATEST", "move_alias", "record_version", "remove_alias"]
@@ -89,6 +90,9 @@ def _finish(
     reason: str | None,
     ignored: tuple[str, ...] | None,
 ) -> LogResult:
+    if run_id is not None:
+        assert version.id is not None
+        add_edge(session, run_id, version.id, "produced")
     # `version` is the highest number either way: the newest, or the newest + 1.
     for alias in dict.fromkeys([LATEST, *aliases]):
         _point(

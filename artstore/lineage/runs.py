@@ -1,0 +1,225 @@
+"""Runs, their metrics and console, and the lineage edges between runs and versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, delete, update
+from sqlmodel import Session, SQLModel, col, func, select
+
+from artstore.errors import NotFoundError
+from artstore.lineage.records import RunRecord
+from artstore.lineage.tables import (
+    ArtifactRow,
+    ConsoleRow,
+    EdgeRow,
+    MetricRow,
+    RunRow,
+    VersionRow,
+    utcnow,
+)
+
+__all__ = [
+    "EdgeKind",
+    "MetricValue",
+    "add_edge",
+    "append_rows",
+    "console",
+    "create_run",
+    "delete_run_data",
+    "edges_of_run",
+    "find_run",
+    "get_run",
+    "heartbeat",
+    "history",
+    "list_runs",
+    "max_step",
+    "run_record",
+    "update_run",
+]
+
+EdgeKind = Literal["used", "produced"]
+# (step, key, number or None, text or None, unix time)
+MetricValue = tuple[int, str, float | None, str | None, float]
+
+_METRIC_COLUMNS = ("run_id", "step", "key", "value", "text", "time")
+_CONSOLE_COLUMNS = ("run_id", "seq", "stream", "text", "time")
+
+
+def run_record(row: RunRow, now: datetime | None = None) -> RunRecord:
+    """The frozen record of a run row; a silent ``running`` run past its timeout is crashed."""
+    status = row.status
+    if status == "running":
+        age = (now or utcnow()) - row.heartbeat_at
+        if age > timedelta(seconds=row.heartbeat_timeout):
+            status = "crashed"
+    return RunRecord(
+        id=row.id,
+        project=row.project,
+        name=row.name,
+        status=status,
+        config=dict(row.config),
+        summary=dict(row.summary),
+        tags=tuple(row.tags),
+        notes=row.notes,
+        user=row.user,
+        host=row.host,
+        python=row.python,
+        command=row.command,
+        git_commit=row.git_commit,
+        git_dirty=row.git_dirty,
+        exit_code=row.exit_code,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        heartbeat_at=row.heartbeat_at,
+        heartbeat_timeout=row.heartbeat_timeout,
+    )
+
+
+def _require(session: Session, run_id: str) -> RunRow:
+    row = session.get(RunRow, run_id)
+    if row is None:
+        raise NotFoundError(f"no run with id {run_id!r} in this store; see: art runs")
+    return row
+
+
+def create_run(session: Session, fields: dict[str, Any]) -> RunRecord:
+    """Insert a run row from its column values (``id`` and ``project`` at least)."""
+    row = RunRow(status="running", **fields)
+    session.add(row)
+    session.flush()
+    return run_record(row)
+
+
+def update_run(session: Session, run_id: str, fields: dict[str, Any]) -> RunRecord:
+    """Set columns of a run (``heartbeat_at`` too: any update proves the run alive)."""
+    row = _require(session, run_id)
+    for key, value in {"heartbeat_at": utcnow(), **fields}.items():
+        setattr(row, key, value)
+    session.add(row)
+    session.flush()
+    return run_record(row)
+
+
+def heartbeat(connection: Connection, run_id: str) -> None:
+    """Mark a run alive now."""
+    table = RunRow.__table__  # type: ignore[attr-defined]
+    connection.execute(update(table).where(table.c.id == run_id).values(heartbeat_at=utcnow()))
+
+
+def find_run(session: Session, run_id: str) -> RunRecord | None:
+    """One run, or None."""
+    row = session.get(RunRow, run_id)
+    return None if row is None else run_record(row)
+
+
+def get_run(session: Session, run_id: str) -> RunRecord:
+    """One run.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    return run_record(_require(session, run_id))
+
+
+def list_runs(session: Session, project: str | None) -> list[RunRecord]:
+    """Runs, newest first, optionally of one project."""
+    query = select(RunRow).order_by(col(RunRow.created_at).desc())
+    if project is not None:
+        query = query.where(RunRow.project == project)
+    now = utcnow()
+    return [run_record(row, now) for row in session.exec(query)]
+
+
+def append_rows(
+    connection: Connection,
+    table: Literal["metrics", "console_lines"],
+    run_id: str,
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert many metric or console rows with the driver's own ``executemany``.
+
+    Metrics arrive by the hundred thousand; building ORM objects or dicts for each would cost
+    more than the database's own work.
+    """
+    if not rows:
+        return
+    columns = _METRIC_COLUMNS if table == "metrics" else _CONSOLE_COLUMNS
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    connection.exec_driver_sql(sql, [(run_id, *row) for row in rows])
+
+
+def max_step(session: Session, run_id: str) -> int | None:
+    """The highest step logged by a run, None before its first."""
+    value = session.exec(select(func.max(MetricRow.step)).where(MetricRow.run_id == run_id)).one()
+    return None if value is None else int(value)
+
+
+def history(session: Session, run_id: str, keys: Sequence[str] | None) -> list[dict[str, Any]]:
+    """A run's metrics as one dict per step, ``{"_step": n, key: value, ...}``, by step."""
+    _require(session, run_id)
+    query = select(MetricRow.step, MetricRow.key, MetricRow.value, MetricRow.text).where(
+        MetricRow.run_id == run_id
+    )
+    if keys is not None:
+        query = query.where(col(MetricRow.key).in_(list(keys)))
+    by_step: dict[int, dict[str, Any]] = {}
+    for step, key, value, text in session.exec(
+        query.order_by(col(MetricRow.step), col(MetricRow.id))
+    ):
+        by_step.setdefault(step, {"_step": step})[key] = text if value is None else value
+    return [by_step[s] for s in sorted(by_step)]
+
+
+def console(session: Session, run_id: str) -> list[tuple[str, str]]:
+    """A run's console output as (stream, text) pieces in order."""
+    _require(session, run_id)
+    rows = session.exec(
+        select(ConsoleRow.stream, ConsoleRow.text)
+        .where(ConsoleRow.run_id == run_id)
+        .order_by(col(ConsoleRow.seq), col(ConsoleRow.id))
+    )
+    return [(stream, text) for stream, text in rows]
+
+
+def add_edge(session: Session, run_id: str, version_id: int, kind: EdgeKind) -> bool:
+    """Record that a run used or produced a version; False if the run is unknown.
+
+    Recording the same edge twice is a no-op.
+    """
+    if session.get(RunRow, run_id) is None:
+        return False
+    exists = session.exec(
+        select(EdgeRow.id).where(
+            EdgeRow.run_id == run_id, EdgeRow.version_id == version_id, EdgeRow.kind == kind
+        )
+    ).first()
+    if exists is None:
+        run_node, version_node = f"r:{run_id}", f"v:{version_id}"
+        src, dst = (version_node, run_node) if kind == "used" else (run_node, version_node)
+        session.add(EdgeRow(run_id=run_id, version_id=version_id, kind=kind, src=src, dst=dst))
+        session.flush()  # the unique constraint turns a racing duplicate into a retry
+    return True
+
+
+def edges_of_run(session: Session, run_id: str) -> list[tuple[EdgeKind, str, int]]:
+    """(kind, artifact name, version number) for every edge of a run, in order recorded."""
+    _require(session, run_id)
+    rows = session.exec(
+        select(EdgeRow.kind, ArtifactRow.name, VersionRow.number)
+        .join(VersionRow, col(VersionRow.id) == EdgeRow.version_id)
+        .join(ArtifactRow, col(ArtifactRow.id) == VersionRow.artifact_id)
+        .where(EdgeRow.run_id == run_id)
+        .order_by(col(EdgeRow.id))
+    )
+    return [(kind, name, number) for kind, name, number in rows]  # type: ignore[misc]
+
+
+def delete_run_data(connection: Connection, run_id: str) -> None:
+    """Remove a run's metrics and console (used when an offline run is synced again)."""
+    for name in ("metrics", "console_lines"):
+        table = SQLModel.metadata.tables[name]
+        connection.execute(delete(table).where(table.c.run_id == run_id))
