@@ -1,0 +1,160 @@
+"""``art put``: folders, several paths, names, aliases, metadata, excludes, --json."""
+
+from __future__ import annotations
+
+import pytest
+
+from artstore.artifacts import Store
+from tests.cli.conftest import ISO_Z, json_out, make_folder, one_error_line
+
+FIELDS = {
+    "name",
+    "version",
+    "number",
+    "type",
+    "digest",
+    "size",
+    "files",
+    "aliases",
+    "metadata",
+    "created_by",
+    "created_by_user",
+    "created_at",
+    "created",
+}
+
+
+def paths_of(store_url: str, ref: str) -> set[str]:
+    with Store(store_url) as store:
+        return {e.path for e in store.artifact(ref).files()}
+
+
+def test_put_single_folder_puts_contents_at_root(art, store_url, tmp_path):
+    folder = make_folder(tmp_path / "mnist", {"train.csv": b"t", "sub/test.csv": b"s"})
+    result = art("put", str(folder), "--type", "dataset")
+    assert result.exit_code == 0, result.stderr
+    assert "mnist:v0" in result.stdout
+    assert paths_of(store_url, "mnist:v0") == {"train.csv", "sub/test.csv"}
+
+
+def test_put_several_paths_go_under_their_base_names(art, store_url, tmp_path):
+    one = make_folder(tmp_path / "one", {"a.txt": b"a"})
+    two = make_folder(tmp_path / "two", {"b/c.txt": b"c"})
+    (tmp_path / "model.bin").write_bytes(b"m")
+    result = art("put", str(one), str(two), str(tmp_path / "model.bin"), "-t", "bundle")
+    assert result.exit_code == 0, result.stderr
+    assert paths_of(store_url, "one") == {"one/a.txt", "two/b/c.txt", "model.bin"}
+
+
+def test_put_name_alias_meta_exclude_json(art, store_url, tmp_path):
+    folder = make_folder(tmp_path / "d", {"keep.txt": b"k", "skip.log": b"s", "x/y.log": b"y"})
+    data = json_out(
+        art(
+            "put",
+            str(folder),
+            "--name",
+            "my-data",
+            "-t",
+            "dataset",
+            "--alias",
+            "prod",
+            "-a",
+            "candidate",
+            "--meta",
+            "acc=0.9",
+            "-m",
+            "note=hello world",
+            "-m",
+            "n=3",
+            "-m",
+            "ok=true",
+            "-m",
+            "ver=1.2.3",
+            "--exclude",
+            "*.log",
+            "--json",
+        )
+    )
+    assert set(data) >= FIELDS
+    assert (data["name"], data["version"], data["number"], data["created"]) == (
+        "my-data",
+        "v0",
+        0,
+        True,
+    )
+    assert data["metadata"] == {
+        "acc": 0.9,
+        "note": "hello world",
+        "n": 3,
+        "ok": True,
+        "ver": "1.2.3",
+    }
+    assert isinstance(data["metadata"]["acc"], float)
+    assert sorted(data["aliases"]) == ["candidate", "latest", "prod"]
+    assert data["files"] == 1 and data["size"] == 1
+    assert ISO_Z.fullmatch(data["created_at"])
+    assert paths_of(store_url, "my-data:prod") == {"keep.txt"}
+
+
+def test_put_identical_content_reports_unchanged(art, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a": b"a"})
+    assert json_out(art("put", str(folder), "-t", "t", "--json"))["created"] is True
+    again = json_out(art("put", str(folder), "-t", "t", "-a", "prod", "--json"))
+    assert (again["version"], again["created"]) == ("v0", False)
+    assert "prod" in again["aliases"]
+    (folder / "a").write_bytes(b"b")
+    assert json_out(art("put", str(folder), "-t", "t", "--json"))["version"] == "v1"
+
+
+def test_put_identical_content_warns_about_ignored_metadata(art, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a": b"a"})
+    art("put", str(folder), "-t", "t", "-m", "acc=0.9")
+    result = art("put", str(folder), "-t", "t", "-m", "acc=0.8", "--json")
+    assert json_out(result)["metadata"] == {"acc": 0.9}
+    assert "acc" in result.stderr and "warning" in result.stderr
+
+
+@pytest.mark.parametrize("alias", ["v3", "latest", "bad alias", "-x"])
+def test_put_refuses_bad_alias(art, tmp_path, alias):
+    folder = make_folder(tmp_path / "d", {"a": b"a"})
+    line = one_error_line(art("put", str(folder), "-t", "t", "--alias", alias))
+    assert alias in line
+
+
+@pytest.mark.parametrize("name", ["-bad", "bad name", "a/b", "é"])
+def test_put_refuses_bad_name(art, tmp_path, name):
+    folder = make_folder(tmp_path / "d", {"a": b"a"})
+    line = one_error_line(art("put", str(folder), "-t", "t", "--name", name))
+    assert "invalid artifact name" in line
+
+
+def test_put_refuses_bad_meta(art, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a": b"a"})
+    assert "KEY=VALUE" in one_error_line(art("put", str(folder), "-t", "t", "-m", "novalue"))
+
+
+def test_put_missing_path(art, tmp_path):
+    line = one_error_line(art("put", str(tmp_path / "nope"), "-t", "t"))
+    assert "nope" in line
+
+
+def test_put_type_mismatch(art, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a": b"a"})
+    art("put", str(folder), "-t", "dataset")
+    (folder / "a").write_bytes(b"b")
+    line = one_error_line(art("put", str(folder), "-t", "model"))
+    assert "dataset" in line and "model" in line
+
+
+def test_put_json_failure_writes_error_object_to_stderr(art, tmp_path):
+    import json
+
+    folder = make_folder(tmp_path / "d", {"a": b"a"})
+    result = art("put", str(folder), "-t", "t", "-a", "v1", "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    first, second = result.stderr.splitlines()
+    assert first.startswith("art: ")
+    error = json.loads(second)
+    assert error["code"] == 2 and "v1" in error["error"]
+    assert set(error) == {"error", "code"}
