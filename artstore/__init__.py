@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING, Any
 from artstore import errors
 
 if TYPE_CHECKING:
-    from artstore.artifacts import Artifact, ArtifactVersion, Store
+    from artstore.artifacts import Artifact, ArtifactVersion, RunInfo, Store
     from artstore.lineage import AliasMove, ArtifactInfo
+    from artstore.tracker import Run, finish, init, log
+    from artstore.tracker.mappings import Config, Summary
+
+    config: Config
+    summary: Summary
 
 __all__ = [
     "AliasMove",
@@ -21,9 +26,16 @@ __all__ = [
     "Artifact",
     "ArtifactInfo",
     "ArtifactVersion",
+    "Run",
+    "RunInfo",
     "Store",
     "__version__",
+    "config",
     "errors",
+    "finish",
+    "init",
+    "log",
+    "summary",
 ]
 
 __version__ = "0.1.0"
@@ -34,11 +46,29 @@ _LAZY = {
     "Artifact": ("artstore.artifacts", "Artifact"),
     "ArtifactInfo": ("artstore.lineage", "ArtifactInfo"),
     "ArtifactVersion": ("artstore.artifacts", "ArtifactVersion"),
+    "Run": ("artstore.tracker", "Run"),
+    "RunInfo": ("artstore.artifacts", "RunInfo"),
     "Store": ("artstore.artifacts", "Store"),
+    "finish": ("artstore.tracker", "finish"),
+    "init": ("artstore.tracker", "init"),
+    "log": ("artstore.tracker", "log"),
 }
 
 
+def _current_mapping(name: str) -> Any:
+    # art.config / art.summary follow the current run, so they are never cached here.
+    from artstore.tracker import current
+    from artstore.tracker.mappings import Config, Summary
+
+    run = current()
+    if run is not None:
+        return getattr(run, name)
+    return Config(lambda: None) if name == "config" else Summary(lambda: None)
+
+
 def __getattr__(name: str) -> Any:
+    if name in ("config", "summary"):
+        return _current_mapping(name)
     try:
         module, attr = _LAZY[name]
     except KeyError:

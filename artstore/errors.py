@@ -10,6 +10,8 @@
     │   ├── NotAStoreError             a location holds no artstore.json
     │   ├── UnsupportedFormatError     a store or document written by another format version
     │   ├── ConfigError                settings that cannot work (e.g. a bucket without a catalog)
+    │   ├── InvalidValueError          (TypeError) a logged value artstore cannot keep
+    │   ├── RunStateError              a run used in a way its state does not allow
     │   └── ArtifactTypeError          logging a type other than the artifact's first version's
     └── CheckFailed                    exit 1: a check ran and did not pass
         └── IntegrityError             stored data does not match its digest
@@ -31,8 +33,10 @@ __all__ = [
     "CorruptBlobError",
     "IntegrityError",
     "InvalidNameError",
+    "InvalidValueError",
     "NotAStoreError",
     "NotFoundError",
+    "RunStateError",
     "UnsafePathError",
     "UnsupportedFormatError",
     "UserError",
@@ -82,6 +86,14 @@ class UnsupportedFormatError(UserError):
 
 class ConfigError(UserError):
     """The settings cannot work as given."""
+
+
+class InvalidValueError(UserError, TypeError):
+    """A logged value is neither a number nor a short string."""
+
+
+class RunStateError(UserError):
+    """A run was used in a way its state does not allow (logging after finish, resuming)."""
 
 
 class ArtifactTypeError(UserError):

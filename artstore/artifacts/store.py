@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
@@ -10,6 +11,8 @@ from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.identity import ci_job, who
 from artstore.artifacts.names import Ref, check_name, check_settable_alias
+from artstore.artifacts.runs import RunInfo, matches
+from artstore.artifacts.transfer import StagedVersion, copy_version, stage_artifact
 from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import NotAStoreError, NotFoundError
@@ -32,6 +35,8 @@ from artstore.storage import (
 )
 
 __all__ = ["Store"]
+
+logger = logging.getLogger(__name__)
 
 
 class Store:
@@ -93,6 +98,11 @@ class Store:
             self._catalog = Catalog.open(url)
         return self._catalog
 
+    def writable(self) -> Store:
+        """This store, created first if it is the implicit ``./.artstore`` and missing."""
+        self._open(create=self.location.implicit)
+        return self
+
     def _open(self, create: bool) -> BlobStore:
         if self._blobs is None:
             if create:
@@ -136,9 +146,73 @@ class Store:
         wanted = [check_settable_alias(a) for a in aliases]
         blobs = self._open(create=self.location.implicit)
         catalog = self.catalog
+        run_id = self._known_run(run_id)
         staged = log.stage(blobs, artifact, self._stats(), callback)
         result = log.commit(catalog, artifact, staged, aliases=wanted, who=who(), run_id=run_id)
         return ArtifactVersion(result.version, blobs, created=result.created)
+
+    def stage(self, artifact: Artifact, blobs: BlobStore) -> StagedVersion:
+        """Put an artifact's files into another blob store (an offline spool), unrecorded."""
+        return stage_artifact(blobs, artifact, self._stats())
+
+    def import_version(
+        self,
+        source: BlobStore,
+        staged: StagedVersion,
+        aliases: Iterable[str] = (),
+        *,
+        run_id: str | None = None,
+    ) -> ArtifactVersion:
+        """Copy a staged version's manifest and missing blobs from ``source`` and record it,
+        as if it had been logged here."""
+        wanted = [check_settable_alias(a) for a in aliases]
+        blobs = self._open(create=self.location.implicit)
+        manifest = copy_version(source, blobs, staged.digest)
+        result = self.catalog.record_version(
+            name=check_name(staged.name),
+            type=staged.type,
+            description=staged.description,
+            digest=staged.digest,
+            size=manifest.size,
+            file_count=len(manifest),
+            metadata=staged.metadata,
+            who=who(),
+            run_id=self._known_run(run_id),
+            aliases=wanted,
+        )
+        return ArtifactVersion(result.version, blobs, created=result.created)
+
+    def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
+        """The version ``ref`` names, recording that the run ``run_id`` used it."""
+        version = self.artifact(ref)
+        run_id = self._known_run(run_id)
+        if run_id is not None:
+            self.catalog.add_edge(run_id, version.name, version.number, "used")
+        return version
+
+    def _known_run(self, run_id: str | None) -> str | None:
+        if run_id is not None and self.catalog.find_run(run_id) is None:
+            logger.warning("run %s is not in %s; lineage is not recorded for it", run_id, self.url)
+            return None
+        return run_id
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def runs(
+        self, project: str | None = None, filters: dict[str, Any] | None = None
+    ) -> list[RunInfo]:
+        """Runs, newest first: of one project, matching ``filters`` (see :func:`matches`),
+        e.g. ``{"state": "finished", "config.lr": 0.001, "summary.acc": {"$gt": 0.9}}``."""
+        records = self.catalog.list_runs(project)
+        return [RunInfo(r, self) for r in records if matches(r, filters or {})]
+
+    def run(self, run_id: str) -> RunInfo:
+        """One run.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return RunInfo(self.catalog.get_run(run_id), self)
 
     def artifact(self, ref: str) -> ArtifactVersion:
         """The version ``name:v3``, ``name:alias`` or ``name`` (latest).

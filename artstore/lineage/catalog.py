@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from artstore.lineage import migrations, queries, runs, versions
+from artstore.lineage import ancestry, migrations, queries, runs, versions
 from artstore.lineage._engine import (
     WRITE_OPTION,
     create_catalog_engine,
@@ -19,7 +19,14 @@ from artstore.lineage._engine import (
     is_retryable,
     open_error,
 )
-from artstore.lineage.records import AliasMove, ArtifactInfo, LogResult, RunRecord, VersionInfo
+from artstore.lineage.records import (
+    AliasMove,
+    ArtifactInfo,
+    LineageGraph,
+    LogResult,
+    RunRecord,
+    VersionInfo,
+)
 
 __all__ = ["Catalog"]
 
@@ -138,18 +145,24 @@ class Catalog:
         """Mark a run alive now."""
         self._write(lambda s: runs.heartbeat(s.connection(), run_id))
 
-    def append_metrics(self, run_id: str, rows: Sequence[runs.MetricValue]) -> None:
-        """Store metric rows (step, key, number, text, unix time) and beat the heart."""
+    def write_run_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[runs.MetricValue],
+        console: Sequence[runs.ConsoleValue],
+        fields: dict[str, Any],
+    ) -> None:
+        """One flush of a live run in one transaction: metric rows (run id, step, key, number,
+        text, unix time), console rows (run id, seq, stream, text, unix time), changed columns
+        and the heartbeat."""
 
         def work(session: Session) -> None:
-            runs.append_rows(session.connection(), "metrics", run_id, rows)
-            runs.heartbeat(session.connection(), run_id)
+            connection = session.connection()
+            runs.append_rows(connection, "metrics", metrics)
+            runs.append_rows(connection, "console_lines", console)
+            runs.update_columns(connection, run_id, fields)
 
         self._write(work)
-
-    def append_console(self, run_id: str, rows: Sequence[tuple[int, str, str, float]]) -> None:
-        """Store console pieces (seq, stream, text, unix time)."""
-        self._write(lambda s: runs.append_rows(s.connection(), "console_lines", run_id, rows))
 
     def reset_run_data(self, run_id: str) -> None:
         """Delete a run's metrics and console, before they are written again in full."""
@@ -356,3 +369,46 @@ class Catalog:
     def version_by_digest(self, name: str, digest: str) -> VersionInfo | None:
         """The newest version of ``name`` with ``digest``; None if there is none."""
         return self._read(lambda session: queries.version_by_digest(session, name, digest))
+
+    # -- lineage ---------------------------------------------------------------------------------
+
+    def lineage(
+        self, node: str, *, direction: ancestry.Direction = "both", depth: int | None = None
+    ) -> LineageGraph:
+        """The lineage around a run or version: its ancestors, descendants, or both.
+
+        Walked in the database by one recursive query (nothing loads the whole graph), plus one
+        query each to describe the runs and the versions found.
+
+        Args:
+            node: ``v:<version id>`` (see :meth:`version_node`) or ``r:<run id>``
+                (see :meth:`run_node`).
+            direction: ``up`` for what it came from (against data flow), ``down`` for what
+                came from it, ``both`` for the two.
+            depth: at most this many edges from ``node``; None for no limit.
+
+        Returns:
+            The root and every node found with its minimal distance, and the edges among them.
+
+        Raises:
+            NotFoundError: no such run or version.
+            InvalidNameError: ``node`` is not a node id.
+            ValueError: ``direction`` is unknown or ``depth`` negative.
+        """
+        return self._read(lambda session: ancestry.lineage(session, node, direction, depth))
+
+    def version_node(self, name: str, number: int) -> str:
+        """The lineage node id (``v:<id>``) of version ``number`` of artifact ``name``.
+
+        Raises:
+            NotFoundError: no such artifact or version.
+        """
+        return self._read(lambda session: ancestry.version_node(session, name, number))
+
+    def run_node(self, run_id: str) -> str:
+        """The lineage node id (``r:<run id>``) of a run.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._read(lambda session: ancestry.run_node(session, run_id))

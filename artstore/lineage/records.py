@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["AliasMove", "ArtifactInfo", "LogResult", "RunRecord", "VersionInfo"]
+__all__ = [
+    "AliasMove",
+    "ArtifactInfo",
+    "LineageGraph",
+    "LineageNode",
+    "LogResult",
+    "RunRecord",
+    "VersionInfo",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +106,45 @@ class RunRecord:
     finished_at: datetime | None
     heartbeat_at: datetime
     heartbeat_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNode:
+    """A run or a version in a lineage graph, at its minimal distance from the root.
+
+    ``label`` is ``name:v3`` for a version and ``project/run-name (run id)`` for a run
+    (``project/run id`` when the run has no name). ``attrs`` holds, for a version,
+    ``version_id``, ``artifact``, ``number``, ``version`` and ``type``; for a run, ``run_id``,
+    ``project``, ``name`` and ``status``.
+    """
+
+    id: str
+    kind: Literal["run", "version"]
+    label: str
+    distance: int
+    attrs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LineageGraph:
+    """The ancestors (``up``), descendants (``down``) or both of ``root``, with the root.
+
+    ``nodes`` are sorted by distance, then id; ``edges`` are the sorted ``(src, dst, kind)``
+    edges among them in data-flow direction (``kind`` is ``used`` or ``produced``).
+    """
+
+    root: str
+    direction: Literal["up", "down", "both"]
+    nodes: tuple[LineageNode, ...]
+    edges: tuple[tuple[str, str, str], ...]
+
+    def node(self, node_id: str) -> LineageNode:
+        """The node with id ``node_id``.
+
+        Raises:
+            KeyError: it is not in the graph.
+        """
+        for found in self.nodes:
+            if found.id == node_id:
+                return found
+        raise KeyError(node_id)

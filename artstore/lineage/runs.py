@@ -22,6 +22,7 @@ from artstore.lineage.tables import (
 )
 
 __all__ = [
+    "ConsoleValue",
     "EdgeKind",
     "MetricValue",
     "add_edge",
@@ -37,12 +38,15 @@ __all__ = [
     "list_runs",
     "max_step",
     "run_record",
+    "update_columns",
     "update_run",
 ]
 
 EdgeKind = Literal["used", "produced"]
-# (step, key, number or None, text or None, unix time)
-MetricValue = tuple[int, str, float | None, str | None, float]
+# (run id, step, key, number or None, text or None, unix time)
+MetricValue = tuple[str, int, str, float | None, str | None, float]
+# (run id, seq, stream, text, unix time)
+ConsoleValue = tuple[str, int, str, str, float]
 
 _METRIC_COLUMNS = ("run_id", "step", "key", "value", "text", "time")
 _CONSOLE_COLUMNS = ("run_id", "seq", "stream", "text", "time")
@@ -105,8 +109,14 @@ def update_run(session: Session, run_id: str, fields: dict[str, Any]) -> RunReco
 
 def heartbeat(connection: Connection, run_id: str) -> None:
     """Mark a run alive now."""
-    table = RunRow.__table__  # type: ignore[attr-defined]
-    connection.execute(update(table).where(table.c.id == run_id).values(heartbeat_at=utcnow()))
+    update_columns(connection, run_id, {})
+
+
+def update_columns(connection: Connection, run_id: str, fields: dict[str, Any]) -> None:
+    """Set columns of a run and its heartbeat, without loading the row."""
+    table = SQLModel.metadata.tables["runs"]
+    values = {"heartbeat_at": utcnow(), **fields}
+    connection.execute(update(table).where(table.c.id == run_id).values(**values))
 
 
 def find_run(session: Session, run_id: str) -> RunRecord | None:
@@ -136,20 +146,20 @@ def list_runs(session: Session, project: str | None) -> list[RunRecord]:
 def append_rows(
     connection: Connection,
     table: Literal["metrics", "console_lines"],
-    run_id: str,
     rows: Sequence[tuple[Any, ...]],
 ) -> None:
-    """Insert many metric or console rows with the driver's own ``executemany``.
+    """Insert many metric or console rows (each starting with its run id) with the driver's
+    own ``executemany``.
 
     Metrics arrive by the hundred thousand; building ORM objects or dicts for each would cost
-    more than the database's own work.
+    more than the database's own work, so rows are passed through untouched.
     """
     if not rows:
         return
     columns = _METRIC_COLUMNS if table == "metrics" else _CONSOLE_COLUMNS
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    connection.exec_driver_sql(sql, [(run_id, *row) for row in rows])
+    connection.exec_driver_sql(sql, list(rows))
 
 
 def max_step(session: Session, run_id: str) -> int | None:

@@ -1,0 +1,160 @@
+"""Read-only run queries: ``Store.runs()`` and ``RunInfo`` (the tracker writes runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from artstore.errors import ConfigError, UserError
+from artstore.lineage import RunRecord
+
+if TYPE_CHECKING:
+    from artstore.artifacts.store import Store
+    from artstore.artifacts.version import ArtifactVersion
+
+__all__ = ["RunInfo", "matches"]
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": lambda a, b: a == b,
+    "$ne": lambda a, b: a != b,
+    "$gt": lambda a, b: a is not None and a > b,
+    "$gte": lambda a, b: a is not None and a >= b,
+    "$lt": lambda a, b: a is not None and a < b,
+    "$lte": lambda a, b: a is not None and a <= b,
+    "$in": lambda a, b: a in b,
+    "$nin": lambda a, b: a not in b,
+}
+
+
+class RunInfo:
+    """One tracked run, as ``Store.runs()`` and ``Store.run()`` return it."""
+
+    def __init__(self, record: RunRecord, store: Store) -> None:
+        self.record = record
+        self._store = store
+
+    id = property(lambda self: self.record.id, doc="The run id.")
+    project = property(lambda self: self.record.project, doc="The project.")
+    name = property(lambda self: self.record.name, doc="The run's name.")
+    state = property(lambda self: self.record.status, doc="running, finished, failed or crashed.")
+    config = property(lambda self: dict(self.record.config), doc="Hyperparameters.")
+    summary = property(lambda self: dict(self.record.summary), doc="Final numbers.")
+    tags = property(lambda self: list(self.record.tags), doc="Tags.")
+
+    def history(
+        self, keys: Sequence[str] | None = None, *, pandas: bool = False
+    ) -> list[dict[str, Any]] | Any:
+        """The logged metrics, one row per step with ``_step``; a DataFrame with ``pandas``.
+
+        Raises:
+            ConfigError: ``pandas=True`` but pandas is not installed.
+        """
+        rows = self._store.catalog.history(self.id, keys)
+        if not pandas:
+            return rows
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ConfigError("history(pandas=True) needs pandas: pip install pandas") from None
+        return pd.DataFrame(rows)
+
+    def console(self) -> str:
+        """Everything the run printed, stdout and stderr interleaved as written."""
+        return "".join(text for _, text in self._store.catalog.console(self.id))
+
+    def used(self) -> list[ArtifactVersion]:
+        """The versions this run used, in order."""
+        return self._edges("used")
+
+    def produced(self) -> list[ArtifactVersion]:
+        """The versions this run produced (or re-logged unchanged), in order."""
+        return self._edges("produced")
+
+    def _edges(self, kind: str) -> list[ArtifactVersion]:
+        return [
+            self._store.artifact(f"{name}:v{number}")
+            for k, name, number in self._store.catalog.run_edges(self.id)
+            if k == kind
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object of the run (fields are only ever added to)."""
+        r = self.record
+        return {
+            "id": r.id,
+            "project": r.project,
+            "name": r.name,
+            "state": r.status,
+            "config": r.config,
+            "summary": r.summary,
+            "tags": list(r.tags),
+            "notes": r.notes,
+            "user": r.user,
+            "host": r.host,
+            "python": r.python,
+            "command": r.command,
+            "git_commit": r.git_commit,
+            "git_dirty": r.git_dirty,
+            "exit_code": r.exit_code,
+            "created_at": _iso(r.created_at),
+            "finished_at": None if r.finished_at is None else _iso(r.finished_at),
+            "heartbeat_at": _iso(r.heartbeat_at),
+        }
+
+    def __repr__(self) -> str:
+        return f"<RunInfo {self.project}/{self.name or self.id} ({self.id}) {self.state}>"
+
+
+def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:
+    """Whether a run matches every filter.
+
+    Keys are ``state``, ``project``, ``name``, ``tags`` (matches when the run has the tag, or
+    any tag of a ``$in`` list) or dotted paths into ``config.`` and ``summary.``; values are
+    compared for equality, or given as ``{"$gt": 0.9}``-style operators ($eq, $ne, $gt, $gte,
+    $lt, $lte, $in, $nin).
+
+    Raises:
+        UserError: an unknown key or operator.
+    """
+    for key, condition in filters.items():
+        if key == "tags":
+            wanted = condition.get("$in", []) if isinstance(condition, dict) else [condition]
+            if not set(wanted) & set(record.tags):
+                return False
+            continue
+        actual = _lookup(record, key)
+        checks = condition if isinstance(condition, dict) else {"$eq": condition}
+        for op, expected in checks.items():
+            test = _OPERATORS.get(op)
+            if test is None:
+                raise UserError(f"unknown filter operator {op!r}; use one of {sorted(_OPERATORS)}")
+            try:
+                if not test(actual, expected):
+                    return False
+            except TypeError:
+                return False
+    return True
+
+
+def _lookup(record: RunRecord, key: str) -> Any:
+    head, _, rest = key.partition(".")
+    if head in ("state", "status") and not rest:
+        return record.status
+    if head in ("project", "name", "id", "user", "host") and not rest:
+        return getattr(record, head)
+    if head not in ("config", "summary") or not rest:
+        raise UserError(
+            f"cannot filter runs on {key!r}; use state, project, name, tags, config.KEY or "
+            "summary.KEY"
+        )
+    value: Any = record.config if head == "config" else record.summary
+    for part in rest.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

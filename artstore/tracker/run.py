@@ -1,0 +1,259 @@
+"""``Run``: one tracked execution: config, metrics, summary, console, artifacts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, cast
+
+from artstore.artifacts import Artifact, ArtifactVersion
+from artstore.errors import InvalidValueError, RunStateError
+from artstore.tracker._writer import BatchWriter
+from artstore.tracker.console import ConsoleCapture
+from artstore.tracker.mappings import Config, Summary
+from artstore.tracker.sinks import RunSink
+from artstore.tracker.values import summarise, to_cell
+
+__all__ = ["Mode", "Run", "RunOptions", "SummaryKind"]
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["online", "offline", "disabled"]
+SummaryKind = Literal["min", "max", "mean", "last"]
+
+
+class RunOptions:
+    """How a run writes: batching, heartbeat, console capture."""
+
+    __slots__ = ("capture_console", "flush_interval", "flush_rows", "heartbeat_interval")
+
+    def __init__(
+        self,
+        *,
+        flush_interval: float = 1.0,
+        flush_rows: int = 10_000,
+        heartbeat_interval: float = 10.0,
+        capture_console: bool = True,
+    ) -> None:
+        self.flush_interval = flush_interval
+        self.flush_rows = flush_rows
+        self.heartbeat_interval = heartbeat_interval
+        self.capture_console = capture_console
+
+    @property
+    def heartbeat_timeout(self) -> float:
+        """Silence after which readers call a running run crashed."""
+        return 3.0 * max(self.heartbeat_interval, self.flush_interval)
+
+
+class Run:
+    """A tracked run. Create one with ``artstore.init(...)``; use it as a context manager or
+    call :meth:`finish`.
+
+    ``log()`` only appends to memory: a background thread writes batches, so logging does not
+    slow training, and everything is durable after :meth:`finish` or a normal interpreter exit.
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        project: str,
+        name: str | None,
+        mode: Mode,
+        sink: RunSink,
+        options: RunOptions,
+        start_fields: dict[str, Any],
+        resume: bool,
+        first_step: int = 0,
+        config: Mapping[str, Any] | None = None,
+        summary: Mapping[str, Any] | None = None,
+        owns_status: bool = True,
+        spool: Path | None = None,
+    ) -> None:
+        self.id = run_id
+        self.project = project
+        self.name = name
+        self.mode: Mode = mode
+        #: The offline spool folder, for ``art sync``; None online.
+        self.dir = spool
+        self._sink = sink
+        self._owns_status = owns_status
+        self._finished = False
+        self._step = first_step
+        self._summary_kinds: dict[str, tuple[SummaryKind, int]] = {}
+        self._summary_dirty = False
+        self.config = Config(self._config_changed)
+        self.summary = Summary(self._summary_changed)
+        self.config.load(config or {})
+        self.summary.load(summary or {})
+        sink.start(start_fields, resume=resume)
+        self._writer = BatchWriter(
+            sink.write,
+            flush_interval=options.flush_interval,
+            flush_rows=options.flush_rows,
+            heartbeat_interval=options.heartbeat_interval,
+            extra_fields=self._pending_summary,
+        )
+        self._console: ConsoleCapture | None = None
+        if options.capture_console:
+            self._console = ConsoleCapture(self._keep_console)
+            self._console.start()
+
+    # -- logging --------------------------------------------------------------------------------
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without ``step=`` writes to."""
+        return self._step
+
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+        """Record metrics for a step.
+
+        Args:
+            data: key -> number (int, float, bool, numpy or torch scalar) or short string.
+            step: the step to log at; lower than the current step: dropped with a warning.
+            commit: False adds to the current step without moving to the next.
+
+        Raises:
+            InvalidValueError: a value is not a number or short string (nothing is logged).
+            RunStateError: the run is finished.
+        """
+        if self._finished:
+            raise RunStateError(f"run {self.id} is finished; start another with artstore.init()")
+        if step is not None:
+            if step < self._step:
+                logger.warning(
+                    "run %s: step %d is lower than the current step %d; dropped",
+                    self.id,
+                    step,
+                    self._step,
+                )
+                return
+            self._step = step
+        at, now, run_id = self._step, time.time(), self.id
+        writer, summary, kinds = self._writer, self.summary, self._summary_kinds
+        with writer.lock:
+            rows = writer.metrics
+            mark = len(rows)
+            try:
+                for key, value in data.items():
+                    kind = type(value)
+                    if (kind is float or kind is int) and type(key) is str:
+                        rows.append((run_id, at, key, value, None, now))
+                        number: float | None = value
+                    else:
+                        if type(key) is not str:
+                            raise InvalidValueError(f"log keys must be strings, not {key!r}")
+                        number, text = to_cell(key, value)
+                        rows.append((run_id, at, key, number, text, now))
+                        if number is None:
+                            summary.set_quietly(key, text)
+                            continue
+                    if key in kinds:
+                        how, count = kinds[key]
+                        kinds[key] = (how, count + 1)
+                        number = summarise(how, summary.get(key), count + 1, cast(float, number))
+                    summary.set_quietly(key, number)
+            except BaseException:
+                del rows[mark:]
+                raise
+            self._summary_dirty = True
+            writer.nudge()
+        if commit:
+            self._step = at + 1
+
+    def define_metric(self, name: str, summary: SummaryKind = "last") -> None:
+        """Choose what ``summary[name]`` keeps from logged values: min, max, mean or last."""
+        if summary not in ("min", "max", "mean", "last"):
+            raise InvalidValueError(f"summary must be min, max, mean or last, not {summary!r}")
+        self._summary_kinds[name] = (summary, 0)
+
+    def _pending_summary(self) -> dict[str, Any]:
+        # Called by the writer with its lock held: the summary is not changing now.
+        if not self._summary_dirty:
+            return {}
+        self._summary_dirty = False
+        return {"summary": dict(self.summary)}
+
+    def _summary_changed(self) -> None:
+        with self._writer.lock:
+            self._summary_dirty = True
+
+    def _config_changed(self) -> None:
+        if not self._finished:
+            self._writer.set_fields(config=self.config.as_dict())
+
+    def _keep_console(self, row: tuple[int, str, str, float]) -> None:
+        with self._writer.lock:
+            self._writer.console.append((self.id, *row))
+
+    def record_console(self, stream: str, text: str) -> None:
+        """Keep output that did not pass through ``sys.stdout`` (a child process's, say)."""
+        if self._console is None:
+            self._console = ConsoleCapture(self._keep_console)
+        self._console.record(stream, text)
+
+    # -- artifacts ------------------------------------------------------------------------------
+
+    def log_artifact(
+        self, artifact: Artifact, aliases: Iterable[str] = ()
+    ) -> ArtifactVersion | None:
+        """Log an artifact as produced by this run (offline: spooled, returns None)."""
+        self._check_open()
+        return self._sink.log_artifact(artifact, list(aliases))
+
+    def use_artifact(self, ref: str | ArtifactVersion) -> ArtifactVersion:
+        """The version ``name:ref`` names, recorded as used by this run."""
+        self._check_open()
+        text = ref.qualified_name if isinstance(ref, ArtifactVersion) else ref
+        return self._sink.use_artifact(text)
+
+    def _check_open(self) -> None:
+        if self._finished:
+            raise RunStateError(f"run {self.id} is finished; start another with artstore.init()")
+
+    # -- finishing ------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything logged so far now (normally the writer thread does it)."""
+        self._writer.flush()
+
+    def finish(self, exit_code: int = 0) -> None:
+        """End the run: ``finished`` for exit code 0, else ``failed``; writes what is left."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._console is not None:
+            self._console.stop()
+        fields: dict[str, Any] = {"summary": dict(self.summary), "config": self.config.as_dict()}
+        if self._owns_status:
+            fields.update(
+                status="finished" if exit_code == 0 else "failed",
+                exit_code=exit_code,
+                finished_at=datetime.now(UTC),
+            )
+        self._writer.set_fields(**fields)
+        self._writer.close()
+        self._sink.close()
+        from artstore.tracker import _current
+
+        _current.forget(self)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.finish(exit_code=0 if exc_type is None else 1)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.project}/{self.name or self.id} ({self.id}) {self.mode}>"
