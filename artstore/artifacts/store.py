@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
@@ -15,8 +15,8 @@ from artstore.artifacts.runs import RunInfo, matches
 from artstore.artifacts.transfer import StagedVersion, copy_version, stage_artifact
 from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import NotAStoreError, NotFoundError
-from artstore.lineage import AliasMove, ArtifactInfo, Catalog
+from artstore.errors import NotAStoreError, NotFoundError, UserError
+from artstore.lineage import AliasMove, ArtifactInfo, Catalog, LineageGraph
 from artstore.settings import (
     StoreLocation,
     cache_root,
@@ -196,7 +196,31 @@ class Store:
             return None
         return run_id
 
-    # -- runs ------------------------------------------------------------------------------------
+    # -- runs and lineage -------------------------------------------------------------------------
+
+    def lineage(
+        self,
+        ref: str | None = None,
+        *,
+        run_id: str | None = None,
+        direction: Literal["up", "down", "both"] = "both",
+        depth: int | None = None,
+    ) -> LineageGraph:
+        """The lineage around a version (``name:ref``) or a run: what it came from (``up``),
+        what came from it (``down``), or both, optionally within ``depth`` hops.
+
+        Raises:
+            NotFoundError: no such version or run.
+        """
+        catalog = self.catalog
+        if run_id is not None:
+            node = catalog.run_node(run_id)
+        elif ref is not None:
+            version = self.artifact(ref)
+            node = catalog.version_node(version.name, version.number)
+        else:
+            raise UserError("lineage needs a version (name:ref) or a run id")
+        return catalog.lineage(node, direction=direction, depth=depth)
 
     def runs(
         self, project: str | None = None, filters: dict[str, Any] | None = None

@@ -92,9 +92,9 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def _register() -> None:
-    from artstore.cli import alias, get, init, ls, put, verify
+    from artstore.cli import alias, get, init, lineage, ls, put, runs, sync, verify, wrap
 
-    for module in (init, put, ls, get, alias, verify):
+    for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify):
         cli.add_command(module.command)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import click
@@ -9,7 +10,7 @@ import click
 if TYPE_CHECKING:
     from artstore.artifacts import Store
 
-__all__ = ["json_option", "open_store"]
+__all__ = ["json_option", "open_store", "run_from_env"]
 
 
 def open_store(ctx: click.Context) -> Store:
@@ -20,6 +21,11 @@ def open_store(ctx: click.Context) -> Store:
     store = Store(options.get("store"), db=options.get("db"))
     ctx.call_on_close(store.close)
     return store
+
+
+def run_from_env() -> str | None:
+    """The run a command records lineage against: ``$ARTSTORE_RUN_ID`` (set by ``art run``)."""
+    return os.environ.get("ARTSTORE_RUN_ID") or None
 
 
 def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from artstore.cli._context import json_option, open_store
+from artstore.cli._context import json_option, open_store, run_from_env
 from artstore.cli._render import print_json, progress
 
 
@@ -21,7 +21,7 @@ def command(
 ) -> None:
     """Download a version to DEST (default ./artifacts/NAME-vN); every file is verified."""
     store = open_store(ctx)
-    version = store.artifact(ref)
+    version = store.use(ref, run_id=run_from_env())
     if file_path is not None:
         path = version.file(file_path, dest)
     else:

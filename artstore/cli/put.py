@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from artstore.cli._context import json_option, open_store
+from artstore.cli._context import json_option, open_store, run_from_env
 from artstore.cli._render import human_size, print_json, progress
 
 
@@ -66,7 +66,9 @@ def command(
             else:
                 artifact.add_file(path)
     store = open_store(ctx)
-    version = store.log_artifact(artifact, aliases, callback=progress(f"put {artifact.name}"))
+    version = store.log_artifact(
+        artifact, aliases, run_id=run_from_env(), callback=progress(f"put {artifact.name}")
+    )
     if as_json:
         print_json({**version.to_json(), "created": version.created})
         return

@@ -1,0 +1,58 @@
+"""``art sync PATH...``: replay offline runs into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from artstore.cli._context import json_option, open_store
+from artstore.cli._render import print_json
+
+
+@click.command("sync")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@json_option
+@click.pass_context
+def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Sync offline runs (folders made by mode="offline") into the store; safe to repeat.
+
+    PATH is a run folder, or a folder holding them (default: ./artstore-runs).
+    """
+    from artstore.errors import NotFoundError
+    from artstore.tracker import sync_spool
+    from artstore.tracker.spool import SPOOL_FILE
+
+    folders: list[Path] = []
+    for path in paths or (Path("artstore-runs"),):
+        if (path / SPOOL_FILE).is_file():
+            folders.append(path)
+        elif path.is_dir():
+            folders.extend(sorted(p.parent for p in path.glob(f"*/{SPOOL_FILE}")))
+        else:
+            raise NotFoundError(f"{path} is not an offline run folder, nor a folder of them")
+    store = open_store(ctx).writable()
+    results = [sync_spool(folder, store) for folder in folders]
+    if as_json:
+        print_json(
+            [
+                {
+                    "run": r.run_id,
+                    "path": str(f),
+                    "metrics": r.metrics,
+                    "console": r.console,
+                    "produced": r.produced,
+                    "used": r.used,
+                    "finished": r.finished,
+                }
+                for r, f in zip(results, folders, strict=True)
+            ]
+        )
+        return
+    for result, folder in zip(results, folders, strict=True):
+        click.echo(
+            f"synced {folder} -> run {result.run_id}: {result.metrics} metrics, "
+            f"produced {', '.join(result.produced) or '-'}, used {', '.join(result.used) or '-'}"
+        )
+    if not folders:
+        click.echo("no offline runs to sync")

@@ -1,0 +1,100 @@
+"""``art run -- CMD ARGS...``: run a command as a tracked run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from typing import IO
+
+import click
+
+from artstore.cli._context import json_option, open_store
+from artstore.cli._render import print_json
+
+
+@click.command("run", context_settings={"ignore_unknown_options": True})
+@click.option("--project", "-p", envvar="ARTSTORE_PROJECT", help="The run's project.")
+@click.option("--name", "-n", help="The run's name.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option(
+    "--heartbeat", type=float, default=10.0, show_default=True, help="Seconds between heartbeats."
+)
+@json_option
+@click.argument("cmd", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    project: str | None,
+    name: str | None,
+    tags: tuple[str, ...],
+    heartbeat: float,
+    as_json: bool,
+    cmd: tuple[str, ...],
+) -> None:
+    """Run CMD as a tracked run: its output, exit code and times are kept.
+
+    The command sees ARTSTORE_RUN_ID, so `art put` and `art get` inside it (and artstore.init()
+    in Python) record lineage against this run. art exits with the command's exit code.
+    """
+    from artstore.errors import NotFoundError
+    from artstore.tracker import init
+    from artstore.tracker._current import new_run_id
+
+    store = open_store(ctx).writable()
+    run = init(
+        project=project,
+        name=name or os.path.basename(cmd[0]),
+        tags=list(tags),
+        store=store,
+        id=new_run_id(),
+        capture_console=False,
+        heartbeat_interval=heartbeat,
+    )
+    env = {**os.environ, "ARTSTORE_RUN_ID": run.id, "ARTSTORE_URL": _absolute(store.url)}
+    options = ctx.find_root().obj or {}
+    if options.get("db"):
+        env["ARTSTORE_DB"] = options["db"]
+    run.config["command"] = list(cmd)
+    try:
+        child = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    except OSError as exc:
+        run.finish(exit_code=127)
+        raise NotFoundError(f"cannot run {cmd[0]!r}: {exc.strerror}") from None
+    assert child.stdout is not None and child.stderr is not None
+    out = sys.stderr if as_json else sys.stdout  # under --json, stdout carries only JSON
+    pumps = [
+        threading.Thread(target=_pump, args=(child.stdout, out, "stdout", run.record_console)),
+        threading.Thread(
+            target=_pump, args=(child.stderr, sys.stderr, "stderr", run.record_console)
+        ),
+    ]
+    for pump in pumps:
+        pump.start()
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:
+        child.wait()
+        code = 130
+    for pump in pumps:
+        pump.join()
+    run.finish(exit_code=code)
+    if as_json:
+        print_json({"id": run.id, "project": run.project, "name": run.name, "exit_code": code})
+    ctx.exit(code)
+
+
+def _pump(source: IO[bytes], target: IO[str], stream: str, keep: object) -> None:
+    # Copies the child's output to ours as it comes and keeps it with the run.
+    record = keep if callable(keep) else None
+    while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
+        text = chunk.decode("utf-8", errors="replace")
+        target.write(text)
+        target.flush()
+        if record is not None:
+            record(stream, text)
+
+
+def _absolute(url: str) -> str:
+    return url if "://" in url else os.path.abspath(url)

@@ -1,0 +1,59 @@
+"""The benchmark scripts still run: ``benchmarks/ingest.py --quick`` end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_ingest_quick_writes_a_results_table(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "ingest.py"),
+            "--quick",
+            "--out",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "<!-- ingest:begin -->" in text and "<!-- ingest:end -->" in text
+    assert "| `art put` (CLI, fresh store, empty stat cache) |" in text
+    assert "Re-put of the unchanged folder via Python API" in text
+    assert "| `art ls` on a store of 10 artifacts" in text
+    assert "### Machine" in text
+    # Content-addressed storage keeps each folder's bytes once, even when put twice.
+    assert text.count("Bytes under `blobs/` after putting the folder twice") == 2
+    # The work dir is cleaned up.
+    assert not any((tmp_path / "work").iterdir())
+
+
+def test_results_section_is_replaced_not_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = importlib.util.spec_from_file_location("ingest", ROOT / "benchmarks" / "ingest.py")
+    assert spec is not None and spec.loader is not None
+    ingest = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "ingest", ingest)  # dataclasses look their module up
+    spec.loader.exec_module(ingest)
+    out = tmp_path / "RESULTS.md"
+    ingest.write_section(out, f"{ingest.BEGIN}\nold\n{ingest.END}\n")
+    out.write_text("# header\n\n" + out.read_text().split("\n", 2)[2] + "\n## Other\n")
+    ingest.write_section(out, f"{ingest.BEGIN}\nnew\n{ingest.END}\n")
+    text = out.read_text()
+    assert text.startswith("# header\n")
+    assert "new" in text and "old" not in text and text.endswith("## Other\n")
+    assert text.count(ingest.BEGIN) == 1
