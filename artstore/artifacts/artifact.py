@@ -49,18 +49,17 @@ class Artifact:
         self.description = description
         self.metadata: dict[str, Any] = dict(metadata or {})
         _check_json(self.metadata)
-        self._files: dict[str, Path] = {}
-        self._executable: set[str] = set()
+        self._files: dict[str, str] = {}
         self._staging: Path | None = None
 
     @property
     def files(self) -> dict[str, Path]:
         """Artifact path -> local source file, sorted by path."""
-        return dict(sorted(self._files.items()))
+        return {path: Path(source) for path, source in self.sources()}
 
-    def is_executable(self, path: str) -> bool:
-        """Whether the file at ``path`` is recorded as executable."""
-        return path in self._executable
+    def sources(self) -> list[tuple[str, str]]:
+        """(artifact path, local source path) pairs, sorted by artifact path."""
+        return sorted(self._files.items())
 
     def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> str:
         """Add one file, at ``name`` (default: its base name). Returns the artifact path.
@@ -72,7 +71,7 @@ class Artifact:
         source = Path(local_path)
         if not source.is_file():
             raise NotFoundError(f"cannot add {str(source)!r}: no such file")
-        return self._add(name if name is not None else source.name, source.resolve())
+        return self._add(name if name is not None else source.name, str(source.resolve()))
 
     def add_dir(
         self,
@@ -119,23 +118,23 @@ class Artifact:
         text_encoding = None if "b" in mode else (encoding or "utf-8")
         with open(target, mode, encoding=text_encoding) as f:
             yield f
-        self._add(path, target)
+        self._add(path, str(target))
 
-    def _add(self, name: str, source: Path) -> str:
+    def _add(self, name: str, source: str) -> str:
         path = safe_relpath(name)
-        if path in self._files and self._files[path] != source:
+        if self._files.setdefault(path, source) != source:
             raise UnsafePathError(path, f"{self.name} already has a file at this path")
-        self._files[path] = source
-        if os.access(source, os.X_OK):
-            self._executable.add(path)
         return path
 
     def __repr__(self) -> str:
         return f"Artifact({self.name!r}, type={self.type!r}, files={len(self._files)})"
 
 
-def _walk(root: Path, exclude: Sequence[str]) -> Iterator[tuple[str, Path]]:
-    """Yield (relative POSIX path, source file) for every file under ``root``."""
+def _walk(root: Path, exclude: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Yield (relative POSIX path, source file) for every file under ``root``.
+
+    File types come from the directory listing itself, so walking costs no ``stat`` per file.
+    """
     # Each folder carries the real paths of its ancestors: a link back up the tree would walk
     # forever, but a link to a sibling folder is just another copy of its files.
     stack: list[tuple[Path, str, frozenset[Path]]] = [(root, "", frozenset({root}))]
@@ -145,22 +144,24 @@ def _walk(root: Path, exclude: Sequence[str]) -> Iterator[tuple[str, Path]]:
             entries = sorted(it, key=lambda e: e.name)
         for entry in entries:
             rel = rel_folder + entry.name
-            if _excluded(rel, entry.name, exclude):
+            if exclude and _excluded(rel, entry.name, exclude):
                 continue
-            source = Path(entry.path)
             if entry.is_symlink():
-                target = source.resolve()
+                target = Path(entry.path).resolve()
                 if not target.is_relative_to(root):
                     raise UnsafePathError(
                         rel, f"it is a link to {target}, outside the folder being added"
                     )
-                source = target
-            if source.is_dir():
-                real = source.resolve() if entry.is_symlink() else source
-                if real not in ancestors:
-                    stack.append((real, rel + "/", ancestors | {real}))
-            elif source.is_file():
-                yield rel, source
+                if target.is_dir():
+                    if target not in ancestors:
+                        stack.append((target, rel + "/", ancestors | {target}))
+                elif target.is_file():
+                    yield rel, str(target)
+            elif entry.is_dir(follow_symlinks=False):
+                real = Path(entry.path)
+                stack.append((real, rel + "/", ancestors | {real}))
+            elif entry.is_file(follow_symlinks=False):
+                yield rel, entry.path
 
 
 def _excluded(rel: str, base: str, patterns: Sequence[str]) -> bool:

@@ -7,16 +7,17 @@ import os
 from dataclasses import dataclass
 
 from artstore.artifacts.artifact import Artifact
-from artstore.artifacts.manifest import FileEntry, Manifest
+from artstore.artifacts.manifest import encode_entries
 from artstore.lineage import Catalog, LogResult
 from artstore.storage import (
     DEFAULT_CALLBACK,
+    AnyStatKey,
     BlobStore,
     Callback,
     Digest,
     Kind,
     StatCache,
-    StatKey,
+    file_set_key,
     hash_bytes,
 )
 
@@ -29,8 +30,9 @@ logger = logging.getLogger(__name__)
 class Staged:
     """An artifact whose files are all in the blob store, with its manifest stored too."""
 
-    manifest: Manifest
     digest: Digest
+    size: int
+    file_count: int
     new_bytes: int
 
 
@@ -46,42 +48,54 @@ def stage(
     manifest is already stored, so are all its blobs (manifests are written only after their
     blobs), so an unchanged folder costs one stat per file and one existence check.
     """
-    sources = artifact.files
-    stats = {path: StatKey.of(os.stat(src)) for path, src in sources.items()}
-    known = stat_cache.lookup(stats.values())
-    callback.set_size(sum(k.size for k in stats.values()))
+    sources = artifact.sources()
+    stats = [os.stat(source) for _, source in sources]
+    # (dev, ino, size, mtime_ns, exec bits): read once, as attribute reads add up per file.
+    facts = [(s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_mode & 0o111) for s in stats]
+    sizes = [f[2] for f in facts]
+    callback.set_size(sum(sizes))
+    # A folder whose every file is unchanged maps straight to its stored manifest.
+    set_key = file_set_key([path for path, _ in sources], facts)
+    if set_key is not None:
+        digest = stat_cache.lookup_set(set_key)
+        if digest is not None and blobs.has(Kind.MANIFEST, digest):
+            callback.relative_update(sum(sizes))
+            return Staged(digest=digest, size=sum(sizes), file_count=len(sources), new_bytes=0)
 
-    digests = {path: known[key] for path, key in stats.items() if key in known}
-    sizes = {path: key.size for path, key in stats.items() if key in known}
-    misses = [path for path in stats if path not in digests]
-    results = blobs.put_files([(sources[p], stats[p].size) for p in misses], callback=callback)
-    fresh: dict[StatKey, Digest] = {}
+    keys: list[AnyStatKey] = [f[:4] for f in facts]
+    known = stat_cache.lookup(keys)
+
+    misses = [i for i, key in enumerate(keys) if key not in known]
+    results = blobs.put_files([(sources[i][1], sizes[i]) for i in misses], callback=callback)
+    digests: list[Digest | None] = [known.get(key) for key in keys]
+    fresh: dict[AnyStatKey, Digest] = {}
     new_bytes = 0
-    for path, result in zip(misses, results, strict=True):
-        digests[path], sizes[path] = result.digest, result.size
+    for i, result in zip(misses, results, strict=True):
+        digests[i], sizes[i] = result.digest, result.size
         new_bytes += result.size if result.stored else 0
-        fresh[stats[path]] = result.digest
-
-    manifest = Manifest.build(
-        FileEntry(path, digests[path], sizes[path], artifact.is_executable(path)) for path in stats
+        fresh[keys[i]] = result.digest
+    hexes = [d.hex for d in digests if d is not None]
+    raw = encode_entries(
+        (path, hexes[i], sizes[i], bool(facts[i][4])) for i, (path, _) in enumerate(sources)
     )
-    raw = manifest.encode()
     digest = hash_bytes(raw)
-    cached = [p for p, k in stats.items() if k in known]
-    callback.relative_update(sum(stats[p].size for p in cached))
+    cached = [i for i, key in enumerate(keys) if key in known]
+    callback.relative_update(sum(sizes[i] for i in cached))
     if not blobs.has(Kind.MANIFEST, digest):
         # The stat cache outlives blobs (another store, or a collected one): re-put the lost.
-        lost = blobs.missing(Kind.BLOB, (digests[p] for p in cached))
-        for path in cached:
-            if digests[path] in lost:
-                result = blobs.put_file(sources[path])
+        lost = blobs.missing(Kind.BLOB, (known[keys[i]] for i in cached))
+        for i in cached:
+            if known[keys[i]] in lost:
+                result = blobs.put_file(sources[i][1])
                 new_bytes += result.size if result.stored else 0
-                lost.discard(digests[path])
+                lost.discard(known[keys[i]])
         blobs.sync()
         blobs.put_bytes(Kind.MANIFEST, raw)
         blobs.sync()
     stat_cache.record(fresh)
-    return Staged(manifest=manifest, digest=digest, new_bytes=new_bytes)
+    if set_key is not None:
+        stat_cache.record_set(set_key, digest)
+    return Staged(digest=digest, size=sum(sizes), file_count=len(sources), new_bytes=new_bytes)
 
 
 def commit(
@@ -99,8 +113,8 @@ def commit(
         type=artifact.type,
         description=artifact.description,
         digest=staged.digest.hex,
-        size=staged.manifest.size,
-        file_count=len(staged.manifest),
+        size=staged.size,
+        file_count=staged.file_count,
         metadata=artifact.metadata,
         who=who,
         run_id=run_id,

@@ -17,7 +17,15 @@ from artstore.storage.format import (
 )
 from artstore.storage.layout import Kind, key_for
 from artstore.storage.root import init_store, open_store
-from artstore.storage.statcache import NoStatCache, SqliteStatCache, StatCache, StatKey
+from artstore.storage.statcache import (
+    AnyStatKey,
+    NoStatCache,
+    SqliteStatCache,
+    StatCache,
+    StatKey,
+    file_set_key,
+    stat_key,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -26,6 +34,7 @@ __all__ = [
     "FORMAT_MAX",
     "FORMAT_MIN",
     "HASH_NAME",
+    "AnyStatKey",
     "BlobStore",
     "Callback",
     "Digest",
@@ -39,10 +48,12 @@ __all__ = [
     "StoreFormat",
     "TqdmCallback",
     "canonical_json",
+    "file_set_key",
     "hash_bytes",
     "hash_file",
     "init_store",
     "key_for",
     "open_store",
     "parse_format",
+    "stat_key",
 ]

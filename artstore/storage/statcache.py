@@ -6,14 +6,24 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+import xxhash
 
 from artstore.storage.digest import HASH_NAME, Digest
 
-__all__ = ["CACHE_VERSION", "NoStatCache", "SqliteStatCache", "StatCache", "StatKey"]
+__all__ = [
+    "CACHE_VERSION",
+    "AnyStatKey",
+    "NoStatCache",
+    "SqliteStatCache",
+    "StatCache",
+    "StatKey",
+    "file_set_key",
+    "stat_key",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -23,12 +33,14 @@ CACHE_VERSION = 1
 # remembered, so the next put hashes them again.
 RACY_WINDOW_NS = 2_000_000_000
 # Two bound variables per key; SQLite before 3.32 allows at most 999 in one statement.
-_BATCH = 999 // 2
 
 
-@dataclass(frozen=True, slots=True)
-class StatKey:
-    """What identifies one unchanged file on one machine."""
+class StatKey(NamedTuple):
+    """What identifies one unchanged file on one machine.
+
+    Any plain ``(dev, ino, size, mtime_ns)`` tuple is accepted where a key is expected and
+    compares equal to its ``StatKey``: hot loops build plain tuples, which are cheaper.
+    """
 
     dev: int
     ino: int
@@ -41,24 +53,67 @@ class StatKey:
         return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-class StatCache(Protocol):
-    """Digests of files whose stat has not changed since they were hashed."""
+# The shape every stat cache method takes and returns: a StatKey or a plain tuple.
+AnyStatKey = tuple[int, int, int, int]
 
-    def lookup(self, keys: Iterable[StatKey]) -> dict[StatKey, Digest]:
+
+def stat_key(st: os.stat_result) -> AnyStatKey:
+    """The plain-tuple key of a file from its ``stat`` result."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def file_set_key(names: Sequence[str], stats: Sequence[tuple[int, ...]]) -> str | None:
+    """A key for a set of named files that changes whenever any name or stat does.
+
+    Args:
+        names: the files' names within the set, in a fixed order.
+        stats: for each, a tuple starting with its ``stat_key`` (dev, ino, size, mtime_ns),
+            optionally followed by more fields that must also be unchanged (mode bits).
+
+    Returns:
+        The key, or None when a file is too recently modified to be trusted.
+    """
+    if not names:
+        return None
+    if max(st[3] for st in stats) >= time.time_ns() - RACY_WINDOW_NS:
+        return None
+    text = repr((names, stats)).encode()
+    return f"{HASH_NAME}:{CACHE_VERSION}:{xxhash.xxh3_128_hexdigest(text)}"
+
+
+class StatCache(Protocol):
+    """Digests of files whose stat has not changed since they were hashed, and manifest
+    digests of whole file sets (a folder) whose every stat is unchanged."""
+
+    def lookup_set(self, key: str) -> Digest | None:
+        """The manifest digest recorded for a file-set key (see :func:`file_set_key`)."""
+
+    def record_set(self, key: str, manifest: Digest) -> None:
+        """Remember the manifest digest of a file set."""
+
+    def lookup(self, keys: Iterable[AnyStatKey]) -> dict[AnyStatKey, Digest]:
         """The known digests among ``keys``."""
 
-    def record(self, entries: Mapping[StatKey, Digest]) -> None:
+    def record(self, entries: Mapping[AnyStatKey, Digest]) -> None:
         """Remember digests (entries too recent to trust are skipped)."""
 
 
 class NoStatCache:
     """A stat cache that remembers nothing."""
 
-    def lookup(self, keys: Iterable[StatKey]) -> dict[StatKey, Digest]:
+    def lookup_set(self, key: str) -> Digest | None:
+        # docstring inherited
+        return None
+
+    def record_set(self, key: str, manifest: Digest) -> None:
+        # docstring inherited
+        return None
+
+    def lookup(self, keys: Iterable[AnyStatKey]) -> dict[AnyStatKey, Digest]:
         # docstring inherited
         return {}
 
-    def record(self, entries: Mapping[StatKey, Digest]) -> None:
+    def record(self, entries: Mapping[AnyStatKey, Digest]) -> None:
         # docstring inherited
         return None
 
@@ -88,41 +143,78 @@ class SqliteStatCache:
                 " mtime_ns INTEGER, hash TEXT, digest TEXT, PRIMARY KEY (dev, ino))"
                 " WITHOUT ROWID"
             )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS file_sets (key TEXT PRIMARY KEY, manifest TEXT,"
+                " used_at INTEGER) WITHOUT ROWID"
+            )
             self._db = db
         return self._db
 
-    def lookup(self, keys: Iterable[StatKey]) -> dict[StatKey, Digest]:
+    def lookup(self, keys: Iterable[AnyStatKey]) -> dict[AnyStatKey, Digest]:
         # docstring inherited
-        by_inode = {(k.dev, k.ino): k for k in keys}
-        found: dict[StatKey, Digest] = {}
+        wanted = list(dict.fromkeys(keys))
+        found: dict[AnyStatKey, Digest] = {}
         try:
             db = self._connect()
-            inodes = list(by_inode)
-            for start in range(0, len(inodes), _BATCH):
-                batch = inodes[start : start + _BATCH]
-                marks = ",".join("(?,?)" for _ in batch)
-                params = [v for pair in batch for v in pair]
+            batch_size = self._batch_keys(db)
+            trusted = Digest.trusted
+            for start in range(0, len(wanted), batch_size):
+                batch = wanted[start : start + batch_size]
+                marks = ",".join(["(?,?,?,?)"] * len(batch))
+                # Joining from the literal list drives the lookup through the primary key, and
+                # comparing size and mtime in SQL returns only rows that are hits.
                 rows = db.execute(
-                    "SELECT dev, ino, size, mtime_ns, digest FROM entries"
-                    f" WHERE hash = '{HASH_NAME}' AND (dev, ino) IN (VALUES {marks})",
-                    params,
+                    f"WITH wanted(dev, ino, size, mtime_ns) AS (VALUES {marks}) "
+                    "SELECT e.dev, e.ino, e.size, e.mtime_ns, e.digest FROM wanted w "
+                    "CROSS JOIN entries e ON e.dev = w.dev AND e.ino = w.ino "
+                    f"WHERE e.size = w.size AND e.mtime_ns = w.mtime_ns AND e.hash = '{HASH_NAME}'",
+                    [v for key in batch for v in key],
                 )
                 for dev, ino, size, mtime_ns, digest in rows:
-                    key = by_inode[(dev, ino)]
-                    if key.size == size and key.mtime_ns == mtime_ns:
-                        found[key] = Digest(digest)
+                    found[(dev, ino, size, mtime_ns)] = trusted(digest)
         except sqlite3.Error as exc:
             logger.warning("stat cache %s unusable (%s); hashing files again", self.path, exc)
         return found
 
-    def record(self, entries: Mapping[StatKey, Digest]) -> None:
+    def lookup_set(self, key: str) -> Digest | None:
+        # docstring inherited
+        try:
+            row = (
+                self._connect()
+                .execute("SELECT manifest FROM file_sets WHERE key = ?", (key,))
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            logger.warning("stat cache %s unusable (%s)", self.path, exc)
+            return None
+        return None if row is None else Digest.trusted(row[0])
+
+    def record_set(self, key: str, manifest: Digest) -> None:
+        # docstring inherited
+        try:
+            db = self._connect()
+            with db:
+                db.execute("BEGIN")
+                db.execute(
+                    "INSERT OR REPLACE INTO file_sets VALUES (?, ?, ?)",
+                    (key, manifest.hex, time.time_ns()),
+                )
+        except sqlite3.Error as exc:
+            logger.warning("stat cache %s not updated (%s)", self.path, exc)
+
+    @staticmethod
+    def _batch_keys(db: sqlite3.Connection) -> int:
+        # Four variables per key; SQLite before 3.32 allowed only 999 variables per statement.
+        try:
+            limit = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        except AttributeError:  # Python < 3.11
+            limit = 999
+        return max(1, min(limit, 32766) // 4)
+
+    def record(self, entries: Mapping[AnyStatKey, Digest]) -> None:
         # docstring inherited
         trusted_before = time.time_ns() - RACY_WINDOW_NS
-        rows = [
-            (k.dev, k.ino, k.size, k.mtime_ns, HASH_NAME, d.hex)
-            for k, d in entries.items()
-            if k.mtime_ns < trusted_before
-        ]
+        rows = [(*k, HASH_NAME, d.hex) for k, d in entries.items() if k[3] < trusted_before]
         if not rows:
             return
         try:

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -72,14 +71,14 @@ def test_changed_mtime_misses(cache: SqliteStatCache, tmp_path: Path) -> None:
     touched = old_file(tmp_path, "a.bin", b"jello", mtime_ns=OLD_NS + 1)  # same size
     assert (touched.ino, touched.size) == (key.ino, key.size)
     assert cache.lookup([touched]) == {}
-    assert cache.lookup([replace(key, mtime_ns=key.mtime_ns - 1)]) == {}
+    assert cache.lookup([key._replace(mtime_ns=key.mtime_ns - 1)]) == {}
 
 
 def test_other_inode_misses(cache: SqliteStatCache, tmp_path: Path) -> None:
     key = old_file(tmp_path, "a.bin", b"hello")
     cache.record({key: hash_bytes(b"hello")})
-    assert cache.lookup([replace(key, ino=key.ino + 1)]) == {}
-    assert cache.lookup([replace(key, dev=key.dev + 1)]) == {}
+    assert cache.lookup([key._replace(ino=key.ino + 1)]) == {}
+    assert cache.lookup([key._replace(dev=key.dev + 1)]) == {}
 
 
 def test_rerecording_replaces_the_entry(cache: SqliteStatCache, tmp_path: Path) -> None:
@@ -172,7 +171,7 @@ def test_lookup_of_more_keys_than_one_batch(
     entries = {k: hash_bytes(str(k.ino).encode()) for k in keys}
     cache.record(entries)
     unknown = [StatKey(dev=7, ino=10_000 + i, size=1, mtime_ns=OLD_NS) for i in range(600)]
-    stale = [replace(k, size=k.size + 1) for k in keys[:700]]
+    stale = [k._replace(size=k.size + 1) for k in keys[:700]]
     assert cache.lookup(keys + unknown) == entries
     assert cache.lookup(unknown) == {}
     assert cache.lookup(stale) == {}
