@@ -57,7 +57,7 @@ def main() -> None:
         with model.new_file("config.json") as f:
             f.write('{"hidden": 64}\n')
         version = store.log_artifact(model, aliases=["candidate"])
-        print(f"model    {version.qualified_name}  created={version.created}  aliases={version.aliases}")
+        print(f"model    {version.qualified_name}  created={version.created}  {version.aliases}")
 
     store.set_alias("quickstart-model:latest", "production", reason="best val_acc so far")
     production = store.artifact("quickstart-model:production")
