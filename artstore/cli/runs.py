@@ -42,6 +42,12 @@ def parse_filters(pairs: tuple[str, ...]) -> dict[str, Any]:
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
+        if key == "tags":
+            # Store.runs matches tags by name (or {"$in": [...]}), not by operators.
+            if op != "=" or not isinstance(value, str):
+                raise UserError(f"--filter tags takes tags=NAME, got {pair!r}")
+            filters[key] = value
+            continue
         filters.setdefault(key, {})[_OPS[op]] = value
     return filters
 

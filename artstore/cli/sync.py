@@ -24,7 +24,9 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     from artstore.tracker.spool import SPOOL_FILE
 
     folders: list[Path] = []
-    for path in paths or (Path("artstore-runs"),):
+    # Without PATH, a missing ./artstore-runs just means no offline run was made here.
+    default = Path("artstore-runs")
+    for path in paths or ((default,) if default.exists() else ()):
         if (path / SPOOL_FILE).is_file():
             folders.append(path)
         elif path.is_dir():

@@ -49,6 +49,7 @@ def command(
         tags=list(tags),
         store=store,
         id=new_run_id(),
+        config={"command": list(cmd)},  # written with the run, before the command can write
         capture_console=False,
         heartbeat_interval=heartbeat,
     )
@@ -56,7 +57,6 @@ def command(
     options = ctx.find_root().obj or {}
     if options.get("db"):
         env["ARTSTORE_DB"] = options["db"]
-    run.config["command"] = list(cmd)
     try:
         child = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except OSError as exc:

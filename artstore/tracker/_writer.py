@@ -53,6 +53,7 @@ class BatchWriter:
         self._taken = threading.Condition(self.lock)
         self._written = threading.Condition(self.lock)
         self._closing = False
+        self._urgent = False  # flush() asked for the batch now, not at the end of the interval
         self._generation = 0  # batches started
         self._done = 0  # batches finished (written or failed)
         self._last_write = time.monotonic()
@@ -81,6 +82,7 @@ class BatchWriter:
         """Write everything appended so far, and wait until it is written."""
         with self.lock:
             target = self._generation + 1
+            self._urgent = True
             self._wake.notify()
             self._written.wait_for(lambda: self._done >= target or self._closing, timeout)
 
@@ -96,7 +98,9 @@ class BatchWriter:
         while True:
             with self.lock:
                 deadline = time.monotonic() + self._interval
-                while not self._closing and len(self.metrics) < self.flush_rows:
+                while (
+                    not self._closing and not self._urgent and len(self.metrics) < self.flush_rows
+                ):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
@@ -105,6 +109,7 @@ class BatchWriter:
                 metrics, console = self.metrics, self.console
                 fields = {**self.fields, **self._extra_fields()}
                 self.metrics, self.console, self.fields = [], [], {}
+                self._urgent = False
                 self._generation += 1
                 self._taken.notify_all()
             idle = time.monotonic() - self._last_write < self._heartbeat

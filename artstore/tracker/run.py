@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from artstore.artifacts import Artifact, ArtifactVersion
 from artstore.errors import InvalidValueError, RunStateError
@@ -125,47 +125,43 @@ class Run:
         """
         if self._finished:
             raise RunStateError(f"run {self.id} is finished; start another with artstore.init()")
-        if step is not None:
-            if step < self._step:
-                logger.warning(
-                    "run %s: step %d is lower than the current step %d; dropped",
-                    self.id,
-                    step,
-                    self._step,
-                )
-                return
-            self._step = step
-        at, now, run_id = self._step, time.time(), self.id
+        if step is not None and step < self._step:
+            logger.warning(
+                "run %s: step %d is lower than the current step %d; dropped",
+                self.id,
+                step,
+                self._step,
+            )
+            return
+        # Convert every value before touching anything, so a refused value leaves no trace:
+        # no rows, no summary change, no step change.
+        cells: list[tuple[str, float | None, str | None]] = []
+        for key, value in data.items():
+            kind = type(value)
+            if (kind is float or kind is int) and type(key) is str:
+                cells.append((key, value, None))
+            elif type(key) is not str:
+                raise InvalidValueError(f"log keys must be strings, not {key!r}")
+            else:
+                cells.append((key, *to_cell(key, value)))
+        at = self._step if step is None else step
+        now, run_id = time.time(), self.id
         writer, summary, kinds = self._writer, self.summary, self._summary_kinds
         with writer.lock:
             rows = writer.metrics
-            mark = len(rows)
-            try:
-                for key, value in data.items():
-                    kind = type(value)
-                    if (kind is float or kind is int) and type(key) is str:
-                        rows.append((run_id, at, key, value, None, now))
-                        number: float | None = value
-                    else:
-                        if type(key) is not str:
-                            raise InvalidValueError(f"log keys must be strings, not {key!r}")
-                        number, text = to_cell(key, value)
-                        rows.append((run_id, at, key, number, text, now))
-                        if number is None:
-                            summary.set_quietly(key, text)
-                            continue
-                    if key in kinds:
-                        how, count = kinds[key]
-                        kinds[key] = (how, count + 1)
-                        number = summarise(how, summary.get(key), count + 1, cast(float, number))
-                    summary.set_quietly(key, number)
-            except BaseException:
-                del rows[mark:]
-                raise
+            for key, number, text in cells:
+                rows.append((run_id, at, key, number, text, now))
+                if number is None:
+                    summary.set_quietly(key, text)
+                    continue
+                if key in kinds:
+                    how, count = kinds[key]
+                    kinds[key] = (how, count + 1)
+                    number = summarise(how, summary.get(key), count + 1, number)
+                summary.set_quietly(key, number)
             self._summary_dirty = True
             writer.nudge()
-        if commit:
-            self._step = at + 1
+        self._step = at + 1 if commit else at
 
     def define_metric(self, name: str, summary: SummaryKind = "last") -> None:
         """Choose what ``summary[name]`` keeps from logged values: min, max, mean or last."""
@@ -230,7 +226,10 @@ class Run:
         self._finished = True
         if self._console is not None:
             self._console.stop()
-        fields: dict[str, Any] = {"summary": dict(self.summary), "config": self.config.as_dict()}
+        # Summary and config were written whenever they changed (the last change goes with
+        # this final batch), so only the status is set here: a run joined by another process
+        # (``art run``) must not overwrite what that process recorded.
+        fields: dict[str, Any] = {}
         if self._owns_status:
             fields.update(
                 status="finished" if exit_code == 0 else "failed",

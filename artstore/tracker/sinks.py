@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from artstore.artifacts import Artifact, ArtifactVersion, Store
@@ -83,6 +84,9 @@ class SpoolSink:
         self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         # docstring inherited
+        # The batch's own time is the heartbeat `art sync` records, not the time of the sync:
+        # a killed offline run then shows as crashed once synced, not as running.
+        fields = {"heartbeat_at": datetime.now(UTC), **fields}
         self.spool.record("batch", metrics=metrics, console=console, fields=fields)
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:

@@ -135,9 +135,13 @@ def sync_spool(folder: Path, store: Store) -> SyncResult:
         if kind == "batch":
             metrics = [tuple(r) for r in record["metrics"]]
             console = [tuple(r) for r in record["console"]]
-            catalog.write_run_batch(run_id, metrics, console, _times(record["fields"]))
+            fields = _times(record["fields"])
+            catalog.write_run_batch(run_id, metrics, console, fields)
             result.metrics += len(metrics)
             result.console += len(console)
+            # A finishing run's last batch carries its final status.
+            if fields.get("status", "running") != "running":
+                result.finished = True
         elif kind == "artifact":
             if spool_blobs is None:
                 spool_blobs = open_store(str(folder / "store"))
@@ -165,7 +169,7 @@ def sync_spool(folder: Path, store: Store) -> SyncResult:
 def _sync_artifact(store: Store, spool: BlobStore, run_id: str, record: dict[str, Any]) -> str:
     staged = StagedVersion(
         record["name"],
-        record["type"],
+        record["artifact_type"],  # "type" is the record's kind, "artifact"
         record["description"],
         record["metadata"],
         record["digest"],
