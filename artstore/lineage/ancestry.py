@@ -100,6 +100,28 @@ def run_node(session: Session, run_id: str) -> str:
     return f"{RUN_PREFIX}{run_id}"
 
 
+def reach(
+    session: Session, node: str, direction: Literal["up", "down"], depth: int | None = None
+) -> dict[str, int | None]:
+    """The ids of the nodes upstream (ancestors) or downstream (descendants) of ``node``,
+    without the node itself: one recursive query, nothing else read.
+
+    Returns:
+        ``{node id: minimal distance}`` with a depth limit; ``{node id: None}`` without one
+        (distances would need the edges, which this query does not fetch).
+    """
+    if depth is not None and depth < 0:
+        raise ValueError(f"depth must be None or >= 0, not {depth!r}")
+    template = _NODES_ONLY if depth is None else _WITH_DEPTH
+    cte = template.format(name=direction, frm=_STEP[direction][0], to=_STEP[direction][1])
+    column = "NULL" if depth is None else "depth"
+    sql = f"WITH RECURSIVE {cte}\nSELECT node, {column} FROM {direction} WHERE node <> :start"
+    params: dict[str, Any] = {"start": node}
+    if depth is not None:
+        params["depth"] = depth
+    return {node: distance for node, distance in session.execute(text(sql), params)}
+
+
 def walk(
     session: Session, node: str, direction: Direction, depth: int | None = None
 ) -> tuple[dict[str, int], list[Edge]]:
@@ -174,6 +196,25 @@ def _bfs(start: str, pairs: Iterable[tuple[str, str]], sides: Sequence[str]) -> 
                     distances[other] = step
                     queue.append(other)
     return distances
+
+
+def require_node(session: Session, node: str) -> None:
+    """Check that a node id names an existing run or version.
+
+    Raises:
+        InvalidNameError: a malformed id.
+        NotFoundError: no such run or version.
+    """
+    kind, key = parse_node(node)
+    if kind == "run":
+        found = session.execute(text("SELECT 1 FROM runs WHERE id = :k"), {"k": key}).first()
+    else:
+        found = session.execute(
+            text("SELECT 1 FROM versions WHERE id = :k"), {"k": int(key)}
+        ).first()
+    if found is None:
+        what = f"run {key!r}" if kind == "run" else f"version id {key}"
+        raise NotFoundError(f"no {what} in this catalog (lineage node {node!r}); see: art ls")
 
 
 def lineage(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -287,14 +287,20 @@ class Catalog:
         run_id: str | None = None,
         ci_job: str | None = None,
         reason: str | None = None,
+        expect: int | Literal["any"] | None = "any",
     ) -> AliasMove:
         """Point an alias of an artifact at version ``number``, recording the move.
 
         The alias leaves the version it pointed at. A move to where it already points writes
         no history row and returns a move with ``from_number == to_number``.
 
+        Args:
+            expect: compare-and-swap: unless ``"any"``, the alias must point at version
+                ``expect`` (None: be unset) in the same transaction as the move.
+
         Raises:
             NotFoundError: no such artifact, or no such version of it.
+            AliasConflictError: the alias did not point at ``expect``; nothing was written.
         """
         return self._write(
             lambda session: versions.move_alias(
@@ -306,6 +312,7 @@ class Catalog:
                 run_id=run_id,
                 ci_job=ci_job,
                 reason=reason,
+                expect=expect,
             )
         )
 
@@ -396,6 +403,30 @@ class Catalog:
             ValueError: ``direction`` is unknown or ``depth`` negative.
         """
         return self._read(lambda session: ancestry.lineage(session, node, direction, depth))
+
+    def ancestors(self, node: str, *, depth: int | None = None) -> dict[str, int | None]:
+        """Ids of every node upstream of ``node`` (what it came from), within ``depth`` hops
+        if given, with their distances then: one recursive query, no details.
+
+        Raises:
+            NotFoundError: no such node.
+        """
+        return self._read(lambda s: self._reach(s, node, "up", depth))
+
+    def descendants(self, node: str, *, depth: int | None = None) -> dict[str, int | None]:
+        """Ids of every node downstream of ``node`` (what came from it); see :meth:`ancestors`.
+
+        Raises:
+            NotFoundError: no such node.
+        """
+        return self._read(lambda s: self._reach(s, node, "down", depth))
+
+    @staticmethod
+    def _reach(
+        session: Session, node: str, direction: Literal["up", "down"], depth: int | None
+    ) -> dict[str, int | None]:
+        ancestry.require_node(session, node)
+        return ancestry.reach(session, node, direction, depth)
 
     def version_node(self, name: str, number: int) -> str:
         """The lineage node id (``v:<id>``) of version ``number`` of artifact ``name``.

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
-from artstore.errors import ArtifactTypeError
+from artstore.errors import AliasConflictError, ArtifactTypeError
 from artstore.lineage.queries import (
     alias_move,
     find_artifact,
@@ -113,14 +113,28 @@ def move_alias(
     run_id: str | None,
     ci_job: str | None,
     reason: str | None,
+    expect: int | Literal["any"] | None = "any",
 ) -> AliasMove:
     """Point ``alias`` of ``name`` at version ``number``, with its history row.
 
     A move to where the alias already points writes no history row; the returned move then
-    has ``from_number == to_number``.
+    has ``from_number == to_number``. Unless ``expect`` is ``"any"``, the alias must point at
+    version ``expect`` (None: nowhere) when the move happens, or nothing is written.
     """
     artifact = require_artifact(session, name, lock=True)
     version = version_row(session, artifact, number)
+    if expect != "any":
+        # Checked under the artifact lock, so no other move can slip in before ours.
+        row = _alias_row(session, artifact, alias)
+        actual = None if row is None else _number_of(session, row.version_id)
+        if actual != expect:
+            raise AliasConflictError(
+                name,
+                alias,
+                expect,
+                actual,
+                f"nothing was moved; see: art alias log {name} {alias}",
+            )
     move = _point(
         session, artifact, alias, version, who=who, run_id=run_id, ci_job=ci_job, reason=reason
     )

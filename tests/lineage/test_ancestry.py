@@ -273,6 +273,23 @@ def test_random_dags_match_networkx(tmp_path_factory: pytest.TempPathFactory, sp
             for direction in ("up", "down", "both"):
                 for depth in depths:
                     check(catalog, graph, start, direction, depth)
+                    if direction != "both":
+                        check_reach(catalog, graph, start, direction, depth)
+
+
+def check_reach(catalog: Catalog, graph: nx.DiGraph, start: str, direction: str, depth):
+    """``Catalog.ancestors``/``descendants`` (ids only) agree with networkx too."""
+    if direction == "up":
+        found = catalog.ancestors(start, depth=depth)
+        lengths = nx.single_source_shortest_path_length(graph.reverse(), start, cutoff=depth)
+    else:
+        found = catalog.descendants(start, depth=depth)
+        lengths = nx.single_source_shortest_path_length(graph, start, cutoff=depth)
+    lengths.pop(start)
+    if depth is None:
+        assert found == dict.fromkeys(lengths)
+    else:
+        assert found == lengths
 
 
 def test_seeded_random_dag_matches_networkx(catalog, raw):
@@ -281,6 +298,8 @@ def test_seeded_random_dag_matches_networkx(catalog, raw):
         for direction in ("up", "down", "both"):
             for depth in (None, 0, 1, 3):
                 check(catalog, graph, start, direction, depth)
+                if direction != "both":
+                    check_reach(catalog, graph, start, direction, depth)
 
 
 # -- hand-made cases ---------------------------------------------------------------------------
