@@ -7,15 +7,20 @@
     │   ├── InvalidNameError           (ValueError) a name, alias or reference is malformed
     │   ├── UnsafePathError            (ValueError) a path escapes its root or collides
     │   ├── NotFoundError              (LookupError) no such artifact, version, alias or file
+    │   │   └── MissingMetricError     a promotion gate's field is absent on a version
     │   ├── NotAStoreError             a location holds no artstore.json
     │   ├── UnsupportedFormatError     a store or document written by another format version
     │   ├── ConfigError                settings that cannot work (e.g. a bucket without a catalog)
     │   ├── InvalidValueError          (TypeError) a logged value artstore cannot keep
     │   ├── RunStateError              a run used in a way its state does not allow
-    │   └── ArtifactTypeError          logging a type other than the artifact's first version's
+    │   ├── ArtifactTypeError          logging a type other than the artifact's first version's
+    │   ├── ProtectedAliasError        moving a protected alias other than by `art promote`
+    │   └── InvalidRequirementError    (ValueError) a promotion requirement is malformed
     └── CheckFailed                    exit 1: a check ran and did not pass
-        └── IntegrityError             stored data does not match its digest
-            └── CorruptBlobError       one blob (and the artifact file it backs) is corrupt
+        ├── IntegrityError             stored data does not match its digest
+        │   └── CorruptBlobError       one blob (and the artifact file it backs) is corrupt
+        └── GateFailed                 a promotion requirement did not pass; alias untouched
+            └── AliasConflictError     the alias was not where the promotion expected it
 
 Anything that is not an ``ArtstoreError`` is a bug: the CLI exits 3 and keeps the traceback.
 Each ``__str__`` is one line that names the problem and what to do about it.
@@ -26,16 +31,21 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AliasConflictError",
     "ArtifactTypeError",
     "ArtstoreError",
     "CheckFailed",
     "ConfigError",
     "CorruptBlobError",
+    "GateFailed",
     "IntegrityError",
     "InvalidNameError",
+    "InvalidRequirementError",
     "InvalidValueError",
+    "MissingMetricError",
     "NotAStoreError",
     "NotFoundError",
+    "ProtectedAliasError",
     "RunStateError",
     "UnsafePathError",
     "UnsupportedFormatError",
@@ -109,6 +119,35 @@ class ArtifactTypeError(UserError):
         )
 
 
+class ProtectedAliasError(UserError):
+    """A protected alias (``protected_aliases`` in ``artstore.yaml``) moves only by promotion."""
+
+    def __init__(self, artifact: str, alias: str) -> None:
+        self.artifact = artifact
+        self.alias = alias
+        super().__init__(
+            f"alias {alias!r} is protected in this store's artstore.yaml; move it with: "
+            f"art promote {artifact}:REF --to {alias}"
+        )
+
+
+class InvalidRequirementError(UserError, ValueError):
+    """A promotion requirement is not ``FIELD OP NUMBER`` or ``FIELD OP current``."""
+
+
+class MissingMetricError(NotFoundError):
+    """A promotion requirement names a field that a version does not have.
+
+    ``detail`` says what the version has instead, e.g. ``it has: val_acc, val_loss``.
+    """
+
+    def __init__(self, field: str, version: str, detail: str) -> None:
+        self.field = field
+        self.version = version
+        self.detail = detail
+        super().__init__(f"{version} has no {field} ({detail}); log it, or fix the requirement")
+
+
 class CheckFailed(ArtstoreError):
     """A check ran and did not pass."""
 
@@ -149,3 +188,34 @@ class CorruptBlobError(IntegrityError):
     def located(self, artifact: str, path: str) -> CorruptBlobError:
         """Return the same error naming the artifact file the blob backs."""
         return CorruptBlobError(self.expected, self.actual, artifact=artifact, path=path)
+
+
+class GateFailed(CheckFailed):
+    """A promotion requirement did not pass, so the alias was not moved.
+
+    ``result`` is the promotion's report (an ``artstore.artifacts.PromotionResult``: every
+    check with its values), set by whoever evaluated the requirements; None before that.
+    """
+
+    def __init__(self, message: str, result: object = None) -> None:
+        self.result = result
+        super().__init__(message)
+
+
+class AliasConflictError(GateFailed):
+    """The alias did not point where a move expected it (``--expect``, or another move since
+    the promotion's gates were evaluated), so nothing was moved.
+
+    ``expected`` and ``actual`` are version numbers; None means the alias was not set.
+    """
+
+    def __init__(
+        self, artifact: str, alias: str, expected: int | None, actual: int | None, hint: str
+    ) -> None:
+        self.artifact = artifact
+        self.alias = alias
+        self.expected = expected
+        self.actual = actual
+        self.hint = hint
+        shown = [("nowhere" if n is None else f"v{n}") for n in (actual, expected)]
+        super().__init__(f"{artifact}:{alias} points at {shown[0]}, not {shown[1]}; {hint}")

@@ -261,3 +261,22 @@ def _artstore_revision() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown revision"
     return f"git {rev}" + (" + uncommitted changes under artstore/" if dirty else "")
+
+
+def write_section(path: Path, name: str, section: str) -> None:
+    """Put ``section`` (which starts with ``<!-- name:begin -->`` and ends with
+    ``<!-- name:end -->``) into the results file, replacing that benchmark's previous section
+    and keeping the others; create the file or append the section as needed."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if path.exists():
+        text = path.read_text()
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            tail = rest.split(end, 1)[1].lstrip("\n")
+            text = head + section + ("\n" + tail if tail else "")
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+    else:
+        text = "# artstore benchmark results\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)

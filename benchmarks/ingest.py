@@ -49,6 +49,7 @@ from _harness import (
     median,
     read_all,
     run,
+    write_section,
 )
 
 SEED = 20261101
@@ -464,22 +465,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the ingest section of ``path`` (or create the file, or append the section)."""
-    if path.exists():
-        text = path.read_text()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            tail = rest.split(END, 1)[1].lstrip("\n")
-            text = head + section + ("\n" + tail if tail else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-    else:
-        text = "# artstore benchmark results\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def all_pass(workloads: list[Workload], cli: dict[str, object]) -> bool:
     ok = True
     for w in workloads:
@@ -603,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = _with_end_load(machine)
     section = render(args, machine, workloads, cli, started, time.perf_counter() - t0, generation)
     if args.out is not None:
-        write_section(args.out, section)
+        write_section(args.out, "ingest", section)
         log(f"ingest: wrote {args.out}")
     else:
         print(section)

@@ -50,10 +50,39 @@ def test_results_section_is_replaced_not_appended(
     monkeypatch.setitem(sys.modules, "ingest", ingest)  # dataclasses look their module up
     spec.loader.exec_module(ingest)
     out = tmp_path / "RESULTS.md"
-    ingest.write_section(out, f"{ingest.BEGIN}\nold\n{ingest.END}\n")
+    ingest.write_section(out, "ingest", f"{ingest.BEGIN}\nold\n{ingest.END}\n")
     out.write_text("# header\n\n" + out.read_text().split("\n", 2)[2] + "\n## Other\n")
-    ingest.write_section(out, f"{ingest.BEGIN}\nnew\n{ingest.END}\n")
+    ingest.write_section(out, "ingest", f"{ingest.BEGIN}\nnew\n{ingest.END}\n")
     text = out.read_text()
     assert text.startswith("# header\n")
     assert "new" in text and "old" not in text and text.endswith("## Other\n")
     assert text.count(ingest.BEGIN) == 1
+
+
+def test_tracker_quick_writes_a_results_table(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# header\n\n<!-- other:begin -->\nkept\n<!-- other:end -->\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "tracker.py"),
+            "--quick",
+            "--out",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert text.startswith("# header\n") and "kept" in text  # other sections untouched
+    assert text.count("<!-- tracker:begin -->") == 1 and "<!-- tracker:end -->" in text
+    assert "| artstore: `run.log()` per call (loop / 2,000) |" in text
+    assert "all rows durable" in text and "### Machine" in text
+    # Every logged row reached the catalog.
+    assert "| Rows in the catalog after `finish()` (every round) | 20,000 |" in text
+    assert "W&B offline" in text and "not from this run" in text
+    assert not any((tmp_path / "work").iterdir())

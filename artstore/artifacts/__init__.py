@@ -1,9 +1,11 @@
 """The artifacts layer: the W&B-shaped artifact API over storage and lineage."""
 
 from artstore.artifacts.artifact import Artifact, JSONValue
+from artstore.artifacts.diff import Diff, FileChange, FileSize, TensorChange, TensorDiff
 from artstore.artifacts.identity import who
 from artstore.artifacts.manifest import FileEntry, Manifest, safe_relpath
 from artstore.artifacts.names import LATEST, Ref, check_alias, check_name, check_settable_alias
+from artstore.artifacts.promote import Check, PromotionResult, Requirement
 from artstore.artifacts.runs import RunInfo
 from artstore.artifacts.store import Store
 from artstore.artifacts.transfer import StagedVersion
@@ -14,14 +16,22 @@ __all__ = [
     "LATEST",
     "Artifact",
     "ArtifactVersion",
+    "Check",
+    "Diff",
+    "FileChange",
     "FileEntry",
+    "FileSize",
     "JSONValue",
     "Manifest",
     "Problem",
+    "PromotionResult",
     "Ref",
+    "Requirement",
     "RunInfo",
     "StagedVersion",
     "Store",
+    "TensorChange",
+    "TensorDiff",
     "VerifyReport",
     "check_alias",
     "check_name",

@@ -9,16 +9,20 @@ from typing import Any, Literal
 
 from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
+from artstore.artifacts.diff import Diff, Side, compare, folder_side, locate, version_side
 from artstore.artifacts.identity import ci_job, who
 from artstore.artifacts.names import Ref, check_name, check_settable_alias
+from artstore.artifacts.promote import PromotionResult
+from artstore.artifacts.promote import promote as _promote
 from artstore.artifacts.runs import RunInfo, matches
 from artstore.artifacts.transfer import StagedVersion, copy_version, stage_artifact
 from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import NotAStoreError, NotFoundError, UserError
+from artstore.errors import NotAStoreError, NotFoundError, ProtectedAliasError, UserError
 from artstore.lineage import AliasMove, ArtifactInfo, Catalog, LineageGraph
 from artstore.settings import (
     StoreLocation,
+    StoreSettings,
     cache_root,
     parse_settings,
     resolve_catalog_url,
@@ -66,6 +70,7 @@ class Store:
         self._blobs: BlobStore | None = None
         self._catalog: Catalog | None = None
         self._stat_cache: StatCache | None = None
+        self._settings: StoreSettings | None = None
 
     @classmethod
     def init(cls, url: str | None = None, *, db: str | None = None, **options: Any) -> Store:
@@ -97,6 +102,14 @@ class Store:
             )
             self._catalog = Catalog.open(url)
         return self._catalog
+
+    @property
+    def settings(self) -> StoreSettings:
+        """The store's ``artstore.yaml`` (empty settings when it has none), read on first use."""
+        if self._settings is None:
+            text = self.blobs.read_settings() or ""
+            self._settings = parse_settings(text, f"{self.url}/artstore.yaml")
+        return self._settings
 
     def writable(self) -> Store:
         """This store, created first if it is the implicit ``./.artstore`` and missing."""
@@ -145,6 +158,7 @@ class Store:
         """
         wanted = [check_settable_alias(a) for a in aliases]
         blobs = self._open(create=self.location.implicit)
+        self._check_unprotected(artifact.name, wanted)
         catalog = self.catalog
         run_id = self._known_run(run_id)
         staged = log.stage(blobs, artifact, self._stats(), callback)
@@ -167,6 +181,7 @@ class Store:
         as if it had been logged here."""
         wanted = [check_settable_alias(a) for a in aliases]
         blobs = self._open(create=self.location.implicit)
+        self._check_unprotected(staged.name, wanted)
         manifest = copy_version(source, blobs, staged.digest)
         result = self.catalog.record_version(
             name=check_name(staged.name),
@@ -277,6 +292,25 @@ class Store:
             versions = self.versions(ref)
         return verify_versions(self.blobs, versions)
 
+    def diff(self, a: str, b: str, *, stats: bool = False) -> Diff:
+        """Compare two sides, each a version (``name:ref``; a bare name means latest) or a local
+        folder (when one exists at that path): files by digest, and each changed
+        ``.safetensors`` file tensor by tensor; ``stats`` adds max |b - a| and
+        ``||b - a|| / ||a||`` per changed tensor (needs numpy).
+
+        Raises:
+            NotFoundError: a side is neither a folder nor an existing version.
+            UnsupportedFormatError: a changed ``.safetensors`` file is malformed.
+        """
+
+        def side(spec: str) -> Side:
+            where = locate(spec)
+            if isinstance(where, str):
+                return version_side(self.artifact(where), self.blobs)
+            return folder_side(where, self._stats())
+
+        return compare(side(a), side(b), stats=stats)
+
     # -- aliases ---------------------------------------------------------------------------------
 
     def set_alias(
@@ -287,9 +321,11 @@ class Store:
         Raises:
             InvalidNameError: the alias is malformed, version-shaped or ``latest``.
             NotFoundError: no such version.
+            ProtectedAliasError: the alias is protected; use :meth:`promote`.
         """
         check_settable_alias(alias)
         parsed = Ref.parse(ref)
+        self._check_unprotected(parsed.name, [alias])
         target = self.catalog.get_version(parsed.name, parsed.selector)
         return self.catalog.move_alias(
             parsed.name,
@@ -309,8 +345,10 @@ class Store:
         Raises:
             InvalidNameError: the alias is malformed or ``latest``.
             NotFoundError: the artifact has no such alias.
+            ProtectedAliasError: the alias is protected; only :meth:`promote` moves it.
         """
         check_settable_alias(alias)
+        self._check_unprotected(name, [alias])
         return self.catalog.remove_alias(
             check_name(name), alias, who=who(), run_id=run_id, ci_job=ci_job(), reason=reason
         )
@@ -318,6 +356,67 @@ class Store:
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of the artifact's aliases (or of one alias), oldest first."""
         return self.catalog.alias_history(check_name(name), alias)
+
+    def promote(
+        self,
+        ref: str,
+        to: str,
+        *,
+        require: Iterable[str] = (),
+        expect: str | int | None = None,
+        reason: str | None = None,
+        run_id: str | None = None,
+    ) -> PromotionResult:
+        """Point ``to`` at the version ``ref`` names if it meets every requirement.
+
+        A requirement is ``FIELD OP VALUE``: FIELD is ``metadata.KEY`` (the version's
+        metadata), ``summary.KEY`` or ``config.KEY`` (of the run that created the version;
+        dotted keys reach into mappings); OP is one of ``>= > <= < == !=``; VALUE is a number,
+        or ``current``: the same field of the version ``to`` points at now (passes when it
+        points nowhere). The store's default requirements for a protected alias
+        (``artstore.yaml``) apply first. Protected aliases move only through this method.
+
+        Args:
+            ref: the candidate, ``name:v3``, ``name:alias`` or ``name``.
+            to: the alias to move, e.g. ``production``.
+            require: requirements, all of which must pass.
+            expect: the version ``to`` must point at now (``"v3"`` or 3), or ``"none"`` when it
+                must not be set; checked again atomically with the move.
+            reason: why, for the alias history.
+            run_id: the run doing the promotion, for the alias history.
+
+        Returns:
+            Every check with its values, and the move recorded.
+
+        Raises:
+            InvalidRequirementError: a requirement or ``expect`` is malformed, or compares a
+                field that is not a number.
+            MissingMetricError: a field is absent on the candidate, or on the current holder
+                when compared with ``current``.
+            NotFoundError: no such version.
+            GateFailed: a requirement did not pass; nothing moved (``.result`` has the checks).
+            AliasConflictError: ``to`` was not at ``expect``, or it moved while the
+                requirements were checked against its holder; nothing moved.
+        """
+        return _promote(
+            self.catalog,
+            self.blobs,
+            ref,
+            to,
+            require=list(require),
+            defaults=self.settings.protected_aliases.get(to, []),
+            expect=expect,
+            who=who(),
+            run_id=run_id,
+            ci_job=ci_job(),
+            reason=reason,
+        )
+
+    def _check_unprotected(self, name: str, aliases: Iterable[str]) -> None:
+        protected = self.settings.protected_aliases
+        for alias in aliases:
+            if alias in protected:
+                raise ProtectedAliasError(name, alias)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

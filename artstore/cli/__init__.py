@@ -96,6 +96,12 @@ def _register() -> None:
 
     for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify):
         cli.add_command(module.command)
+    from artstore.cli import promote
+
+    cli.add_command(promote.command)
+    from artstore.cli import diff
+
+    cli.add_command(diff.command)
 
 
 _register()

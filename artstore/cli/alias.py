@@ -1,4 +1,4 @@
-"""``art alias set|rm``: move aliases between versions."""
+"""``art alias set|rm|log``: move aliases between versions, and show their history."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from artstore.cli._context import json_option, open_store
-from artstore.cli._render import iso, print_json
+from artstore.cli._context import json_option, open_store, run_from_env
+from artstore.cli._render import iso, print_json, table, when
 
 if TYPE_CHECKING:
     from artstore.lineage import AliasMove
@@ -46,7 +46,7 @@ def _describe(move: AliasMove) -> str:
 @click.pass_context
 def set_alias(ctx: click.Context, ref: str, alias: str, reason: str | None, as_json: bool) -> None:
     """Point ALIAS at the version NAME:REF."""
-    move = open_store(ctx).set_alias(ref, alias, reason=reason)
+    move = open_store(ctx).set_alias(ref, alias, reason=reason, run_id=run_from_env())
     if as_json:
         print_json(_move_json(move))
     else:
@@ -63,8 +63,41 @@ def remove_alias(
     ctx: click.Context, name: str, alias: str, reason: str | None, as_json: bool
 ) -> None:
     """Take ALIAS off the artifact NAME."""
-    move = open_store(ctx).remove_alias(name, alias, reason=reason)
+    move = open_store(ctx).remove_alias(name, alias, reason=reason, run_id=run_from_env())
     if as_json:
         print_json(_move_json(move))
     else:
         click.echo(_describe(move))
+
+
+@command.command("log")
+@click.argument("name")
+@click.argument("alias", required=False)
+@json_option
+@click.pass_context
+def alias_log(ctx: click.Context, name: str, alias: str | None, as_json: bool) -> None:
+    """Show every move of NAME's aliases (or of ALIAS), oldest first."""
+    moves = open_store(ctx).alias_history(name, alias)
+    if as_json:
+        print_json([_move_json(m) for m in moves])
+        return
+
+    def where(number: int | None) -> str:
+        return "-" if number is None else f"v{number}"
+
+    table(
+        ("TIME", "ALIAS", "FROM", "TO", "WHO", "RUN", "CI JOB", "REASON"),
+        [
+            (
+                when(m.at),
+                m.alias,
+                where(m.from_number),
+                where(m.to_number),
+                m.who,
+                m.run_id or "-",
+                m.ci_job or "-",
+                m.reason or "",
+            )
+            for m in moves
+        ],
+    )
