@@ -5,35 +5,27 @@ equal files cost nothing. A ``.safetensors`` file whose digest changed is opened
 its header (8-byte little-endian length, then JSON of ``dtype``, ``shape``, ``data_offsets``)
 names the tensors, and the bytes of each tensor present on both sides with the same dtype and
 shape are hashed in fixed-size chunks. Nothing ever holds a whole model in memory; the optional
-statistics load one tensor pair at a time. This is the only module that imports safetensors.
+statistics load one tensor pair at a time (see :mod:`artstore.artifacts.tensordiff`).
 """
 
 from __future__ import annotations
 
-import io
-import json
 import math
-import mmap
 import os
-import struct
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.names import Ref
+from artstore.artifacts.tensordiff import TensorChange, TensorDiff, diff_tensors
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import InvalidNameError, NotFoundError, UnsupportedFormatError, UserError
-from artstore.storage import CHUNK_SIZE, BlobStore, Digest, Hasher, Kind, StatCache, hash_file
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
+from artstore.errors import InvalidNameError, NotFoundError, UnsupportedFormatError
+from artstore.storage import CHUNK_SIZE, BlobStore, Digest, Kind, StatCache, hash_file
 
 __all__ = [
     "Diff",
@@ -47,19 +39,6 @@ __all__ = [
     "locate",
     "version_side",
 ]
-
-TensorChangeKind = Literal["added", "removed", "dtype", "shape", "values"]
-# safetensors refuses headers above 100 MB; so does this reader, before allocating one.
-MAX_HEADER = 100_000_000
-# Elements per step of the --stats arithmetic (float64): bounded temporaries for any tensor.
-STATS_STEP = 1 << 18
-# Tensors up to this size are read with one pread; larger ones are hashed through mappings.
-SMALL_TENSOR = 1024 * 1024
-# Map pages in up front (Linux): one fault per window instead of one per few pages.
-_POPULATE: int | None = (
-    mmap.MAP_SHARED | mmap.MAP_POPULATE if hasattr(mmap, "MAP_POPULATE") else None
-)
-_NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,38 +56,6 @@ class FileChange:
     path: str
     size_a: int
     size_b: int
-
-
-@dataclass(frozen=True, slots=True)
-class TensorChange:
-    """One tensor that differs: added, removed, a new dtype or shape, or new values.
-
-    ``max_abs_diff`` and ``rel_l2`` (``||b - a|| / ||a||``) are set for ``values`` changes
-    when statistics were asked for and the dtype is numeric; they may be ``inf`` or ``nan``.
-    """
-
-    name: str
-    kind: TensorChangeKind
-    dtype_a: str | None
-    dtype_b: str | None
-    shape_a: tuple[int, ...] | None
-    shape_b: tuple[int, ...] | None
-    max_abs_diff: float | None = None
-    rel_l2: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TensorDiff:
-    """How the tensors of one changed ``.safetensors`` file differ, sorted by tensor name."""
-
-    path: str
-    changes: tuple[TensorChange, ...]
-    unchanged: int
-    metadata_changed: bool
-
-    def names(self, kind: TensorChangeKind) -> tuple[str, ...]:
-        """The tensors with one kind of change."""
-        return tuple(c.name for c in self.changes if c.kind == kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +259,7 @@ def compare(a: Side, b: Side, *, stats: bool = False) -> Diff:
             continue
         changed.append(FileChange(path, ea.size, eb.size))
         if path.lower().endswith(".safetensors"):
-            tensors.append(_diff_tensors(a, ea, b, eb, stats=stats))
+            tensors.append(diff_tensors(a, ea, b, eb, stats=stats))
     return Diff(
         a=a.label,
         b=b.label,
@@ -322,263 +269,3 @@ def compare(a: Side, b: Side, *, stats: bool = False) -> Diff:
         unchanged=unchanged,
         tensors=tuple(tensors),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Tensor:
-    dtype: str
-    shape: tuple[int, ...]
-    begin: int  # absolute offsets in the file
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Header:
-    tensors: dict[str, _Tensor]
-    metadata: object
-
-
-def _diff_tensors(a: Side, ea: FileEntry, b: Side, eb: FileEntry, *, stats: bool) -> TensorDiff:
-    with ExitStack() as stack:
-        fa = stack.enter_context(a.open(ea))
-        fb = stack.enter_context(b.open(eb))
-        ha = _read_header(fa, ea.size, f"{a.label}: {ea.path!r}")
-        hb = _read_header(fb, eb.size, f"{b.label}: {eb.path!r}")
-        ta, tb = ha.tensors, hb.tensors
-        changes: dict[str, TensorChange] = {}
-        for name in tb.keys() - ta.keys():
-            changes[name] = _change(name, "added", None, tb[name])
-        for name in ta.keys() - tb.keys():
-            changes[name] = _change(name, "removed", ta[name], None)
-        same_layout: list[str] = []
-        for name in ta.keys() & tb.keys():
-            x, y = ta[name], tb[name]
-            if x.dtype != y.dtype:
-                changes[name] = _change(name, "dtype", x, y)
-            elif x.shape != y.shape:
-                changes[name] = _change(name, "shape", x, y)
-            else:
-                same_layout.append(name)
-        # Both files are read at once: hashing and reading release the GIL.
-        with ThreadPoolExecutor(1, thread_name_prefix="artstore-diff") as pool:
-            pending = pool.submit(_hash_tensors, fa, ta, same_layout)
-            digests_b = _hash_tensors(fb, tb, same_layout)
-            digests_a = pending.result()
-        moved = [n for n in same_layout if digests_a[n] != digests_b[n]]
-        for name in moved:
-            changes[name] = _change(name, "values", ta[name], tb[name])
-        if stats and moved:
-            numbers = _tensor_stats(a, ea, ta, b, eb, tb, moved)
-            for name, (max_abs, rel_l2) in numbers.items():
-                changes[name] = _change(name, "values", ta[name], tb[name], max_abs, rel_l2)
-    return TensorDiff(
-        path=ea.path,
-        changes=tuple(changes[n] for n in sorted(changes)),
-        unchanged=len(same_layout) - len(moved),
-        metadata_changed=ha.metadata != hb.metadata,
-    )
-
-
-def _change(
-    name: str,
-    kind: TensorChangeKind,
-    x: _Tensor | None,
-    y: _Tensor | None,
-    max_abs: float | None = None,
-    rel_l2: float | None = None,
-) -> TensorChange:
-    return TensorChange(
-        name=name,
-        kind=kind,
-        dtype_a=x.dtype if x else None,
-        dtype_b=y.dtype if y else None,
-        shape_a=x.shape if x else None,
-        shape_b=y.shape if y else None,
-        max_abs_diff=max_abs,
-        rel_l2=rel_l2,
-    )
-
-
-def _read_header(f: BinaryIO, size: int, where: str) -> _Header:
-    def bad(reason: str) -> UnsupportedFormatError:
-        return UnsupportedFormatError(f"{where} is not a valid safetensors file: {reason}")
-
-    prefix = f.read(8)
-    if len(prefix) < 8:
-        raise bad("it is shorter than 8 bytes")
-    (length,) = struct.unpack("<Q", prefix)
-    if length > MAX_HEADER or 8 + length > size:
-        raise bad(f"its header length {length} does not fit the file")
-    raw = f.read(length)
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise bad("its header is not JSON") from None
-    if not isinstance(data, dict):
-        raise bad("its header is not a JSON object")
-    start = 8 + length
-    tensors: dict[str, _Tensor] = {}
-    for name, info in data.items():
-        if name == "__metadata__":
-            continue
-        try:
-            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-            ok = isinstance(dtype, str) and all(isinstance(n, int) and n >= 0 for n in shape)
-            ok = ok and isinstance(begin, int) and isinstance(end, int)
-        except (TypeError, KeyError, ValueError):
-            ok = False
-        if not ok or not 0 <= begin <= end <= size - start:
-            raise bad(f"tensor {name!r} has a malformed entry")
-        tensors[name] = _Tensor(dtype, tuple(shape), start + begin, start + end)
-    return _Header(tensors, data.get("__metadata__"))
-
-
-def _hash_tensors(
-    f: BinaryIO, tensors: dict[str, _Tensor], names: Sequence[str]
-) -> dict[str, Digest]:
-    """Hash each named tensor's bytes, visiting them in file order (one sequential pass).
-
-    Local files are hashed straight from the page cache through short-lived mappings of one
-    chunk each (no copy, and no more than a chunk resident at a time); others are read.
-    """
-    mapped = _POPULATE is not None and isinstance(f, io.FileIO)
-    view = memoryview(bytearray(0 if mapped else CHUNK_SIZE))
-    digests: dict[str, Digest] = {}
-    for name in sorted(names, key=lambda n: tensors[n].begin):
-        t = tensors[name]
-        hasher = Hasher()
-        if mapped:
-            _hash_mapped(f.fileno(), t.begin, t.end, hasher)
-        else:
-            f.seek(t.begin)
-            left = t.end - t.begin
-            while left:
-                n = f.readinto(view[: min(left, CHUNK_SIZE)])  # type: ignore[attr-defined]
-                if not n:
-                    raise UnsupportedFormatError(f"tensor {name!r} runs past the end of its file")
-                hasher.update(view[:n])
-                left -= n
-        digests[name] = hasher.digest()
-    return digests
-
-
-def _hash_mapped(fd: int, begin: int, end: int, hasher: Hasher) -> None:
-    if end - begin <= SMALL_TENSOR:
-        data = os.pread(fd, end - begin, begin)
-        if len(data) < end - begin:
-            raise UnsupportedFormatError("a tensor runs past the end of its file")
-        hasher.update(data)
-        return
-    assert _POPULATE is not None
-    pos = begin
-    while pos < end:
-        base = pos - pos % mmap.ALLOCATIONGRANULARITY
-        length = min(CHUNK_SIZE, end - base)
-        m = mmap.mmap(fd, length, flags=_POPULATE, prot=mmap.PROT_READ, offset=base)
-        with m, memoryview(m) as whole:  # the view is released before the map is closed
-            hasher.update(whole[pos - base :])
-        pos = base + length
-
-
-# -- statistics (numpy) ----------------------------------------------------------------------
-
-
-def _tensor_stats(
-    a: Side,
-    ea: FileEntry,
-    ta: dict[str, _Tensor],
-    b: Side,
-    eb: FileEntry,
-    tb: dict[str, _Tensor],
-    names: Sequence[str],
-) -> dict[str, tuple[float, float]]:
-    """Max |b - a| and ||b - a|| / ||a|| of each named tensor, one tensor pair in memory."""
-    try:
-        import numpy as np
-        from safetensors import safe_open
-    except ImportError:
-        raise UserError("--stats needs numpy: pip install numpy") from None
-    result: dict[str, tuple[float, float]] = {}
-    with a.local_path(ea) as pa, b.local_path(eb) as pb:
-
-        def load(path: str, t: _Tensor, name: str) -> npt.NDArray[Any] | None:
-            if t.dtype in _NUMPY_DTYPES:
-                # A fresh mapping per tensor: safetensors maps the whole file, and every page
-                # read through one long-lived mapping would stay in this process's RSS.
-                with safe_open(path, framework="numpy") as f:
-                    return f.get_tensor(name)  # type: ignore[no-any-return]
-            if t.dtype == "BF16":  # numpy has no bfloat16: widen the top half of a float32
-                with open(path, "rb", buffering=0) as raw:
-                    raw.seek(t.begin)
-                    half = np.frombuffer(raw.read(t.end - t.begin), dtype="<u2")
-                return (half.astype(np.uint32) << 16).view(np.float32)
-            return None  # float8 and other dtypes numpy cannot hold: no numbers
-
-        for name in names:
-            x = load(pa, ta[name], name)
-            y = load(pb, tb[name], name) if x is not None else None
-            if x is not None and y is not None:
-                result[name] = _numbers(x, y)
-            del x, y
-    return result
-
-
-def _numbers(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> tuple[float, float]:
-    """(max |y - x|, ||y - x|| / ||x||) in float64; equal values (also equal infinities and
-    NaN against NaN) count as no difference; ``||x|| = 0`` gives 0 or inf."""
-    import numpy as np
-
-    xs, ys = x.reshape(-1), y.reshape(-1)
-    max_abs = 0.0
-    norm_d, norm_x = _Norm(), _Norm()
-    with np.errstate(all="ignore"):
-        for start in range(0, xs.size, STATS_STEP):
-            cx = xs[start : start + STATS_STEP].astype(np.float64)
-            cy = ys[start : start + STATS_STEP].astype(np.float64)
-            d = cy - cx
-            d[(cx == cy) | (np.isnan(cx) & np.isnan(cy))] = 0.0
-            m = float(np.max(np.abs(d))) if d.size else 0.0
-            max_abs = m if math.isnan(m) or math.isnan(max_abs) else max(max_abs, m)
-            norm_d.add(d)
-            norm_x.add(cx)
-    nd, nx = norm_d.value, norm_x.value
-    if math.isnan(nd) or math.isnan(nx):
-        rel = math.nan
-    elif nx == 0:
-        rel = 0.0 if nd == 0 else math.inf
-    else:
-        rel = nd / nx  # inf / inf is nan, finite / inf is 0
-    return max_abs, rel
-
-
-class _Norm:
-    """A Euclidean norm accumulated over chunks without overflow (scaled, as LAPACK's nrm2)."""
-
-    __slots__ = ("scale", "special", "ssq")
-
-    def __init__(self) -> None:
-        self.scale = 0.0
-        self.ssq = 0.0
-        self.special = 0.0  # inf or nan once a non-finite value was seen
-
-    def add(self, v: npt.NDArray[np.float64]) -> None:
-        import numpy as np
-
-        if not v.size:
-            return
-        if not np.isfinite(v).all():
-            self.special = math.nan if np.isnan(v).any() or math.isnan(self.special) else math.inf
-            return
-        m = float(np.max(np.abs(v)))
-        if m == 0:
-            return
-        s = float(np.sum(np.square(v / m)))
-        if m > self.scale:
-            self.ssq = self.ssq * (self.scale / m) ** 2 + s
-            self.scale = m
-        else:
-            self.ssq += s * (m / self.scale) ** 2
-
-    @property
-    def value(self) -> float:
-        return self.special if self.special else self.scale * math.sqrt(self.ssq)

@@ -16,8 +16,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from artstore.artifacts import Artifact, Diff, Store
-from artstore.artifacts import diff as diff_module
+from artstore.artifacts import Artifact, Diff, Store, tensordiff
 from artstore.errors import NotFoundError, UnsupportedFormatError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,7 +204,7 @@ def test_equal_digests_never_open_tensors(store, models, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("tensors read for an unchanged file")
 
-    monkeypatch.setattr(diff_module, "_read_header", boom)
+    monkeypatch.setattr(tensordiff, "_read_header", boom)
     d = store.diff("net:v1", "net:latest")
     assert d.identical and d.tensors == ()
 
@@ -418,17 +417,17 @@ def test_mapped_and_streamed_hashing_agree(tmp_path):
     tensors at unaligned offsets, below and above the mapping threshold and the chunk size."""
     import io
 
-    sizes = [0, 5, diff_module.SMALL_TENSOR, diff_module.SMALL_TENSOR + 3, 9 * 1024 * 1024 + 1]
+    sizes = [0, 5, tensordiff.SMALL_TENSOR, tensordiff.SMALL_TENSOR + 3, 9 * 1024 * 1024 + 1]
     data = np.random.default_rng(0).bytes(sum(sizes) + 7)
     path = tmp_path / "blob"
     path.write_bytes(data)
     tensors, offset = {}, 7
     for i, size in enumerate(sizes):
-        tensors[f"t{i}"] = diff_module._Tensor("U8", (size,), offset, offset + size)
+        tensors[f"t{i}"] = tensordiff._Tensor("U8", (size,), offset, offset + size)
         offset += size
     with open(path, "rb", buffering=0) as f:
-        mapped = diff_module._hash_tensors(f, tensors, list(tensors))
-    streamed = diff_module._hash_tensors(io.BytesIO(data), tensors, list(tensors))
+        mapped = tensordiff._hash_tensors(f, tensors, list(tensors))
+    streamed = tensordiff._hash_tensors(io.BytesIO(data), tensors, list(tensors))
     assert mapped == streamed
     assert len(set(mapped.values())) == len(sizes)
 
