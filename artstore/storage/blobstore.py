@@ -163,7 +163,7 @@ class BlobStore:
         staged, dst = _atomic.open_staged(Path(self.root) / TMP_DIR)
         try:
             with open(source, "rb", buffering=0) as src, dst:
-                digest, size = _atomic.copy_hashing(src, dst, self._buffer, callback)
+                digest, size = _atomic.copy_and_hash(src, dst, staged, self._buffer, callback)
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
@@ -257,7 +257,7 @@ class BlobStore:
         staged = _atomic.partial_path(dest.parent)
         try:
             with self.open(Kind.BLOB, digest) as src, open(staged, "wb", buffering=0) as dst:
-                actual, _ = _atomic.copy_hashing(src, dst, self._buffer, callback)
+                actual, _ = _atomic.copy_and_hash(src, dst, staged, self._buffer, callback)
             if actual != digest:
                 raise CorruptBlobError(digest.hex, actual.hex)
             os.replace(staged, dest)
