@@ -182,7 +182,7 @@ class CorruptBlobError(IntegrityError):
                 where = f"file {self.path!r} of {self.artifact} (blob {self.expected})"
         return (
             f"{where} is corrupt: its content hashes to {self.actual}; "
-            "run `art verify` and re-log the artifact from a good copy"
+            "run `art verify` to list every damaged file, and restore the store from a backup"
         )
 
     def located(self, artifact: str, path: str) -> CorruptBlobError:

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (
     Run,
+    cache_bytecode,
     describe_machine,
     dir_size,
     format_bytes,
@@ -537,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="artstore-bench-", dir=args.workdir))
     else:
         work = Path(tempfile.mkdtemp(prefix="artstore-bench-"))
+    cache_bytecode(work)
     needed = (64 if args.quick else 4096) * 2**20
     free = shutil.disk_usage(work).free
     if free < needed:

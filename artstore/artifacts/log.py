@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.manifest import encode_entries
-from artstore.lineage import Catalog, LogResult
+from artstore.lineage import LogResult
 from artstore.storage import (
     DEFAULT_CALLBACK,
     AnyStatKey,
@@ -20,6 +21,9 @@ from artstore.storage import (
     file_set_key,
     hash_bytes,
 )
+
+if TYPE_CHECKING:
+    from artstore.lineage import Catalog
 
 __all__ = ["Staged", "commit", "stage"]
 

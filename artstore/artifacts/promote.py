@@ -20,7 +20,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from artstore.artifacts.names import Ref, check_settable_alias, parse_version_selector
 from artstore.artifacts.version import ArtifactVersion
@@ -31,8 +31,11 @@ from artstore.errors import (
     MissingMetricError,
     NotFoundError,
 )
-from artstore.lineage import AliasMove, Catalog, RunRecord, VersionInfo
+from artstore.lineage import AliasMove, RunRecord, VersionInfo
 from artstore.storage import BlobStore
+
+if TYPE_CHECKING:
+    from artstore.lineage import Catalog
 
 __all__ = [
     "CURRENT",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
@@ -19,7 +20,7 @@ from artstore.artifacts.transfer import StagedVersion, copy_version, stage_artif
 from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import NotAStoreError, NotFoundError, ProtectedAliasError, UserError
-from artstore.lineage import AliasMove, ArtifactInfo, Catalog, LineageGraph
+from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph
 from artstore.settings import (
     StoreLocation,
     StoreSettings,
@@ -37,6 +38,9 @@ from artstore.storage import (
     init_store,
     open_store,
 )
+
+if TYPE_CHECKING:
+    from artstore.lineage import Catalog
 
 __all__ = ["Store"]
 
@@ -100,6 +104,8 @@ class Store:
             url = resolve_catalog_url(
                 self._db, settings or parse_settings("", ""), self.url, blobs.local_root
             )
+            from artstore.lineage import Catalog
+
             self._catalog = Catalog.open(url)
         return self._catalog
 
@@ -159,9 +165,13 @@ class Store:
         wanted = [check_settable_alias(a) for a in aliases]
         blobs = self._open(create=self.location.implicit)
         self._check_unprotected(artifact.name, wanted)
-        catalog = self.catalog
+        # Opening the catalog (importing the database libraries, connecting, checking the
+        # schema) takes a third of a second; it happens while the files are copied.
+        with ThreadPoolExecutor(1, thread_name_prefix="artstore-catalog") as pool:
+            opening = pool.submit(lambda: self.catalog)
+            staged = log.stage(blobs, artifact, self._stats(), callback)
+            catalog = opening.result()
         run_id = self._known_run(run_id)
-        staged = log.stage(blobs, artifact, self._stats(), callback)
         result = log.commit(catalog, artifact, staged, aliases=wanted, who=who(), run_id=run_id)
         return ArtifactVersion(result.version, blobs, created=result.created)
 

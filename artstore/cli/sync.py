@@ -33,6 +33,12 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
             folders.extend(sorted(p.parent for p in path.glob(f"*/{SPOOL_FILE}")))
         else:
             raise NotFoundError(f"{path} is not an offline run folder, nor a folder of them")
+    if not folders:
+        if as_json:
+            print_json([])
+        else:
+            click.echo("no offline runs to sync")
+        return
     store = open_store(ctx).writable()
     results = [sync_spool(folder, store) for folder in folders]
     if as_json:
@@ -56,5 +62,3 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
             f"synced {folder} -> run {result.run_id}: {result.metrics} metrics, "
             f"produced {', '.join(result.produced) or '-'}, used {', '.join(result.used) or '-'}"
         )
-    if not folders:
-        click.echo("no offline runs to sync")

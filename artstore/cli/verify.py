@@ -43,8 +43,13 @@ def command(ctx: click.Context, target: str | None, as_json: bool) -> None:
             click.echo(f"art: {problem}", err=True)
         verdict = "ok" if report.ok else f"{len(report.problems)} problems"
         click.echo(
-            f"verified {report.versions} versions, {report.files} files, {report.blobs} blobs "
+            f"verified {_count(report.versions, 'version')}, {_count(report.files, 'file')}, "
+            f"{_count(report.blobs, 'blob')} "
             f"({human_size(report.bytes)}): {verdict}"
         )
     if not report.ok:
         ctx.exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

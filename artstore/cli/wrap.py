@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import subprocess
 import sys
@@ -88,12 +89,20 @@ def command(
 def _pump(source: IO[bytes], target: IO[str], stream: str, keep: object) -> None:
     # Copies the child's output to ours as it comes and keeps it with the run.
     record = keep if callable(keep) else None
+    # Incremental: a character split across two reads is decoded whole.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
-        text = chunk.decode("utf-8", errors="replace")
-        target.write(text)
-        target.flush()
+        text = decoder.decode(chunk)
+        if text:
+            target.write(text)
+            target.flush()
+            if record is not None:
+                record(stream, text)
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        target.write(tail)
         if record is not None:
-            record(stream, text)
+            record(stream, tail)
 
 
 def _absolute(url: str) -> str:

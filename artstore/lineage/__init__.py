@@ -5,7 +5,9 @@ It knows rows and edges, nothing about files, and returns frozen records, never 
 
 from __future__ import annotations
 
-from artstore.lineage.catalog import Catalog
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from artstore.lineage.graph import (
     to_dot,
     to_graphml,
@@ -14,7 +16,6 @@ from artstore.lineage.graph import (
     to_node_link_json,
     to_text,
 )
-from artstore.lineage.migrations import SCHEMA_VERSION
 from artstore.lineage.records import (
     AliasMove,
     ArtifactInfo,
@@ -24,6 +25,10 @@ from artstore.lineage.records import (
     RunRecord,
     VersionInfo,
 )
+
+if TYPE_CHECKING:
+    from artstore.lineage.catalog import Catalog
+    from artstore.lineage.migrations import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -42,3 +47,16 @@ __all__ = [
     "to_node_link_json",
     "to_text",
 ]
+
+# The database libraries take about a third of a second to import: they load on first use of
+# these names, so a put can write its blobs meanwhile (see ``Store.log_artifact``).
+_LAZY = {"Catalog": "artstore.lineage.catalog", "SCHEMA_VERSION": "artstore.lineage.migrations"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'artstore.lineage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

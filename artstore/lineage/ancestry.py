@@ -20,11 +20,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel
 
 from artstore.errors import InvalidNameError, NotFoundError
 from artstore.lineage.queries import require_artifact, version_row
 from artstore.lineage.records import LineageGraph, LineageNode
+from artstore.lineage.runs import effective_status
+from artstore.lineage.tables import utcnow
 
 __all__ = [
     "Direction",
@@ -250,9 +253,6 @@ def _chunks(keys: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield keys[i : i + _CHUNK]
 
 
-_RUNS_SQL = text("SELECT id, project, name, status FROM runs WHERE id IN :keys").bindparams(
-    bindparam("keys", expanding=True)
-)
 _VERSIONS_SQL = text(
     "SELECT v.id, a.name, v.number, a.type FROM versions v"
     " JOIN artifacts a ON a.id = v.artifact_id WHERE v.id IN :keys"
@@ -261,8 +261,19 @@ _VERSIONS_SQL = text(
 
 def _runs(session: Session, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     found: dict[str, tuple[str, dict[str, Any]]] = {}
+    now = utcnow()
     for chunk in _chunks(keys):
-        for run_id, project, name, status in session.execute(_RUNS_SQL, {"keys": chunk}).all():
+        runs = SQLModel.metadata.tables["runs"].c
+        query = sa_select(
+            runs.id,
+            runs.project,
+            runs.name,
+            runs.status,
+            runs.heartbeat_at,
+            runs.heartbeat_timeout,
+        ).where(runs.id.in_(list(chunk)))
+        for run_id, project, name, stored, beat, timeout in session.execute(query).all():
+            status = effective_status(stored, beat, timeout, now)
             label = f"{project}/{name} ({run_id})" if name else f"{project}/{run_id}"
             attrs = {"run_id": run_id, "project": project, "name": name, "status": status}
             found[f"{RUN_PREFIX}{run_id}"] = (label, attrs)

@@ -31,6 +31,7 @@ __all__ = [
     "create_run",
     "delete_run_data",
     "edges_of_run",
+    "effective_status",
     "find_run",
     "get_run",
     "heartbeat",
@@ -54,13 +55,20 @@ _CONSOLE_COLUMNS = ("run_id", "seq", "stream", "text", "time")
 _ROWS_PER_STATEMENT = 1000
 
 
+def effective_status(
+    status: str, heartbeat_at: datetime, heartbeat_timeout: float, now: datetime | None = None
+) -> str:
+    """A run's status as readers see it: ``running`` past its heartbeat timeout is crashed."""
+    if status == "running" and (now or utcnow()) - heartbeat_at > timedelta(
+        seconds=heartbeat_timeout
+    ):
+        return "crashed"
+    return status
+
+
 def run_record(row: RunRow, now: datetime | None = None) -> RunRecord:
     """The frozen record of a run row; a silent ``running`` run past its timeout is crashed."""
-    status = row.status
-    if status == "running":
-        age = (now or utcnow()) - row.heartbeat_at
-        if age > timedelta(seconds=row.heartbeat_timeout):
-            status = "crashed"
+    status = effective_status(row.status, row.heartbeat_at, row.heartbeat_timeout, now)
     return RunRecord(
         id=row.id,
         project=row.project,
@@ -214,7 +222,7 @@ def console(session: Session, run_id: str) -> list[tuple[str, str]]:
     rows = session.exec(
         select(ConsoleRow.stream, ConsoleRow.text)
         .where(ConsoleRow.run_id == run_id)
-        .order_by(col(ConsoleRow.seq), col(ConsoleRow.id))
+        .order_by(col(ConsoleRow.id))  # insertion order: seq restarts when a run resumes
     )
     return [(stream, text) for stream, text in rows]
 

@@ -163,7 +163,9 @@ class BlobStore:
         staged, dst = _atomic.open_staged(Path(self.root) / TMP_DIR)
         try:
             with open(source, "rb", buffering=0) as src, dst:
-                digest, size = _atomic.copy_and_hash(src, dst, staged, self._buffer, callback)
+                digest, size = _atomic.copy_and_hash(
+                    src, dst, staged, self._buffer, callback, source_path=source
+                )
         except BaseException:
             staged.unlink(missing_ok=True)
             raise

@@ -137,6 +137,7 @@ class SqliteStatCache:
             db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] != CACHE_VERSION:
                 db.execute("DROP TABLE IF EXISTS entries")
+                db.execute("DROP TABLE IF EXISTS file_sets")
                 db.execute(f"PRAGMA user_version={CACHE_VERSION}")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS entries (dev INTEGER, ino INTEGER, size INTEGER,"

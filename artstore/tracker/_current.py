@@ -219,7 +219,7 @@ def _online(
         mode="online",
         sink=CatalogSink(store, run_id),
         options=options,
-        start_fields={} if attaching else reopened,
+        start_fields={"config": config} if attaching else reopened,
         resume=True,
         first_step=0 if last is None else last + 1,
         config=config,

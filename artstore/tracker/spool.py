@@ -147,23 +147,32 @@ def sync_spool(folder: Path, store: Store) -> SyncResult:
                 spool_blobs = open_store(str(folder / "store"))
             result.produced.append(_sync_artifact(store, spool_blobs, run_id, record))
         elif kind == "use":
-            try:
-                catalog.add_edge(run_id, record["name"], record["number"], "used")
-                result.used.append(f"{record['name']}:v{record['number']}")
-            except NotFoundError:
-                logger.warning(
-                    "%s:v%s is not in %s; its use by run %s is not recorded",
-                    record["name"],
-                    record["number"],
-                    store.url,
-                    run_id,
-                )
+            result.used.extend(_sync_use(store, run_id, record))
         elif kind == "finish":
             catalog.update_run(run_id, **_times(record["fields"]))
             result.finished = True
         else:
             raise UserError(f"{folder}: unknown record type {kind!r}: upgrade artstore")
     return result
+
+
+def _sync_use(store: Store, run_id: str, record: dict[str, Any]) -> list[str]:
+    ref = f"{record['name']}:v{record['number']}"
+    try:
+        version = store.artifact(ref)
+    except NotFoundError:
+        version = None
+    if version is None or version.digest != record["digest"]:
+        # Another store, or another history: the same name and number hold other content.
+        logger.warning(
+            "%s in %s is not the version run %s used offline; its use is not recorded",
+            ref,
+            store.url,
+            run_id,
+        )
+        return []
+    store.catalog.add_edge(run_id, version.name, version.number, "used")
+    return [ref]
 
 
 def _sync_artifact(store: Store, spool: BlobStore, run_id: str, record: dict[str, Any]) -> str:
