@@ -131,20 +131,20 @@ def _has_fileno(stream: BinaryIO) -> bool:
 
 
 def _hash_mapped(path: Path | str) -> tuple[Digest, int]:
-    # Hashing straight from the page cache through a mapping skips a copy into user memory.
+    # Hashing straight from the page cache through mappings skips a copy into user memory;
+    # one window at a time, so the mapped pages never count as more than one window of RSS.
     with open(path, "rb", buffering=0) as f:
         size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            return _hash_stream(f, bytearray(1))
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            view = memoryview(mapped)
-            try:
-                hasher = Hasher()
-                for offset in range(0, size, _KERNEL_STEP):
-                    hasher.update(view[offset : offset + _KERNEL_STEP])
-                return hasher.digest(), hasher.size
-            finally:
-                view.release()
+        hasher = Hasher()
+        for offset in range(0, size, _KERNEL_STEP):
+            length = min(_KERNEL_STEP, size - offset)
+            with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=offset) as window:
+                view = memoryview(window)
+                try:
+                    hasher.update(view)
+                finally:
+                    view.release()
+        return hasher.digest(), hasher.size
 
 
 def _kernel_copy(source: BinaryIO, target: BinaryIO, callback: Callback) -> bool:
