@@ -300,3 +300,15 @@ def cache_bytecode(work: Path) -> None:
         [sys.executable, "-c", "import artstore.cli, artstore.artifacts, artstore.lineage.catalog"],
         check=True,
     )
+
+
+def note(msg: str) -> None:
+    """Progress for the person running a benchmark: stderr, so results stay on stdout."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def make_workdir(given: Path | None, prefix: str) -> Path:
+    """A fresh folder for one run's data: inside ``given`` when set, else in the temp dir."""
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=given))

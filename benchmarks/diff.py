@@ -25,7 +25,6 @@ import json
 import shutil
 import struct
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +39,9 @@ from _harness import (
     format_bytes,
     format_seconds,
     load_average,
+    make_workdir,
     median,
+    note,
     read_all,
     run,
     write_section,
@@ -158,14 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 5)
 
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
+    log = note
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="artstore-bench-diff-", dir=args.workdir))
+    work = make_workdir(args.workdir, "artstore-bench-diff-")
     art = _find_art()
     r = Results()
     try:

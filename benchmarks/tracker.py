@@ -29,7 +29,6 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +37,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import describe_machine, format_seconds, load_average, median, run, write_section
+from _harness import (
+    describe_machine,
+    format_seconds,
+    load_average,
+    make_workdir,
+    median,
+    note,
+    run,
+    write_section,
+)
 
 BEGIN = "<!-- tracker:begin -->"
 END = "<!-- tracker:end -->"
@@ -361,16 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     args.rounds = args.rounds or (1 if args.quick else 3)
     steps = args.steps or (QUICK_STEPS if args.quick else FULL_STEPS)
 
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
+    log = note
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix="artstore-tracker-", dir=args.workdir))
-    else:
-        work = Path(tempfile.mkdtemp(prefix="artstore-tracker-"))
+    work = make_workdir(args.workdir, "artstore-tracker-")
     res = Results(steps=steps)
     try:
         machine = describe_machine(work)

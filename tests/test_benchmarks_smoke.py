@@ -86,3 +86,18 @@ def test_tracker_quick_writes_a_results_table(tmp_path: Path) -> None:
     assert "| Rows in the catalog after `finish()` (every round) | 20,000 |" in text
     assert "W&B offline" in text and "not from this run" in text
     assert not any((tmp_path / "work").iterdir())
+
+
+def test_lineage_quick_writes_its_section(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# header\n\n<!-- other:begin -->\nkept\n<!-- other:end -->\n")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "lineage.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "kept" in text and "<!-- lineage:begin -->" in text
+    assert "| pipelines |" in text and "| chain |" in text and "| random |" in text
