@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
-import mmap
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,7 @@ from typing import BinaryIO
 
 from fsspec.callbacks import Callback
 
-from artstore.storage.digest import Digest, Hasher
+from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher
 
 __all__ = [
     "copy_and_hash",
@@ -97,14 +96,14 @@ def copy_and_hash(
 
     Between two local files the kernel copies (``copy_file_range``: no trip through user
     memory, measured 10x faster than read/write here). Given ``source_path``, the source is
-    hashed on a second thread meanwhile (through ``mmap``), and that digest stands only if the
+    hashed on a second thread meanwhile, and that digest stands only if the
     source's size and mtime did not change during the copy; otherwise, or without a path, the
     stored copy is hashed afterwards. Other files are copied and hashed in one pass.
     """
     if source_path is not None and _has_fileno(source) and _has_fileno(target):
         before = os.fstat(source.fileno())
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-hash") as pool:
-            hashing = pool.submit(_hash_mapped, source_path)
+            hashing = pool.submit(_hash_file, source_path)
             copied = _kernel_copy(source, target, callback)
             digest, size = hashing.result()
         if copied:
@@ -130,21 +129,11 @@ def _has_fileno(stream: BinaryIO) -> bool:
     return True
 
 
-def _hash_mapped(path: Path | str) -> tuple[Digest, int]:
-    # Hashing straight from the page cache through mappings skips a copy into user memory;
-    # one window at a time, so the mapped pages never count as more than one window of RSS.
+def _hash_file(path: Path | str) -> tuple[Digest, int]:
+    # Plain reads, not a mapping: a user's file truncated while it is read must give a short
+    # read (caught by the stat check), never SIGBUS.
     with open(path, "rb", buffering=0) as f:
-        size = os.fstat(f.fileno()).st_size
-        hasher = Hasher()
-        for offset in range(0, size, _KERNEL_STEP):
-            length = min(_KERNEL_STEP, size - offset)
-            with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=offset) as window:
-                view = memoryview(window)
-                try:
-                    hasher.update(view)
-                finally:
-                    view.release()
-        return hasher.digest(), hasher.size
+        return _hash_stream(f, bytearray(CHUNK_SIZE))
 
 
 def _kernel_copy(source: BinaryIO, target: BinaryIO, callback: Callback) -> bool:
