@@ -159,7 +159,9 @@ class Side:
         path = self._local(entry)
         if path is not None:
             try:
-                return open(path, "rb", buffering=0)
+                # Unbuffered (mappable) only for immutable blobs: a user's file truncated while
+                # mapped would raise SIGBUS, so folder files are read through a buffer.
+                return open(path, "rb", buffering=0 if self._blobs is not None else -1)
             except FileNotFoundError:
                 if self._blobs is None:
                     raise NotFoundError(f"{path} vanished while it was compared") from None
