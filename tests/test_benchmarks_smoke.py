@@ -12,22 +12,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_quick(script: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/<script> --quick --out OUT ...`` in a child process."""
+    argv = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--out", str(out)]
+    return subprocess.run([*argv, *extra], capture_output=True, text=True, timeout=120)
+
+
 def test_ingest_quick_writes_a_results_table(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "ingest.py"),
-            "--quick",
-            "--out",
-            str(out),
-            "--workdir",
-            str(tmp_path / "work"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_quick("ingest.py", out, "--workdir", str(tmp_path / "work"))
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
     assert "<!-- ingest:begin -->" in text and "<!-- ingest:end -->" in text
@@ -62,20 +55,7 @@ def test_results_section_is_replaced_not_appended(
 def test_tracker_quick_writes_a_results_table(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     out.write_text("# header\n\n<!-- other:begin -->\nkept\n<!-- other:end -->\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "tracker.py"),
-            "--quick",
-            "--out",
-            str(out),
-            "--workdir",
-            str(tmp_path / "work"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_quick("tracker.py", out, "--workdir", str(tmp_path / "work"))
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
     assert text.startswith("# header\n") and "kept" in text  # other sections untouched
@@ -91,12 +71,7 @@ def test_tracker_quick_writes_a_results_table(tmp_path: Path) -> None:
 def test_lineage_quick_writes_its_section(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     out.write_text("# header\n\n<!-- other:begin -->\nkept\n<!-- other:end -->\n")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "lineage.py"), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_quick("lineage.py", out)
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
     assert "kept" in text and "<!-- lineage:begin -->" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.manifest import encode_entries
@@ -78,7 +78,7 @@ def stage(
         digests[i], sizes[i] = result.digest, result.size
         new_bytes += result.size if result.stored else 0
         fresh[keys[i]] = result.digest
-    hexes = [d.hex for d in digests if d is not None]
+    hexes = [cast(Digest, d).hex for d in digests]  # every file is known or was just put
     raw = encode_entries(
         (path, hexes[i], sizes[i], bool(facts[i][4])) for i, (path, _) in enumerate(sources)
     )

@@ -98,12 +98,7 @@ class Store:
     def catalog(self) -> Catalog:
         """The catalog database (opened, and migrated if older, on first use)."""
         if self._catalog is None:
-            blobs = self.blobs
-            text = blobs.read_settings()
-            settings = parse_settings(text, f"{self.url}/artstore.yaml") if text else None
-            url = resolve_catalog_url(
-                self._db, settings or parse_settings("", ""), self.url, blobs.local_root
-            )
+            url = resolve_catalog_url(self._db, self.settings, self.url, self.blobs.local_root)
             from artstore.lineage import Catalog
 
             self._catalog = Catalog.open(url)

@@ -51,8 +51,9 @@ def stage_artifact(blobs: BlobStore, artifact: Artifact, stat_cache: StatCache) 
 
 
 def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
-    """Copy a manifest and the blobs it references from ``source`` to ``target`` (what is
-    missing only), blobs first, verifying each; returns the manifest.
+    """Copy a manifest and the blobs it references from ``source``, a store on the local disk
+    (an offline spool), to ``target`` (what is missing only), blobs first, verifying each;
+    returns the manifest.
 
     Raises:
         CorruptBlobError: a source blob does not match its digest.
@@ -62,7 +63,7 @@ def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
     manifest = Manifest.decode(raw, f"manifest {digest}")
     needed = {e.digest for e in manifest}
     if not source.backend.local:
-        raise NotImplementedError("copying versions from a remote store")
+        raise ValueError(f"copy_version reads from a local store, not {source.url}")
     for blob in sorted(target.missing(Kind.BLOB, needed), key=str):
         # Streamed and re-hashed on the way: a corrupt source blob is caught, not copied.
         stored = target.put_file(source.path(Kind.BLOB, blob))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from artstore.cli._context import json_option, open_store
 from artstore.cli._render import human_size, iso, print_json, table, when
+
+if TYPE_CHECKING:
+    from artstore.artifacts import Store
 
 
 @click.command("ls")
@@ -24,10 +29,7 @@ def command(ctx: click.Context, target: str | None, type_: str | None, as_json: 
         _versions(store, target, as_json)
 
 
-def _artifacts(store: object, type_: str | None, as_json: bool) -> None:
-    from artstore.artifacts import Store
-
-    assert isinstance(store, Store)
+def _artifacts(store: Store, type_: str | None, as_json: bool) -> None:
     infos = store.artifacts(type_)
     if as_json:
         print_json(
@@ -59,10 +61,7 @@ def _artifacts(store: object, type_: str | None, as_json: bool) -> None:
     table(["NAME", "TYPE", "VERSIONS", "LATEST", "SIZE", "DESCRIPTION"], rows, right=(2, 4))
 
 
-def _versions(store: object, name: str, as_json: bool) -> None:
-    from artstore.artifacts import Store
-
-    assert isinstance(store, Store)
+def _versions(store: Store, name: str, as_json: bool) -> None:
     versions = store.versions(name)
     if as_json:
         print_json([v.to_json() for v in versions])
@@ -81,10 +80,7 @@ def _versions(store: object, name: str, as_json: bool) -> None:
     table(["VERSION", "ALIASES", "FILES", "SIZE", "CREATED", "BY"], rows, right=(2, 3))
 
 
-def _files(store: object, ref: str, as_json: bool) -> None:
-    from artstore.artifacts import Store
-
-    assert isinstance(store, Store)
+def _files(store: Store, ref: str, as_json: bool) -> None:
     version = store.artifact(ref)
     entries = version.files()
     if as_json:

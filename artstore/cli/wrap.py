@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO
 
 import click
@@ -86,9 +87,10 @@ def command(
     ctx.exit(code)
 
 
-def _pump(source: IO[bytes], target: IO[str], stream: str, keep: object) -> None:
+def _pump(
+    source: IO[bytes], target: IO[str], stream: str, keep: Callable[[str, str], None]
+) -> None:
     # Copies the child's output to ours as it comes and keeps it with the run.
-    record = keep if callable(keep) else None
     # Incremental: a character split across two reads is decoded whole.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
@@ -96,13 +98,11 @@ def _pump(source: IO[bytes], target: IO[str], stream: str, keep: object) -> None
         if text:
             target.write(text)
             target.flush()
-            if record is not None:
-                record(stream, text)
+            keep(stream, text)
     tail = decoder.decode(b"", final=True)
     if tail:
         target.write(tail)
-        if record is not None:
-            record(stream, tail)
+        keep(stream, tail)
 
 
 def _absolute(url: str) -> str:

@@ -141,10 +141,6 @@ class Catalog:
         """
         return self._write(lambda s: runs.update_run(s, run_id, fields))
 
-    def heartbeat(self, run_id: str) -> None:
-        """Mark a run alive now."""
-        self._write(lambda s: runs.heartbeat(s.connection(), run_id))
-
     def write_run_batch(
         self,
         run_id: str,

@@ -34,7 +34,6 @@ __all__ = [
     "effective_status",
     "find_run",
     "get_run",
-    "heartbeat",
     "history",
     "list_runs",
     "max_step",
@@ -115,11 +114,6 @@ def update_run(session: Session, run_id: str, fields: dict[str, Any]) -> RunReco
     session.add(row)
     session.flush()
     return run_record(row)
-
-
-def heartbeat(connection: Connection, run_id: str) -> None:
-    """Mark a run alive now."""
-    update_columns(connection, run_id, {})
 
 
 def update_columns(connection: Connection, run_id: str, fields: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from fsspec.callbacks import Callback
 
-from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher
+from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher, hash_stream
 
 __all__ = [
     "copy_and_hash",
@@ -114,10 +114,10 @@ def copy_and_hash(
             ):
                 return digest, size
             with open(target_path, "rb", buffering=0) as stored:
-                return _hash_stream(stored, buffer)
+                return hash_stream(stored, buffer)
     elif _kernel_copy(source, target, callback):
         with open(target_path, "rb", buffering=0) as stored:
-            return _hash_stream(stored, buffer)
+            return hash_stream(stored, buffer)
     return copy_hashing(source, target, buffer, callback)
 
 
@@ -133,7 +133,7 @@ def _hash_file(path: Path | str) -> tuple[Digest, int]:
     # Plain reads, not a mapping: a user's file truncated while it is read must give a short
     # read (caught by the stat check), never SIGBUS.
     with open(path, "rb", buffering=0) as f:
-        return _hash_stream(f, bytearray(CHUNK_SIZE))
+        return hash_stream(f, bytearray(CHUNK_SIZE))
 
 
 def _kernel_copy(source: BinaryIO, target: BinaryIO, callback: Callback) -> bool:
@@ -156,14 +156,6 @@ def _kernel_copy(source: BinaryIO, target: BinaryIO, callback: Callback) -> bool
             return True
         copied += n
         callback.relative_update(n)
-
-
-def _hash_stream(stream: BinaryIO, buffer: bytearray) -> tuple[Digest, int]:
-    view = memoryview(buffer)
-    hasher = Hasher()
-    while n := stream.readinto(view):  # type: ignore[attr-defined]
-        hasher.update(view[:n])
-    return hasher.digest(), hasher.size
 
 
 def place(staged: Path, final: Path) -> bool:

@@ -15,12 +15,10 @@ class Backend:
     Attributes:
         protocol: fsspec's first protocol name for the filesystem.
         local: paths are operating-system paths (same-folder rename, fsync, stat).
-        exclusive_create: ``pipe_file(mode="create")`` is atomic on the server.
     """
 
     protocol: str
     local: bool
-    exclusive_create: bool
 
 
 def backend_for(fs: Any) -> Backend:
@@ -30,5 +28,4 @@ def backend_for(fs: Any) -> Backend:
     return Backend(
         protocol=first,
         local="file" in protocols or "local" in protocols,
-        exclusive_create=first in {"s3", "s3a", "gs", "gcs"},
     )

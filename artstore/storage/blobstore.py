@@ -6,7 +6,6 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -15,7 +14,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from artstore.errors import CorruptBlobError, NotFoundError
 from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
-from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher, hash_bytes, hash_file
+from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_file, hash_stream
 from artstore.storage.format import StoreFormat
 from artstore.storage.layout import SETTINGS_FILE, TMP_DIR, Kind, key_for, parse_key
 
@@ -25,9 +24,6 @@ logger = logging.getLogger(__name__)
 
 # Files up to this size are read whole with one system call; larger ones stream in chunks.
 SMALL_FILE = 1024 * 1024
-# Parallel copies contended on directory locks and the GIL in measurements on 2 cores, so
-# files are put one after another unless this is raised.
-PUT_THREADS = 1
 
 
 class PutResult:
@@ -122,19 +118,12 @@ class BlobStore:
     def put_files(
         self, sources: Sequence[tuple[str | Path, int]], *, callback: Callback = DEFAULT_CALLBACK
     ) -> list[PutResult]:
-        """Store many local files, given as (path, size from a recent stat), in parallel.
+        """Store many local files, given as (path, size from a recent stat), in order.
 
-        Returns one result per source, in the same order.
+        One after another: parallel copies contended on directory locks and the GIL when
+        measured on 2 cores, and large files already overlap copying with hashing.
         """
-        if len(sources) <= 1 or PUT_THREADS <= 1:
-            return [self.put_file(p, size_hint=n, callback=callback) for p, n in sources]
-        with ThreadPoolExecutor(PUT_THREADS, thread_name_prefix="artstore-put") as pool:
-            return list(
-                pool.map(
-                    lambda item: self.put_file(item[0], size_hint=item[1], callback=callback),
-                    sources,
-                )
-            )
+        return [self.put_file(p, size_hint=n, callback=callback) for p, n in sources]
 
     def _put_small_local(self, source: str, size_hint: int, callback: Callback) -> PutResult:
         # Read whole, hash, and write only when the blob is new: duplicates cost no write.
@@ -268,12 +257,8 @@ class BlobStore:
 
     def verify(self, kind: Kind, digest: Digest) -> Digest:
         """Hash a stored object and return the digest its bytes actually have."""
-        hasher = Hasher()
-        view = memoryview(self._buffer)
         with self.open(kind, digest) as f:
-            while n := f.readinto(view):  # type: ignore[attr-defined]
-                hasher.update(view[:n])
-        return hasher.digest()
+            return hash_stream(f, self._buffer)[0]
 
     def iter_digests(self, kind: Kind) -> Iterator[Digest]:
         """Every object of ``kind`` in the store (order unspecified)."""

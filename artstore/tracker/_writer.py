@@ -60,10 +60,6 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._loop, name="artstore-writer", daemon=True)
         self._thread.start()
 
-    def pending(self) -> int:
-        """Rows waiting (call with ``lock`` held)."""
-        return len(self.metrics) + len(self.console)
-
     def nudge(self) -> None:
         """Called with ``lock`` held after appending: wakes the writer, and waits when full."""
         waiting = len(self.metrics)

@@ -52,13 +52,13 @@ def test_unchanged_source_keeps_the_parallel_digest(
 ) -> None:
     source = _source(tmp_path)
     hashed_copies: list[object] = []
-    real_stream = _atomic._hash_stream
+    real_stream = _atomic.hash_stream
 
     def spy(stream, buffer):  # type: ignore[no-untyped-def]
         hashed_copies.append(stream)
         return real_stream(stream, buffer)
 
-    monkeypatch.setattr(_atomic, "_hash_stream", spy)
+    monkeypatch.setattr(_atomic, "hash_stream", spy)
     store = init_store(str(tmp_path / "store"))
     result = store.put_file(source, size_hint=source.stat().st_size)
     assert result.digest == hash_bytes(source.read_bytes())
