@@ -3,6 +3,10 @@
 A test that needs a server asks for it here and, when the server is missing, calls
 :func:`require_service`: the test is skipped with the reason, unless
 ``ARTSTORE_REQUIRE_SERVICES=1`` (set by ``.ci/run``), where a missing server is a failure.
+
+PostgreSQL is found or started once per machine. The object-store emulators (``moto_server``
+for S3, ``gcp-storage-emulator`` for GCS) are console scripts of the dev extra, started here
+as child processes on free loopback ports: one per test process, stopped at its end.
 """
 
 from __future__ import annotations
@@ -11,7 +15,14 @@ import fcntl
 import functools
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,10 +32,14 @@ from sqlalchemy.pool import NullPool
 
 __all__ = [
     "DEFAULT_POSTGRES_URL",
+    "Server",
+    "console_script",
     "postgres_url",
     "require_service",
     "schema_url",
     "services_required",
+    "start_gcs_emulator",
+    "start_moto_server",
 ]
 
 DEFAULT_POSTGRES_URL = (
@@ -151,3 +166,146 @@ def _first_line(url: str, exc: BaseException) -> str:
     except (sa.exc.ArgumentError, ValueError):
         return text
     return text.replace(str(password), "***") if password else text
+
+
+# -- object-store emulators ----------------------------------------------------------------------
+
+_SERVER_START_TIMEOUT = 30.0
+_SERVER_STOP_TIMEOUT = 10.0
+_POLL_INTERVAL = 0.05
+_PORT_ATTEMPTS = 3
+
+
+class Server:
+    """An emulator running as a child process, answering HTTP on ``url``."""
+
+    def __init__(self, name: str, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.name = name
+        self.url = url
+        self.process = process
+        self.log = log
+
+    def stop(self) -> None:
+        """Terminate the process (kill it if it does not stop in time) and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(_SERVER_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def console_script(name: str) -> Path:
+    """A console script of an installed package: beside this interpreter, never from PATH.
+
+    ``.ci/run`` installs the dev extra into a fresh venv that is not activated, so the
+    scripts are found next to ``sys.executable`` (a PATH lookup could find another install).
+    """
+    return Path(sys.executable).with_name(name)
+
+
+def start_moto_server(log_dir: Path) -> tuple[Server | None, str]:
+    """``moto_server`` (S3 and more, in memory) on a free loopback port.
+
+    Returns:
+        ``(server, "")`` once it answers HTTP, else ``(None, reason)``.
+    """
+    return _start_server(
+        console_script("moto_server"),
+        lambda port: ["-H", "127.0.0.1", "-p", str(port)],
+        ready_path="/",
+        log_dir=log_dir,
+    )
+
+
+def start_gcs_emulator(log_dir: Path) -> tuple[Server | None, str]:
+    """``gcp-storage-emulator`` (GCS JSON API, in memory) on a free loopback port.
+
+    Returns:
+        ``(server, "")`` once it answers HTTP, else ``(None, reason)``.
+    """
+    return _start_server(
+        console_script("gcp-storage-emulator"),
+        lambda port: ["start", "--host=127.0.0.1", f"--port={port}", "--in-memory", "--quiet"],
+        ready_path="/storage/v1/b?project=test",
+        log_dir=log_dir,
+    )
+
+
+def _start_server(
+    script: Path, args: Callable[[int], list[str]], *, ready_path: str, log_dir: Path
+) -> tuple[Server | None, str]:
+    """Run ``script`` with ``args(port)`` on free ports until one answers ``ready_path``."""
+    if not script.is_file():
+        return None, f"{script} is not installed (pip install -e '.[dev]')"
+    name = script.name
+    reason = ""
+    for attempt in range(_PORT_ATTEMPTS):
+        # Picking a port and binding it are separate steps: the lock keeps the test processes
+        # of one run from picking the same port, and a port another program takes meanwhile
+        # makes the server exit or never answer, so a new port is tried.
+        with _machine_lock("artstore-test-servers.lock"):
+            port = _free_port()
+            log = log_dir / f"{name}-{port}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [str(script), *args(port)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=log_dir,
+                )
+            server = Server(name, f"http://127.0.0.1:{port}", process, log)
+            reason = _wait_until_ready(server, ready_path)
+        if not reason:
+            return server, ""
+        server.stop()
+        reason = f"attempt {attempt + 1} on port {port}: {reason}"
+    return None, reason
+
+
+def _wait_until_ready(server: Server, ready_path: str) -> str:
+    """Poll ``server`` until it answers HTTP; "" then, else why it never did."""
+    deadline = time.monotonic() + _SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            return f"exited with status {server.process.returncode}: {_last_line(server.log)}"
+        try:
+            with urllib.request.urlopen(server.url + ready_path, timeout=1):
+                pass
+        except urllib.error.HTTPError:
+            pass  # an error status is still an answer
+        except OSError:
+            time.sleep(_POLL_INTERVAL)
+            continue
+        # Answered, and the process still runs: no test process of this run holds the port
+        # (the caller's lock), so the answer is this server's.
+        if server.process.poll() is None:
+            return ""
+    return f"no answer within {_SERVER_START_TIMEOUT:.0f} s: {_last_line(server.log)}"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _machine_lock(name: str) -> Iterator[None]:
+    lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / name
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no output"
+    return lines[-1] if lines else "no output"

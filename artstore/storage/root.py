@@ -51,12 +51,19 @@ def init_store(url: str, *, storage_options: dict[str, Any] | None = None) -> Bl
     if marker is None:
         marker = StoreFormat.new()
         base = root.rstrip("/")
-        fs.makedirs(base, exist_ok=True)
         store = BlobStore(fs, root, marker, url)
         if store.backend.local:
             for folder in (TMP_DIR, Kind.BLOB.value, Kind.MANIFEST.value):
                 fs.makedirs(f"{base}/{folder}", exist_ok=True)
-        # The marker goes last: a store is visible only once it is complete.
-        fs.pipe_file(f"{base}/{MARKER_FILE}", marker.encode())
+        # The marker goes last: a store is visible only once it is complete. Object stores
+        # have no folders to make, and a missing bucket is not created: its region, access
+        # and billing are the owner's choice.
+        try:
+            fs.pipe_file(f"{base}/{MARKER_FILE}", marker.encode())
+        except (FileNotFoundError, PermissionError) as exc:
+            raise ConfigError(
+                f"cannot create a store at {url} ({exc.strerror or exc}): create the bucket "
+                "first, and check that your credentials may write to it"
+            ) from None
         return store
     return BlobStore(fs, root, marker, url)

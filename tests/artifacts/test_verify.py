@@ -63,8 +63,13 @@ def test_missing_blob_and_cli_exit_codes(store: Store, store_url: str, tmp_path:
     data = json.loads(result.stdout)
     assert data["ok"] is False
     assert data["problems"] == [
-        {"version": "data:v0", "path": "x.bin", "kind": "missing",
-         "digest": entry.digest.hex, "actual": None}
+        {
+            "version": "data:v0",
+            "path": "x.bin",
+            "kind": "missing",
+            "digest": entry.digest.hex,
+            "actual": None,
+        }
     ]
 
     text = runner.invoke(cli, ["--store", store_url, "verify"])

@@ -11,14 +11,25 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import xxhash
 from fsspec.callbacks import Callback
 
-from artstore.errors import CorruptBlobError, NotFoundError
-from artstore.storage import CHUNK_SIZE, BlobStore, Digest, Kind, _atomic, hash_bytes, hash_file
+from artstore.errors import CorruptBlobError, NotAStoreError, NotFoundError
+from artstore.storage import (
+    CHUNK_SIZE,
+    BlobStore,
+    Digest,
+    Kind,
+    _atomic,
+    hash_bytes,
+    hash_file,
+    init_store,
+    open_store,
+)
 from artstore.storage import blobstore as blobstore_module
 
 __all__ = ["BlobStoreContract"]
@@ -46,6 +57,10 @@ class BlobStoreContract:
 
     # -- what a subclass supplies ----------------------------------------------------------------
 
+    #: What ``init_store``/``open_store`` need besides the URL to reach the store (endpoints,
+    #: credentials); a subclass whose filesystem needs them sets this in its ``store`` fixture.
+    storage_options: dict[str, Any] | None = None
+
     @pytest.fixture
     def store(self) -> BlobStore:
         """A fresh, empty store made with ``artstore.storage.init_store(url)``."""
@@ -61,6 +76,10 @@ class BlobStoreContract:
 
     def raw_exists(self, key: str) -> bool:
         """Whether a file exists at ``key`` (relative to the root), asked without the store."""
+        raise NotImplementedError
+
+    def raw_delete(self, key: str) -> None:
+        """Delete the file at ``key`` (relative to the root), bypassing the store."""
         raise NotImplementedError
 
     @pytest.fixture(autouse=True)
@@ -306,6 +325,31 @@ class BlobStoreContract:
         assert not (tmp_path / "out.bin").exists()
         assert not list(tmp_path.rglob("*.partial"))
 
+    # -- the root: marker and settings -------------------------------------------------------------
+
+    def test_init_again_and_open_find_the_same_store(self, store: BlobStore) -> None:
+        digest = store.put_bytes(Kind.BLOB, b"written before reopening").digest
+        marker = self.raw_read("artstore.json")
+        again = init_store(store.url, storage_options=self.storage_options)
+        opened = open_store(store.url, storage_options=self.storage_options)
+        assert again.id == opened.id == store.id
+        assert self.raw_read("artstore.json") == marker
+        assert opened.root == store.root
+        assert opened.has(Kind.BLOB, digest)
+        assert opened.read_bytes(Kind.BLOB, digest) == b"written before reopening"
+
+    def test_open_where_no_store_was_made_is_refused(self, store: BlobStore) -> None:
+        elsewhere = store.url.rstrip("/") + "-elsewhere"
+        with pytest.raises(NotAStoreError) as info:
+            open_store(elsewhere, storage_options=self.storage_options)
+        assert "art init" in str(info.value) and elsewhere in str(info.value)
+
+    def test_read_settings(self, store: BlobStore) -> None:
+        assert store.read_settings() is None
+        text = "catalog: sqlite:////tmp/catalog.db\nprotected_aliases: [production]\n"
+        self.raw_write("artstore.yaml", text.encode())
+        assert store.read_settings() == text
+
     # -- listing and layout ------------------------------------------------------------------------
 
     def test_iter_digests_of_empty_store(self, store: BlobStore) -> None:
@@ -359,6 +403,50 @@ class BlobStoreContract:
         assert store.has(Kind.BLOB, digest)
         assert store.read_bytes(Kind.BLOB, digest) == data
         assert list(store.iter_digests(Kind.BLOB)) == [digest]
+
+    @pytest.mark.parametrize("question", ["has", "size", "open", "put_bytes"])
+    def test_changes_by_another_client_after_a_listing_are_seen(
+        self, store: BlobStore, question: str
+    ) -> None:
+        # Other processes add objects (logging) and delete them (`art gc`) while this store is
+        # open. Object-store filesystems may cache the listings a walk made; answering from them
+        # would call a collected blob present, and a version could then point at lost data.
+        kept = store.put_bytes(Kind.BLOB, b"stays").digest
+        gone_data = b"collected by another process"
+        gone = store.put_bytes(Kind.BLOB, gone_data).digest
+        # Planted beside `kept`, so that its folder is one the walk below has listed.
+        planted_data = next(
+            data
+            for data in (f"written elsewhere {i}".encode() for i in range(100_000))
+            if hash_bytes(data).hex[:2] == kept.hex[:2]
+        )
+        planted = hash_bytes(planted_data)
+        assert set(store.iter_digests(Kind.BLOB)) == {kept, gone}
+
+        self.raw_write(self.key(Kind.BLOB, planted), planted_data)
+        self.raw_delete(self.key(Kind.BLOB, gone))
+
+        # Each question comes first after the walk, in its own test: one that asks the
+        # server also refreshes what the next question would see.
+        if question == "has":
+            assert store.has(Kind.BLOB, planted)
+            assert not store.has(Kind.BLOB, gone)
+        elif question == "size":
+            assert store.size(Kind.BLOB, planted) == len(planted_data)
+            with pytest.raises(NotFoundError):
+                store.size(Kind.BLOB, gone)
+        elif question == "open":
+            with store.open(Kind.BLOB, planted) as f:
+                assert f.read() == planted_data
+            with pytest.raises(NotFoundError):
+                store.open(Kind.BLOB, gone)
+        else:
+            assert store.put_bytes(Kind.BLOB, planted_data).stored is False
+            # The collected bytes are stored again, not skipped on the word of a listing.
+            assert store.put_bytes(Kind.BLOB, gone_data).stored is True
+            assert self.raw_read(self.key(Kind.BLOB, gone)) == gone_data
+        expected = {kept, planted, gone} if question == "put_bytes" else {kept, planted}
+        assert set(store.iter_digests(Kind.BLOB)) == expected
 
     def test_large_file_round_trips(self, store: BlobStore, tmp_path: Path) -> None:
         size = 20 * 1024 * 1024

@@ -37,6 +37,9 @@ class TestLocalBlobStore(BlobStoreContract):
     def raw_exists(self, key: str) -> bool:
         return bool(self.raw_store.fs.isfile(self._path(key)))
 
+    def raw_delete(self, key: str) -> None:
+        self.raw_store.fs.rm_file(self._path(key))
+
     # -- local only --------------------------------------------------------------------------------
 
     def test_init_creates_the_local_folders(self, store: BlobStore) -> None:

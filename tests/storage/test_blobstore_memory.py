@@ -28,6 +28,9 @@ class TestMemoryBlobStore(BlobStoreContract):
     def raw_exists(self, key: str) -> bool:
         return bool(self.raw_store.fs.isfile(self._path(key)))
 
+    def raw_delete(self, key: str) -> None:
+        self.raw_store.fs.rm_file(self._path(key))
+
     def test_no_staging_folder_on_object_stores(self, store: BlobStore) -> None:
         store.put_bytes(Kind.BLOB, b"straight to the final key")
         assert not self.raw_exists("tmp")
