@@ -163,14 +163,21 @@ class BlobStore:
     def _put_local(self, source: str | Path, callback: Callback) -> PutResult:
         # One pass: read, hash and write together, then name the object when the stream ends.
         staged, dst = _atomic.open_staged(Path(self.root) / TMP_DIR)
+
+        def needed(digest: Digest) -> bool:
+            return not os.path.exists(self.path(Kind.BLOB, digest))
+
         try:
             with open(source, "rb", buffering=0) as src, dst:
-                digest, size = _atomic.copy_and_hash(
-                    src, dst, staged, self._buffer, callback, source_path=source
+                digest, size, complete = _atomic.copy_and_hash(
+                    src, dst, staged, self._buffer, callback, source_path=source, needed=needed
                 )
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
+        if not complete:  # the blob exists: the copy stopped as soon as the digest was known
+            staged.unlink()
+            return PutResult(digest, size, stored=False)
         final = Path(self.path(Kind.BLOB, digest))
         stored = _atomic.place(staged, final)
         self._dirty |= stored
@@ -262,7 +269,7 @@ class BlobStore:
         staged = _atomic.partial_path(dest.parent)
         try:
             with self.open(Kind.BLOB, digest) as src, open(staged, "wb", buffering=0) as dst:
-                actual, _ = _atomic.copy_and_hash(src, dst, staged, self._buffer, callback)
+                actual, _, _ = _atomic.copy_and_hash(src, dst, staged, self._buffer, callback)
             if actual != digest:
                 raise CorruptBlobError(digest.hex, actual.hex)
             os.replace(staged, dest)

@@ -1,4 +1,5 @@
-"""A source file that changes while it is copied never yields a blob named by other bytes."""
+"""Copies hashed on the side: a source that changes while it is copied never yields a blob
+named by other bytes, and a digest known before the copy ends decides whether it goes on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from fsspec.callbacks import Callback
 
 from artstore.storage import Kind, _atomic, hash_bytes, init_store
 
@@ -34,9 +36,9 @@ def test_changed_source_names_the_blob_by_the_stored_bytes(
         hashed.set()
         return result
 
-    def copy_after_rewrite(src, dst, callback):  # type: ignore[no-untyped-def]
+    def copy_after_rewrite(src, dst, callback, step=None):  # type: ignore[no-untyped-def]
         assert hashed.wait(10)
-        return real_copy(src, dst, callback)
+        return real_copy(src, dst, callback, step)
 
     monkeypatch.setattr(_atomic, "_hash_file", hash_then_rewrite)
     monkeypatch.setattr(_atomic, "_kernel_copy", copy_after_rewrite)
@@ -63,3 +65,79 @@ def test_unchanged_source_keeps_the_parallel_digest(
     result = store.put_file(source, size_hint=source.stat().st_size)
     assert result.digest == hash_bytes(source.read_bytes())
     assert len(hashed_copies) == 1, "only the source is hashed; the stored copy is not re-read"
+
+
+class _Bytes(Callback):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def relative_update(self, inc: int = 1) -> None:
+        self.seen += inc
+
+
+def _hash_before_copy(monkeypatch: pytest.MonkeyPatch, step: int) -> list[int]:
+    """Make the hash finish before the copy starts, copy in ``step``-byte calls, and return
+    the list that records how many bytes each kernel copy call moved."""
+    hashed = threading.Event()
+    real_hash, real_copy = _atomic._hash_file, _atomic._kernel_copy
+    real_range = os.copy_file_range
+    moved: list[int] = []
+
+    def hash_first(path):  # type: ignore[no-untyped-def]
+        result = real_hash(path)
+        hashed.set()
+        return result
+
+    def copy_after_hash(src, dst, callback, step=None):  # type: ignore[no-untyped-def]
+        assert hashed.wait(10)
+        return real_copy(src, dst, callback, step)
+
+    def counting_range(*args):  # type: ignore[no-untyped-def]
+        n = real_range(*args)
+        moved.append(n)
+        return n
+
+    monkeypatch.setattr(_atomic, "_hash_file", hash_first)
+    monkeypatch.setattr(_atomic, "_kernel_copy", copy_after_hash)
+    monkeypatch.setattr(_atomic, "_KERNEL_STEP", step)
+    monkeypatch.setattr(os, "copy_file_range", counting_range)
+    return moved
+
+
+def test_existing_blob_stops_the_copy_once_the_digest_is_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path)
+    data = source.read_bytes()
+    store = init_store(str(tmp_path / "store"))
+    store.put_bytes(Kind.BLOB, data)
+    moved = _hash_before_copy(monkeypatch, step=256 * 1024)
+    progress = _Bytes()
+    result = store.put_file(source, size_hint=len(data), callback=progress)
+    assert (result.digest, result.size, result.stored) == (hash_bytes(data), len(data), False)
+    assert moved == [256 * 1024], "one step, then the copy stopped"
+    assert progress.seen == len(data), "the progress still ends at the file's size"
+    assert list((tmp_path / "store" / "tmp").iterdir()) == [], "the partial copy is removed"
+    assert Path(store.path(Kind.BLOB, result.digest)).read_bytes() == data
+
+
+def test_new_blob_is_copied_whole_and_all_of_it_sent_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path)
+    data = source.read_bytes()
+    store = init_store(str(tmp_path / "store"))
+    moved = _hash_before_copy(monkeypatch, step=256 * 1024)
+    ranges: list[tuple[int, int]] = []
+    monkeypatch.setattr(_atomic, "_start_writeback", lambda fd, off, n: ranges.append((off, n)))
+    result = store.put_file(source, size_hint=len(data))
+    assert result.stored
+    assert Path(store.path(Kind.BLOB, result.digest)).read_bytes() == data
+    assert sum(moved) == len(data)
+    # Every step goes to disk as soon as it is copied, in order.
+    covered = 0
+    for offset, length in ranges:
+        assert offset == covered
+        covered += length
+    assert covered == len(data)
