@@ -67,7 +67,8 @@ def main() -> None:
         print(f"  {entry.path:20} {entry.size:>8} bytes  {entry.digest.short}")
 
     for info in store.artifacts():
-        print(f"store holds {info.name} ({info.type}): {info.version_count} versions")
+        count = info.version_count
+        print(f"store holds {info.name} ({info.type}): {count} version{'' if count == 1 else 's'}")
     print(f"store: {store.url}  (try: art ls, art ls quickstart-model)")
     store.close()
 
