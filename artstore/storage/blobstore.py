@@ -77,19 +77,6 @@ class BlobStore:
         """The full filesystem path of an object."""
         return f"{self.root}/{key_for(kind, digest)}"
 
-    def _uncached(self, path: str) -> str:
-        """``path``, after dropping any directory listing the filesystem cached on its way.
-
-        s3fs and gcsfs answer ``exists``/``info``/``open`` from the listings that ``find`` or
-        ``ls`` cached, on an instance shared by every store in the process with the same
-        options. Other clients add objects and delete them (``art gc``) meanwhile, so a cached
-        listing would call a collected blob present and a new version could reference lost
-        data. Every question about one object therefore goes to the server.
-        """
-        if not self.backend.local:
-            self.fs.invalidate_cache(path)
-        return path
-
     # -- writing -------------------------------------------------------------------------------
 
     def put_file(
@@ -208,7 +195,7 @@ class BlobStore:
         """Whether the object exists."""
         if self.backend.local:
             return os.path.exists(self.path(kind, digest))
-        return bool(self.fs.exists(self._uncached(self.path(kind, digest))))
+        return bool(self.fs.exists(self.path(kind, digest)))
 
     def missing(self, kind: Kind, digests: Iterable[Digest]) -> set[Digest]:
         """The digests among ``digests`` that have no object."""
@@ -221,7 +208,7 @@ class BlobStore:
             NotFoundError: no such object.
         """
         try:
-            return int(self.fs.size(self._uncached(self.path(kind, digest))))
+            return int(self.fs.size(self.path(kind, digest)))
         except FileNotFoundError:
             raise self._not_found(kind, digest) from None
 
@@ -234,8 +221,7 @@ class BlobStore:
         try:
             if self.backend.local:
                 return open(self.path(kind, digest), "rb")
-            path = self._uncached(self.path(kind, digest))
-            return self.fs.open(path, "rb")  # type: ignore[no-any-return]
+            return self.fs.open(self.path(kind, digest), "rb")  # type: ignore[no-any-return]
         except FileNotFoundError:
             raise self._not_found(kind, digest) from None
 
@@ -284,7 +270,7 @@ class BlobStore:
     def iter_digests(self, kind: Kind) -> Iterator[Digest]:
         """Every object of ``kind`` in the store (order unspecified)."""
         base = f"{self.root}/{kind.value}"
-        if not self.fs.exists(self._uncached(base)):
+        if not self.fs.exists(base):
             return
         for path in self.fs.find(base):
             # Only <kind>/<2 hex>/<30 hex> is an object: gluing the last two parts together

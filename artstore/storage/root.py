@@ -15,8 +15,14 @@ __all__ = ["init_store", "open_store"]
 
 
 def _filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
+    options = dict(storage_options or {})
+    # fsspec filesystems answer exists/info/open from directory listings cached earlier in
+    # the process. Other clients add objects and delete them meanwhile, so a cached listing
+    # would call a collected blob present and a new version could reference lost data: the
+    # store's filesystem keeps none (its instance is not shared with other options either).
+    options.setdefault("use_listings_cache", False)
     try:
-        fs, root = fsspec.url_to_fs(url, **(storage_options or {}))
+        fs, root = fsspec.url_to_fs(url, **options)
     except (ImportError, ValueError) as exc:
         raise ConfigError(f"cannot open {url}: {exc}") from None
     return fs, str(root)
