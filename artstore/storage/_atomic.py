@@ -128,7 +128,7 @@ def copy_and_hash(
 
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-hash") as pool:
             hashing = pool.submit(_hash_file, source_path)
-            gate = _Gate(target.fileno(), hashing, unchanged, needed)
+            gate = _Gate(target.fileno(), hashing, unchanged, needed or _always)
             copied = _kernel_copy(source, target, callback, gate.step)
             digest, size = hashing.result()
         if copied is not None:
@@ -145,6 +145,10 @@ def copy_and_hash(
     return (*copy_hashing(source, target, buffer, callback), True)
 
 
+def _always(digest: Digest) -> bool:
+    return True
+
+
 class _Gate:
     """Between copy steps: starts the writeback of the step just copied, and once the source's
     digest is known (and still true of the source) asks once whether the copy is needed,
@@ -155,17 +159,17 @@ class _Gate:
         fd: int,
         hashing: Future[tuple[Digest, int]],
         unchanged: Callable[[int], bool],
-        needed: Callable[[Digest], bool] | None,
+        needed: Callable[[Digest], bool],
     ) -> None:
         self._fd = fd
         self._hashing = hashing
         self._unchanged = unchanged
         self._ask = needed
-        self.needed: bool | None = None if needed is not None else True
+        self.needed: bool | None = None  # not asked yet
 
     def step(self, offset: int, length: int) -> bool:
         if self.needed is None and self._hashing.done():
-            if self._hashing.exception() is not None or self._ask is None:
+            if self._hashing.exception() is not None:
                 self.needed = True  # the error surfaces from the future after the copy
             else:
                 digest, size = self._hashing.result()
