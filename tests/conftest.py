@@ -163,3 +163,12 @@ def bucket(request: pytest.FixtureRequest) -> Bucket:
     """A new bucket on each emulator in turn."""
     found: Bucket = request.getfixturevalue(f"{request.param}_bucket")
     return found
+
+
+def make_folder(root: Path, files: dict[str, bytes]) -> Path:
+    """Write ``files`` (relative path -> bytes) under ``root``; return ``root``."""
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root

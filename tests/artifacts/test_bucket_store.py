@@ -15,21 +15,13 @@ import pytest
 from artstore.artifacts import Artifact, Store
 from artstore.errors import ConfigError, CorruptBlobError
 from artstore.storage import Kind, hash_bytes
-from tests.conftest import Bucket
+from tests.conftest import Bucket, make_folder
 
 
 def npy(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
-
-
-def write_folder(root: Path, files: dict[str, bytes]) -> Path:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
 
 
 def all_files(root: Path) -> dict[str, bytes]:
@@ -57,7 +49,7 @@ def test_log_relog_change_download_and_corrupt_blob(bucket: Bucket, tmp_path: Pa
         "data/labels.npy": npy(rng.integers(0, 10, size=512)),
         "config.json": b'{"layers": 2}\n',
     }
-    folder = write_folder(tmp_path / "model", v0_files)
+    folder = make_folder(tmp_path / "model", v0_files)
     db = f"sqlite:///{tmp_path / 'catalog.db'}"
     # The store sits at the bucket's root; the blob tests use a prefix.
     Store.init(bucket.url, db=db, **bucket.storage_options).close()
@@ -117,7 +109,7 @@ def test_bucket_store_takes_its_catalog_from_artstore_yaml(bucket: Bucket, tmp_p
     bucket.fs.pipe_file(
         f"{bucket.name}/team/artstore.yaml", f"catalog: sqlite:///{catalog}\n".encode()
     )
-    folder = write_folder(tmp_path / "d", {"x.txt": b"x"})
+    folder = make_folder(tmp_path / "d", {"x.txt": b"x"})
     with Store(url, storage_options=bucket.storage_options) as store:
         assert store.log_artifact(model(folder)).version == "v0"
     assert catalog.is_file()

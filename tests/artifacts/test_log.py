@@ -13,21 +13,13 @@ import pytest
 from artstore.artifacts import Artifact, Store
 from artstore.errors import ArtifactTypeError, NotFoundError, UnsafePathError
 from artstore.storage import BlobStore
-from tests.conftest import backdate
+from tests.conftest import backdate, make_folder
 
 
 def blob_stats(store_url: str) -> tuple[int, int]:
     """(number of files, total bytes) under ``<store>/blobs/``."""
     files = [p for p in (Path(store_url) / "blobs").rglob("*") if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
-
-
-def make_folder(root: Path, files: dict[str, bytes]) -> Path:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
 
 
 def folder_artifact(folder: Path, name: str = "data", **kwargs) -> Artifact:

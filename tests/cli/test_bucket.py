@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.cli.conftest import make_folder
-from tests.conftest import Bucket
+from tests.conftest import Bucket, make_folder
 
 ART = Path(sys.executable).with_name("art")
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from tests.cli.conftest import json_out, make_folder, one_error_line
+from tests.cli.conftest import json_out, one_error_line
+from tests.conftest import make_folder
 
 V0 = {"keep.txt": b"same", "gone.txt": b"bye", "edit.txt": b"old"}
 V1 = {"keep.txt": b"same", "new.txt": b"hello", "edit.txt": b"newer"}

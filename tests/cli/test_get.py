@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from artstore.storage import hash_bytes
-from tests.cli.conftest import ISO_Z, json_out, make_folder, one_error_line
+from tests.cli.conftest import ISO_Z, json_out, one_error_line
+from tests.conftest import make_folder
 
 FILES = {"a.txt": b"alpha", "sub/b.bin": b"\x00\x01\x02" * 100}
 

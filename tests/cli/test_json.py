@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.conftest import ISO_Z, json_out, make_folder
+from tests.cli.conftest import ISO_Z, json_out
+from tests.conftest import make_folder
 
 VERSION = {
     "name": str,

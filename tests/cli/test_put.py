@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from artstore.artifacts import Store
-from tests.cli.conftest import ISO_Z, json_out, make_folder, one_error_line
+from tests.cli.conftest import ISO_Z, json_out, one_error_line
+from tests.conftest import make_folder
 
 FIELDS = {
     "name",

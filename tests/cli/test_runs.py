@@ -9,7 +9,8 @@ from click.testing import Result
 
 import artstore
 from artstore.artifacts import Artifact, Store
-from tests.cli.conftest import ISO_Z, json_out, make_folder, one_error_line
+from tests.cli.conftest import ISO_Z, json_out, one_error_line
+from tests.conftest import make_folder
 
 FAST: dict[str, Any] = {"flush_interval": 0.05, "heartbeat_interval": 0.2}
 

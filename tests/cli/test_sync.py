@@ -10,7 +10,8 @@ import pytest
 import artstore
 from artstore.artifacts import Artifact, Store
 from artstore.tracker import Run
-from tests.cli.conftest import json_out, make_folder, one_error_line
+from tests.cli.conftest import json_out, one_error_line
+from tests.conftest import make_folder
 
 FAST: dict[str, Any] = {"flush_interval": 0.05, "heartbeat_interval": 0.2}
 

@@ -53,7 +53,8 @@ class _Counter(Callback):  # type: ignore[misc]
 
 
 class BlobStoreContract:
-    """Tests shared by every backend. Subclasses provide the fixture and helpers below."""
+    """Tests shared by every backend. Subclasses provide the ``store`` fixture, and may change
+    how the raw helpers reach the bytes."""
 
     # -- what a subclass supplies ----------------------------------------------------------------
 
@@ -66,21 +67,30 @@ class BlobStoreContract:
         """A fresh, empty store made with ``artstore.storage.init_store(url)``."""
         raise NotImplementedError
 
+    def raw_fs(self) -> Any:
+        """The filesystem the raw helpers go through: the store's own, unless a subclass has
+        another client (one that shares no cache with the store)."""
+        return self.raw_store.fs
+
+    def raw_path(self, key: str) -> str:
+        """The full path of ``key`` (relative to the root)."""
+        return f"{self.raw_store.root}/{key}"
+
     def raw_write(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key`` (relative to the root), bypassing the store."""
-        raise NotImplementedError
+        self.raw_fs().pipe_file(self.raw_path(key), data)
 
     def raw_read(self, key: str) -> bytes:
         """The bytes at ``key`` (relative to the root), read without the store."""
-        raise NotImplementedError
+        return bytes(self.raw_fs().cat_file(self.raw_path(key)))
 
     def raw_exists(self, key: str) -> bool:
         """Whether a file exists at ``key`` (relative to the root), asked without the store."""
-        raise NotImplementedError
+        return bool(self.raw_fs().isfile(self.raw_path(key)))
 
     def raw_delete(self, key: str) -> None:
         """Delete the file at ``key`` (relative to the root), bypassing the store."""
-        raise NotImplementedError
+        self.raw_fs().rm_file(self.raw_path(key))
 
     @pytest.fixture(autouse=True)
     def _bind_store(self, store: BlobStore) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from artstore.storage import BlobStore, init_store
@@ -21,17 +23,5 @@ class TestBucketBlobStore(BlobStoreContract):
         self.bucket = bucket
         return store
 
-    def _path(self, key: str) -> str:
-        return f"{self.raw_store.root}/{key}"
-
-    def raw_write(self, key: str, data: bytes) -> None:
-        self.bucket.fs.pipe_file(self._path(key), data)
-
-    def raw_read(self, key: str) -> bytes:
-        return bytes(self.bucket.fs.cat_file(self._path(key)))
-
-    def raw_exists(self, key: str) -> bool:
-        return bool(self.bucket.fs.isfile(self._path(key)))
-
-    def raw_delete(self, key: str) -> None:
-        self.bucket.fs.rm_file(self._path(key))
+    def raw_fs(self) -> Any:
+        return self.bucket.fs

@@ -20,25 +20,13 @@ class TestLocalBlobStore(BlobStoreContract):
         assert store.backend.local
         return store
 
-    def _path(self, key: str) -> str:
-        return f"{self.raw_store.root}/{key}"
-
     def raw_write(self, key: str, data: bytes) -> None:
-        fs, path = self.raw_store.fs, self._path(key)
+        fs, path = self.raw_fs(), self.raw_path(key)
         if fs.exists(path):
             # Placed objects are read-only; replace the file rather than writing through it.
             fs.rm_file(path)
         fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         fs.pipe_file(path, data)
-
-    def raw_read(self, key: str) -> bytes:
-        return bytes(self.raw_store.fs.cat_file(self._path(key)))
-
-    def raw_exists(self, key: str) -> bool:
-        return bool(self.raw_store.fs.isfile(self._path(key)))
-
-    def raw_delete(self, key: str) -> None:
-        self.raw_store.fs.rm_file(self._path(key))
 
     # -- local only --------------------------------------------------------------------------------
 

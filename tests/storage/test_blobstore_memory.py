@@ -16,21 +16,6 @@ class TestMemoryBlobStore(BlobStoreContract):
         assert not store.backend.local
         return store
 
-    def _path(self, key: str) -> str:
-        return f"{self.raw_store.root}/{key}"
-
-    def raw_write(self, key: str, data: bytes) -> None:
-        self.raw_store.fs.pipe_file(self._path(key), data)
-
-    def raw_read(self, key: str) -> bytes:
-        return bytes(self.raw_store.fs.cat_file(self._path(key)))
-
-    def raw_exists(self, key: str) -> bool:
-        return bool(self.raw_store.fs.isfile(self._path(key)))
-
-    def raw_delete(self, key: str) -> None:
-        self.raw_store.fs.rm_file(self._path(key))
-
     def test_no_staging_folder_on_object_stores(self, store: BlobStore) -> None:
         store.put_bytes(Kind.BLOB, b"straight to the final key")
         assert not self.raw_exists("tmp")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,24 +25,12 @@ def _source(tmp_path: Path) -> Path:
 def test_changed_source_names_the_blob_by_the_stored_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Ordered with an event: the hash reads the original bytes, then the file is rewritten,
-    # then the copy runs, so the copy holds other bytes than the ones hashed.
+    # Ordered: the hash reads the original bytes, then the file is rewritten, then the copy
+    # runs, so the copy holds other bytes than the ones hashed.
     source = _source(tmp_path)
-    hashed = threading.Event()
-    real_hash, real_copy = _atomic._hash_file, _atomic._kernel_copy
-
-    def hash_then_rewrite(path):  # type: ignore[no-untyped-def]
-        result = real_hash(path)
-        source.write_bytes(b"rewritten while it was being logged")
-        hashed.set()
-        return result
-
-    def copy_after_rewrite(src, dst, callback, step=None):  # type: ignore[no-untyped-def]
-        assert hashed.wait(10)
-        return real_copy(src, dst, callback, step)
-
-    monkeypatch.setattr(_atomic, "_hash_file", hash_then_rewrite)
-    monkeypatch.setattr(_atomic, "_kernel_copy", copy_after_rewrite)
+    _hash_before_copy(
+        monkeypatch, after_hash=lambda: source.write_bytes(b"rewritten while it was being logged")
+    )
     store = init_store(str(tmp_path / "store"))
     result = store.put_file(source, size_hint=3 * 1024 * 1024)
     stored = Path(store.path(Kind.BLOB, result.digest)).read_bytes()
@@ -76,9 +65,14 @@ class _Bytes(Callback):  # type: ignore[misc]
         self.seen += inc
 
 
-def _hash_before_copy(monkeypatch: pytest.MonkeyPatch, step: int) -> list[int]:
-    """Make the hash finish before the copy starts, copy in ``step``-byte calls, and return
-    the list that records how many bytes each kernel copy call moved."""
+def _hash_before_copy(
+    monkeypatch: pytest.MonkeyPatch,
+    step: int | None = None,
+    after_hash: Callable[[], object] = lambda: None,
+) -> list[int]:
+    """Make the hash finish (then run ``after_hash``) before the copy starts, copy in
+    ``step``-byte calls if given, and return the list that records how many bytes each kernel
+    copy call moved."""
     hashed = threading.Event()
     real_hash, real_copy = _atomic._hash_file, _atomic._kernel_copy
     real_range = os.copy_file_range
@@ -86,6 +80,7 @@ def _hash_before_copy(monkeypatch: pytest.MonkeyPatch, step: int) -> list[int]:
 
     def hash_first(path):  # type: ignore[no-untyped-def]
         result = real_hash(path)
+        after_hash()
         hashed.set()
         return result
 
@@ -100,8 +95,9 @@ def _hash_before_copy(monkeypatch: pytest.MonkeyPatch, step: int) -> list[int]:
 
     monkeypatch.setattr(_atomic, "_hash_file", hash_first)
     monkeypatch.setattr(_atomic, "_kernel_copy", copy_after_hash)
-    monkeypatch.setattr(_atomic, "_KERNEL_STEP", step)
     monkeypatch.setattr(os, "copy_file_range", counting_range)
+    if step is not None:
+        monkeypatch.setattr(_atomic, "_KERNEL_STEP", step)
     return moved
 
 
