@@ -113,16 +113,23 @@ def reach(
         ``{node id: minimal distance}`` with a depth limit; ``{node id: None}`` without one
         (distances would need the edges, which this query does not fetch).
     """
+    ctes, params = _walks(node, (direction,), depth)
+    column = "NULL" if depth is None else "depth"
+    sql = f"WITH RECURSIVE {ctes}\nSELECT node, {column} FROM {direction} WHERE node <> :start"
+    return {node: distance for node, distance in _rows(session, sql, params)}
+
+
+def _walks(node: str, sides: Sequence[str], depth: int | None) -> tuple[str, dict[str, Any]]:
+    """The recursive CTEs that walk from ``node`` to each side, one named after each, and
+    their parameters."""
     if depth is not None and depth < 0:
         raise ValueError(f"depth must be None or >= 0, not {depth!r}")
     template = _NODES_ONLY if depth is None else _WITH_DEPTH
-    cte = template.format(name=direction, frm=_STEP[direction][0], to=_STEP[direction][1])
-    column = "NULL" if depth is None else "depth"
-    sql = f"WITH RECURSIVE {cte}\nSELECT node, {column} FROM {direction} WHERE node <> :start"
+    ctes = [template.format(name=side, frm=_STEP[side][0], to=_STEP[side][1]) for side in sides]
     params: dict[str, Any] = {"start": node}
     if depth is not None:
         params["depth"] = depth
-    return {node: distance for node, distance in _rows(session, sql, params)}
+    return ",".join(ctes), params
 
 
 def _rows(session: Session, sql: str, params: dict[str, Any]) -> Sequence[Any]:
@@ -156,11 +163,8 @@ def walk(
     """
     if direction not in ("up", "down", "both"):
         raise ValueError(f"direction must be 'up', 'down' or 'both', not {direction!r}")
-    if depth is not None and depth < 0:
-        raise ValueError(f"depth must be None or >= 0, not {depth!r}")
     sides = ("up", "down") if direction == "both" else (direction,)
-    template = _NODES_ONLY if depth is None else _WITH_DEPTH
-    ctes = [template.format(name=side, frm=_STEP[side][0], to=_STEP[side][1]) for side in sides]
+    ctes, params = _walks(node, sides, depth)
     depth_col = "CAST(NULL AS INTEGER)" if depth is None else "depth"
     found = " UNION ".join(f"SELECT node, {depth_col} AS depth FROM {side}" for side in sides)
     if depth is None and direction != "both":
@@ -174,14 +178,11 @@ def walk(
             " JOIN found g ON g.node = e.dst"
         )
     sql = (
-        f"WITH RECURSIVE {','.join(ctes)},\nfound(node, depth) AS ({found})\n"
+        f"WITH RECURSIVE {ctes},\nfound(node, depth) AS ({found})\n"
         "SELECT 0 AS edge, node AS a, CAST(NULL AS VARCHAR) AS b, CAST(depth AS INTEGER) AS d"
         " FROM found\nUNION ALL\n"
         f"SELECT 1, src, dst, CAST(NULL AS INTEGER) FROM ({edges}) x"
     )
-    params: dict[str, Any] = {"start": node}
-    if depth is not None:
-        params["depth"] = depth
     distances: dict[str, int] = {}
     pairs: set[tuple[str, str]] = set()
     for is_edge, a, b, d in session.execute(text(sql), params).all():
@@ -189,8 +190,6 @@ def walk(
             pairs.add((a, b))
         elif depth is not None:
             distances[a] = min(d, distances.get(a, d))
-        else:
-            distances[a] = -1
     if depth is None:
         distances = _bfs(node, pairs, sides)
     edge_list = sorted((src, dst, edge_kind(src)) for src, dst in pairs)

@@ -16,12 +16,7 @@ import sqlalchemy as sa
 
 from artstore.errors import ConfigError
 from artstore.lineage import Catalog
-from tests.lineage.conftest import pg_admin, pg_base_url, pg_schema
 from tests.lineage.contract import CatalogContract, log
-from tests.services import schema_url
-
-# Older imports of the PostgreSQL fixtures from here keep working; they live in conftest.py.
-__all__ = ["TestCatalogPostgres", "pg_admin", "pg_base_url", "pg_schema", "schema_url"]
 
 
 class TestCatalogPostgres(CatalogContract):

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 
 import networkx as nx
 import pytest
@@ -98,6 +97,9 @@ WEIRD = LineageGraph(
 )
 
 
+EVERY_GRAPH = pytest.mark.parametrize("g", [CHAIN, SHARED, WEIRD], ids=["chain", "shared", "weird"])
+
+
 def test_to_networkx_carries_kinds_labels_distances_and_attrs():
     graph = to_networkx(SHARED)
     assert isinstance(graph, nx.DiGraph)
@@ -112,7 +114,7 @@ def test_to_networkx_carries_kinds_labels_distances_and_attrs():
     assert nx.ancestors(graph, "v:6") == {n.id for n in SHARED.nodes} - {"v:6"}
 
 
-@pytest.mark.parametrize("g", [CHAIN, SHARED, WEIRD], ids=["chain", "shared", "weird"])
+@EVERY_GRAPH
 def test_graphml_round_trips_node_ids_and_kinds(tmp_path, g):
     path = tmp_path / "g.graphml"
     path.write_text(to_graphml(g))
@@ -131,7 +133,7 @@ def test_graphml_leaves_out_none_attributes(tmp_path):
     assert back.nodes["r:fit"]["name"] == "fit"
 
 
-@pytest.mark.parametrize("g", [CHAIN, SHARED, WEIRD], ids=["chain", "shared", "weird"])
+@EVERY_GRAPH
 def test_node_link_json_round_trips(g):
     data = json.loads(to_node_link_json(g))
     assert "edges" in data and "links" not in data
@@ -147,7 +149,7 @@ def _dot_id(node_id: str) -> str:
     return '"' + node_id.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@pytest.mark.parametrize("g", [CHAIN, SHARED, WEIRD], ids=["chain", "shared", "weird"])
+@EVERY_GRAPH
 def test_dot_has_every_node_and_edge_with_shapes(g):
     dot = to_dot(g)
     assert dot.startswith("digraph lineage {\n") and dot.endswith("}\n")
@@ -171,7 +173,7 @@ def test_dot_parses_with_graphviz_when_installed(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize("g", [CHAIN, SHARED, WEIRD], ids=["chain", "shared", "weird"])
+@EVERY_GRAPH
 def test_mermaid_is_a_flowchart_with_one_line_per_edge(g):
     lines = to_mermaid(g).splitlines()
     assert lines[0] == "flowchart LR"
@@ -267,8 +269,3 @@ def test_importing_the_lineage_package_does_not_import_networkx():
     code = "import sys, artstore.lineage; print('networkx' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
-
-
-def test_graphml_is_well_formed_xml():
-    root = ET.fromstring(to_graphml(WEIRD))
-    assert root.tag.endswith("graphml")
