@@ -19,18 +19,15 @@ from artstore.errors import ConfigError
 
 __all__ = [
     "DEFAULT_STORE_DIR",
-    "SETTINGS_FILE",
     "StoreLocation",
     "StoreSettings",
     "cache_root",
-    "local_path",
     "parse_settings",
     "resolve_catalog_url",
     "resolve_store",
 ]
 
 DEFAULT_STORE_DIR = ".artstore"
-SETTINGS_FILE = "artstore.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +58,6 @@ def resolve_store(explicit: str | None = None, cwd: Path | None = None) -> Store
         if candidate.is_dir():
             return StoreLocation(url=str(candidate), implicit=False)
     return StoreLocation(url=str(start / DEFAULT_STORE_DIR), implicit=True)
-
-
-def local_path(url: str) -> Path | None:
-    """The folder a local store URL names, or None for any other filesystem."""
-    if url.startswith("file://"):
-        return Path(url.removeprefix("file://"))
-    if "://" in url:
-        return None
-    return Path(url)
 
 
 def resolve_catalog_url(

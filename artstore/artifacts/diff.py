@@ -25,7 +25,16 @@ from artstore.artifacts.names import Ref
 from artstore.artifacts.tensordiff import TensorChange, TensorDiff, diff_tensors
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import InvalidNameError, NotFoundError, UnsupportedFormatError
-from artstore.storage import CHUNK_SIZE, BlobStore, Digest, Kind, StatCache, hash_file
+from artstore.storage import (
+    CHUNK_SIZE,
+    AnyStatKey,
+    BlobStore,
+    Digest,
+    Kind,
+    StatCache,
+    hash_file,
+    stat_key,
+)
 
 __all__ = [
     "Diff",
@@ -223,10 +232,9 @@ def folder_side(folder: Path, stat_cache: StatCache) -> Side:
     artifact = Artifact("folder", "folder")
     artifact.add_dir(folder)
     sources = dict(artifact.sources())
-    stats = {path: os.stat(source) for path, source in sources.items()}
-    keys = {p: (s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns) for p, s in stats.items()}
+    keys = {path: stat_key(os.stat(source)) for path, source in sources.items()}
     known = stat_cache.lookup(keys.values())
-    fresh: dict[tuple[int, int, int, int], Digest] = {}
+    fresh: dict[AnyStatKey, Digest] = {}
     buffer = bytearray(CHUNK_SIZE)
     entries: dict[str, FileEntry] = {}
     for path, source in sources.items():

@@ -116,7 +116,7 @@ def copy_and_hash(
     already) stops the copy, and the result says ``target`` is incomplete. Each copied step is
     sent to disk as it goes (see :func:`_start_writeback`).
     """
-    if source_path is not None and _has_fileno(source) and _has_fileno(target):
+    if source_path is not None and _same_filesystem(source, target):
         before = os.fstat(source.fileno())
 
         def unchanged(size: int) -> bool:
@@ -180,12 +180,13 @@ class _Gate:
         return self.needed is not False
 
 
-def _has_fileno(stream: BinaryIO) -> bool:
+def _same_filesystem(source: BinaryIO, target: BinaryIO) -> bool:
+    # Across filesystems the kernel refuses to copy (EXDEV): such files are hashed in the one
+    # read/write pass instead, not also on a side thread whose digest would be thrown away.
     try:
-        stream.fileno()
+        return os.fstat(source.fileno()).st_dev == os.fstat(target.fileno()).st_dev
     except (AttributeError, OSError, ValueError):
         return False
-    return True
 
 
 def _hash_file(path: Path | str) -> tuple[Digest, int]:

@@ -52,7 +52,6 @@ class BlobStore:
         self.url = url
         self.backend: Backend = backend_for(fs)
         self._local = threading.local()
-        self._made_dirs: set[str] = set()
         self._dirty = False
 
     @property
@@ -96,11 +95,11 @@ class BlobStore:
             size_hint: its size from a recent ``stat``, to pick the small-file path.
             callback: told of every byte read from ``source``.
         """
-        if digest is not None and self.has(Kind.BLOB, digest):
-            size = os.path.getsize(source)
-            callback.relative_update(size)
-            return PutResult(digest, size, stored=False)
         if self.backend.local:
+            if digest is not None and self.has(Kind.BLOB, digest):
+                size = os.path.getsize(source)
+                callback.relative_update(size)
+                return PutResult(digest, size, stored=False)
             if size_hint is not None and size_hint <= SMALL_FILE:
                 return self._put_small_local(str(source), size_hint, callback)
             return self._put_local(source, callback)
@@ -137,15 +136,8 @@ class BlobStore:
         finally:
             if fd >= 0:
                 os.close(fd)
-        digest = hash_bytes(data)
         callback.relative_update(len(data))
-        final = self.path(Kind.BLOB, digest)
-        if os.path.exists(final):
-            return PutResult(digest, len(data), stored=False)
-        staged = _atomic.write_staged(Path(self.root) / TMP_DIR, data)
-        stored = _atomic.place(staged, Path(final))
-        self._dirty |= stored
-        return PutResult(digest, len(data), stored)
+        return self.put_bytes(Kind.BLOB, data)
 
     def _put_local(self, source: str | Path, callback: Callback) -> PutResult:
         # One pass: read, hash and write together, then name the object when the stream ends.

@@ -32,7 +32,6 @@ CACHE_VERSION = 1
 # mtime tick without its stat changing ("racy" entries, as git calls them): such files are not
 # remembered, so the next put hashes them again.
 RACY_WINDOW_NS = 2_000_000_000
-# Two bound variables per key; SQLite before 3.32 allows at most 999 in one statement.
 
 
 class StatKey(NamedTuple):

@@ -86,13 +86,6 @@ class TestLocalBlobStore(BlobStoreContract):
             mode = stat.S_IMODE(os.stat(store.path(kind, digest)).st_mode)
             assert mode == 0o444, f"{kind} {digest}: {oct(mode)}"
 
-    def test_sync_after_writes(self, store: BlobStore, tmp_path: Path) -> None:
-        store.put_file(self.write_source(tmp_path, b"durable"))
-        store.put_bytes(Kind.MANIFEST, b"manifest")
-        store.sync()
-        store.sync()
-        assert store.read_bytes(Kind.MANIFEST, hash_bytes(b"manifest")) == b"manifest"
-
     def test_sync_flushes_once_and_only_after_new_writes(
         self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
