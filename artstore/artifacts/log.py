@@ -37,7 +37,6 @@ class Staged:
     digest: Digest
     size: int
     file_count: int
-    new_bytes: int
 
 
 def stage(
@@ -64,7 +63,7 @@ def stage(
         digest = stat_cache.lookup_set(set_key)
         if digest is not None and blobs.has(Kind.MANIFEST, digest):
             callback.relative_update(sum(sizes))
-            return Staged(digest=digest, size=sum(sizes), file_count=len(sources), new_bytes=0)
+            return Staged(digest=digest, size=sum(sizes), file_count=len(sources))
 
     keys: list[AnyStatKey] = [f[:4] for f in facts]
     known = stat_cache.lookup(keys)
@@ -73,10 +72,8 @@ def stage(
     results = blobs.put_files([(sources[i][1], sizes[i]) for i in misses], callback=callback)
     digests: list[Digest | None] = [known.get(key) for key in keys]
     fresh: dict[AnyStatKey, Digest] = {}
-    new_bytes = 0
     for i, result in zip(misses, results, strict=True):
         digests[i], sizes[i] = result.digest, result.size
-        new_bytes += result.size if result.stored else 0
         fresh[keys[i]] = result.digest
     hexes = [cast(Digest, d).hex for d in digests]  # every file is known or was just put
     raw = encode_entries(
@@ -90,8 +87,7 @@ def stage(
         lost = blobs.missing(Kind.BLOB, (known[keys[i]] for i in cached))
         for i in cached:
             if known[keys[i]] in lost:
-                result = blobs.put_file(sources[i][1])
-                new_bytes += result.size if result.stored else 0
+                blobs.put_file(sources[i][1])
                 lost.discard(known[keys[i]])
         blobs.sync()
         blobs.put_bytes(Kind.MANIFEST, raw)
@@ -99,7 +95,7 @@ def stage(
     stat_cache.record(fresh)
     if set_key is not None:
         stat_cache.record_set(set_key, digest)
-    return Staged(digest=digest, size=sum(sizes), file_count=len(sources), new_bytes=new_bytes)
+    return Staged(digest=digest, size=sum(sizes), file_count=len(sources))
 
 
 def commit(

@@ -205,16 +205,20 @@ class Store:
     def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
         """The version ``ref`` names, recording that the run ``run_id`` used it."""
         version = self.artifact(ref)
-        run_id = self._known_run(run_id)
-        if run_id is not None:
-            self.catalog.add_edge(run_id, version.name, version.number, "used")
+        if run_id is not None and not self.catalog.add_edge(
+            run_id, version.name, version.number, "used"
+        ):
+            self._unknown_run(run_id)
         return version
 
     def _known_run(self, run_id: str | None) -> str | None:
         if run_id is not None and self.catalog.find_run(run_id) is None:
-            logger.warning("run %s is not in %s; lineage is not recorded for it", run_id, self.url)
+            self._unknown_run(run_id)
             return None
         return run_id
+
+    def _unknown_run(self, run_id: str) -> None:
+        logger.warning("run %s is not in %s; lineage is not recorded for it", run_id, self.url)
 
     # -- runs and lineage -------------------------------------------------------------------------
 

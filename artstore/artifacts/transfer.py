@@ -58,12 +58,12 @@ def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
     Raises:
         CorruptBlobError: a source blob does not match its digest.
     """
+    if not source.backend.local:
+        raise ValueError(f"copy_version reads from a local store, not {source.url}")
     manifest_digest = Digest.parse(digest)
     raw = source.read_bytes(Kind.MANIFEST, manifest_digest)
     manifest = Manifest.decode(raw, f"manifest {digest}")
     needed = {e.digest for e in manifest}
-    if not source.backend.local:
-        raise ValueError(f"copy_version reads from a local store, not {source.url}")
     for blob in sorted(target.missing(Kind.BLOB, needed), key=str):
         # Streamed and re-hashed on the way: a corrupt source blob is caught, not copied.
         stored = target.put_file(source.path(Kind.BLOB, blob))
