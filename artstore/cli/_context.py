@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
 
-__all__ = ["json_option", "open_store", "run_from_env"]
+__all__ = ["json_flag", "json_option", "open_store", "run_from_env"]
 
 
 def open_store(ctx: click.Context) -> Store:
@@ -35,6 +38,9 @@ def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> b
     return value
 
 
-json_option = click.option(
-    "--json", "as_json", is_flag=True, callback=_remember_json, help="Print JSON on stdout."
-)
+def json_flag(help: str = "Print JSON on stdout.") -> Callable[[_F], _F]:
+    """The ``--json`` flag: sets ``as_json`` and makes errors print as JSON too."""
+    return click.option("--json", "as_json", is_flag=True, callback=_remember_json, help=help)
+
+
+json_option = json_flag()

@@ -7,7 +7,7 @@ from typing import Literal
 
 import click
 
-from artstore.cli._context import open_store
+from artstore.cli._context import json_flag, open_store
 
 
 @click.command("lineage")
@@ -24,7 +24,7 @@ from artstore.cli._context import open_store
     show_default=True,
     type=click.Choice(["text", "json", "graphml", "dot", "mermaid"]),
 )
-@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@json_flag("The same as --format json.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE.")
 @click.pass_context
 def command(
@@ -46,10 +46,8 @@ def command(
 
     if (ref is None) == (run_id is None):
         raise UserError("name one version (NAME[:REF]) or one run (--run ID)")
-    root = ctx.find_root().obj
     if as_json:
         fmt = "json"
-        root["json"] = True
     way: Literal["up", "down", "both"] = (
         "up" if direction == "up" else "down" if direction == "down" else "both"
     )

@@ -103,6 +103,7 @@ def test_json_failures_for_every_command(art, tmp_path):
         ["get", "d:nope", str(tmp_path / "x")],
         ["alias", "set", "d:v0", "latest"],
         ["alias", "rm", "d", "prod"],
+        ["lineage"],
     ]
     for args in failures:
         result = art(*args, "--json")
