@@ -93,16 +93,23 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def _register() -> None:
-    from artstore.cli import alias, get, init, lineage, ls, put, runs, sync, verify, wrap
+    from artstore.cli import (
+        alias,
+        diff,
+        get,
+        init,
+        lineage,
+        ls,
+        promote,
+        put,
+        runs,
+        sync,
+        verify,
+        wrap,
+    )
 
-    for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify):
+    for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify, promote, diff):
         cli.add_command(module.command)
-    from artstore.cli import promote
-
-    cli.add_command(promote.command)
-    from artstore.cli import diff
-
-    cli.add_command(diff.command)
 
 
 _register()

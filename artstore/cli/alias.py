@@ -18,7 +18,7 @@ def command() -> None:
     """Point aliases (production, candidate, ...) at versions."""
 
 
-def _move_json(move: AliasMove) -> dict[str, Any]:
+def move_json(move: AliasMove) -> dict[str, Any]:
     return {
         "name": move.artifact,
         "alias": move.alias,
@@ -48,7 +48,7 @@ def set_alias(ctx: click.Context, ref: str, alias: str, reason: str | None, as_j
     """Point ALIAS at the version NAME:REF."""
     move = open_store(ctx).set_alias(ref, alias, reason=reason, run_id=run_from_env())
     if as_json:
-        print_json(_move_json(move))
+        print_json(move_json(move))
     else:
         click.echo(_describe(move))
 
@@ -65,7 +65,7 @@ def remove_alias(
     """Take ALIAS off the artifact NAME."""
     move = open_store(ctx).remove_alias(name, alias, reason=reason, run_id=run_from_env())
     if as_json:
-        print_json(_move_json(move))
+        print_json(move_json(move))
     else:
         click.echo(_describe(move))
 
@@ -79,7 +79,7 @@ def alias_log(ctx: click.Context, name: str, alias: str | None, as_json: bool) -
     """Show every move of NAME's aliases (or of ALIAS), oldest first."""
     moves = open_store(ctx).alias_history(name, alias)
     if as_json:
-        print_json([_move_json(m) for m in moves])
+        print_json([move_json(m) for m in moves])
         return
 
     def where(number: int | None) -> str:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from artstore.cli._context import json_option, open_store, run_from_env
-from artstore.cli._render import iso, print_json
+from artstore.cli._render import print_json
+from artstore.cli.alias import move_json
 
 if TYPE_CHECKING:
     from artstore.artifacts import PromotionResult
@@ -73,7 +74,7 @@ def _show(result: PromotionResult, as_json: bool) -> None:
 
 
 def _result_json(result: PromotionResult) -> dict[str, Any]:
-    move = result.move
+    moved = move_json(result.move) if result.move is not None else {}
     return {
         "name": result.version.name,
         "alias": result.alias,
@@ -83,9 +84,5 @@ def _result_json(result: PromotionResult) -> dict[str, Any]:
         "passed": result.passed,
         "moved": result.moved,
         "checks": [c.to_json() for c in result.checks],
-        "at": None if move is None else iso(move.at),
-        "who": None if move is None else move.who,
-        "run_id": None if move is None else move.run_id,
-        "ci_job": None if move is None else move.ci_job,
-        "reason": None if move is None else move.reason,
+        **{key: moved.get(key) for key in ("at", "who", "run_id", "ci_job", "reason")},
     }

@@ -132,7 +132,6 @@ def init(
         "created_at": now,
         "heartbeat_at": now,
         "heartbeat_timeout": options.heartbeat_timeout,
-        **run_environment(),
     }
     if run_mode == "disabled":
         run = Run(
@@ -158,7 +157,7 @@ def init(
             mode=run_mode,
             sink=sink,
             options=options,
-            start_fields={"id": run_id, **fields},
+            start_fields={"id": run_id, **fields, **run_environment()},
             resume=False,
             config=plain_config,
             spool=folder,
@@ -197,7 +196,9 @@ def _online(
             mode="online",
             sink=CatalogSink(store, run_id),
             options=options,
-            start_fields=fields,
+            # Host and git state describe a new run; a disabled, joined or resumed one
+            # would throw them away, so git is not asked there.
+            start_fields={**fields, **run_environment()},
             resume=False,
             config=fields["config"],
         )

@@ -48,9 +48,9 @@ class ConsoleCapture:
         self._lock = threading.Lock()
         self._saved: tuple[TextIO, TextIO] | None = None
 
-    def start(self, first_seq: int = 0) -> None:
+    def start(self) -> None:
         """Begin copying ``sys.stdout`` and ``sys.stderr``."""
-        self._seq = first_seq
+        self._seq = 0
         self._saved = (sys.stdout, sys.stderr)
         sys.stdout = _Tee(sys.stdout, "stdout", self)
         sys.stderr = _Tee(sys.stderr, "stderr", self)

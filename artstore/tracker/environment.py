@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["run_environment"]
 
 
-def run_environment(cwd: Path | None = None) -> dict[str, Any]:
+def run_environment() -> dict[str, Any]:
     """Host, Python version, command line and, inside a git work tree, commit and dirty flag."""
     # The tracker's job is to describe the process it runs in, so it reads sys.argv.
     fields: dict[str, Any] = {
@@ -21,7 +21,7 @@ def run_environment(cwd: Path | None = None) -> dict[str, Any]:
         "python": platform.python_version(),
         "command": shlex.join(sys.argv) if sys.argv and sys.argv[0] else None,
     }
-    fields.update(_git(cwd or Path.cwd()))
+    fields.update(_git(Path.cwd()))
     return fields
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from typing import Any
 
 import networkx as nx
 import pytest
@@ -15,8 +14,7 @@ import artstore
 from artstore.artifacts import Artifact, Store
 from tests.cli.conftest import one_error_line
 from tests.conftest import make_folder
-
-FAST: dict[str, Any] = {"flush_interval": 0.05, "heartbeat_interval": 0.2}
+from tests.tracker.conftest import FAST
 
 
 @pytest.fixture

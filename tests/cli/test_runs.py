@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from click.testing import Result
 
@@ -11,8 +9,7 @@ import artstore
 from artstore.artifacts import Artifact, Store
 from tests.cli.conftest import ISO_Z, json_out, one_error_line
 from tests.conftest import make_folder
-
-FAST: dict[str, Any] = {"flush_interval": 0.05, "heartbeat_interval": 0.2}
+from tests.tracker.conftest import FAST
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,8 +11,7 @@ from artstore.artifacts import Artifact, Store
 from artstore.tracker import Run
 from tests.cli.conftest import json_out, one_error_line
 from tests.conftest import make_folder
-
-FAST: dict[str, Any] = {"flush_interval": 0.05, "heartbeat_interval": 0.2}
+from tests.tracker.conftest import FAST
 
 
 def offline_run(

@@ -269,8 +269,6 @@ def test_console_is_kept_and_still_reaches_the_terminal(start, store, capfd):
     assert "hello from the run\n" in out and "no newline" in out
     assert "a warning\n" in err
     assert store.run(run.id).console() == "hello from the run\na warning\nno newline"
-    print("after the run")
-    assert store.run(run.id).console().endswith("no newline")
 
 
 def test_console_capture_can_be_turned_off(start, store, capfd):
