@@ -26,28 +26,26 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _python(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
+    return _succeed(tmp_path, [str(EXAMPLES / script), *args], script, timeout=120)
 
 
 def _art(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = ["-m", "artstore.cli", "--store", str(tmp_path / ".artstore"), *args]
+    return _succeed(tmp_path, argv, f"art {' '.join(args)}", timeout=60)
+
+
+def _succeed(
+    tmp_path: Path, argv: list[str], what: str, timeout: int
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "artstore.cli", "--store", str(tmp_path / ".artstore"), *args],
+        [sys.executable, *argv],
         cwd=tmp_path,
         env=_env(tmp_path),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
-    assert proc.returncode == 0, f"art {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, f"{what} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
 

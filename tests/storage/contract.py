@@ -41,7 +41,7 @@ def _no_hashing(*args: object, **kwargs: object) -> object:
     raise AssertionError("the source was hashed although its digest was given and the blob exists")
 
 
-class _Counter(Callback):  # type: ignore[misc]
+class ByteCounter(Callback):  # type: ignore[misc]
     """Counts the bytes a store reports through its progress callback."""
 
     def __init__(self) -> None:
@@ -162,7 +162,7 @@ class BlobStoreContract:
         monkeypatch.setattr(blobstore_module, "hash_file", _no_hashing)
         monkeypatch.setattr(_atomic, "_hash_file", _no_hashing)
         monkeypatch.setattr(_atomic, "copy_hashing", _no_hashing)
-        progress = _Counter()
+        progress = ByteCounter()
         result = store.put_file(source, digest=digest, callback=progress)
         assert progress.total_seen == len(data)
         assert result.stored is False
@@ -172,7 +172,7 @@ class BlobStoreContract:
     def test_put_file_reports_progress(self, store: BlobStore, tmp_path: Path) -> None:
         data = os.urandom(50_000)
         source = self.write_source(tmp_path, data)
-        first, again = _Counter(), _Counter()
+        first, again = ByteCounter(), ByteCounter()
         store.put_file(source, callback=first)
         store.put_file(source, callback=again)
         assert first.total_seen == len(data)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fsspec.callbacks import Callback
 
 from artstore.storage import Kind, _atomic, hash_bytes, init_store
+from tests.storage.contract import ByteCounter
 
 
 def _source(tmp_path: Path) -> Path:
@@ -55,15 +55,6 @@ def test_unchanged_source_keeps_the_parallel_digest(
     result = store.put_file(source, size_hint=source.stat().st_size)
     assert result.digest == hash_bytes(source.read_bytes())
     assert len(hashed_copies) == 1, "only the source is hashed; the stored copy is not re-read"
-
-
-class _Bytes(Callback):  # type: ignore[misc]
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen = 0
-
-    def relative_update(self, inc: int = 1) -> None:
-        self.seen += inc
 
 
 def _hash_before_copy(
@@ -110,11 +101,11 @@ def test_existing_blob_stops_the_copy_once_the_digest_is_known(
     store = init_store(str(tmp_path / "store"))
     store.put_bytes(Kind.BLOB, data)
     moved = _hash_before_copy(monkeypatch, step=256 * 1024)
-    progress = _Bytes()
+    progress = ByteCounter()
     result = store.put_file(source, size_hint=len(data), callback=progress)
     assert (result.digest, result.size, result.stored) == (hash_bytes(data), len(data), False)
     assert moved == [256 * 1024], "one step, then the copy stopped"
-    assert progress.seen == len(data), "the progress still ends at the file's size"
+    assert progress.total_seen == len(data), "the progress still ends at the file's size"
     assert list((tmp_path / "store" / "tmp").iterdir()) == [], "the partial copy is removed"
     assert Path(store.path(Kind.BLOB, result.digest)).read_bytes() == data
 
