@@ -35,21 +35,25 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-def _create_initial_tables(connection: Connection) -> None:
-    tables = [SQLModel.metadata.tables[name] for name in _INITIAL_TABLES]
-    SQLModel.metadata.create_all(connection, tables=tables)
+def _create_tables(*names: str) -> Callable[[Connection], None]:
+    def apply(connection: Connection) -> None:
+        tables = [SQLModel.metadata.tables[name] for name in names]
+        SQLModel.metadata.create_all(connection, tables=tables)
 
-
-def _create_run_tables(connection: Connection) -> None:
-    names = ("runs", "metrics", "console_lines", "lineage_edges")
-    SQLModel.metadata.create_all(connection, tables=[SQLModel.metadata.tables[n] for n in names])
+    return apply
 
 
 MIGRATIONS: list[Migration] = [
     Migration(
-        1, "initial tables: artifacts, versions, aliases, alias history", _create_initial_tables
+        1,
+        "initial tables: artifacts, versions, aliases, alias history",
+        _create_tables(*_INITIAL_TABLES),
     ),
-    Migration(2, "runs, metrics, console lines and lineage edges", _create_run_tables),
+    Migration(
+        2,
+        "runs, metrics, console lines and lineage edges",
+        _create_tables("runs", "metrics", "console_lines", "lineage_edges"),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -76,9 +80,7 @@ def migrate(connection: Connection, where: str) -> int:
         UnsupportedFormatError: the database was written by a newer artstore.
         ConfigError: the database holds catalog tables but no schema version.
     """
-    # Looked up at call time so that tests (and only tests) can extend the list.
-    migrations = MIGRATIONS
-    target = migrations[-1].version
+    target = MIGRATIONS[-1].version
     current = stored_version(connection)
     if current > target:
         raise UnsupportedFormatError(
@@ -93,7 +95,7 @@ def migrate(connection: Connection, where: str) -> int:
                 f"database {where} has tables {', '.join(clashing)} but no artstore schema "
                 "version; point the catalog URL at an empty database"
             )
-    pending = [m for m in migrations if m.version > current]
+    pending = [m for m in MIGRATIONS if m.version > current]
     log = logger.info if current > 0 else logger.debug
     for migration in pending:
         log(
