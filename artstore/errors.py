@@ -15,7 +15,11 @@
     │   ├── RunStateError              a run used in a way its state does not allow
     │   ├── ArtifactTypeError          logging a type other than the artifact's first version's
     │   ├── ProtectedAliasError        moving a protected alias other than by `art promote`
-    │   └── InvalidRequirementError    (ValueError) a promotion requirement is malformed
+    │   ├── InvalidRequirementError    (ValueError) a promotion requirement is malformed
+    │   ├── SourceChangedError         a file changed while it was read; nothing of it was kept
+    │   ├── FileAccessError            a local file or folder cannot be read or written
+    │   ├── InvalidSpoolError          an offline run folder holds a record artstore cannot use
+    │   └── CatalogBusyError           the catalog stayed locked by another process too long
     └── CheckFailed                    exit 1: a check ran and did not pass
         ├── IntegrityError             stored data does not match its digest
         │   └── CorruptBlobError       one blob (and the artifact file it backs) is corrupt
@@ -34,19 +38,23 @@ __all__ = [
     "AliasConflictError",
     "ArtifactTypeError",
     "ArtstoreError",
+    "CatalogBusyError",
     "CheckFailed",
     "ConfigError",
     "CorruptBlobError",
+    "FileAccessError",
     "GateFailed",
     "IntegrityError",
     "InvalidNameError",
     "InvalidRequirementError",
+    "InvalidSpoolError",
     "InvalidValueError",
     "MissingMetricError",
     "NotAStoreError",
     "NotFoundError",
     "ProtectedAliasError",
     "RunStateError",
+    "SourceChangedError",
     "UnsafePathError",
     "UnsupportedFormatError",
     "UserError",
@@ -133,6 +141,37 @@ class ProtectedAliasError(UserError):
 
 class InvalidRequirementError(UserError, ValueError):
     """A promotion requirement is not ``FIELD OP NUMBER`` or ``FIELD OP current``."""
+
+
+class SourceChangedError(UserError):
+    """A file's size, modification time or bytes changed while it was read, so what was read
+    was never a state of the file; nothing of it is kept."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            f"{path} changed while it was read ({detail}); nothing of it was kept: "
+            "log it again once it is no longer being written"
+        )
+
+
+class FileAccessError(UserError):
+    """A local file or folder cannot be read or written: permissions, a special file (FIFO,
+    device, socket), a name too long for the filesystem, a file where a folder must be."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot use {path}: {reason}")
+
+
+class InvalidSpoolError(UserError):
+    """An offline run folder holds a record that cannot be synced; nothing was written."""
+
+
+class CatalogBusyError(UserError):
+    """The catalog database stayed locked by another process longer than artstore waits."""
 
 
 class MissingMetricError(NotFoundError):
