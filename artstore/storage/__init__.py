@@ -5,7 +5,7 @@ It knows bytes and digests, nothing of artifacts or rows.
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback, TqdmCallback
 
-from artstore.storage.blobstore import BlobStore, PutResult
+from artstore.storage.blobstore import DEBRIS_GRACE, BlobStore, PutResult
 from artstore.storage.digest import CHUNK_SIZE, HASH_NAME, Digest, Hasher, hash_bytes, hash_file
 from artstore.storage.format import (
     FORMAT_CURRENT,
@@ -29,6 +29,7 @@ from artstore.storage.statcache import (
 
 __all__ = [
     "CHUNK_SIZE",
+    "DEBRIS_GRACE",
     "DEFAULT_CALLBACK",
     "FORMAT_CURRENT",
     "FORMAT_MAX",

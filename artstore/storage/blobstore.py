@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,12 +19,16 @@ from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_file, h
 from artstore.storage.format import StoreFormat
 from artstore.storage.layout import SETTINGS_FILE, TMP_DIR, Kind, key_for, parse_key
 
-__all__ = ["BlobStore", "PutResult"]
+__all__ = ["DEBRIS_GRACE", "BlobStore", "PutResult"]
 
 logger = logging.getLogger(__name__)
 
 # Files up to this size are read whole with one system call; larger ones stream in chunks.
 SMALL_FILE = 1024 * 1024
+
+# Staging files in tmp/ untouched for this long (seconds) belong to no live put: a put writes
+# to its staging file as it copies, so only a killed or crashed one leaves an old file behind.
+DEBRIS_GRACE = 3600.0
 
 
 class PutResult:
@@ -275,6 +280,44 @@ class BlobStore:
                 continue
             if found is kind:
                 yield digest
+
+    # -- debris --------------------------------------------------------------------------------
+
+    def debris(self, grace: float = DEBRIS_GRACE) -> list[tuple[str, int]]:
+        """Staging files that interrupted writes left in ``tmp/``: every file there not
+        modified for ``grace`` seconds, as (path relative to the root, size), sorted by path.
+
+        Object stores stage nothing, so they have none.
+        """
+        if not self.backend.local:
+            return []
+        tmp = Path(self.root) / TMP_DIR
+        cutoff = time.time() - grace
+        found: list[tuple[str, int]] = []
+        for folder, _, names in os.walk(tmp):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    st = path.lstat()
+                except FileNotFoundError:  # placed or removed meanwhile
+                    continue
+                if st.st_mtime < cutoff:
+                    found.append((path.relative_to(self.root).as_posix(), st.st_size))
+        return sorted(found)
+
+    def remove_debris(self, grace: float = DEBRIS_GRACE) -> tuple[int, int]:
+        """Remove what :meth:`debris` lists; return (files removed, bytes freed)."""
+        count = freed = 0
+        for rel, size in self.debris(grace):
+            try:
+                os.unlink(Path(self.root) / rel)
+            except FileNotFoundError:  # another process removed it first
+                continue
+            count += 1
+            freed += size
+        if count:
+            logger.info("removed %d staging files (%d bytes) of interrupted writes", count, freed)
+        return count, freed
 
     def read_settings(self) -> str | None:
         """The text of ``artstore.yaml`` at the root, or None when there is none."""

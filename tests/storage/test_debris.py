@@ -1,0 +1,59 @@
+"""Staging files left in tmp/ by interrupted writes: listed and removed after a grace period."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from artstore.storage import DEBRIS_GRACE, BlobStore, Kind, init_store
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _leave_partial(store: BlobStore, data: bytes, age: float) -> Path:
+    staged = Path(store.root) / "tmp" / f".{os.urandom(16).hex()}.partial"
+    staged.write_bytes(data)
+    _age(staged, age)
+    return staged
+
+
+def test_only_files_older_than_the_grace_are_debris(tmp_path: Path) -> None:
+    store = init_store(str(tmp_path / "s"))
+    old = _leave_partial(store, b"x" * 100, DEBRIS_GRACE + 60)
+    _leave_partial(store, b"young", DEBRIS_GRACE - 60)
+    assert store.debris() == [(f"tmp/{old.name}", 100)]
+    assert store.debris(grace=0) and len(store.debris(grace=0)) == 2
+
+
+def test_remove_debris_counts_what_it_removes_and_keeps_young_files(tmp_path: Path) -> None:
+    store = init_store(str(tmp_path / "s"))
+    old = [_leave_partial(store, b"y" * n, DEBRIS_GRACE * 2) for n in (10, 20)]
+    young = _leave_partial(store, b"live put", 5)
+    blob = store.put_bytes(Kind.BLOB, b"kept")
+    assert store.remove_debris() == (2, 30)
+    assert not any(p.exists() for p in old)
+    assert young.exists()
+    assert store.has(Kind.BLOB, blob.digest)
+    assert store.debris() == [] and store.remove_debris() == (0, 0)
+
+
+def test_read_only_staging_files_are_removed_too(tmp_path: Path) -> None:
+    store = init_store(str(tmp_path / "s"))
+    staged = _leave_partial(store, b"z", DEBRIS_GRACE + 1)
+    staged.chmod(0o444)
+    assert store.remove_debris() == (1, 1)
+
+
+def test_a_store_without_tmp_has_no_debris(tmp_path: Path) -> None:
+    store = init_store(str(tmp_path / "s"))
+    (Path(store.root) / "tmp").rmdir()
+    assert store.debris() == [] and store.remove_debris() == (0, 0)
+
+
+def test_object_stores_have_no_debris(memory_url: str) -> None:
+    store = init_store(memory_url)
+    assert store.debris(grace=0) == [] and store.remove_debris(grace=0) == (0, 0)
