@@ -119,5 +119,10 @@ def file_entries(draw: st.DrawFn, path: str) -> FileEntry:
 @st.composite
 def manifests(draw: st.DrawFn) -> Manifest:
     """A manifest of up to 8 files at distinct safe paths."""
-    paths = draw(st.lists(safe_relpaths, max_size=8, unique=True))
+    paths = draw(st.lists(safe_relpaths, max_size=8, unique=True).filter(_no_file_in_file))
     return Manifest.build(draw(file_entries(p)) for p in paths)
+
+
+def _no_file_in_file(paths: list[str]) -> bool:
+    # "a" and "a/b" cannot both be files: manifests refuse such a pair.
+    return not any(q.startswith(p + "/") for p in paths for q in paths)

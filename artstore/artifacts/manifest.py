@@ -8,21 +8,34 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeGuard
 
 from artstore.errors import UnsafePathError, UnsupportedFormatError
 from artstore.storage import Digest, canonical_json, parse_format
 
-__all__ = ["Chunk", "FileEntry", "Manifest", "encode_entries", "safe_relpath"]
+__all__ = [
+    "MAX_SEGMENT_BYTES",
+    "Chunk",
+    "FileEntry",
+    "Manifest",
+    "check_tree",
+    "encode_entries",
+    "safe_relpath",
+]
 
 _DRIVE = re.compile(r"[A-Za-z]:")
+#: The longest file or folder name, in UTF-8 bytes, that a path may hold: what ext4, XFS,
+#: btrfs and APFS allow, so every stored path can be written back on those systems.
+MAX_SEGMENT_BYTES = 255
 
 
 def safe_relpath(path: str) -> str:
     """Normalise an artifact path to NFC relative POSIX form, or refuse it.
 
     Raises:
-        UnsafePathError: absolute, a drive letter, ``..``/``.``/empty segments, backslashes or NUL.
+        UnsafePathError: absolute, a drive letter, ``..``/``.``/empty segments, backslashes,
+            NUL, a lone surrogate (not encodable as UTF-8), or a file or folder name longer
+            than :data:`MAX_SEGMENT_BYTES`.
     """
     if not isinstance(path, str) or not path:
         raise UnsafePathError(str(path), "an artifact path must be a non-empty string")
@@ -39,7 +52,42 @@ def safe_relpath(path: str) -> str:
     framed = f"/{norm}/"
     if "//" in framed or "/./" in framed or "/../" in framed:
         raise UnsafePathError(path, "empty, '.' and '..' segments are not allowed")
+    try:
+        encoded = norm.encode()
+    except UnicodeEncodeError:
+        raise UnsafePathError(path, "it is not valid Unicode text (a lone surrogate)") from None
+    if len(encoded) > MAX_SEGMENT_BYTES:  # only then can one name be too long
+        for segment in norm.split("/"):
+            if len(segment.encode()) > MAX_SEGMENT_BYTES:
+                raise UnsafePathError(
+                    path,
+                    f"the name {segment[:24]!r}... is {len(segment.encode())} bytes long; "
+                    f"file systems allow {MAX_SEGMENT_BYTES}",
+                )
     return norm
+
+
+def check_tree(paths: Iterable[str]) -> None:
+    """Refuse paths of which one is a file and also a folder of another (``a`` and ``a/b``):
+    no folder can hold both, so such a version could never be downloaded.
+
+    Raises:
+        UnsafePathError: names the path that would have to be a file and a folder.
+    """
+    files = paths if isinstance(paths, (set, dict)) else set(paths)
+    folders: set[str] = set()
+    for path in files:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    clash = folders.intersection(files)
+    if clash:
+        path = min(clash)
+        inside = min(p for p in files if p.startswith(path + "/"))
+        raise UnsafePathError(
+            path, f"it is a file and also the folder of {inside!r}; rename one of them"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +129,14 @@ class Manifest:
         """A manifest from entries whose paths are already safe.
 
         Raises:
-            UnsafePathError: two entries share a path.
+            UnsafePathError: two entries share a path, or one's path is the other's folder.
         """
         by_path: dict[str, FileEntry] = {}
         for entry in entries:
             if entry.path in by_path:
                 raise UnsafePathError(entry.path, "two files would be stored at this path")
             by_path[entry.path] = entry
+        check_tree(by_path)
         return cls(dict(sorted(by_path.items())))
 
     @property
@@ -117,11 +166,12 @@ class Manifest:
 
         Raises:
             UnsupportedFormatError: not a format-1 manifest.
-            UnsafePathError: a path is unsafe or two paths collide after normalisation.
+            UnsafePathError: a path is unsafe, two paths collide after normalisation, or one
+                path is a file inside another.
         """
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # also bad UTF-8, and numbers too long to read
             raise UnsupportedFormatError(f"{where} is not valid JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
             raise UnsupportedFormatError(f"{where} has no entries object")
@@ -135,12 +185,19 @@ def encode_entries(rows: Iterable[tuple[str, str, int, bool]]) -> bytes:
 
     Written out by hand because logging an unchanged folder of many files spends most of its
     time here; ``tests/artifacts/test_manifest.py`` holds it to ``canonical_json``.
+
+    Raises:
+        UnsafePathError: one path is a file inside another (see :func:`check_tree`).
     """
-    parts = [
-        f'{encode_basestring(path)}:{{"digest":"{digest}",{_EXEC if executable else ""}'
-        f'"size":{size}}}'
-        for path, digest, size, executable in rows
-    ]
+    paths: list[str] = []
+    parts: list[str] = []
+    for path, digest, size, executable in rows:
+        paths.append(path)
+        parts.append(
+            f'{encode_basestring(path)}:{{"digest":"{digest}",{_EXEC if executable else ""}'
+            f'"size":{size}}}'
+        )
+    check_tree(paths)
     return ('{"entries":{' + ",".join(parts) + '},"format":1}').encode()
 
 
@@ -157,12 +214,10 @@ def _decode_entry(path: str, obj: object, where: str) -> FileEntry:
             "this artstore cannot read references yet: upgrade artstore"
         )
     size = obj.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+    if not _is_size(size):
         raise UnsupportedFormatError(f"{where}: entry {path!r} has no valid size")
     try:
-        chunks = tuple(
-            Chunk(Digest.parse(c["digest"]), int(c["size"])) for c in obj.get("chunks", ())
-        )
+        chunks = tuple(_decode_chunk(c) for c in obj.get("chunks", ()))
         return FileEntry(
             path=safe,
             digest=Digest.parse(obj["digest"]),
@@ -172,3 +227,14 @@ def _decode_entry(path: str, obj: object, where: str) -> FileEntry:
         )
     except (KeyError, TypeError, ValueError):
         raise UnsupportedFormatError(f"{where}: entry {path!r} is malformed") from None
+
+
+def _is_size(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _decode_chunk(obj: Any) -> Chunk:
+    size = obj["size"]
+    if not _is_size(size):
+        raise ValueError(f"not a size: {size!r}")
+    return Chunk(Digest.parse(obj["digest"]), size)

@@ -158,3 +158,109 @@ def test_decode_refuses_unsafe_paths(path):
 def test_decode_refuses_malformed_manifests(raw):
     with pytest.raises(UnsupportedFormatError):
         Manifest.decode(raw)
+
+
+# -- a file inside a file, over-long names, and fuzzing the reader ----------------------------
+
+
+@pytest.mark.parametrize(
+    "paths", [["a", "a/b"], ["x/a", "x/a/b/c"], ["a", "a.txt", "a/b"], ["d/e", "d/e/f", "g"]]
+)
+def test_a_file_that_is_also_a_folder_is_refused_on_write_and_read(paths):
+    entries = [FileEntry(p, D, 6) for p in paths]
+    with pytest.raises(UnsafePathError, match="is a file and also the folder of"):
+        Manifest.build(entries)
+    raw = canonical_json({"entries": {p: {"digest": D.hex, "size": 6} for p in paths}, "format": 1})
+    with pytest.raises(UnsafePathError, match="is a file and also the folder of"):
+        Manifest.decode(raw)
+
+
+def test_sibling_names_sharing_a_prefix_are_not_a_clash():
+    manifest = Manifest.build([FileEntry(p, D, 6) for p in ["a", "ab/c", "a.b/c", "a-/x"]])
+    assert len(manifest) == 4
+
+
+def test_names_up_to_255_utf8_bytes_pass_and_longer_ones_are_refused():
+    assert safe_relpath("d/" + "x" * 255) == "d/" + "x" * 255
+    assert safe_relpath("é" * 127) == "é" * 127  # 254 bytes
+    for long in ("x" * 256, "é" * 128, "d/" + "x" * 256 + "/f"):
+        with pytest.raises(UnsafePathError, match="bytes long; file systems allow 255"):
+            safe_relpath(long)
+    raw = canonical_json({"entries": {"y" * 300: {"digest": D.hex, "size": 6}}, "format": 1})
+    with pytest.raises(UnsafePathError, match="300 bytes long"):
+        Manifest.decode(raw)
+
+
+def test_a_lone_surrogate_is_refused_as_a_path():
+    with pytest.raises(UnsafePathError, match="not valid Unicode"):
+        safe_relpath("a\ud800b")
+    raw = b'{"entries":{"a\\ud800":{"digest":"' + D.hex.encode() + b'","size":6}},"format":1}'
+    with pytest.raises(UnsafePathError, match="not valid Unicode"):
+        Manifest.decode(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000,  # nested beyond the parser's recursion limit
+        b'{"format":1,"entries":{"a":{"digest":"3c9e102628997f44ac87b0b131c6992d","size":'
+        + b"9" * 5000
+        + b"}}}",  # an integer too long to convert
+        b'{"format":1,"entries":{"a":{"digest":"3c9e102628997f44ac87b0b131c6992d","size":6,'
+        b'"chunks":[{"digest":"3c9e102628997f44ac87b0b131c6992d","size":Infinity}]}}}',
+        b'{"format":1,"entries":{"a":{"digest":"3c9e102628997f44ac87b0b131c6992d","size":6,'
+        b'"chunks":[{"digest":"3c9e102628997f44ac87b0b131c6992d","size":true}]}}}',
+        b'{"format":1,"entries":{"a":{"digest":"3c9e102628997f44ac87b0b131c6992d","size":6,'
+        b'"chunks":"ab"}}}',
+        b"\xff\xfe{",
+    ],
+)
+def test_decode_refuses_hostile_shapes_with_its_own_errors(raw):
+    with pytest.raises(UnsupportedFormatError):
+        Manifest.decode(raw)
+
+
+def _fuzz_decode(raw: bytes) -> None:
+    try:
+        manifest = Manifest.decode(raw)
+    except (UnsupportedFormatError, UnsafePathError):
+        return
+    # What is accepted is a manifest that can be written back: safe, tree-shaped paths.
+    for path in manifest.entries:
+        assert safe_relpath(path) == path
+    Manifest.build(manifest)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+_DIGEST_TEXT = st.sampled_from([D.hex, "xyz", "", D.hex.upper(), D.hex + "0"])
+_ENTRY = st.fixed_dictionaries(
+    {"digest": _DIGEST_TEXT | _JSON, "size": st.integers(-2, 2**70) | _JSON},
+    optional={"exec": _JSON, "chunks": _JSON, "ref": _JSON},
+)
+_PATH = st.one_of(safe_relpaths, hostile_relpaths, st.text(max_size=300))
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.binary(max_size=200))
+def test_decode_fuzz_arbitrary_bytes_raise_only_artstore_errors(raw):
+    _fuzz_decode(raw)
+
+
+@settings(deadline=None, max_examples=300)
+@given(_JSON)
+def test_decode_fuzz_arbitrary_json_shapes_raise_only_artstore_errors(data):
+    _fuzz_decode(json.dumps(data).encode())
+    _fuzz_decode(json.dumps({"format": 1, "entries": data}).encode())
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.dictionaries(_PATH, _ENTRY | _JSON, max_size=6),
+    st.sampled_from([1, 1.0, 2, "1", None, True, 0]),
+)
+def test_decode_fuzz_hostile_paths_and_entries_raise_only_artstore_errors(entries, fmt):
+    _fuzz_decode(json.dumps({"format": fmt, "entries": entries}).encode())
