@@ -12,6 +12,7 @@ from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.diff import Diff, Side, compare, folder_side, locate, version_side
 from artstore.artifacts.identity import ci_job, who
+from artstore.artifacts.manifest import Manifest
 from artstore.artifacts.names import Ref, check_name, check_settable_alias
 from artstore.artifacts.promote import PromotionResult
 from artstore.artifacts.promote import promote as _promote
@@ -174,33 +175,14 @@ class Store:
         """Put an artifact's files into another blob store (an offline spool), unrecorded."""
         return stage_artifact(blobs, artifact, self._stats())
 
-    def import_version(
-        self,
-        source: BlobStore,
-        staged: StagedVersion,
-        aliases: Iterable[str] = (),
-        *,
-        run_id: str | None = None,
-    ) -> ArtifactVersion:
-        """Copy a staged version's manifest and missing blobs from ``source`` and record it,
-        as if it had been logged here."""
-        wanted = [check_settable_alias(a) for a in aliases]
-        blobs = self._open(create=self.location.implicit)
-        self._check_unprotected(staged.name, wanted)
-        manifest = copy_version(source, blobs, staged.digest)
-        result = self.catalog.record_version(
-            name=check_name(staged.name),
-            type=staged.type,
-            description=staged.description,
-            digest=staged.digest,
-            size=manifest.size,
-            file_count=len(manifest),
-            metadata=staged.metadata,
-            who=who(),
-            run_id=self._known_run(run_id),
-            aliases=wanted,
-        )
-        return ArtifactVersion(result.version, blobs, created=result.created)
+    def import_files(self, source: BlobStore, digest: str) -> Manifest:
+        """Copy a staged version's manifest and the blobs this store lacks from ``source`` (a
+        local store, such as an offline spool), verifying each; nothing is recorded.
+
+        Raises:
+            CorruptBlobError: a source blob does not match its digest.
+        """
+        return copy_version(source, self._open(create=self.location.implicit), digest)
 
     def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
         """The version ``ref`` names, recording that the run ``run_id`` used it."""

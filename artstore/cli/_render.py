@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -56,8 +57,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence
 
 
 def print_json(data: Any) -> None:
-    """Print JSON on stdout: only JSON goes there under ``--json``."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Print JSON on stdout: only JSON goes there under ``--json``.
+
+    JSON has no NaN or infinity: they are printed as the strings ``"NaN"``, ``"Infinity"``
+    and ``"-Infinity"``, so the output stays valid JSON.
+    """
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere
+        text = json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str)
+    click.echo(text)
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return "NaN" if math.isnan(data) else ("Infinity" if data > 0 else "-Infinity")
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
 
 
 def progress(description: str) -> Callback:

@@ -20,8 +20,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     PATH is a run folder, or a folder holding them (default: ./artstore-runs).
     """
     from artstore.errors import NotFoundError
-    from artstore.tracker import sync_spool
-    from artstore.tracker.spool import SPOOL_FILE
+    from artstore.tracker import SPOOL_FILE, read_spool, sync_spool
 
     folders: list[Path] = []
     # Without PATH, a missing ./artstore-runs just means no offline run was made here.
@@ -39,8 +38,10 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
         else:
             click.echo("no offline runs to sync")
         return
+    # Every spool is checked before the first is written: a bad one stops the whole sync.
+    spools = [read_spool(folder) for folder in folders]
     store = open_store(ctx).writable()
-    results = [sync_spool(folder, store) for folder in folders]
+    results = [sync_spool(spool, store) for spool in spools]
     if as_json:
         print_json(
             [
@@ -49,6 +50,8 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
                     "path": str(f),
                     "metrics": r.metrics,
                     "console": r.console,
+                    "new_metrics": r.new_metrics,
+                    "new_console": r.new_console,
                     "produced": r.produced,
                     "used": r.used,
                     "finished": r.finished,
@@ -59,6 +62,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
         return
     for result, folder in zip(results, folders, strict=True):
         click.echo(
-            f"synced {folder} -> run {result.run_id}: {result.metrics} metrics, "
+            f"synced {folder} -> run {result.run_id}: {result.metrics} metrics "
+            f"({result.new_metrics} new), "
             f"produced {', '.join(result.produced) or '-'}, used {', '.join(result.used) or '-'}"
         )

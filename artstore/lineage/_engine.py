@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from artstore.errors import ConfigError
+from artstore.lineage import jsoncodec
 
 __all__ = ["WRITE_OPTION", "create_catalog_engine", "display_url", "is_retryable", "open_error"]
 
@@ -37,9 +38,11 @@ def create_catalog_engine(url: str) -> Engine:
     """
     try:
         parsed = make_url(url)
+        # JSON columns keep NaN and infinities in a tagged form that every database accepts.
+        codec = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
         if parsed.get_backend_name() != "sqlite":
-            return create_engine(parsed, pool_pre_ping=True)
-        engine = create_engine(parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+            return create_engine(parsed, pool_pre_ping=True, **codec)
+        engine = create_engine(parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000}, **codec)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise open_error(url, exc) from None
     event.listen(engine, "connect", _sqlite_on_connect)

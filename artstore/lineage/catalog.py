@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from artstore.lineage import ancestry, migrations, queries, runs, versions
+from artstore.lineage import ancestry, migrations, queries, run_import, runs, versions
 from artstore.lineage._engine import (
     WRITE_OPTION,
     create_catalog_engine,
@@ -24,6 +24,8 @@ from artstore.lineage.records import (
     ArtifactInfo,
     LineageGraph,
     LogResult,
+    RunImport,
+    RunImportResult,
     RunRecord,
     VersionInfo,
 )
@@ -160,9 +162,24 @@ class Catalog:
 
         self._write(work)
 
-    def reset_run_data(self, run_id: str) -> None:
-        """Delete a run's metrics and console, before they are written again in full."""
-        self._write(lambda s: runs.delete_run_data(s.connection(), run_id))
+    def import_run(self, spec: RunImport) -> RunImportResult:
+        """Merge a run recorded elsewhere (an offline spool) in one transaction: its row, the
+        metric and console rows it does not have yet, the versions it produced and the edges
+        to the versions it used. Nothing is deleted, and importing again adds nothing.
+
+        A metric row is identified by (step, key, time), a console row by (seq, stream, time).
+        A new run gets ``spec.columns``; an existing one gets them only if its heartbeat is not
+        later than ``spec.columns["heartbeat_at"]`` (else it was written since, and is kept).
+        A version is recorded (as :meth:`record_version` does) unless the run already produced
+        one of that name with that digest; a used version is linked only if this catalog has
+        it with the same digest.
+
+        Raises:
+            RunStateError: the catalog holds another run with this id (its project, user or
+                creation time differ); nothing was written.
+            ArtifactTypeError: a version's type is not its artifact's; nothing was written.
+        """
+        return self._write(lambda s: run_import.import_run(s, spec))
 
     def get_run(self, run_id: str) -> RunRecord:
         """One run.

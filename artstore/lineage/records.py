@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -9,10 +10,14 @@ from typing import Any, Literal
 __all__ = [
     "AliasMove",
     "ArtifactInfo",
+    "ImportedVersion",
     "LineageGraph",
     "LineageNode",
     "LogResult",
+    "RunImport",
+    "RunImportResult",
     "RunRecord",
+    "UsedVersion",
     "VersionInfo",
 ]
 
@@ -148,3 +153,67 @@ class LineageGraph:
             if found.id == node_id:
                 return found
         raise KeyError(node_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedVersion:
+    """A version a run logged elsewhere (offline), to record as produced by it.
+
+    Its manifest and blobs must already be in the store.
+    """
+
+    name: str
+    type: str
+    description: str | None
+    metadata: dict[str, Any]
+    digest: str
+    size: int
+    file_count: int
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UsedVersion:
+    """A version a run used elsewhere: recorded only if this catalog has it with ``digest``."""
+
+    name: str
+    number: int
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunImport:
+    """A whole run recorded elsewhere (an offline spool), to merge into the catalog at once.
+
+    ``columns`` are the run's columns as the spool ends them (with ``project``, ``user``,
+    ``created_at`` and ``heartbeat_at``); ``metrics`` and ``console`` rows are as in
+    :meth:`artstore.lineage.Catalog.write_run_batch`; ``lineage`` lists what the run produced
+    and used, in order.
+    """
+
+    run_id: str
+    columns: dict[str, Any]
+    metrics: Sequence[tuple[str, int, str, float | None, str | None, float]]
+    console: Sequence[tuple[str, int, str, str, float]]
+    lineage: Sequence[ImportedVersion | UsedVersion]
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunImportResult:
+    """What merging a run changed.
+
+    ``created`` is True for a run new to the catalog; ``columns_applied`` is False when the
+    catalog's run was written after the import's last heartbeat (kept as it was).
+    ``new_metrics`` and ``new_console`` count the rows added (rows already there are not
+    written again). ``produced`` and ``used`` are ``name:v<n>`` in order; ``skipped_uses``
+    are the used versions this catalog does not have with that digest.
+    """
+
+    created: bool
+    columns_applied: bool
+    new_metrics: int
+    new_console: int
+    produced: tuple[str, ...]
+    used: tuple[str, ...]
+    skipped_uses: tuple[str, ...]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, update
 from sqlmodel import Session, SQLModel, col, func, select
 
 from artstore.errors import NotFoundError
@@ -29,7 +31,6 @@ __all__ = [
     "append_rows",
     "console",
     "create_run",
-    "delete_run_data",
     "edges_of_run",
     "effective_status",
     "find_run",
@@ -37,19 +38,26 @@ __all__ = [
     "history",
     "list_runs",
     "max_step",
+    "merge_rows",
     "run_record",
     "update_columns",
     "update_run",
 ]
 
 EdgeKind = Literal["used", "produced"]
-# (run id, step, key, number or None, text or None, unix time)
+# (run id, step, key, number or None, text or None, unix time); NaN is number and text None,
+# since SQLite cannot store a NaN (it turns it into NULL) and None alone would be ambiguous.
 MetricValue = tuple[str, int, str, float | None, str | None, float]
 # (run id, seq, stream, text, unix time)
 ConsoleValue = tuple[str, int, str, str, float]
 
 _METRIC_COLUMNS = ("run_id", "step", "key", "value", "text", "time")
 _CONSOLE_COLUMNS = ("run_id", "seq", "stream", "text", "time")
+# What identifies a row of a run when rows are merged: column names, and their places in a row.
+_IDENTITY = {
+    "metrics": (("step", "key", "time"), itemgetter(1, 2, 5)),
+    "console_lines": (("seq", "stream", "time"), itemgetter(1, 2, 4)),
+}
 # Rows per multi-row INSERT on SQLite: 6,000 variables, within its 32,766 limit (3.32+).
 _ROWS_PER_STATEMENT = 1000
 
@@ -206,7 +214,8 @@ def history(session: Session, run_id: str, keys: Sequence[str] | None) -> list[d
     for step, key, value, text in session.exec(
         query.order_by(col(MetricRow.step), col(MetricRow.id))
     ):
-        by_step.setdefault(step, {"_step": step})[key] = text if value is None else value
+        cell: float | str = (math.nan if text is None else text) if value is None else value
+        by_step.setdefault(step, {"_step": step})[key] = cell
     return [by_step[s] for s in sorted(by_step)]
 
 
@@ -254,8 +263,31 @@ def edges_of_run(session: Session, run_id: str) -> list[tuple[EdgeKind, str, int
     return [(kind, name, number) for kind, name, number in rows]  # type: ignore[misc]
 
 
-def delete_run_data(connection: Connection, run_id: str) -> None:
-    """Remove a run's metrics and console (used when an offline run is synced again)."""
-    for name in ("metrics", "console_lines"):
-        table = SQLModel.metadata.tables[name]
-        connection.execute(delete(table).where(table.c.run_id == run_id))
+def merge_rows(
+    connection: Connection,
+    table: Literal["metrics", "console_lines"],
+    run_id: str,
+    rows: Sequence[tuple[Any, ...]],
+) -> int:
+    """Insert the rows of ``run_id`` it does not have yet; return how many were inserted.
+
+    A metric row is identified by (step, key, time), a console row by (seq, stream, time);
+    a row whose identity the run has, or that came earlier in ``rows``, is left out.
+    """
+    if not rows:
+        return 0
+    names, identity = _IDENTITY[table]
+    t = SQLModel.metadata.tables[table]
+    times = [row[-1] for row in rows]
+    query = select(*(t.c[name] for name in names)).where(
+        t.c.run_id == run_id, t.c.time >= min(times), t.c.time <= max(times)
+    )
+    seen = {tuple(found) for found in connection.execute(query)}
+    new = []
+    for row in rows:
+        key = identity(row)
+        if key not in seen:
+            seen.add(key)
+            new.append(row)
+    append_rows(connection, table, new)
+    return len(new)

@@ -2,6 +2,18 @@
 
 from artstore.tracker._current import current, finish, init, log
 from artstore.tracker.run import Run, RunOptions
-from artstore.tracker.spool import SyncResult, sync_spool
+from artstore.tracker.spool import SPOOL_FILE, Spool, SyncResult, read_spool, sync_spool
 
-__all__ = ["Run", "RunOptions", "SyncResult", "current", "finish", "init", "log", "sync_spool"]
+__all__ = [
+    "SPOOL_FILE",
+    "Run",
+    "RunOptions",
+    "Spool",
+    "SyncResult",
+    "current",
+    "finish",
+    "init",
+    "log",
+    "read_spool",
+    "sync_spool",
+]

@@ -9,27 +9,42 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from artstore.errors import InvalidValueError
+from artstore.tracker.values import text_problem
 
-__all__ = ["Config", "Summary", "to_plain"]
+__all__ = ["MAX_DEPTH", "Config", "Summary", "to_plain"]
+
+# JSON nesting kept at most: deeper values would exhaust the recursion of JSON encoders.
+MAX_DEPTH = 100
 
 
 def to_plain(value: Any, where: str) -> Any:
     """JSON-ready form of a config value: dataclasses, Namespaces and mappings become dicts.
 
     Raises:
-        InvalidValueError: the value cannot be stored as JSON.
+        InvalidValueError: the value cannot be stored as JSON: not a JSON type, nested deeper
+            than ``MAX_DEPTH``, or a string with a NUL character or a lone surrogate.
     """
+    return _plain(value, where, 1)
+
+
+def _plain(value: Any, where: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise InvalidValueError(f"{where}: nested deeper than {MAX_DEPTH} levels; flatten it")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     elif isinstance(value, argparse.Namespace):
         value = vars(value)
     if isinstance(value, Mapping):
-        return {str(k): to_plain(v, f"{where}.{k}") for k, v in value.items()}
+        return {
+            _text(str(k), where): _plain(v, f"{where}.{k}", depth + 1) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [to_plain(v, where) for v in value]
+        return [_plain(v, where, depth + 1) for v in value]
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "size", getattr(value, "numel", lambda: 0)) in (1,):
         value = item()
+    if isinstance(value, str):
+        return _text(value, where)
     try:
         json.dumps(value, allow_nan=True)
     except (TypeError, ValueError):
@@ -38,6 +53,13 @@ def to_plain(value: Any, where: str) -> Any:
             "lists or dicts"
         ) from None
     return value
+
+
+def _text(text: str, where: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise InvalidValueError(f"{where}: the string {text[:40]!r} {problem}")
+    return text
 
 
 class _Notifying(MutableMapping[str, Any]):

@@ -16,7 +16,7 @@ from artstore.tracker._writer import BatchWriter
 from artstore.tracker.console import ConsoleCapture
 from artstore.tracker.mappings import Config, Summary
 from artstore.tracker.sinks import RunSink
-from artstore.tracker.values import summarise, to_cell
+from artstore.tracker.values import check_key, summarise, text_problem, to_cell
 
 __all__ = ["Mode", "Run", "RunOptions", "SummaryKind"]
 
@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["online", "offline", "disabled"]
 SummaryKind = Literal["min", "max", "mean", "last"]
+
+# Integers strictly inside this bound convert to a float without overflow.
+_FLOAT_INT = 2**1023
 
 
 class RunOptions:
@@ -86,6 +89,7 @@ class Run:
         self._finished = False
         self._step = first_step
         self._summary_kinds: dict[str, tuple[SummaryKind, int]] = {}
+        self._known_keys: set[str] = set()
         self._summary_dirty = False
         self.config = Config(self._config_changed)
         self.summary = Summary(self._summary_changed)
@@ -98,6 +102,7 @@ class Run:
             flush_rows=options.flush_rows,
             heartbeat_interval=options.heartbeat_interval,
             extra_fields=self._pending_summary,
+            label=f"run {run_id}",
         )
         self._console: ConsoleCapture | None = None
         if options.capture_console:
@@ -115,16 +120,20 @@ class Run:
         """Record metrics for a step.
 
         Args:
-            data: key -> number (int, float, bool, numpy or torch scalar) or short string.
+            data: key (1-512 characters) -> number (int, float, bool, numpy or torch scalar;
+                NaN and infinities are kept as they are) or string of up to 1024 characters.
             step: the step to log at; lower than the current step: dropped with a warning.
             commit: False adds to the current step without moving to the next.
 
         Raises:
-            InvalidValueError: a value is not a number or short string (nothing is logged).
+            InvalidValueError: a key or value artstore cannot keep, or a step that is not a
+                whole number from 0 to 2**63 - 1 (nothing is logged).
             RunStateError: the run is finished.
         """
         if self._finished:
             raise RunStateError(f"run {self.id} is finished; start another with artstore.init()")
+        if step is not None:
+            step = _check_step(step)
         if step is not None and step < self._step:
             logger.warning(
                 "run %s: step %d is lower than the current step %d; dropped",
@@ -135,13 +144,16 @@ class Run:
             return
         # Convert every value before touching anything, so a refused value leaves no trace:
         # no rows, no summary change, no step change.
-        cells: list[tuple[str, float | None, str | None]] = []
+        cells: list[tuple[str, Any, str | None]] = []
+        known = self._known_keys
         for key, value in data.items():
+            if key not in known:
+                known.add(check_key(key))
             kind = type(value)
-            if (kind is float or kind is int) and type(key) is str:
+            if kind is float:
                 cells.append((key, value, None))
-            elif type(key) is not str:
-                raise InvalidValueError(f"log keys must be strings, not {key!r}")
+            elif kind is int and -_FLOAT_INT < value < _FLOAT_INT:
+                cells.append((key, value, None))  # the summary keeps it an int
             else:
                 cells.append((key, *to_cell(key, value)))
         at = self._step if step is None else step
@@ -150,7 +162,9 @@ class Run:
         with writer.lock:
             rows = writer.metrics
             for key, number, text in cells:
-                rows.append((run_id, at, key, number, text, now))
+                # NaN is stored as no number and no text (SQLite cannot hold a NaN).
+                stored = None if number is None or number != number else float(number)
+                rows.append((run_id, at, key, stored, text, now))
                 if number is None:
                     summary.set_quietly(key, text)
                     continue
@@ -185,8 +199,12 @@ class Run:
             self._writer.set_fields(config=self.config.as_dict())
 
     def _keep_console(self, row: tuple[int, str, str, float]) -> None:
+        seq, stream, text, at = row
+        if text_problem(text) is not None:
+            # What a program prints is kept even when the catalog cannot store it as it is.
+            text = text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
         with self._writer.lock:
-            self._writer.console.append((self.id, *row))
+            self._writer.console.append((self.id, seq, stream, text, at))
 
     def record_console(self, stream: str, text: str) -> None:
         """Keep output that did not pass through ``sys.stdout`` (a child process's, say)."""
@@ -256,3 +274,13 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.project}/{self.name or self.id} ({self.id}) {self.mode}>"
+
+
+def _check_step(step: Any) -> int:
+    index = getattr(step, "__index__", None)  # int, numpy and torch integers; not floats
+    number = index() if callable(index) and not isinstance(step, bool) else None
+    if not isinstance(number, int) or not 0 <= number < 2**63:
+        raise InvalidValueError(
+            f"step must be a whole number from 0 to 2**63 - 1, not {str(step)[:40]!r}"
+        )
+    return number

@@ -16,15 +16,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from artstore.artifacts import StagedVersion, Store
-from artstore.errors import NotFoundError, UnsupportedFormatError, UserError
-from artstore.storage import BlobStore, init_store, open_store, parse_format
+from artstore.artifacts import Store, who
+from artstore.errors import InvalidSpoolError, RunStateError
+from artstore.lineage import ImportedVersion, RunImport, UsedVersion
+from artstore.storage import BlobStore, init_store
+from artstore.tracker._spool_read import (
+    SPOOL_FILE,
+    Spool,
+    SpooledArtifact,
+    SpooledUse,
+    read_spool,
+)
 
-__all__ = ["SPOOL_FILE", "SpoolWriter", "SyncResult", "read_spool", "spool_folder", "sync_spool"]
+__all__ = [
+    "SPOOL_FILE",
+    "Spool",
+    "SpoolWriter",
+    "SyncResult",
+    "read_spool",
+    "spool_folder",
+    "sync_spool",
+]
 
 logger = logging.getLogger(__name__)
 
-SPOOL_FILE = "run.jsonl"
 SPOOL_ROOT = "artstore-runs"
 
 
@@ -37,14 +52,6 @@ def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     raise TypeError(f"cannot spool a {type(value).__name__}")
-
-
-def _times(fields: dict[str, Any]) -> dict[str, Any]:
-    # Columns ending in _at are times; they travel as ISO 8601 strings.
-    return {
-        k: datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else v
-        for k, v in fields.items()
-    }
 
 
 class SpoolWriter:
@@ -74,118 +81,106 @@ class SpoolWriter:
         self._file.close()
 
 
-def read_spool(folder: Path) -> list[dict[str, Any]]:
-    """The records of a spool folder, in order; a torn last line is dropped with a warning.
-
-    Raises:
-        NotFoundError: no spool file in ``folder``.
-        UnsupportedFormatError: a record of an unknown format.
-    """
-    path = folder / SPOOL_FILE
-    if not path.is_file():
-        raise NotFoundError(f"{folder} is not an offline run folder (no {SPOOL_FILE})")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    records = []
-    for number, line in enumerate(lines, 1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                logger.warning("%s: last line is incomplete (the run was killed); ignored", path)
-                break
-            raise UnsupportedFormatError(f"{path}:{number} is not a JSON record") from None
-        parse_format(record.get("format"), f"{path}:{number}")
-        records.append(record)
-    if not records or records[0].get("type") != "start":
-        raise UnsupportedFormatError(f"{path} does not begin with a start record")
-    return records
-
-
 @dataclass(slots=True)
 class SyncResult:
-    """What one ``sync_spool`` wrote."""
+    """What one ``sync_spool`` did.
+
+    ``metrics`` and ``console`` count the spool's rows (each now in the run once);
+    ``new_metrics`` and ``new_console`` the rows this sync added (0 when repeated).
+    """
 
     run_id: str
     metrics: int = 0
     console: int = 0
+    new_metrics: int = 0
+    new_console: int = 0
     produced: list[str] = field(default_factory=list)
     used: list[str] = field(default_factory=list)
     finished: bool = False
 
 
-def sync_spool(folder: Path, store: Store) -> SyncResult:
-    """Replay an offline run into ``store``; running it again changes nothing.
+def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
+    """Merge an offline run into ``store``, all of it or nothing; running it again adds nothing.
 
-    Metrics and console are rewritten whole; versions the run already produced with the same
-    content are not logged again; edges are recorded once.
+    The spool is read and checked whole first (or taken as :func:`read_spool` returned it).
+    Then the files of the artifacts it logged are copied into the store, and one catalog
+    transaction writes the run, the metric and console rows it does not have yet, the versions
+    it produced and the versions it used (see :meth:`artstore.lineage.Catalog.import_run`).
+
+    Raises:
+        NotFoundError: no spool in the folder.
+        InvalidSpoolError: a record or field is malformed, a row names another run, a file of
+            a logged artifact is missing, or the catalog's run of that id is another run.
+        UnsupportedFormatError: a record of a newer format or type.
+        CorruptBlobError: a spooled blob does not match its digest (the catalog is unchanged).
+        ArtifactTypeError: a logged artifact exists here with another type.
     """
-    records = read_spool(folder)
-    start = _times(records[0]["fields"])
-    run_id = str(start.pop("id"))
-    catalog = store.catalog
-    if catalog.find_run(run_id) is None:
-        catalog.create_run(id=run_id, **start)
-    else:
-        catalog.update_run(run_id, **start)
-    catalog.reset_run_data(run_id)
-    result = SyncResult(run_id)
-    spool_blobs: BlobStore | None = None
-    for record in records[1:]:
-        kind = record["type"]
-        if kind == "batch":
-            metrics = [tuple(r) for r in record["metrics"]]
-            console = [tuple(r) for r in record["console"]]
-            fields = _times(record["fields"])
-            catalog.write_run_batch(run_id, metrics, console, fields)
-            result.metrics += len(metrics)
-            result.console += len(console)
-            # A finishing run's last batch carries its final status.
-            if fields.get("status", "running") != "running":
-                result.finished = True
-        elif kind == "artifact":
-            if spool_blobs is None:
-                spool_blobs = open_store(str(folder / "store"))
-            result.produced.append(_sync_artifact(store, spool_blobs, run_id, record))
-        elif kind == "use":
-            result.used.extend(_sync_use(store, run_id, record))
-        elif kind == "finish":
-            catalog.update_run(run_id, **_times(record["fields"]))
-            result.finished = True
-        else:
-            raise UserError(f"{folder}: unknown record type {kind!r}: upgrade artstore")
-    return result
-
-
-def _sync_use(store: Store, run_id: str, record: dict[str, Any]) -> list[str]:
-    ref = f"{record['name']}:v{record['number']}"
+    if not isinstance(spool, Spool):
+        spool = read_spool(spool)
+    protected = store.settings.protected_aliases
+    lineage: list[ImportedVersion | UsedVersion] = []
+    if any(isinstance(item, SpooledArtifact) for item in spool.lineage):
+        source = spool.blobs
+        for item in spool.lineage:
+            if isinstance(item, SpooledArtifact):
+                store.import_files(source, item.digest)
+    for item in spool.lineage:
+        if isinstance(item, SpooledUse):
+            lineage.append(UsedVersion(item.name, item.number, item.digest))
+            continue
+        aliases = tuple(a for a in item.aliases if a not in protected)
+        if aliases != item.aliases:
+            logger.warning(
+                "%s:%d: protected aliases of %s are not set by a sync: %s; use art promote",
+                spool.path,
+                item.line,
+                item.name,
+                ", ".join(sorted(set(item.aliases) - set(aliases))),
+            )
+        lineage.append(
+            ImportedVersion(
+                name=item.name,
+                type=item.type,
+                description=item.description,
+                metadata=item.metadata,
+                digest=item.digest,
+                size=item.size,
+                file_count=item.file_count,
+                aliases=aliases,
+            )
+        )
+    spec = RunImport(
+        run_id=spool.run_id,
+        columns=spool.columns,
+        metrics=spool.metrics,
+        console=spool.console,
+        lineage=lineage,
+        who=who(),
+    )
     try:
-        version = store.artifact(ref)
-    except NotFoundError:
-        version = None
-    if version is None or version.digest != record["digest"]:
+        done = store.writable().catalog.import_run(spec)
+    except RunStateError as exc:
+        raise InvalidSpoolError(f"{spool.path}:1: {exc}") from None
+    for ref in done.skipped_uses:
         # Another store, or another history: the same name and number hold other content.
         logger.warning(
             "%s in %s is not the version run %s used offline; its use is not recorded",
             ref,
             store.url,
-            run_id,
+            spool.run_id,
         )
-        return []
-    store.catalog.add_edge(run_id, version.name, version.number, "used")
-    return [ref]
-
-
-def _sync_artifact(store: Store, spool: BlobStore, run_id: str, record: dict[str, Any]) -> str:
-    staged = StagedVersion(
-        record["name"],
-        record["artifact_type"],  # "type" is the record's kind, "artifact"
-        record["description"],
-        record["metadata"],
-        record["digest"],
+    if not done.columns_applied:
+        logger.info(
+            "run %s was written after this spool ended; its status, config and summary are kept",
+            spool.run_id,
+        )
+    return SyncResult(
+        spool.run_id,
+        metrics=len(spool.metrics),
+        console=len(spool.console),
+        new_metrics=done.new_metrics,
+        new_console=done.new_console,
+        produced=list(done.produced),
+        used=list(done.used),
+        finished=spool.finished,
     )
-    for kind, name, number in store.catalog.run_edges(run_id):
-        if kind == "produced" and name == staged.name:
-            existing = store.artifact(f"{name}:v{number}")
-            if existing.digest == staged.digest:
-                return existing.qualified_name
-    return store.import_version(spool, staged, record["aliases"], run_id=run_id).qualified_name

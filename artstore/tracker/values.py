@@ -8,37 +8,80 @@ from typing import Any
 
 from artstore.errors import InvalidValueError
 
-__all__ = ["MAX_TEXT", "to_cell"]
+__all__ = ["MAX_KEY", "MAX_TEXT", "check_key", "summarise", "text_problem", "to_cell"]
 
 MAX_TEXT = 1024
+# Keys are indexed: PostgreSQL refuses index entries over ~2,700 bytes, 4 per character at most.
+MAX_KEY = 512
+
+
+def text_problem(text: str) -> str | None:
+    """Why a string cannot be stored in the catalog (NUL, a lone surrogate), or None."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode (it holds a lone surrogate)"
+    return None
+
+
+def check_key(key: object) -> str:
+    """Return ``key`` if it may name a metric.
+
+    Raises:
+        InvalidValueError: not a string, empty, longer than ``MAX_KEY``, or not storable.
+    """
+    if not isinstance(key, str):
+        raise InvalidValueError(f"log keys must be strings, not {key!r}")
+    problem = text_problem(key)
+    if not key or len(key) > MAX_KEY:
+        problem = f"must be 1-{MAX_KEY} characters"
+    if problem is not None:
+        raise InvalidValueError(f"log key {key[:60]!r} {problem}")
+    return key
 
 
 def to_cell(key: str, value: Any) -> tuple[float | None, str | None]:
     """Convert one logged value to (number, text), exactly one of them set.
 
     Accepts int, float, bool, numpy scalars, zero-dimensional arrays and tensors (anything with
-    ``.item()`` and one element) and strings up to ``MAX_TEXT`` characters.
+    ``.item()`` and one element) and strings up to ``MAX_TEXT`` characters. NaN and infinities
+    are numbers like any other.
 
     Raises:
-        InvalidValueError: anything else, naming ``key``.
+        InvalidValueError: anything else (a number beyond the float range, a string with a NUL
+            character), naming ``key``.
     """
     if isinstance(value, bool):
         return float(value), None
     if isinstance(value, numbers.Real):
-        return float(value), None
+        try:
+            return float(value), None
+        except (OverflowError, ValueError, TypeError):
+            raise InvalidValueError(
+                f"log key {key!r}: {type(value).__name__} {str(value)[:40]} is beyond the range "
+                "of a float; log it as a string or scale it"
+            ) from None
     if isinstance(value, str):
         if len(value) > MAX_TEXT:
             raise InvalidValueError(
                 f"log key {key!r}: strings are kept up to {MAX_TEXT} characters "
                 f"(got {len(value)}); log long text as an artifact file"
             )
+        problem = text_problem(value)
+        if problem is not None:
+            raise InvalidValueError(f"log key {key!r}: the string {problem}")
         return None, value
     item = getattr(value, "item", None)
     size = getattr(value, "size", None)
     numel = getattr(value, "numel", None)
     count = size if isinstance(size, int) else (numel() if callable(numel) else None)
     if callable(item) and count == 1:
-        return to_cell(key, item())
+        inner = item()
+        if type(inner) is not type(value):  # an item() that returns its own kind never ends
+            return to_cell(key, inner)
     raise InvalidValueError(
         f"log key {key!r}: cannot keep a {type(value).__name__}; log numbers or short strings "
         "(log arrays, images and tables as artifact files)"

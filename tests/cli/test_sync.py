@@ -53,6 +53,8 @@ def test_sync_default_folder_json(art, store_url, spooled):
         "path": str(Path("artstore-runs") / first.dir.name),
         "metrics": 3,
         "console": 2,
+        "new_metrics": 3,
+        "new_console": 2,
         "produced": ["model:v0"],
         "used": ["data:v0"],
         "finished": True,
@@ -74,7 +76,7 @@ def test_sync_twice_is_idempotent(art, store_url, spooled):
     with Store(store_url) as store:
         before = (store.run(first.id).history(), store.run(first.id).console())
     twice = json_out(art("sync", "--json"))
-    assert once == twice
+    assert [{**r, "new_metrics": 0, "new_console": 0} for r in once] == twice
     with Store(store_url) as store:
         assert (store.run(first.id).history(), store.run(first.id).console()) == before
         assert [v.version for v in store.versions("model")] == ["v0"]
@@ -86,7 +88,8 @@ def test_sync_one_run_folder_text(art, store_url, spooled):
     result = art("sync", str(first.dir))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
-        f"synced {first.dir} -> run {first.id}: 3 metrics, produced model:v0, used data:v0\n"
+        f"synced {first.dir} -> run {first.id}: 3 metrics (3 new), produced model:v0, "
+        "used data:v0\n"
     )
     with Store(store_url) as store:
         assert [r.id for r in store.runs()] == [first.id]

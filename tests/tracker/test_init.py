@@ -179,7 +179,10 @@ def test_offline_run_folder_layout(store, tmp_path, monkeypatch):
     records = [json.loads(line) for line in (folder / SPOOL_FILE).read_text().splitlines()]
     assert all(r["format"] == 1 for r in records)
     assert records[0]["type"] == "start" and records[0]["fields"]["id"] == run.id
-    assert read_spool(folder) == records  # the same records, parsed by artstore
+    spool = read_spool(folder)  # the same records, parsed and checked by artstore
+    assert (spool.run_id, spool.finished) == (run.id, True)
+    assert [row[2:5] for row in spool.metrics] == [("a", 1.0, None)]
+    assert spool.columns["project"] == "p" and spool.columns["status"] == "finished"
     assert store.runs() == [], "an offline run reaches the store only through art sync"
 
 
@@ -196,10 +199,8 @@ def test_offline_use_artifact_resolves_in_the_local_store(store, tmp_path):
     run.finish()
     assert (used.name, used.number, used.digest) == ("data", 0, made.digest)
     assert run.dir is not None
-    uses = [r for r in read_spool(run.dir) if r["type"] == "use"]
-    assert uses == [
-        {"format": 1, "type": "use", "name": "data", "number": 0, "digest": made.digest}
-    ]
+    uses = [r for r in read_spool(run.dir).lineage]
+    assert [(u.name, u.number, u.digest) for u in uses] == [("data", 0, made.digest)]
     assert store.runs() == []
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import artstore
 from artstore.artifacts import Store
 from artstore.cli import cli
-from artstore.errors import NotFoundError, UnsupportedFormatError
+from artstore.errors import InvalidSpoolError, NotFoundError
 from artstore.tracker import sync_spool
 from artstore.tracker.run import Mode
 from artstore.tracker.spool import SPOOL_FILE
@@ -178,7 +178,7 @@ def test_a_torn_line_in_the_middle_is_refused(online_and_offline, store):
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1][:10]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(UnsupportedFormatError, match=":2 is not a JSON record"):
+    with pytest.raises(InvalidSpoolError, match=":2 is not a JSON record"):
         sync_spool(offline.dir, store)
 
 

@@ -98,17 +98,102 @@ def test_flush_waits_until_written(writers):
     assert flush.metrics() == [(1,)]
 
 
-def test_a_failed_write_is_retried_in_order(writers, caplog):
-    flush = Recorder(failures=1)
+def test_a_failed_write_is_written_again_without_loss(writers, caplog):
+    flush = Recorder(failures=1)  # one passing failure: the heartbeat right after succeeds
     writer = make(writers, flush)
     append(writer, (1,), (2,))
     writer.set_fields(status="x")
-    writer.flush(timeout=10)  # this batch fails
-    assert flush.calls == []
-    assert "could not write 2 run rows" in caplog.text
+    writer.flush(timeout=10)
     append(writer, (3,))
     writer.flush(timeout=10)
-    assert flush.calls == [([(1,), (2,), (3,)], [], {"status": "x"})]
+    assert flush.metrics() == [(1,), (2,), (3,)]
+    assert {"status": "x"} in [fields for _, _, fields in flush.calls]
+    assert not writer.dropped
+    assert "refused" not in caplog.text
+
+
+class Catalog(Recorder):
+    """A flush target that can be down (every write fails) or refuse rows and columns that
+    hold ``"bad"`` (as a database refuses a value it cannot store)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def __call__(self, metrics: list[Any], console: list[Any], fields: dict[str, Any]) -> None:
+        if self.down:
+            raise OSError("connection refused")
+        if any("bad" in row for row in [*metrics, *console]) or "bad" in fields.values():
+            raise ValueError("the database refuses 'bad'\nSQL: a second line")
+        super().__call__(metrics, console, fields)
+
+
+def test_while_the_catalog_is_down_rows_wait_and_nothing_is_dropped(writers, caplog):
+    catalog = Catalog()
+    writer = make(writers, catalog)
+    catalog.down = True
+    append(writer, (1,), (2,))
+    writer.set_fields(status="x")
+    writer.flush(timeout=10)
+    append(writer, (3,))
+    writer.flush(timeout=10)
+    assert catalog.calls == []
+    assert caplog.text.count("cannot write to the catalog now (connection refused)") == 1
+    catalog.down = False
+    writer.flush(timeout=10)
+    assert catalog.calls == [([(1,), (2,), (3,)], [], {"status": "x"})]
+    assert not writer.dropped
+    assert "the catalog is written again" in caplog.text
+
+
+def test_what_the_catalog_refuses_is_dropped_once_said_and_later_batches_flow(writers, caplog):
+    catalog = Catalog()
+    writer = make(writers, catalog)
+    append(writer, *[(i,) for i in range(10)], ("bad",), (11,))
+    with writer.lock:
+        writer.console.extend([("out", "a"), ("out", "bad")])
+    writer.set_fields(summary="bad", status="finished")
+    writer.flush(timeout=10)
+    append(writer, (12,))
+    writer.flush(timeout=10)
+    assert catalog.metrics() == [(i,) for i in [*range(10), 11, 12]]
+    assert [row for _, c, _ in catalog.calls for row in c] == [("out", "a")]
+    written = {k: v for _, _, fields in catalog.calls for k, v in fields.items()}
+    assert written == {"status": "finished"}
+    assert writer.dropped == {"metric rows": 1, "console rows": 1, "run columns": 1}
+    [said] = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert said.levelname == "ERROR"
+    assert said.getMessage() == (
+        "run: the catalog refused 1 metric rows, 1 console rows, 1 run columns (the database "
+        "refuses 'bad'); they are dropped, later rows are still written"
+    )
+    append(writer, ("bad",), (13,))
+    writer.flush(timeout=10)
+    assert catalog.metrics()[-1] == (13,)
+    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 1, "said once"
+    writer.close()
+    assert "in all, 2 metric rows, 1 console rows, 1 run columns refused" in caplog.text
+
+
+def test_a_catalog_that_goes_away_while_a_batch_is_salvaged_loses_nothing(writers):
+    catalog = Catalog()
+    writer = make(writers, catalog)
+    real = catalog.__call__
+
+    def flaky(metrics: list[Any], console: list[Any], fields: dict[str, Any]) -> None:
+        if metrics == [("bad",)]:
+            catalog.down = True  # the single refused row is not dropped: the catalog is away
+        real(metrics, console, fields)
+
+    writer._flush = flaky
+    append(writer, (1,), ("bad",), (2,))
+    writer.flush(timeout=10)
+    assert catalog.metrics() == [(1,)]
+    catalog.down = False
+    writer._flush = real
+    writer.flush(timeout=10)
+    assert catalog.metrics() == [(1,), (2,)]
+    assert writer.dropped == {"metric rows": 1}
 
 
 def test_close_writes_what_is_left(writers):

@@ -1,0 +1,513 @@
+"""Reading an offline spool: every record and field checked before anything is written.
+
+A spool is replayed into a catalog only whole. So it is read and checked to the last field
+first (JSON, types, ranges, names, that every row names the spool's own run, that the files of
+every logged artifact are in the spool's store) and any fault is one
+:class:`~artstore.errors.InvalidSpoolError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from artstore.artifacts import Manifest, check_name, check_settable_alias
+from artstore.errors import ArtstoreError, InvalidSpoolError, NotFoundError, UnsupportedFormatError
+from artstore.storage import BlobStore, Digest, Kind, open_store, parse_format
+from artstore.tracker.mappings import MAX_DEPTH
+from artstore.tracker.values import MAX_KEY, MAX_TEXT, text_problem
+
+__all__ = [
+    "RUN_ID",
+    "SPOOL_FILE",
+    "Spool",
+    "SpooledArtifact",
+    "SpooledUse",
+    "read_spool",
+]
+
+logger = logging.getLogger(__name__)
+
+SPOOL_FILE = "run.jsonl"
+# The run ids artstore.init() accepts.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+_FOLDER = re.compile(r"offline-run-\d{8}_\d{6}-(.+)")
+_DIGEST = re.compile(r"[0-9a-f]{32}")
+_INT64 = 2**63 - 1
+_INT32 = 2**31 - 1
+_STATUSES = ("running", "finished", "failed")
+_STREAMS = ("stdout", "stderr")
+_RECORD_FIELDS = {
+    "start": ({"fields"}, {"resume"}),
+    "batch": ({"metrics", "console", "fields"}, set()),
+    "artifact": ({"name", "artifact_type", "description", "metadata", "digest", "aliases"}, set()),
+    "use": ({"name", "number", "digest"}, set()),
+    "finish": ({"fields"}, set()),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledArtifact:
+    """An artifact the run logged offline; its files are in the spool's store."""
+
+    line: int
+    name: str
+    type: str
+    description: str | None
+    metadata: dict[str, Any]
+    digest: str
+    aliases: tuple[str, ...]
+    size: int
+    file_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledUse:
+    """A version the run used offline, as it was resolved then."""
+
+    line: int
+    name: str
+    number: int
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Spool:
+    """A checked spool: the run's columns as its records end them, its rows, its lineage.
+
+    ``columns`` are the start record's fields (without ``id``) updated by every batch and
+    finish record in order; ``finished`` says whether the spool records the run's end.
+    """
+
+    folder: Path
+    run_id: str
+    columns: dict[str, Any]
+    metrics: tuple[tuple[str, int, str, float | None, str | None, float], ...]
+    console: tuple[tuple[str, int, str, str, float], ...]
+    lineage: tuple[SpooledArtifact | SpooledUse, ...]
+    finished: bool
+
+    @property
+    def path(self) -> Path:
+        """The spool file, ``run.jsonl``."""
+        return self.folder / SPOOL_FILE
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The spool's own store, holding the files of the artifacts the run logged."""
+        return open_store(str(self.folder / "store"))
+
+
+class _Bad(Exception):
+    """A field's problem; the reader adds the file, line and field."""
+
+
+def read_spool(folder: Path) -> Spool:
+    """Read and check the spool in ``folder``; a torn last line is dropped with a warning.
+
+    Raises:
+        NotFoundError: no spool file in ``folder``.
+        UnsupportedFormatError: a record of an unknown format or type (upgrade artstore).
+        InvalidSpoolError: anything else that is not as artstore writes it.
+    """
+    path = folder / SPOOL_FILE
+    if not path.is_file():
+        raise NotFoundError(f"{folder} is not an offline run folder (no {SPOOL_FILE})")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidSpoolError(f"cannot read {path}: {exc.strerror or exc}") from None
+    reader = _Reader(folder, path)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for number, raw in enumerate(lines, 1):
+        record = _parse_line(path, number, raw, last=number == len(lines))
+        if record is not None:
+            reader.record(number, record)
+    return reader.result()
+
+
+def _parse_line(path: Path, number: int, raw: bytes, *, last: bool) -> dict[str, Any] | None:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, a number too long to read
+        if last:
+            logger.warning("%s: last line is incomplete (the run was killed); ignored", path)
+            return None
+        raise InvalidSpoolError(
+            f"{path}:{number} is not a JSON record; nothing was synced"
+        ) from None
+    if not isinstance(record, dict):
+        raise InvalidSpoolError(f"{path}:{number} is not a JSON object; nothing was synced")
+    return record
+
+
+class _Reader:
+    """Checks records one by one and gathers the run."""
+
+    def __init__(self, folder: Path, path: Path) -> None:
+        self.folder = folder
+        self.path = path
+        self.run_id: str | None = None
+        self.columns: dict[str, Any] = {}
+        self.metrics: list[tuple[str, int, str, float | None, str | None, float]] = []
+        self.console: list[tuple[str, int, str, str, float]] = []
+        self.lineage: list[SpooledArtifact | SpooledUse] = []
+        self.finished = False
+        self._blobs: BlobStore | None = None
+        self.line = 0
+
+    def fail(self, where: str, problem: str) -> InvalidSpoolError:
+        return InvalidSpoolError(f"{self.path}:{self.line}: {where} {problem}; nothing was synced")
+
+    def check(self, where: str, value: Any, rule: Callable[[Any], Any]) -> Any:
+        try:
+            return rule(value)
+        except _Bad as bad:
+            raise self.fail(where, str(bad)) from None
+        except ArtstoreError as exc:  # a name checker's own message
+            raise self.fail(where, f"is invalid: {exc}") from None
+
+    def record(self, number: int, record: dict[str, Any]) -> None:
+        self.line = number
+        where = f"{self.path}:{number}"
+        fmt = record.get("format")
+        if type(fmt) is not int:
+            raise self.fail("format", f"{_show(fmt)} is not a format number")
+        parse_format(fmt, where)
+        kind = record.get("type")
+        if not isinstance(kind, str):
+            raise self.fail("type", f"{_show(kind)} is not a record type")
+        if kind not in _RECORD_FIELDS:
+            raise UnsupportedFormatError(
+                f"{where}: unknown record type {kind!r}; upgrade artstore to sync this run"
+            )
+        required, optional = _RECORD_FIELDS[kind]
+        for name in sorted(required - record.keys()):
+            raise self.fail(name, "is missing")
+        for name in sorted(record.keys() - required - optional - {"format", "type"}):
+            raise self.fail(_show(name), "is not a field of a spool record")
+        if (kind == "start") != (self.run_id is None):
+            problem = "is not the first line" if kind == "start" else "is not a start record"
+            raise self.fail(f"{kind} record", problem)
+        getattr(self, f"_{kind}")(record)
+
+    def _start(self, record: dict[str, Any]) -> None:
+        if record.get("resume", False) is not False:
+            raise self.fail("resume", "must be false: offline runs cannot resume")
+        fields = self.check("fields", record["fields"], _object)
+        for name in ("id", *_IDENTITY):
+            if name not in fields:
+                raise self.fail(f"fields.{name}", "is missing")
+        run_id = self.check("fields.id", fields["id"], _run_id)
+        named = _FOLDER.fullmatch(self.folder.name)
+        if named is not None and named.group(1) != run_id:
+            raise self.fail(
+                "fields.id", f"{run_id!r} is not the run {named.group(1)!r} the folder is named for"
+            )
+        self.run_id = run_id
+        self.columns = self.columns_of(fields, start=True)
+        if "heartbeat_at" not in self.columns:
+            raise self.fail("fields.heartbeat_at", "is missing")
+
+    def _batch(self, record: dict[str, Any]) -> None:
+        metrics = self.check("metrics", record["metrics"], _list)
+        console = self.check("console", record["console"], _list)
+        for i, row in enumerate(metrics):
+            self.metrics.append(self.check(f"metrics[{i}]", row, self.metric_row))
+        for i, row in enumerate(console):
+            self.console.append(self.check(f"console[{i}]", row, self.console_row))
+        self._end(record)
+
+    def _finish(self, record: dict[str, Any]) -> None:
+        self._end(record)
+        self.finished = True
+
+    def _end(self, record: dict[str, Any]) -> None:
+        fields = self.check("fields", record["fields"], _object)
+        changed = self.columns_of(fields, start=False)
+        self.columns.update(changed)
+        # A finishing run's last batch carries its final status.
+        if changed.get("status", "running") != "running":
+            self.finished = True
+
+    def _artifact(self, record: dict[str, Any]) -> None:
+        name = self.check("name", record["name"], check_name)
+        kind = self.check("artifact_type", record["artifact_type"], _artifact_type)
+        description = self.check("description", record["description"], _optional(_text))
+        metadata = self.check("metadata", record["metadata"], _json_object)
+        digest = self.check("digest", record["digest"], _digest)
+        aliases = self.check("aliases", record["aliases"], _list)
+        for i, alias in enumerate(aliases):
+            self.check(f"aliases[{i}]", alias, check_settable_alias)
+        manifest = self.manifest(digest)
+        self.lineage.append(
+            SpooledArtifact(
+                self.line,
+                name,
+                kind,
+                description,
+                metadata,
+                digest,
+                tuple(aliases),
+                manifest.size,
+                len(manifest),
+            )
+        )
+
+    def _use(self, record: dict[str, Any]) -> None:
+        name = self.check("name", record["name"], check_name)
+        number = self.check("number", record["number"], _int_in(0, _INT32))
+        digest = self.check("digest", record["digest"], _digest)
+        self.lineage.append(SpooledUse(self.line, name, number, digest))
+
+    def manifest(self, digest: str) -> Manifest:
+        """The manifest of a logged artifact, with every blob it names in the spool's store."""
+        store = self.folder / "store"
+        if self._blobs is None:
+            if not (store / "artstore.json").is_file():
+                raise self.fail("digest", f"names files, but {store} is not a store")
+            self._blobs = open_store(str(store))
+        try:
+            raw = self._blobs.read_bytes(Kind.MANIFEST, Digest.parse(digest))
+        except NotFoundError:
+            raise self.fail("digest", f"names manifest {digest}, which {store} lacks") from None
+        manifest = Manifest.decode(raw, f"{self.path}:{self.line}: manifest {digest}")
+        missing = self._blobs.missing(Kind.BLOB, {entry.digest for entry in manifest})
+        if missing:
+            first = min(str(d) for d in missing)
+            raise self.fail("digest", f"names blob {first}, which {store} lacks")
+        return manifest
+
+    def columns_of(self, fields: dict[str, Any], *, start: bool) -> dict[str, Any]:
+        """Checked run columns; identity columns (and the id) only in the start record."""
+        columns: dict[str, Any] = {}
+        for name, value in fields.items():
+            rule = _COLUMNS.get(name)
+            if name == "id" and start:
+                continue
+            if rule is None or (name in _IDENTITY and not start):
+                shown = (
+                    "is not a run column" if rule is None or name == "id" else "is fixed at start"
+                )
+                raise self.fail(f"fields.{_show(name)}", shown)
+            columns[name] = self.check(f"fields.{name}", value, rule)
+        return columns
+
+    def metric_row(self, row: Any) -> tuple[str, int, str, float | None, str | None, float]:
+        run_id, step, key, value, text, at = _row(row, 6)
+        self.own(run_id)
+        step = _int_in(0, _INT64)(step)
+        key = _text(key)
+        if not key or len(key) > MAX_KEY:
+            raise _Bad(f"key must be 1-{MAX_KEY} characters")
+        if value is not None:
+            value = _number(value)
+            if math.isnan(value):
+                value = None  # stored as no number and no text
+        if text is not None:
+            if value is not None:
+                raise _Bad("holds both a number and a text")
+            text = _text(text)
+            if len(text) > MAX_TEXT:
+                raise _Bad(f"text is longer than {MAX_TEXT} characters")
+        return run_id, step, key, value, text, _finite(at)
+
+    def console_row(self, row: Any) -> tuple[str, int, str, str, float]:
+        run_id, seq, stream, text, at = _row(row, 5)
+        self.own(run_id)
+        if stream not in _STREAMS:
+            raise _Bad(f"stream {_show(stream)} is not stdout or stderr")
+        return run_id, _int_in(0, _INT64)(seq), stream, _text(text), _finite(at)
+
+    def own(self, run_id: Any) -> None:
+        if run_id != self.run_id:
+            raise _Bad(f"names run {_show(run_id)}, not this spool's run {self.run_id!r}")
+
+    def result(self) -> Spool:
+        if self.run_id is None:
+            raise InvalidSpoolError(
+                f"{self.path} does not begin with a start record; nothing was synced"
+            )
+        return Spool(
+            self.folder,
+            self.run_id,
+            self.columns,
+            tuple(self.metrics),
+            tuple(self.console),
+            tuple(self.lineage),
+            self.finished,
+        )
+
+
+# -- field rules: each returns the value to keep, or raises _Bad naming the problem ------------
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"{_show(value)} is not a string")
+    problem = text_problem(value)
+    if problem is not None:
+        raise _Bad(problem)
+    return value
+
+
+def _optional(rule: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else rule(value)
+
+
+def _nonempty(value: Any) -> str:
+    if _text(value) == "":
+        raise _Bad("is empty")
+    return str(value)
+
+
+def _run_id(value: Any) -> str:
+    if not isinstance(value, str) or not RUN_ID.fullmatch(value):
+        raise _Bad(f"{_show(value)} is not a run id (1-64 letters, digits, . _ -)")
+    return value
+
+
+def _artifact_type(value: Any) -> str:
+    return check_name(value, "artifact type")
+
+
+def _digest(value: Any) -> str:
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        raise _Bad(f"{_show(value)} is not a digest (32 lowercase hex digits)")
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[Any], int]:
+    def rule(value: Any) -> int:
+        if type(value) is not int or not low <= value <= high:
+            raise _Bad(f"{_show(value)} is not a whole number from {low} to {high}")
+        return value
+
+    return rule
+
+
+def _number(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise _Bad(f"{_show(value)} is not a number")
+    try:
+        return float(value)
+    except OverflowError:
+        raise _Bad(f"{_show(value)} is beyond the range of a float") from None
+
+
+def _finite(value: Any) -> float:
+    number = _number(value)
+    if not math.isfinite(number):
+        raise _Bad(f"{_show(value)} is not a finite number")
+    return number
+
+
+def _positive(value: Any) -> float:
+    number = _finite(value)
+    if number <= 0:
+        raise _Bad(f"{_show(value)} is not a positive number")
+    return number
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise _Bad(f"{_show(value)} is not true or false")
+    return value
+
+
+def _time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _Bad(f"{_show(value)} is not an ISO 8601 time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Bad(f"{_show(value)} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise _Bad(f"{_show(value)} has no UTC offset")
+    return moment
+
+
+def _status(value: Any) -> str:
+    if value not in _STATUSES:
+        raise _Bad(f"{_show(value)} is not one of {', '.join(_STATUSES)}")
+    return str(value)
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise _Bad(f"{_show(value)} is not a list")
+    return value
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _Bad(f"{_show(value)} is not an object")
+    return value
+
+
+def _tags(value: Any) -> list[str]:
+    for tag in _list(value):
+        _text(tag)
+    return list(value)
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    # Iterative: a spool may nest deeper than a recursive walk could follow.
+    stack: list[tuple[Any, int]] = [(_object(value), 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _Bad(f"nests deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                _text(key)
+                stack.append((inner, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            _text(item)
+    return value  # type: ignore[no-any-return]
+
+
+def _row(row: Any, length: int) -> list[Any]:
+    if type(row) is not list or len(row) != length:
+        raise _Bad(f"{_show(row)} is not a row of {length} values")
+    return row
+
+
+_IDENTITY = ("project", "user", "created_at")
+_COLUMNS: dict[str, Callable[[Any], Any]] = {
+    "project": _nonempty,
+    "user": _text,
+    "created_at": _time,
+    "name": _optional(_text),
+    "notes": _optional(_text),
+    "host": _optional(_text),
+    "python": _optional(_text),
+    "command": _optional(_text),
+    "git_commit": _optional(_text),
+    "git_dirty": _optional(_bool),
+    "config": _json_object,
+    "summary": _json_object,
+    "tags": _tags,
+    "status": _status,
+    "exit_code": _optional(_int_in(-_INT32 - 1, _INT32)),
+    "finished_at": _optional(_time),
+    "heartbeat_at": _time,
+    "heartbeat_timeout": _positive,
+}
