@@ -201,7 +201,8 @@ class CorruptBlobError(IntegrityError):
     """A blob's bytes do not hash to its name.
 
     ``artifact`` and ``path`` are filled in by the layer that knows which artifact file the blob
-    backs; the storage layer knows only the digests.
+    backs (``artifact`` alone: the blob is that version's manifest); the storage layer knows
+    only the digests.
     """
 
     def __init__(
@@ -219,9 +220,11 @@ class CorruptBlobError(IntegrityError):
             where = f"file {self.path!r} (blob {self.expected})"
             if self.artifact is not None:
                 where = f"file {self.path!r} of {self.artifact} (blob {self.expected})"
+        elif self.artifact is not None:  # the version's manifest itself
+            where = f"the manifest of {self.artifact} ({self.expected})"
         return (
-            f"{where} is corrupt: its content hashes to {self.actual}; "
-            "run `art verify` to list every damaged file, and restore the store from a backup"
+            f"{where} is corrupt: its content hashes to {self.actual}; run `art verify "
+            "--repair` to set damaged data aside, then put the good files again to heal it"
         )
 
     def located(self, artifact: str, path: str) -> CorruptBlobError:

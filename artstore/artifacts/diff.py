@@ -24,7 +24,12 @@ from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.names import Ref
 from artstore.artifacts.tensordiff import TensorChange, TensorDiff, diff_tensors
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import InvalidNameError, NotFoundError, UnsupportedFormatError
+from artstore.errors import (
+    CorruptBlobError,
+    InvalidNameError,
+    NotFoundError,
+    UnsupportedFormatError,
+)
 from artstore.storage import (
     CHUNK_SIZE,
     AnyStatKey,
@@ -148,7 +153,11 @@ def _json_float(x: float | None) -> float | str | None:
 
 
 class Side:
-    """One side of a comparison: a label, files by path, and a way to read each file."""
+    """One side of a comparison: a label, files by path, and a way to read each file.
+
+    Files of a side read from a blob store are verified against their digests as they are
+    read (``verifies``); a folder's digests were computed from its files.
+    """
 
     def __init__(
         self,
@@ -161,9 +170,14 @@ class Side:
         self.entries = entries
         self._local = local
         self._blobs = blobs
+        self.verifies = blobs is not None
 
     def open(self, entry: FileEntry) -> BinaryIO:
-        """Open a file of this side for reading (unbuffered when it is on the local disk)."""
+        """Open a file of this side for reading (unbuffered when it is on the local disk).
+
+        Raises:
+            NotFoundError: the file, or the blob holding it, is missing (names the file).
+        """
         self._check_whole(entry)
         path = self._local(entry)
         if path is not None:
@@ -175,7 +189,14 @@ class Side:
                 if self._blobs is None:
                     raise NotFoundError(f"{path} vanished while it was compared") from None
         assert self._blobs is not None
-        return self._blobs.open(Kind.BLOB, entry.digest)  # names a missing blob
+        try:
+            return self._blobs.open(Kind.BLOB, entry.digest)
+        except NotFoundError:
+            raise NotFoundError(
+                f"file {entry.path!r} of {self.label} is lost: its blob {entry.digest} is "
+                f"missing from {self._blobs.url}; run `art verify` to list every damaged "
+                "version, then put the file again"
+            ) from None
 
     def local_path(self, entry: FileEntry) -> AbstractContextManager[str]:
         """A local path holding the file: itself, or a verified temporary download."""
@@ -188,7 +209,10 @@ class Side:
         assert self._blobs is not None
         with tempfile.TemporaryDirectory(prefix="artstore-diff-") as tmp:
             dest = Path(tmp) / "file.safetensors"
-            self._blobs.get_file(entry.digest, dest)
+            try:
+                self._blobs.get_file(entry.digest, dest)
+            except CorruptBlobError as exc:
+                raise exc.located(self.label, entry.path) from None
             yield str(dest)
 
     def _check_whole(self, entry: FileEntry) -> None:
@@ -254,9 +278,12 @@ def folder_side(folder: Path, stat_cache: StatCache) -> Side:
 
 def compare(a: Side, b: Side, *, stats: bool = False) -> Diff:
     """Compare two sides: files by digest, then each changed ``.safetensors`` file by tensor.
+    Files read from a store are verified as they are read; unchanged files are not read.
 
     Raises:
         UnsupportedFormatError: a changed ``.safetensors`` file is not valid safetensors.
+        CorruptBlobError: a stored file that was read does not match its digest.
+        NotFoundError: a stored file that must be read is missing.
         UserError: ``stats`` without numpy installed.
     """
     changed: list[FileChange] = []

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from artstore.artifacts import log
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.diff import Diff, Side, compare, folder_side, locate, version_side
+from artstore.artifacts.download import KeepOut
 from artstore.artifacts.identity import ci_job, who
 from artstore.artifacts.manifest import Manifest
 from artstore.artifacts.names import Ref, check_name, check_settable_alias
@@ -169,7 +170,9 @@ class Store:
             catalog = opening.result()
         run_id = self._known_run(run_id)
         result = log.commit(catalog, artifact, staged, aliases=wanted, who=who(), run_id=run_id)
-        return ArtifactVersion(result.version, blobs, created=result.created)
+        return ArtifactVersion(
+            result.version, blobs, created=result.created, keep_out=self.keep_out()
+        )
 
     def stage(self, artifact: Artifact, blobs: BlobStore) -> StagedVersion:
         """Put an artifact's files into another blob store (an offline spool), unrecorded."""
@@ -253,7 +256,7 @@ class Store:
         """
         parsed = Ref.parse(ref)
         info = self.catalog.get_version(parsed.name, parsed.selector)
-        return ArtifactVersion(info, self.blobs)
+        return ArtifactVersion(info, self.blobs, keep_out=self.keep_out())
 
     def artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
         """Every artifact in the store (optionally of one type), sorted by name."""
@@ -265,12 +268,33 @@ class Store:
         Raises:
             NotFoundError: no artifact named ``name``.
         """
-        blobs = self.blobs
-        return [ArtifactVersion(v, blobs) for v in self.catalog.list_versions(check_name(name))]
+        blobs, keep_out = self.blobs, self.keep_out()
+        return [
+            ArtifactVersion(v, blobs, keep_out=keep_out)
+            for v in self.catalog.list_versions(check_name(name))
+        ]
 
-    def verify(self, ref: str | None = None) -> VerifyReport:
-        """Check that stored data matches its digests: one version (``name:ref``), every version
-        of an artifact (``name``), or the whole store (None). Nothing is repaired or deleted.
+    def keep_out(self) -> KeepOut:
+        """The local places downloads must never write: this store's own folder and the files
+        of its SQLite catalog, wherever that is."""
+        root = self.blobs.local_root
+        return KeepOut.of(root, resolve_catalog_url(self._db, self.settings, self.url, root))
+
+    def verify(
+        self, ref: str | None = None, *, deep: bool = False, repair: bool = False
+    ) -> VerifyReport:
+        """Check stored data: one version (``name:ref``), every version of an artifact
+        (``name``), or the whole store (None). Every version is checked, whatever the others
+        hold: each manifest is read (and so hashed) and its paths checked, each blob must exist
+        with the size its manifest entry gives; ``deep`` also hashes every blob. The whole-store
+        check also counts the staging files of interrupted writes left in ``tmp/``.
+
+        Args:
+            ref: what to check; None for the whole store.
+            deep: re-hash every blob against its name.
+            repair: move corrupt and wrong-sized objects to ``quarantine/`` (never deleting
+                them), so that the next put of the good files heals the store, and remove
+                stale staging files. What was moved stays a problem until then.
 
         Raises:
             NotFoundError: no such artifact or version.
@@ -281,7 +305,7 @@ class Store:
             versions = [self.artifact(ref)]
         else:
             versions = self.versions(ref)
-        return verify_versions(self.blobs, versions)
+        return verify_versions(self.blobs, versions, deep=deep, repair=repair, debris=ref is None)
 
     def diff(self, a: str, b: str, *, stats: bool = False) -> Diff:
         """Compare two sides, each a version (``name:ref``; a bare name means latest) or a local

@@ -2,8 +2,11 @@
 
 The header (8-byte little-endian length, then JSON of dtype, shape and byte offsets per
 tensor) is read directly; tensors with the same dtype and shape are compared by hashing their
-byte ranges with xxh3-128 on both sides at once. Optional statistics load one tensor pair at a
-time, chunk by chunk. This is the only module that imports safetensors.
+byte ranges with xxh3-128 on both sides at once. A side read from the store is verified in the
+same pass: every byte of the file also feeds the file's digest, which must match its manifest
+entry, so a corrupt blob is reported as corrupt, never as changed tensors. Optional statistics
+load one tensor pair at a time, chunk by chunk. This is the only module that imports
+safetensors.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ import math
 import mmap
 import os
 import struct
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol
 
 from artstore.artifacts.manifest import FileEntry
-from artstore.errors import UnsupportedFormatError, UserError
+from artstore.errors import CorruptBlobError, UnsupportedFormatError, UserError
 from artstore.storage import CHUNK_SIZE, Digest, Hasher
 
 if TYPE_CHECKING:
@@ -42,6 +46,13 @@ _POPULATE: int | None = (
     mmap.MAP_SHARED | mmap.MAP_POPULATE if hasattr(mmap, "MAP_POPULATE") else None
 )
 _NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"}
+# Bytes per element of the dtypes whose byte size is known; others are taken as they come.
+_ITEMSIZE = {
+    **{d: 8 for d in ("F64", "I64", "U64", "C64")},
+    **{d: 4 for d in ("F32", "I32", "U32")},
+    **{d: 2 for d in ("F16", "BF16", "I16", "U16")},
+    **{d: 1 for d in ("I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2", "F8_E8M0")},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +88,14 @@ class TensorDiff:
 
 
 class TensorSource(Protocol):
-    """One side of a comparison, as the tensor reader needs it."""
+    """One side of a comparison, as the tensor reader needs it.
+
+    ``verifies`` is True when the bytes read must be checked against the entry's digest
+    (files read from a store); False when the digest was computed from the file itself.
+    """
 
     label: str
+    verifies: bool
 
     def open(self, entry: FileEntry) -> BinaryIO:
         """Open a file of this side for reading."""
@@ -105,12 +121,17 @@ class _Header:
 def diff_tensors(
     a: TensorSource, ea: FileEntry, b: TensorSource, eb: FileEntry, *, stats: bool
 ) -> TensorDiff:
-    """How the tensors of a changed ``.safetensors`` file differ between two sides."""
+    """How the tensors of a changed ``.safetensors`` file differ between two sides.
+
+    Raises:
+        UnsupportedFormatError: a side's file is not valid safetensors.
+        CorruptBlobError: a side read from a store does not match its digest.
+    """
     with ExitStack() as stack:
         fa = stack.enter_context(a.open(ea))
         fb = stack.enter_context(b.open(eb))
-        ha = _read_header(fa, ea.size, f"{a.label}: {ea.path!r}")
-        hb = _read_header(fb, eb.size, f"{b.label}: {eb.path!r}")
+        ha = _checked_header(a, ea, fa)
+        hb = _checked_header(b, eb, fb)
         ta, tb = ha.tensors, hb.tensors
         changes: dict[str, TensorChange] = {}
         for name in tb.keys() - ta.keys():
@@ -128,8 +149,8 @@ def diff_tensors(
                 same_layout.append(name)
         # Both files are read at once: hashing and reading release the GIL.
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-diff") as pool:
-            pending = pool.submit(_hash_tensors, fa, ta, same_layout)
-            digests_b = _hash_tensors(fb, tb, same_layout)
+            pending = pool.submit(_side_digests, a, ea, fa, ta, same_layout)
+            digests_b = _side_digests(b, eb, fb, tb, same_layout)
             digests_a = pending.result()
         moved = [n for n in same_layout if digests_a[n] != digests_b[n]]
         for name in moved:
@@ -179,7 +200,7 @@ def _read_header(f: BinaryIO, size: int, where: str) -> _Header:
     raw = f.read(length)
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # also bad UTF-8, and numbers too long to read
         raise bad("its header is not JSON") from None
     if not isinstance(data, dict):
         raise bad("its header is not a JSON object")
@@ -190,14 +211,115 @@ def _read_header(f: BinaryIO, size: int, where: str) -> _Header:
             continue
         try:
             dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-            ok = isinstance(dtype, str) and all(isinstance(n, int) and n >= 0 for n in shape)
-            ok = ok and isinstance(begin, int) and isinstance(end, int)
+            ok = isinstance(dtype, str) and isinstance(shape, list)
+            ok = ok and all(_is_count(n) for n in shape) and _is_count(begin) and _is_count(end)
         except (TypeError, KeyError, ValueError):
             ok = False
         if not ok or not 0 <= begin <= end <= size - start:
             raise bad(f"tensor {name!r} has a malformed entry")
+        itemsize = _ITEMSIZE.get(dtype)
+        if itemsize is not None and math.prod(shape) * itemsize != end - begin:
+            raise bad(
+                f"tensor {name!r} of shape {shape} and dtype {dtype} needs "
+                f"{math.prod(shape) * itemsize} bytes, but its offsets hold {end - begin}"
+            )
         tensors[name] = _Tensor(dtype, tuple(shape), start + begin, start + end)
     return _Header(tensors, data.get("__metadata__"))
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _checked_header(side: TensorSource, entry: FileEntry, f: BinaryIO) -> _Header:
+    try:
+        return _read_header(f, entry.size, f"{side.label}: {entry.path!r}")
+    except UnsupportedFormatError:
+        if side.verifies:  # a damaged blob is corrupt data, not a malformed file
+            f.seek(0)
+            _check_digest(side, entry, _file_digest(f))
+        raise
+
+
+def _check_digest(side: TensorSource, entry: FileEntry, actual: Digest) -> None:
+    if actual != entry.digest:
+        raise CorruptBlobError(entry.digest.hex, actual.hex, artifact=side.label, path=entry.path)
+
+
+def _file_digest(f: BinaryIO) -> Digest:
+    hasher = Hasher()
+    for _, window in _windows(f):
+        hasher.update(window)
+    return hasher.digest()
+
+
+def _side_digests(
+    side: TensorSource, entry: FileEntry, f: BinaryIO, tensors: dict[str, _Tensor], names: list[str]
+) -> dict[str, Digest]:
+    """The digests of the named tensors of one side; a side read from a store is verified in
+    the same pass.
+
+    Raises:
+        CorruptBlobError: the side's file does not match its digest.
+    """
+    if not side.verifies:
+        return _hash_tensors(f, tensors, names)
+    digests, actual = _hash_file_and_tensors(f, tensors, names)
+    _check_digest(side, entry, actual)
+    if digests is None:  # shorter than its manifest entry says, yet hashing right
+        raise UnsupportedFormatError(
+            f"{side.label}: {entry.path!r}: a tensor runs past the end of its file"
+        )
+    return digests
+
+
+def _hash_file_and_tensors(
+    f: BinaryIO, tensors: dict[str, _Tensor], names: Sequence[str]
+) -> tuple[dict[str, Digest] | None, Digest]:
+    """Hash the whole file and each named tensor's bytes in one sequential pass: each window
+    of the file feeds the file's hasher and then, while it is still in the CPU's cache, the
+    hashers of the tensors it overlaps (tensors may overlap each other). The tensor digests
+    are None when a tensor runs past the end of the file."""
+    pending = deque(sorted(names, key=lambda n: tensors[n].begin))
+    hashers = {name: Hasher() for name in pending}
+    whole = Hasher()
+    active: list[str] = []
+    for pos, window in _windows(f):
+        whole.update(window)
+        end = pos + len(window)
+        while pending and tensors[pending[0]].begin < end:
+            active.append(pending.popleft())
+        unfinished = []
+        for name in active:
+            t = tensors[name]
+            lo, hi = max(t.begin, pos), min(t.end, end)
+            if lo < hi:
+                hashers[name].update(window[lo - pos : hi - pos])
+            if t.end > end:
+                unfinished.append(name)
+        active = unfinished
+    if active or any(tensors[n].end > whole.size for n in pending):
+        return None, whole.digest()
+    return {name: h.digest() for name, h in hashers.items()}, whole.digest()
+
+
+def _windows(f: BinaryIO) -> Iterator[tuple[int, memoryview]]:
+    """(offset, bytes) of consecutive windows covering the whole file, from its start: local
+    files through short-lived mappings of one chunk each, others read into one buffer."""
+    if _POPULATE is not None and isinstance(f, io.FileIO):
+        size = os.fstat(f.fileno()).st_size
+        for pos in range(0, size, CHUNK_SIZE):
+            length = min(CHUNK_SIZE, size - pos)
+            m = mmap.mmap(f.fileno(), length, flags=_POPULATE, prot=mmap.PROT_READ, offset=pos)
+            with m, memoryview(m) as window:  # released before the map is closed
+                yield pos, window
+        return
+    f.seek(0)
+    view = memoryview(bytearray(CHUNK_SIZE))
+    pos = 0
+    while n := f.readinto(view):  # type: ignore[attr-defined]
+        yield pos, view[:n]
+        pos += n
 
 
 def _hash_tensors(
@@ -262,18 +384,25 @@ def _tensor_stats(
     """Max |b - a| and ||b - a|| / ||a|| of each named tensor, one tensor pair in memory."""
     try:
         import numpy as np
-        from safetensors import safe_open
+        from safetensors import SafetensorError, safe_open
     except ImportError:
         raise UserError("--stats needs numpy: pip install numpy") from None
     result: dict[str, tuple[float, float]] = {}
     with a.local_path(ea) as pa, b.local_path(eb) as pb:
+        path_label = {pb: f"{b.label}: {eb.path!r}", pa: f"{a.label}: {ea.path!r}"}
 
         def load(path: str, t: _Tensor, name: str) -> npt.NDArray[Any] | None:
             if t.dtype in _NUMPY_DTYPES:
                 # A fresh mapping per tensor: safetensors maps the whole file, and every page
                 # read through one long-lived mapping would stay in this process's RSS.
-                with safe_open(path, framework="numpy") as f:
-                    return f.get_tensor(name)  # type: ignore[no-any-return]
+                try:
+                    with safe_open(path, framework="numpy") as f:
+                        return f.get_tensor(name)  # type: ignore[no-any-return]
+                except SafetensorError as exc:  # stricter than the header reader: no gaps
+                    raise UnsupportedFormatError(
+                        f"{path_label[path]} is not a valid safetensors file: "
+                        + " ".join(str(exc).split())
+                    ) from None
             if t.dtype == "BF16":  # numpy has no bfloat16: widen the top half of a float32
                 with open(path, "rb", buffering=0) as raw:
                     raw.seek(t.begin)

@@ -1,83 +1,254 @@
-"""Checking stored versions: every manifest and blob present and hashing to its name."""
+"""Checking stored versions: every manifest readable and safe, every blob present with the
+size its manifest says (and, deeply, hashing to its name); repairing what can heal.
+
+Repair never deletes data: a corrupt object is moved aside to ``quarantine/``, so that the
+next put of the good file stores it again, and staging files of interrupted writes older than
+``DEBRIS_GRACE`` are removed from ``tmp/``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
+from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import CorruptBlobError, NotFoundError, UnsupportedFormatError
+from artstore.errors import CorruptBlobError, NotFoundError, UserError
 from artstore.storage import BlobStore, Digest, Kind
 
-__all__ = ["Problem", "VerifyReport", "verify_versions"]
+__all__ = ["Problem", "ProblemKind", "VerifyReport", "verify_versions"]
 
-ProblemKind = Literal["missing", "corrupt", "bad-manifest"]
+ProblemKind = Literal["missing", "corrupt", "wrong-size", "bad-manifest"]
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with one version: a missing or corrupt file, or an unreadable manifest."""
+    """One thing wrong with one version: a missing, corrupt or wrong-sized file, or a manifest
+    that is missing, corrupt, unreadable or unsafe.
+
+    ``digest`` is the expected digest (the blob's, or the manifest's for ``bad-manifest``);
+    ``actual`` what the bytes hash to when they were hashed; ``size``/``actual_size`` the sizes
+    of a ``wrong-size`` file; ``reason`` why a manifest is bad; ``quarantined`` where repair
+    moved the damaged object (relative to the store root).
+    """
 
     version: str
     path: str | None
     kind: ProblemKind
     digest: str
     actual: str | None = None
+    size: int | None = None
+    actual_size: int | None = None
+    reason: str | None = None
+    quarantined: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.version} {self.path!r}" if self.path else f"{self.version} manifest"
-        if self.kind == "corrupt":
-            return f"{where}: corrupt (blob {self.digest} hashes to {self.actual})"
-        if self.kind == "missing":
-            return f"{where}: missing (blob {self.digest})"
-        return f"{where}: unreadable manifest {self.digest}"
+        where = f"{self.version} {self.path!r}"
+        if self.kind == "bad-manifest":
+            text = f"{self.version} manifest {self.digest}: {self.reason}"
+        elif self.kind == "missing":
+            text = f"{where}: missing (blob {self.digest})"
+        elif self.kind == "corrupt":
+            text = f"{where}: corrupt (blob {self.digest} hashes to {self.actual})"
+        else:
+            text = (
+                f"{where}: wrong size (blob {self.digest} holds {self.actual_size} bytes, "
+                f"the manifest says {self.size}"
+            )
+            if self.actual == self.digest:
+                text += "; its bytes are good, so the manifest is wrong: put the files again)"
+            elif self.actual is not None:
+                text += f"; it hashes to {self.actual})"
+            else:
+                text += ")"
+        if self.quarantined is not None:
+            text += f"; moved to {self.quarantined}: put the good file again to heal the store"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object (fields are only ever added to; see docs/cli.md)."""
+        return {
+            "version": self.version,
+            "path": self.path,
+            "kind": self.kind,
+            "digest": self.digest,
+            "actual": self.actual,
+            "size": self.size,
+            "actual_size": self.actual_size,
+            "reason": self.reason,
+            "quarantined": self.quarantined,
+        }
 
 
 @dataclass(slots=True)
 class VerifyReport:
-    """What a verification read, and what it found wrong."""
+    """What a verification read, what it found wrong, and what it repaired.
 
+    ``debris`` and ``debris_bytes`` count the staging files of interrupted writes found in
+    ``tmp/`` (older than the grace period); ``debris_removed`` how many of them repair removed.
+    """
+
+    deep: bool = False
     versions: int = 0
     files: int = 0
     blobs: int = 0
     bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    debris: int = 0
+    debris_bytes: int = 0
+    debris_removed: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when nothing is wrong."""
+        """True when nothing is wrong (stale debris alone is not a problem)."""
         return not self.problems
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object (fields are only ever added to; see docs/cli.md)."""
+        return {
+            "ok": self.ok,
+            "deep": self.deep,
+            "versions": self.versions,
+            "files": self.files,
+            "blobs": self.blobs,
+            "bytes": self.bytes,
+            "problems": [p.to_json() for p in self.problems],
+            "quarantined": list(self.quarantined),
+            "debris": self.debris,
+            "debris_bytes": self.debris_bytes,
+            "debris_removed": self.debris_removed,
+        }
 
-def verify_versions(blobs: BlobStore, versions: Iterable[ArtifactVersion]) -> VerifyReport:
-    """Hash every blob the versions reference (each blob once) and report what is wrong."""
-    report = VerifyReport()
-    checked: dict[Digest, tuple[ProblemKind, str | None] | None] = {}
+
+@dataclass(slots=True)
+class _Blob:
+    """What was found about one blob: its stored size (None: missing), its actual digest when
+    hashed, and where repair moved it."""
+
+    size: int | None
+    actual: Digest | None = None
+    repaired: bool = False
+    quarantined: str | None = None
+
+
+def verify_versions(
+    blobs: BlobStore,
+    versions: Iterable[ArtifactVersion],
+    *,
+    deep: bool = False,
+    repair: bool = False,
+    debris: bool = False,
+) -> VerifyReport:
+    """Check every version, each blob once, and report every problem of every version.
+
+    Args:
+        blobs: the store's blob store.
+        versions: the versions to check.
+        deep: also hash every blob (manifests are always hashed when read).
+        repair: move corrupt and wrong-sized objects to ``quarantine/`` (each is hashed first:
+            a blob whose bytes are good stays), and remove stale staging files.
+        debris: count (and with ``repair`` remove) the staging files in ``tmp/``.
+    """
+    report = VerifyReport(deep=deep)
+    seen: dict[Digest, _Blob] = {}
+    bad_manifests: dict[str, Problem] = {}
     for version in versions:
         report.versions += 1
-        label = version.qualified_name
+        known = bad_manifests.get(version.digest)
+        if known is not None:  # another version of the same content: judged already
+            report.problems.append(replace(known, version=version.qualified_name))
+            continue
         try:
             entries = version.files()
-        except (NotFoundError, CorruptBlobError, UnsupportedFormatError):
-            report.problems.append(Problem(label, None, "bad-manifest", version.digest))
+        except (UserError, CorruptBlobError) as exc:
+            bad = bad_manifests[version.digest] = _manifest_problem(
+                blobs, version, exc, repair, report
+            )
+            report.problems.append(bad)
             continue
         for entry in entries:
             report.files += 1
-            if entry.digest not in checked:
-                checked[entry.digest] = _check_blob(blobs, entry.digest)
+            found = seen.get(entry.digest)
+            if found is None:
+                found = seen[entry.digest] = _inspect(blobs, entry.digest, deep)
                 report.blobs += 1
                 report.bytes += entry.size
-            outcome = checked[entry.digest]
-            if outcome is not None:
-                kind, actual = outcome
-                report.problems.append(Problem(label, entry.path, kind, entry.digest.hex, actual))
+            problem = _blob_problem(version.qualified_name, entry, found)
+            if problem is not None and repair and problem.kind != "missing" and not found.repaired:
+                _repair(blobs, entry.digest, found, report)
+                problem = _blob_problem(version.qualified_name, entry, found)
+            if problem is not None:
+                report.problems.append(problem)
+    if debris:
+        stale = blobs.debris()
+        report.debris = len(stale)
+        report.debris_bytes = sum(size for _, size in stale)
+        if repair:
+            report.debris_removed = blobs.remove_debris()[0]
     return report
 
 
-def _check_blob(blobs: BlobStore, digest: Digest) -> tuple[ProblemKind, str | None] | None:
+def _inspect(blobs: BlobStore, digest: Digest, deep: bool) -> _Blob:
     try:
-        actual = blobs.verify(Kind.BLOB, digest)
+        size = blobs.size(Kind.BLOB, digest)
     except NotFoundError:
-        return ("missing", None)
-    return None if actual == digest else ("corrupt", actual.hex)
+        return _Blob(None)
+    if not deep:
+        return _Blob(size)
+    try:
+        return _Blob(size, blobs.verify(Kind.BLOB, digest))
+    except NotFoundError:  # removed between the two looks
+        return _Blob(None)
+
+
+def _repair(blobs: BlobStore, digest: Digest, found: _Blob, report: VerifyReport) -> None:
+    found.repaired = True
+    found.quarantined = blobs.quarantine(Kind.BLOB, digest)
+    if found.quarantined is not None:
+        report.quarantined.append(found.quarantined)
+    elif found.size is not None:  # its bytes are good: only a manifest lies about its size
+        found.actual = digest
+
+
+def _blob_problem(label: str, entry: FileEntry, found: _Blob) -> Problem | None:
+    digest = entry.digest.hex
+    actual = None if found.actual is None else found.actual.hex
+    if found.size is None:
+        return Problem(label, entry.path, "missing", digest, quarantined=found.quarantined)
+    if found.size != entry.size:
+        return Problem(
+            label,
+            entry.path,
+            "wrong-size",
+            digest,
+            actual,
+            size=entry.size,
+            actual_size=found.size,
+            quarantined=found.quarantined,
+        )
+    if found.actual is not None and found.actual != entry.digest:
+        return Problem(label, entry.path, "corrupt", digest, actual, quarantined=found.quarantined)
+    return None
+
+
+def _manifest_problem(
+    blobs: BlobStore,
+    version: ArtifactVersion,
+    error: UserError | CorruptBlobError,
+    repair: bool,
+    report: VerifyReport,
+) -> Problem:
+    label, digest = version.qualified_name, version.digest
+    if isinstance(error, CorruptBlobError):
+        moved = blobs.quarantine(Kind.MANIFEST, Digest.parse(digest)) if repair else None
+        if moved is not None:
+            report.quarantined.append(moved)
+        reason = f"corrupt: its content hashes to {error.actual}"
+        return Problem(
+            label, None, "bad-manifest", digest, error.actual, reason=reason, quarantined=moved
+        )
+    if isinstance(error, NotFoundError):
+        return Problem(label, None, "bad-manifest", digest, reason="missing")
+    return Problem(label, None, "bad-manifest", digest, reason=str(error))

@@ -6,9 +6,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from artstore.artifacts.download import materialize
+from artstore.artifacts.download import KeepOut, materialize
 from artstore.artifacts.manifest import FileEntry, Manifest
-from artstore.errors import NotFoundError
+from artstore.errors import CorruptBlobError, NotFoundError
 from artstore.lineage import VersionInfo
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback, Digest, Kind
 
@@ -16,11 +16,23 @@ __all__ = ["ArtifactVersion"]
 
 
 class ArtifactVersion:
-    """One logged version of an artifact, as W&B's ``Artifact`` returned by ``use_artifact``."""
+    """One logged version of an artifact, as W&B's ``Artifact`` returned by ``use_artifact``.
 
-    def __init__(self, info: VersionInfo, blobs: BlobStore, *, created: bool = True) -> None:
+    ``keep_out`` names the local places its downloads must never write (the store's folder
+    and catalog); by default the blob store's own folder.
+    """
+
+    def __init__(
+        self,
+        info: VersionInfo,
+        blobs: BlobStore,
+        *,
+        created: bool = True,
+        keep_out: KeepOut | None = None,
+    ) -> None:
         self._info = info
         self._blobs = blobs
+        self._keep_out = keep_out if keep_out is not None else KeepOut.of(blobs.local_root)
         self._manifest: Manifest | None = None
         #: False when logging found identical content and returned the existing version.
         self.created = created
@@ -91,9 +103,27 @@ class ArtifactVersion:
         return f"{self.name}:{self.version}"
 
     def manifest(self) -> Manifest:
-        """The version's manifest, read from the store and verified once."""
+        """The version's manifest, read from the store and verified once.
+
+        Raises:
+            NotFoundError: the manifest is missing (names the version).
+            CorruptBlobError: its bytes do not match its digest (names the version).
+            UnsupportedFormatError: it is not a manifest this artstore can read.
+            UnsafePathError: it holds an unsafe or colliding path.
+        """
         if self._manifest is None:
-            raw = self._blobs.read_bytes(Kind.MANIFEST, Digest.parse(self.digest))
+            try:
+                raw = self._blobs.read_bytes(Kind.MANIFEST, Digest.parse(self.digest))
+            except NotFoundError:
+                raise NotFoundError(
+                    f"the manifest of {self.qualified_name} ({self.digest}) is missing from "
+                    f"{self._blobs.url}; run `art verify` to list every damaged version, then "
+                    "put its files again"
+                ) from None
+            except CorruptBlobError as exc:
+                raise CorruptBlobError(
+                    exc.expected, exc.actual, artifact=self.qualified_name
+                ) from None
             self._manifest = Manifest.decode(raw, f"manifest of {self.qualified_name}")
         return self._manifest
 
@@ -106,13 +136,24 @@ class ArtifactVersion:
     ) -> Path:
         """Write every file under ``root`` (default ``./artifacts/<name>-v<N>``), verified.
 
+        Every destination is checked before the first byte is written.
+
         Raises:
             CorruptBlobError: a stored file does not match its digest (names the file).
+            NotFoundError: a stored file or the manifest is missing (names the file).
             UnsafePathError: a path would land outside ``root``.
+            FileAccessError: a destination cannot be written (a file or folder in the way, a
+                dangling link, no permission, too long), or lies in the store's own folder or
+                is its catalog.
         """
         target = Path(root) if root is not None else self.default_root()
         return materialize(
-            self._blobs, self.files(), target, label=self.qualified_name, callback=callback
+            self._blobs,
+            self.files(),
+            target,
+            label=self.qualified_name,
+            keep_out=self._keep_out,
+            callback=callback,
         )
 
     def file(self, path: str, root: str | Path | None = None) -> Path:
@@ -120,6 +161,7 @@ class ArtifactVersion:
 
         Raises:
             NotFoundError: the version has no file at ``path``.
+            FileAccessError, CorruptBlobError: as for :meth:`download`.
         """
         entry = self.manifest().entries.get(path)
         if entry is None:
@@ -127,7 +169,9 @@ class ArtifactVersion:
                 f"{self.qualified_name} has no file {path!r}; see: art ls {self.qualified_name}"
             )
         target = Path(root) if root is not None else self.default_root()
-        materialize(self._blobs, [entry], target, label=self.qualified_name)
+        materialize(
+            self._blobs, [entry], target, label=self.qualified_name, keep_out=self._keep_out
+        )
         return target / entry.path
 
     def default_root(self) -> Path:

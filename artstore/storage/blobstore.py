@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,7 +18,14 @@ from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
 from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_file, hash_stream
 from artstore.storage.format import StoreFormat
-from artstore.storage.layout import SETTINGS_FILE, TMP_DIR, Kind, key_for, parse_key
+from artstore.storage.layout import (
+    QUARANTINE_DIR,
+    SETTINGS_FILE,
+    TMP_DIR,
+    Kind,
+    key_for,
+    parse_key,
+)
 
 __all__ = ["DEBRIS_GRACE", "BlobStore", "PutResult"]
 
@@ -318,6 +326,42 @@ class BlobStore:
         if count:
             logger.info("removed %d staging files (%d bytes) of interrupted writes", count, freed)
         return count, freed
+
+    # -- quarantine ----------------------------------------------------------------------------
+
+    def quarantine(self, kind: Kind, digest: Digest) -> str | None:
+        """Move an object whose bytes do not hash to its name out of the way, to
+        ``quarantine/<kind>/<digest>.<UTC time>``, so that the next put of the good content
+        stores it again. Nothing is deleted.
+
+        The object is moved first and judged where no writer reaches it: bytes that hash to
+        their name (a good object, or one a healing put placed meanwhile) go back.
+
+        Returns:
+            Where the object went, relative to the root; None when it was missing or good.
+        """
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        rel = f"{QUARANTINE_DIR}/{kind.value}/{digest.hex}.{stamp}"
+        source, aside = self.path(kind, digest), f"{self.root}/{rel}"
+        try:
+            if self.backend.local:
+                os.makedirs(os.path.dirname(aside), exist_ok=True)
+                os.rename(source, aside)
+            else:
+                self.fs.mv(source, aside)
+        except FileNotFoundError:
+            return None
+        with open(aside, "rb") if self.backend.local else self.fs.open(aside, "rb") as f:
+            if hash_stream(f, self._buffer)[0] != digest:
+                logger.info("moved corrupt %s %s to %s", kind.value, digest, rel)
+                return rel
+        if self.backend.local:
+            _atomic.place(Path(aside), Path(source))
+        elif self.has(kind, digest):
+            self.fs.rm(aside)
+        else:
+            self.fs.mv(aside, source)
+        return None
 
     def read_settings(self) -> str | None:
         """The text of ``artstore.yaml`` at the root, or None when there is none."""

@@ -6,11 +6,20 @@ from enum import StrEnum
 
 from artstore.storage.digest import Digest
 
-__all__ = ["MARKER_FILE", "SETTINGS_FILE", "TMP_DIR", "Kind", "key_for", "parse_key"]
+__all__ = [
+    "MARKER_FILE",
+    "QUARANTINE_DIR",
+    "SETTINGS_FILE",
+    "TMP_DIR",
+    "Kind",
+    "key_for",
+    "parse_key",
+]
 
 MARKER_FILE = "artstore.json"
 SETTINGS_FILE = "artstore.yaml"
 TMP_DIR = "tmp"
+QUARANTINE_DIR = "quarantine"
 
 
 class Kind(StrEnum):

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from artstore.artifacts import Artifact, Diff, Store, tensordiff
 from artstore.artifacts import diff as diff_module
-from artstore.errors import NotFoundError, UnsupportedFormatError
+from artstore.errors import CorruptBlobError, NotFoundError, UnsupportedFormatError
+from artstore.storage import hash_bytes
 from tests.conftest import backdate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -449,3 +452,168 @@ def test_a_missing_blob_is_not_found_not_a_crash(store, models):
     Path(store.blobs.path(Kind.BLOB, entry.digest)).unlink()
     with pytest.raises(NotFoundError, match="art verify"):
         store.diff("net:v0", "net:v1")
+
+
+# -- what diff reads, it verifies ---------------------------------------------------------------
+
+
+def _corrupt(store: Store, ref: str, path: str, at: int) -> Path:
+    from artstore.storage import Kind
+
+    entry = store.artifact(ref).manifest().entries[path]
+    blob = Path(store.blobs.path(Kind.BLOB, entry.digest))
+    blob.chmod(0o644)
+    data = bytearray(blob.read_bytes())
+    data[at] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    return blob
+
+
+@pytest.mark.parametrize("side", ["net:v0", "net:v1"])
+def test_a_corrupt_blob_is_reported_as_corrupt_not_as_changed_tensors(store, models, side):
+    # The last byte lies in a tensor both versions share unchanged: unverified, it would show
+    # up as a changed tensor.
+    _corrupt(store, side, "model.safetensors", -1)
+    with pytest.raises(CorruptBlobError) as info:
+        store.diff("net:v0", "net:v1")
+    error = info.value
+    assert (error.artifact, error.path, error.exit_code) == (side, "model.safetensors", 1)
+    assert "\n" not in str(error) and "art verify --repair" in str(error)
+
+
+def test_a_corrupt_header_is_corrupt_data_not_a_malformed_file(store, models):
+    _corrupt(store, "net:v1", "model.safetensors", 10)
+    with pytest.raises(CorruptBlobError, match=r"'model\.safetensors' of net:v1"):
+        store.diff("net:v0", "net:v1")
+
+
+def test_a_corrupt_blob_on_a_remote_store_is_caught_too(tmp_path, models):
+    remote_url = f"memory://diff-corrupt-{tmp_path.name}"
+    with Store.init(remote_url, db=f"sqlite:///{tmp_path / 'remote.db'}") as remote:
+        for i in range(2):
+            log_folder(remote, "net", tmp_path / f"m{i}", "model")
+        from artstore.storage import Kind
+
+        entry = remote.artifact("net:v0").manifest().entries["model.safetensors"]
+        key = remote.blobs.path(Kind.BLOB, entry.digest)
+        data = bytearray(remote.blobs.fs.cat_file(key))
+        data[-1] ^= 0xFF
+        remote.blobs.fs.pipe_file(key, bytes(data))
+        with pytest.raises(CorruptBlobError, match="net:v0"):
+            remote.diff("net:v0", "net:v1")
+        with pytest.raises(CorruptBlobError, match="net:v0"):
+            remote.diff("net:v0", "net:v1", stats=True)
+
+
+def test_folder_sides_are_not_hashed_twice(store, models, tmp_path, monkeypatch):
+    calls = []
+    real = tensordiff._hash_file_and_tensors
+    monkeypatch.setattr(
+        tensordiff, "_hash_file_and_tensors", lambda *a: calls.append(1) or real(*a)
+    )
+    (t,) = store.diff(str(tmp_path / "m0"), "net:v1").tensors
+    assert t.names("values") == tuple(PERTURBED)
+    assert len(calls) == 1, "only the stored side is verified"
+
+
+def test_shapes_that_disagree_with_offsets_are_refused_in_one_line(store, tmp_path):
+    for i in range(2):
+        folder = tmp_path / f"lie{i}"
+        folder.mkdir()
+        # [4] float32 needs 16 bytes; the offsets give 8
+        write_raw(folder / "model.safetensors", {"w": ("F32", [4], bytes([i]) * 8)})
+        log_folder(store, "lie", folder, "model")
+    for stats in (False, True):
+        with pytest.raises(UnsupportedFormatError, match="needs 16 bytes, but its offsets hold 8"):
+            store.diff("lie:v0", "lie:v1", stats=stats)
+
+
+def test_stats_turn_a_safetensors_refusal_into_one_line(store, tmp_path):
+    # A gap between tensors: the header reader accepts it, safetensors itself does not.
+    for i in range(2):
+        folder = tmp_path / f"gap{i}"
+        folder.mkdir()
+        header = {"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}
+        raw = json.dumps(header).encode()
+        body = bytes(4) + np.array([i], "<f4").tobytes()
+        (folder / "model.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw + body)
+        log_folder(store, "gap", folder, "model")
+    assert store.diff("gap:v0", "gap:v1").tensors[0].names("values") == ("w",)
+    with pytest.raises(UnsupportedFormatError, match="not a valid safetensors file") as info:
+        store.diff("gap:v0", "gap:v1", stats=True)
+    assert "\n" not in str(info.value)
+
+
+def test_one_pass_hashing_agrees_with_per_tensor_hashing(tmp_path):
+    import io
+
+    sizes = [0, 5, tensordiff.SMALL_TENSOR, tensordiff.SMALL_TENSOR + 3, 9 * 1024 * 1024 + 1]
+    data = np.random.default_rng(1).bytes(sum(sizes) + 7 + 11)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    tensors, offset = {}, 7
+    for i, size in enumerate(sizes):
+        tensors[f"t{i}"] = tensordiff._Tensor("U8", (size,), offset, offset + size)
+        offset += size
+    tensors["overlap"] = tensordiff._Tensor("U8", (100,), 3, 103)
+    names = list(tensors)
+    expected = tensordiff._hash_tensors(io.BytesIO(data), tensors, names)
+    with open(path, "rb", buffering=0) as f:
+        mapped = tensordiff._hash_file_and_tensors(f, tensors, names)
+    streamed = tensordiff._hash_file_and_tensors(io.BytesIO(data), tensors, names)
+    assert mapped == streamed == (expected, hash_bytes(data))
+    short = tensordiff._hash_file_and_tensors(io.BytesIO(data[:20]), tensors, names)
+    assert short == (None, hash_bytes(data[:20]))
+
+
+# -- fuzzing the safetensors header reader ------------------------------------------------------
+
+_DTYPES = st.sampled_from(["F32", "F16", "BF16", "U8", "BOOL", "F8_E4M3", "X9", ""]) | st.text(
+    max_size=4
+)
+_COUNTS = st.integers(-2, 2**66) | st.booleans() | st.floats() | st.text(max_size=2) | st.none()
+_TENSOR = st.fixed_dictionaries(
+    {
+        "dtype": _DTYPES | _COUNTS,
+        "shape": st.lists(_COUNTS, max_size=3) | _COUNTS,
+        "data_offsets": st.lists(_COUNTS, max_size=3) | _COUNTS,
+    }
+)
+
+
+def _fuzz_header(raw: bytes, size: int) -> None:
+    import io
+
+    try:
+        header = tensordiff._read_header(io.BytesIO(raw), size, "fuzz")
+    except UnsupportedFormatError:
+        return
+    for t in header.tensors.values():
+        assert 0 <= t.begin <= t.end <= size
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.binary(max_size=64), st.integers(-5, 200))
+def test_header_fuzz_arbitrary_bytes_and_lengths(raw, size):
+    _fuzz_header(raw, size)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.dictionaries(st.text(max_size=6), _TENSOR | st.integers() | st.text(max_size=3), max_size=4),
+    st.integers(0, 2**64 - 1) | st.just(None),
+    st.integers(0, 400),
+)
+def test_header_fuzz_dtypes_shapes_offsets_and_lengths(header, length, extra):
+    body = json.dumps(header).encode()
+    declared = len(body) if length is None else length
+    raw = struct.pack("<Q", declared) + body + bytes(extra)
+    _fuzz_header(raw, len(raw))
+    _fuzz_header(raw, len(raw) // 2)
+
+
+def test_header_fuzz_known_hostile_shapes():
+    for body in (b"[" * 100_000, b'{"w":{"dtype":"F32","shape":[' + b"9" * 5000 + b"]}}"):
+        raw = struct.pack("<Q", len(body)) + body
+        with pytest.raises(UnsupportedFormatError):
+            tensordiff._read_header(__import__("io").BytesIO(raw), len(raw), "x")

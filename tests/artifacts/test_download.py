@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
-from artstore.artifacts import Artifact
-from artstore.errors import CorruptBlobError, NotFoundError, UnsafePathError
-from artstore.storage import Kind, canonical_json, hash_bytes
+from artstore.artifacts import Artifact, Store
+from artstore.artifacts.download import sqlite_files
+from artstore.errors import CorruptBlobError, FileAccessError, NotFoundError, UnsafePathError
+from artstore.storage import DEBRIS_GRACE, Kind, canonical_json, hash_bytes
 
 FILES = {"a.txt": b"alpha\n", "sub/b.bin": bytes(range(256)), "sub/deep/c.txt": b"gamma\n"}
 
@@ -191,3 +195,206 @@ def test_download_checks_manifest_digest(store, store_url, version, tmp_path):
     with pytest.raises(CorruptBlobError):
         store.artifact("data").download(tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# -- destinations checked before the first byte ---------------------------------------------------
+
+
+def nothing_written(root: Path, before: set[Path]) -> bool:
+    return set(root.rglob("*")) == before
+
+
+def test_a_destination_inside_the_store_is_refused(store, store_url, version):
+    root = Path(store_url)
+    before = set(root.rglob("*"))
+    for dest in (root, root / "blobs", root / "new" / "folder"):
+        with pytest.raises(FileAccessError, match="inside the store's own folder"):
+            version.download(dest)
+        with pytest.raises(FileAccessError, match="inside the store's own folder"):
+            version.file("a.txt", dest)
+    assert nothing_written(root, before)
+
+
+def test_a_version_holding_the_live_catalog_is_refused_before_any_byte(tmp_path):
+    project = tmp_path / "proj"
+    with Store.init(str(project / ".artstore")) as store:
+        evil = record_manifest(
+            store, "proj", {"a.txt": b"first", ".artstore/catalog.db": b"not a database"}
+        )
+        before = set(project.rglob("*"))
+        with pytest.raises(FileAccessError, match="live catalog database") as info:
+            evil.download(project)
+        assert "\n" not in str(info.value) and ".artstore/catalog.db" in str(info.value)
+        assert nothing_written(project, before), "not even the harmless a.txt was written"
+        assert [a.name for a in store.artifacts()] == ["proj"]
+
+
+def test_a_catalog_outside_the_store_is_protected_too(tmp_path):
+    elsewhere = tmp_path / "db"
+    elsewhere.mkdir()
+    url = f"sqlite:///{elsewhere / 'cat.db'}"
+    with Store.init(str(tmp_path / "store"), db=url) as store:
+        for name in ("cat.db", "cat.db-wal", "cat.db-journal"):
+            evil = record_manifest(store, "x", {name: b"junk " + name.encode()})
+            with pytest.raises(FileAccessError, match="live catalog database"):
+                evil.download(elsewhere)
+        assert not (elsewhere / "cat.db-journal").exists()
+        assert store.artifact("x:v2").number == 2
+
+
+def test_sqlite_files_of_catalog_urls(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "c.db"
+    files = (db, tmp_path / "c.db-wal", tmp_path / "c.db-shm", tmp_path / "c.db-journal")
+    assert sqlite_files(f"sqlite:///{db}") == files
+    assert sqlite_files("sqlite+pysqlite:///c.db?timeout=3") == files
+    assert sqlite_files("sqlite:///file:c.db?mode=rw&uri=true") == files
+    assert sqlite_files("sqlite://") == sqlite_files("sqlite:///:memory:") == ()
+    assert sqlite_files("postgresql+psycopg://u@h/db") == ()
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda d: d.write_bytes(b"a file"), "it is a file; give a folder"),
+        (lambda d: d.symlink_to(d.parent / "nowhere"), "which does not exist"),
+    ],
+    ids=["file", "dangling-link"],
+)
+def test_an_unusable_destination_is_refused_in_one_line(version, tmp_path, make, says):
+    dest = tmp_path / "dest"
+    make(dest)
+    before = set(tmp_path.rglob("*"))
+    with pytest.raises(FileAccessError, match=says) as info:
+        version.download(dest)
+    assert "\n" not in str(info.value) and str(dest) in str(info.value)
+    assert nothing_written(tmp_path, before)
+
+
+def test_a_folder_where_a_file_must_go_is_refused_before_any_byte(version, tmp_path):
+    dest = tmp_path / "out"
+    (dest / "sub" / "b.bin").mkdir(parents=True)
+    before = set(tmp_path.rglob("*"))
+    with pytest.raises(FileAccessError, match=r"it is a folder, where the file 'sub/b.bin'"):
+        version.download(dest)
+    assert nothing_written(tmp_path, before)
+
+
+@pytest.mark.parametrize("blocker", ["sub", "sub/deep"])
+def test_a_file_where_a_folder_must_go_is_refused_before_any_byte(version, tmp_path, blocker):
+    dest = tmp_path / "out"
+    (dest / blocker).parent.mkdir(parents=True, exist_ok=True)
+    (dest / blocker).write_bytes(b"in the way")
+    before = set(tmp_path.rglob("*"))
+    with pytest.raises(FileAccessError, match="it is a file, where the folder of"):
+        version.download(dest)
+    assert nothing_written(tmp_path, before)
+
+
+def test_a_dangling_link_where_a_folder_must_go_is_refused(version, tmp_path):
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "sub").symlink_to(tmp_path / "missing")
+    with pytest.raises(FileAccessError, match="which does not exist, where the folder"):
+        version.download(dest)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_path_longer_than_the_system_allows_is_refused_before_any_byte(store, tmp_path):
+    deep = "/".join(["d" * 200] * 25) + "/f.txt"  # about 5 KB: over PATH_MAX
+    evil = record_manifest(store, "long", {"a.txt": b"a", deep: b"deep"})
+    dest = tmp_path / "out"
+    with pytest.raises(FileAccessError, match=r"the path is \d+ bytes long; this system allows"):
+        evil.download(dest)
+    assert not dest.exists()
+
+
+def test_a_read_only_destination_is_refused_before_any_byte(version, tmp_path, monkeypatch):
+    # As root, permissions do not stop writes: the OS's answer is replaced at its boundary.
+    dest = tmp_path / "ro"
+    dest.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != dest and real_access(p, mode))
+    with pytest.raises(FileAccessError, match="no permission to write in this folder"):
+        version.download(dest)
+    with pytest.raises(FileAccessError, match="no permission"):
+        version.download(dest / "inner")
+    assert list(dest.iterdir()) == []
+
+
+def test_an_os_error_while_writing_is_one_line(version, tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(type(version._blobs), "get_file", full)
+    with pytest.raises(FileAccessError, match="the disk is full"):
+        version.download(tmp_path / "out")
+
+
+def test_stale_staging_files_of_interrupted_downloads_are_removed(version, tmp_path):
+    dest = tmp_path / "out"
+    (dest / "sub").mkdir(parents=True)
+    old, fresh = dest / "sub" / f".{'1' * 32}.partial", dest / f".{'2' * 32}.partial"
+    mine = dest / ".notes.partial"
+    for path in (old, fresh, mine):
+        path.write_bytes(b"partial")
+    past = time.time() - DEBRIS_GRACE - 60
+    os.utime(old, (past, past))
+    os.utime(mine, (past, past))
+    version.download(dest)
+    assert not old.exists(), "an interrupted download's staging file older than the grace"
+    assert fresh.exists(), "another download may be writing this one"
+    assert mine.exists(), "only staging names are removed"
+
+
+def test_a_missing_blob_names_artifact_version_and_file(version, store_url, tmp_path):
+    digest = hash_bytes(FILES["sub/b.bin"]).hex
+    (Path(store_url) / "blobs" / digest[:2] / digest[2:]).unlink()
+    with pytest.raises(NotFoundError) as info:
+        version.download(tmp_path / "out")
+    message = str(info.value)
+    assert "'sub/b.bin' of data:v0" in message and digest in message and "\n" not in message
+
+
+def test_a_missing_manifest_names_the_version(store, store_url, version, tmp_path):
+    (Path(store_url) / "manifests" / version.digest[:2] / version.digest[2:]).unlink()
+    with pytest.raises(NotFoundError, match=rf"the manifest of data:v0 \({version.digest}\)"):
+        store.artifact("data").download(tmp_path / "out")
+
+
+def test_a_corrupt_manifest_names_the_version(store, store_url, version, tmp_path):
+    raw_path = Path(store_url) / "manifests" / version.digest[:2] / version.digest[2:]
+    raw_path.chmod(0o644)
+    raw_path.write_bytes(b"{}")
+    with pytest.raises(CorruptBlobError, match=r"the manifest of data:v0 .* is corrupt"):
+        store.artifact("data").download(tmp_path / "out")
+
+
+def test_a_file_inside_a_file_in_a_manifest_is_refused_before_download(store, tmp_path):
+    raw = canonical_json(
+        {
+            "entries": {
+                "a": {"digest": hash_bytes(b"1").hex, "size": 1},
+                "a/b": {"digest": hash_bytes(b"2").hex, "size": 1},
+            },
+            "format": 1,
+        }
+    )
+    store.blobs.put_bytes(Kind.BLOB, b"1")
+    store.blobs.put_bytes(Kind.BLOB, b"2")
+    digest = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
+    store.catalog.record_version(
+        name="clash",
+        type="dataset",
+        description=None,
+        digest=digest.hex,
+        size=2,
+        file_count=2,
+        metadata={},
+        who="x@y",
+        run_id=None,
+        aliases=[],
+    )
+    with pytest.raises(UnsafePathError, match="is a file and also the folder of 'a/b'"):
+        store.artifact("clash").download(tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +129,31 @@ def test_benchmark_quick_writes_its_section_and_cleans_up(tmp_path):
     assert "kept" in text and text.count("<!-- diff:begin -->") == 1
     assert "| `art diff model:v0 model:v1` |" in text and "### Machine" in text
     assert not any((tmp_path / "work").iterdir())
+
+
+def test_a_corrupt_blob_exits_1_naming_it_not_a_false_change(art, store_url, models):
+    from artstore.artifacts import Store
+    from artstore.storage import Kind
+
+    with Store(store_url) as store:
+        entry = store.artifact("net:v0").manifest().entries["model.safetensors"]
+        blob = Path(store.blobs.path(Kind.BLOB, entry.digest))
+    blob.chmod(0o644)
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 0x01  # in the last tensor by offset, unchanged or removed in v1
+    blob.write_bytes(bytes(data))
+    line = one_error_line(art("diff", "net:v0", "net:v1"), code=1)
+    assert "'model.safetensors' of net:v0" in line and "is corrupt" in line
+
+
+def test_stats_on_shapes_that_disagree_with_offsets_exit_2_in_one_line(art, tmp_path):
+    for i in range(2):
+        folder = tmp_path / f"bad{i}"
+        folder.mkdir()
+        raw = json.dumps({"w": {"dtype": "F32", "shape": [3, 3], "data_offsets": [0, 8]}})
+        body = struct.pack("<Q", len(raw)) + raw.encode() + bytes([i]) * 8
+        (folder / "model.safetensors").write_bytes(body)
+        assert art("put", str(folder), "-n", "bad", "-t", "model").exit_code == 0
+    line = one_error_line(art("diff", "bad:v0", "bad:v1", "--stats"))
+    assert "'model.safetensors' is not a valid safetensors file" in line
+    assert "needs 36 bytes, but its offsets hold 8" in line

@@ -75,3 +75,25 @@ def test_get_corrupt_blob_exits_1_naming_artifact_and_file(art, store_url, logge
     assert result.exit_code == 1 and result.stdout == ""
     error = json.loads(result.stderr.splitlines()[1])
     assert error["code"] == 1 and "sub/b.bin" in error["error"]
+
+
+def test_get_into_the_store_itself_is_refused(art, store_url, logged):
+    before = sorted(Path(store_url).rglob("*"))
+    line = one_error_line(art("get", "data:v0", store_url))
+    assert "inside the store's own folder" in line
+    assert sorted(Path(store_url).rglob("*")) == before
+
+
+def test_get_onto_a_file_is_one_line_exit_2(art, logged, tmp_path):
+    target = tmp_path / "taken"
+    target.write_bytes(b"mine")
+    line = one_error_line(art("get", "data", str(target)))
+    assert line == f"art: cannot use {target}: it is a file; give a folder to download into"
+    assert target.read_bytes() == b"mine"
+
+
+def test_get_names_a_missing_blob_with_artifact_version_and_file(art, store_url, logged, tmp_path):
+    digest = hash_bytes(FILES["a.txt"]).hex
+    (Path(store_url) / "blobs" / digest[:2] / digest[2:]).unlink()
+    line = one_error_line(art("get", "data", str(tmp_path / "out")))
+    assert "'a.txt' of data:v0" in line and digest in line
