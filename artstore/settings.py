@@ -1,4 +1,5 @@
-"""Where the store and its catalog are, and the user settings kept beside the store.
+"""Where the store and its catalog are, the user settings kept beside the store, and how
+long artstore waits for a locked catalog.
 
 Resolution order for the store: ``--store`` > ``$ARTSTORE_URL`` > the nearest ``.artstore/``
 found by walking up from the working folder (like git) > ``./.artstore/``, created on first
@@ -8,6 +9,7 @@ write. For the catalog: ``--db`` > ``$ARTSTORE_DB`` > ``catalog:`` in ``artstore
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,18 +18,27 @@ from typing import Any
 import yaml
 
 from artstore.errors import ConfigError
+from artstore.redaction import redact_url
 
 __all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
     "DEFAULT_STORE_DIR",
+    "LOCK_TIMEOUT_ENV",
     "StoreLocation",
     "StoreSettings",
     "cache_root",
+    "default_catalog_url",
+    "lock_timeout",
     "parse_settings",
     "resolve_catalog_url",
     "resolve_store",
+    "unreadable_settings",
 ]
 
 DEFAULT_STORE_DIR = ".artstore"
+#: Seconds a catalog operation waits for a lock another process holds, reads and writes alike.
+DEFAULT_LOCK_TIMEOUT = 600.0
+LOCK_TIMEOUT_ENV = "ARTSTORE_LOCK_TIMEOUT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +83,47 @@ def resolve_catalog_url(
     if url:
         return url
     if store_path is not None:
-        return f"sqlite:///{store_path.resolve() / 'catalog.db'}"
+        return default_catalog_url(store_path)
     raise ConfigError(
-        f"store {store_url} is not on the local disk, so it needs a catalog database: "
+        f"store {redact_url(store_url)} is not on the local disk, so it needs a catalog database: "
         "pass --db postgresql://USER@HOST/DB for a team, or --db sqlite:////path/catalog.db "
         "for one person (or set ARTSTORE_DB, or catalog: in artstore.yaml)"
     )
+
+
+def default_catalog_url(store_path: Path) -> str:
+    """The URL of a local store's own catalog: ``catalog.db`` inside it."""
+    return f"sqlite:///{store_path.resolve() / 'catalog.db'}"
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for a catalog another process holds locked: ``$ARTSTORE_LOCK_TIMEOUT``,
+    else :data:`DEFAULT_LOCK_TIMEOUT`.
+
+    Raises:
+        ConfigError: the variable is not a number of seconds >= 0.
+    """
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise ConfigError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds >= 0, not {text!r}")
+    return seconds
+
+
+def unreadable_settings(source: str, exc: OSError | UnicodeDecodeError) -> ConfigError:
+    """The error for an ``artstore.yaml`` that cannot be read as text."""
+    if isinstance(exc, UnicodeDecodeError):
+        why = f"is not UTF-8 text (byte {exc.start})"
+    elif isinstance(exc, IsADirectoryError):
+        why = "is a folder, not a file"
+    else:
+        why = f"cannot be read ({exc.strerror or exc})"
+    return ConfigError(f"{source} {why}; fix or remove it")
 
 
 def parse_settings(text: str, source: str) -> StoreSettings:
@@ -89,25 +135,34 @@ def parse_settings(text: str, source: str) -> StoreSettings:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source} is not valid YAML ({exc}); fix or remove it") from None
+        raise ConfigError(f"{source} is not valid YAML ({_yaml_problem(exc)}); fix it") from None
     if data is None:
         return StoreSettings()
     if not isinstance(data, dict):
         raise ConfigError(f"{source} must hold a mapping of settings, not {type(data).__name__}")
-    unknown = sorted(set(data) - {"catalog", "storage_options", "protected_aliases"})
+    known = {"catalog", "storage_options", "protected_aliases"}
+    unknown = sorted(str(k) for k in set(data) - known)
     if unknown:
         raise ConfigError(f"{source} has unknown settings {unknown}; see docs/format.md")
     catalog = data.get("catalog")
     if catalog is not None and not isinstance(catalog, str):
         raise ConfigError(f"{source}: catalog must be a database URL string")
     options = data.get("storage_options") or {}
-    if not isinstance(options, dict):
-        raise ConfigError(f"{source}: storage_options must be a mapping")
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+        raise ConfigError(f"{source}: storage_options must be a mapping of option names")
     return StoreSettings(
         catalog=catalog,
         storage_options=options,
         protected_aliases=_parse_protected(data.get("protected_aliases"), source),
     )
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    # PyYAML's message spans lines and quotes the text; one line with the position is enough.
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    mark = getattr(exc, "problem_mark", None)
+    where = "" if mark is None else f"line {mark.line + 1}, column {mark.column + 1}: "
+    return where + " ".join(str(problem).split())
 
 
 def _parse_protected(value: object, source: str) -> dict[str, list[str]]:

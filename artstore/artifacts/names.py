@@ -9,18 +9,25 @@ from artstore.errors import InvalidNameError
 
 __all__ = [
     "LATEST",
+    "MAX_VERSION",
     "NAME_PATTERN",
+    "RUN_ID_PATTERN",
     "Ref",
     "check_alias",
     "check_name",
+    "check_run_id",
     "check_settable_alias",
     "parse_version_selector",
 ]
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+RUN_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 LATEST = "latest"
+#: The highest version number: catalogs keep numbers in signed 64-bit columns.
+MAX_VERSION = 2**63 - 1
 _NAME_RE = re.compile(NAME_PATTERN)
-_VERSION_RE = re.compile(r"v(\d+)")
+_RUN_ID_RE = re.compile(RUN_ID_PATTERN)
+_VERSION_RE = re.compile(r"v([0-9]+)")  # ASCII digits only: "v٣" is an alias, not v3
 
 
 def check_name(name: str, what: str = "artifact name") -> str:
@@ -31,10 +38,24 @@ def check_name(name: str, what: str = "artifact name") -> str:
     """
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidNameError(
-            f"invalid {what} {name!r}: use 1-128 letters, digits, '.', '_' or '-', "
+            f"invalid {what} {_shown(name)}: use 1-128 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
     return name
+
+
+def check_run_id(run_id: str) -> str:
+    """Return ``run_id`` if it may identify a run.
+
+    Raises:
+        InvalidNameError: it does not match ``[A-Za-z0-9][A-Za-z0-9._-]{0,63}``.
+    """
+    if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
+        raise InvalidNameError(
+            f"invalid run id {_shown(run_id)}: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return run_id
 
 
 def check_alias(alias: str) -> str:
@@ -46,7 +67,7 @@ def check_alias(alias: str) -> str:
     check_name(alias, "alias")
     if _VERSION_RE.fullmatch(alias):
         raise InvalidNameError(
-            f"invalid alias {alias!r}: names like v3 are version numbers, not aliases"
+            f"invalid alias {_shown(alias)}: names like v3 are version numbers, not aliases"
         )
     return alias
 
@@ -66,9 +87,30 @@ def check_settable_alias(alias: str) -> str:
 
 
 def parse_version_selector(selector: str) -> int | None:
-    """The number in a ``v3`` selector, or None when the selector is an alias."""
+    """The number in a ``v3`` selector, or None when the selector is an alias.
+
+    Raises:
+        InvalidNameError: the selector is not a string, or its number is above
+            :data:`MAX_VERSION`.
+    """
+    if not isinstance(selector, str):
+        raise InvalidNameError(f"invalid version {_shown(selector)}: use v0, v1, ... or an alias")
     match = _VERSION_RE.fullmatch(selector)
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    digits = match.group(1)
+    # Compared as text first: int() refuses more than 4300 digits with a bare ValueError.
+    if len(digits.lstrip("0")) > len(str(MAX_VERSION)) or int(digits) > MAX_VERSION:
+        raise InvalidNameError(
+            f"invalid version {_shown(selector)}: version numbers end at v{MAX_VERSION}"
+        )
+    return int(digits)
+
+
+def _shown(value: object) -> str:
+    # A name in a message: its repr, cut short, so a hostile input stays one readable line.
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}...' ({len(str(value))} characters)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +127,11 @@ class Ref:
         Raises:
             InvalidNameError: the name or the selector is malformed.
         """
+        if not isinstance(text, str):
+            raise InvalidNameError(f"invalid reference {_shown(text)}: use name[:v3|:alias]")
         name, sep, selector = text.partition(":")
         if sep and not selector:
-            raise InvalidNameError(f"invalid reference {text!r}: nothing after ':'")
+            raise InvalidNameError(f"invalid reference {_shown(text)}: nothing after ':'")
         check_name(name)
         if not sep:
             return cls(name)

@@ -14,7 +14,7 @@ from artstore.artifacts.diff import Diff, Side, compare, folder_side, locate, ve
 from artstore.artifacts.download import KeepOut
 from artstore.artifacts.identity import ci_job, who
 from artstore.artifacts.manifest import Manifest
-from artstore.artifacts.names import Ref, check_name, check_settable_alias
+from artstore.artifacts.names import Ref, check_name, check_run_id, check_settable_alias
 from artstore.artifacts.promote import PromotionResult
 from artstore.artifacts.promote import promote as _promote
 from artstore.artifacts.runs import RunInfo, matches
@@ -23,13 +23,16 @@ from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import NotAStoreError, NotFoundError, ProtectedAliasError, UserError
 from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph
+from artstore.redaction import redact_url
 from artstore.settings import (
     StoreLocation,
     StoreSettings,
     cache_root,
+    default_catalog_url,
     parse_settings,
     resolve_catalog_url,
     resolve_store,
+    unreadable_settings,
 )
 from artstore.storage import (
     DEFAULT_CALLBACK,
@@ -77,19 +80,49 @@ class Store:
         self._catalog: Catalog | None = None
         self._stat_cache: StatCache | None = None
         self._settings: StoreSettings | None = None
+        self._creating = False
 
     @classmethod
     def init(cls, url: str | None = None, *, db: str | None = None, **options: Any) -> Store:
-        """Create a store (and its catalog) at ``url``, or open the one already there."""
+        """Create a store (and its catalog) at ``url``, or open the one already there.
+
+        What can refuse is asked before anything is written at ``url``: a catalog given by
+        ``db`` (or ``$ARTSTORE_DB``) is opened, and created, first; a store outside the local
+        disk without a catalog is refused.
+
+        Raises:
+            ConfigError: the catalog cannot be opened, or a bucket store has none.
+            FileAccessError: ``url`` is a local file, or its folders cannot be made.
+            UnsupportedFormatError: a store or catalog of a newer format is there.
+        """
         store = cls(url, db=db, storage_options=options or None)
-        store._open(create=True)
-        store.catalog  # noqa: B018 - creating the catalog is the point
+        store._creating = True
+        try:
+            store._blobs = init_store(
+                store.location.url,
+                storage_options=store._storage_options,
+                prepare=store._open_catalog_first,
+            )
+            store.catalog  # noqa: B018 - creating the catalog is the point
+        except BaseException:
+            store.close()
+            raise
         return store
+
+    def _open_catalog_first(self, blobs: BlobStore) -> None:
+        # A new store has no artstore.yaml yet, so only --db or $ARTSTORE_DB can name its
+        # catalog; the default catalog.db is made once the store's folder exists.
+        url = resolve_catalog_url(self._db, StoreSettings(), self.url, blobs.local_root)
+        local = blobs.local_root
+        if local is None or url != default_catalog_url(local):
+            from artstore.lineage import Catalog
+
+            self._catalog = Catalog.open(url)
 
     @property
     def url(self) -> str:
-        """The store's URL."""
-        return self.location.url
+        """The store's URL, without any password in it (``location.url`` is as given)."""
+        return redact_url(self.location.url)
 
     @property
     def blobs(self) -> BlobStore:
@@ -100,18 +133,26 @@ class Store:
     def catalog(self) -> Catalog:
         """The catalog database (opened, and migrated if older, on first use)."""
         if self._catalog is None:
-            url = resolve_catalog_url(self._db, self.settings, self.url, self.blobs.local_root)
+            local = self.blobs.local_root
+            url = resolve_catalog_url(self._db, self.settings, self.url, local)
             from artstore.lineage import Catalog
 
-            self._catalog = Catalog.open(url)
+            # Only init, or the store's own catalog.db, makes a new SQLite file: a mistyped
+            # --db path is refused instead of becoming an empty catalog.
+            own = local is not None and url == default_catalog_url(local)
+            self._catalog = Catalog.open(url, create=self._creating or own)
         return self._catalog
 
     @property
     def settings(self) -> StoreSettings:
         """The store's ``artstore.yaml`` (empty settings when it has none), read on first use."""
         if self._settings is None:
-            text = self.blobs.read_settings() or ""
-            self._settings = parse_settings(text, f"{self.url}/artstore.yaml")
+            source = f"{self.url}/artstore.yaml"
+            try:
+                text = self.blobs.read_settings() or ""
+            except (OSError, UnicodeDecodeError) as exc:
+                raise unreadable_settings(source, exc) from None
+            self._settings = parse_settings(text, source)
         return self._settings
 
     def writable(self) -> Store:
@@ -121,11 +162,12 @@ class Store:
 
     def _open(self, create: bool) -> BlobStore:
         if self._blobs is None:
+            url, options = self.location.url, self._storage_options
             if create:
-                self._blobs = init_store(self.url, storage_options=self._storage_options)
+                self._blobs = init_store(url, storage_options=options)
             else:
                 try:
-                    self._blobs = open_store(self.url, storage_options=self._storage_options)
+                    self._blobs = open_store(url, storage_options=options)
                 except NotAStoreError:
                     if self.location.implicit:
                         raise NotFoundError(
@@ -223,7 +265,7 @@ class Store:
         """
         catalog = self.catalog
         if run_id is not None:
-            node = catalog.run_node(run_id)
+            node = catalog.run_node(check_run_id(run_id))
         elif ref is not None:
             version = self.artifact(ref)
             node = catalog.version_node(version.name, version.number)
@@ -243,9 +285,10 @@ class Store:
         """One run.
 
         Raises:
+            InvalidNameError: ``run_id`` is not shaped like a run id.
             NotFoundError: no such run.
         """
-        return RunInfo(self.catalog.get_run(run_id), self)
+        return RunInfo(self.catalog.get_run(check_run_id(run_id)), self)
 
     def artifact(self, ref: str) -> ArtifactVersion:
         """The version ``name:v3``, ``name:alias`` or ``name`` (latest).

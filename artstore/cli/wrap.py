@@ -41,21 +41,23 @@ def command(
     in Python) record lineage against this run. art exits with the command's exit code.
     """
     from artstore.errors import NotFoundError
+    from artstore.redaction import redact_argv
     from artstore.tracker import init
     from artstore.tracker._current import new_run_id
 
     store = open_store(ctx).writable()
+    shown = redact_argv(cmd)
     run = init(
         project=project,
-        name=name or os.path.basename(cmd[0]),
+        name=name or os.path.basename(shown[0]),
         tags=list(tags),
         store=store,
         id=new_run_id(),
-        config={"command": list(cmd)},  # written with the run, before the command can write
+        config={"command": shown},  # written with the run, before the command can write
         capture_console=False,
         heartbeat_interval=heartbeat,
     )
-    env = {**os.environ, "ARTSTORE_RUN_ID": run.id, "ARTSTORE_URL": _absolute(store.url)}
+    env = {**os.environ, "ARTSTORE_RUN_ID": run.id, "ARTSTORE_URL": _absolute(store.location.url)}
     options = ctx.find_root().obj or {}
     if options.get("db"):
         env["ARTSTORE_DB"] = options["db"]
@@ -63,7 +65,7 @@ def command(
         child = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except OSError as exc:
         run.finish(exit_code=127)
-        raise NotFoundError(f"cannot run {cmd[0]!r}: {exc.strerror}") from None
+        raise NotFoundError(f"cannot run {shown[0]!r}: {exc.strerror}") from None
     assert child.stdout is not None and child.stderr is not None
     out = sys.stderr if as_json else sys.stdout  # under --json, stdout carries only JSON
     pumps = [

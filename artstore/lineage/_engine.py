@@ -1,8 +1,11 @@
-"""Engines for the catalog: SQLite pragmas and transaction control, URL display, retries."""
+"""Engines for the catalog: SQLite pragmas and transaction control, lock waits, URL display,
+retries."""
 
 from __future__ import annotations
 
 import re
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -11,27 +14,55 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from artstore.errors import ConfigError
 from artstore.lineage import jsoncodec
+from artstore.redaction import REDACTED, redact_text, redact_url, url_password
 
-__all__ = ["WRITE_OPTION", "create_catalog_engine", "display_url", "is_retryable", "open_error"]
+__all__ = [
+    "WRITE_OPTION",
+    "create_catalog_engine",
+    "display_url",
+    "is_locked",
+    "is_retryable",
+    "open_error",
+    "sqlite_file",
+]
 
 # Execution option marking the engine whose transactions write (BEGIN IMMEDIATE on SQLite).
 WRITE_OPTION = "artstore_write"
 
-_BUSY_TIMEOUT_MS = 30_000
 _RETRY_SQLSTATES = frozenset({"40001", "40P01", "23505"})  # serialization, deadlock, unique
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
 _WHAT_TO_DO = "check the catalog URL (--db, $ARTSTORE_DB or catalog: in artstore.yaml)"
 
 
 def display_url(url: str) -> str:
     """The URL as it may be shown to users and logs: never with its password."""
+    return redact_url(url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite catalog URL names; None for other databases, in-memory and URI forms.
+
+    Raises:
+        ConfigError: the URL is malformed.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise open_error(url, exc) from None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if parsed.query.get("uri") == "true" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
-def create_catalog_engine(url: str) -> Engine:
+def create_catalog_engine(url: str, attempt_seconds: float) -> Engine:
     """Create the engine for a catalog URL; nothing is connected yet.
+
+    Args:
+        attempt_seconds: how long one statement waits for a lock another process holds before
+            it fails with a lock error (see :func:`is_locked`) that the caller may retry.
 
     Raises:
         ConfigError: the URL is malformed or names a database without an installed driver.
@@ -41,13 +72,30 @@ def create_catalog_engine(url: str) -> Engine:
         # JSON columns keep NaN and infinities in a tagged form that every database accepts.
         codec = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
         if parsed.get_backend_name() != "sqlite":
-            return create_engine(parsed, pool_pre_ping=True, **codec)
-        engine = create_engine(parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000}, **codec)
+            engine = create_engine(parsed, pool_pre_ping=True, **codec)
+            if parsed.get_backend_name() == "postgresql":
+                milliseconds = max(1, round(attempt_seconds * 1000))
+                event.listen(engine, "connect", partial(_postgres_on_connect, milliseconds))
+            return engine
+        engine = create_engine(parsed, connect_args={"timeout": attempt_seconds}, **codec)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise open_error(url, exc) from None
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _postgres_on_connect(
+    milliseconds: int, dbapi_connection: Any, record: ConnectionPoolEntry
+) -> None:
+    # A table lock held by another session (LOCK TABLE, a long migration) fails a statement
+    # after one attempt's time instead of blocking it forever; the caller waits and retries.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SET lock_timeout = {milliseconds}")
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -69,25 +117,34 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def is_retryable(exc: DBAPIError) -> bool:
-    """Whether a failed write transaction may succeed when run again from the start."""
+def is_locked(exc: DBAPIError) -> bool:
+    """Whether an attempt failed because another process held a lock for an attempt's time."""
     orig = exc.orig
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if code in _RETRY_SQLSTATES:
+    if _sqlstate(orig) == _LOCK_NOT_AVAILABLE:
         return True
     message = str(orig)
-    if isinstance(exc, IntegrityError):
-        return "UNIQUE constraint failed" in message
-    return "database is locked" in message
+    return "database is locked" in message or "database table is locked" in message
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """Whether a failed write transaction may succeed when run again from the start (a
+    conflict with another writer; locks are :func:`is_locked`)."""
+    if _sqlstate(exc.orig) in _RETRY_SQLSTATES:
+        return True
+    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed" in str(exc.orig)
+
+
+def _sqlstate(orig: object) -> str | None:
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return None if code is None else str(code)
 
 
 def open_error(url: str, exc: BaseException) -> ConfigError:
     """The one-line error for a catalog URL the engine cannot open."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    text = reason[0] if reason else type(exc).__name__
-    password = _password(url)
-    if password:
-        text = text.replace(password, "***")
+    text = redact_text(reason[0] if reason else type(exc).__name__)
+    for secret in _passwords(url):
+        text = text.replace(secret, REDACTED)
     todo = _WHAT_TO_DO
     if isinstance(exc, ImportError) and exc.name:
         text = f"its driver {exc.name!r} is not installed"
@@ -95,10 +152,17 @@ def open_error(url: str, exc: BaseException) -> ConfigError:
     return ConfigError(f"cannot open catalog database {display_url(url)}: {text}; {todo}")
 
 
-def _password(url: str) -> str | None:
+def _passwords(url: str) -> list[str]:
+    # The password as the user wrote it, and as the driver read it: an unescaped '@' in it
+    # makes the driver take its tail for the host, which a driver message may then show.
+    found: set[str] = set()
+    full = url_password(url)
+    if full:
+        found |= {full, *(part for part in re.split(r"[@:/]", full) if len(part) >= 3)}
     try:
-        password = make_url(url).password
-        return None if password is None else str(password)
+        parsed = make_url(url).password
     except (ArgumentError, ValueError):
-        match = re.search(r"://[^:/@]*:([^@/]*)@", url)
-        return match.group(1) if match else None
+        parsed = None
+    if parsed:
+        found.add(str(parsed))
+    return sorted(found, key=len, reverse=True)

@@ -11,14 +11,18 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from artstore.errors import ConfigError
 from artstore.lineage import ancestry, migrations, queries, run_import, runs, versions
 from artstore.lineage._engine import (
     WRITE_OPTION,
     create_catalog_engine,
     display_url,
+    is_locked,
     is_retryable,
     open_error,
+    sqlite_file,
 )
+from artstore.lineage.locks import LockWait, attempt_seconds
 from artstore.lineage.records import (
     AliasMove,
     ArtifactInfo,
@@ -29,6 +33,7 @@ from artstore.lineage.records import (
     RunRecord,
     VersionInfo,
 )
+from artstore.settings import lock_timeout
 
 __all__ = ["Catalog"]
 
@@ -47,43 +52,74 @@ class Catalog:
     safe with many writer processes at once.
     """
 
-    def __init__(self, engine: Engine, url: str, schema_version: int) -> None:
+    def __init__(self, engine: Engine, url: str, schema_version: int, lock_limit: float) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._url = url
         self._schema_version = schema_version
+        self._lock_limit = lock_limit
 
     @classmethod
-    def open(cls, url: str) -> Catalog:
+    def open(cls, url: str, *, create: bool = True) -> Catalog:
         """Open the catalog at a database URL, creating or upgrading its schema as needed.
+
+        A catalog whose schema is current is opened without taking the write lock. While
+        another process holds the catalog locked, opening and every later operation wait
+        (saying so after a few seconds) up to ``$ARTSTORE_LOCK_TIMEOUT`` seconds.
 
         Args:
             url: an SQLAlchemy URL, e.g. ``sqlite:////path/catalog.db`` or
                 ``postgresql+psycopg://user@host/db``.
+            create: whether a SQLite file that does not exist may be created; when False,
+                a missing file is refused instead (a mistyped path makes no database).
 
         Raises:
-            ConfigError: the URL is malformed, its driver is missing, or the database cannot
-                be reached; or it holds tables that are not an artstore catalog.
+            ConfigError: the URL is malformed, its driver is missing, the database cannot
+                be reached, or (``create`` False) its SQLite file does not exist; or it holds
+                tables that are not an artstore catalog; or ``$ARTSTORE_LOCK_TIMEOUT`` is
+                malformed.
             UnsupportedFormatError: the schema was written by a newer artstore.
+            CatalogBusyError: another process held the catalog locked past the limit.
         """
         shown = display_url(url)
-        engine = create_catalog_engine(url)
+        limit = lock_timeout()
+        path = sqlite_file(url)
+        if not create and path is not None and not path.exists():
+            raise ConfigError(
+                f"catalog database {path.absolute()} does not exist; check the catalog URL (--db, "
+                "$ARTSTORE_DB or catalog: in artstore.yaml), or create a store with that "
+                "catalog: art --db URL init STORE"
+            )
+        engine = create_catalog_engine(url, attempt_seconds(limit))
+        wait = LockWait(shown, limit)
         try:
-            try:
-                with engine.connect():
-                    pass
-            except DBAPIError as exc:
-                raise open_error(url, exc) from None
-            with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
-                if engine.dialect.name == "postgresql":
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
-                    )
-                version = migrations.migrate(connection, shown)
+            while True:
+                try:
+                    version = cls._schema(engine, shown)
+                    break
+                except DBAPIError as exc:
+                    if not is_locked(exc):
+                        raise open_error(url, exc) from None
+                    wait.locked()
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, shown, version)
+        return cls(engine, shown, version, limit)
+
+    @staticmethod
+    def _schema(engine: Engine, shown: str) -> int:
+        # The write lock is taken only to create or migrate the schema, so opening a catalog
+        # that another process is writing to does not queue behind that writer.
+        with engine.begin() as connection:
+            version = migrations.check_readable(migrations.stored_version(connection), shown)
+        if migrations.up_to_date(version):
+            return version
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                )
+            return migrations.migrate(connection, shown)
 
     @property
     def url(self) -> str:
@@ -114,20 +150,32 @@ class Catalog:
         return f"Catalog({self._url!r})"
 
     def _read(self, work: Callable[[Session], _T]) -> _T:
-        with Session(self._engine) as session, session.begin():
-            return work(session)
+        wait = LockWait(self._url, self._lock_limit)
+        while True:
+            try:
+                with Session(self._engine) as session, session.begin():
+                    return work(session)
+            except DBAPIError as exc:
+                if not is_locked(exc):
+                    raise
+                wait.locked()
 
     def _write(self, work: Callable[[Session], _T]) -> _T:
         # The whole unit of work reruns after a conflict, so nothing read before it is stale.
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
+        wait = LockWait(self._url, self._lock_limit)
+        conflicts = 0
+        while True:
             try:
                 with Session(self._writer, expire_on_commit=False) as session, session.begin():
                     return work(session)
             except DBAPIError as exc:
-                if attempt == _MAX_ATTEMPTS or not is_retryable(exc):
+                if is_locked(exc):
+                    wait.locked()
+                    continue
+                conflicts += 1
+                if conflicts == _MAX_ATTEMPTS or not is_retryable(exc):
                     raise
-                logger.debug("catalog write conflict, retrying (%d): %s", attempt, exc.orig)
-        raise AssertionError("unreachable")
+                logger.debug("catalog write conflict, retrying (%d): %s", conflicts, exc.orig)
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -180,6 +228,18 @@ class Catalog:
             ArtifactTypeError: a version's type is not its artifact's; nothing was written.
         """
         return self._write(lambda s: run_import.import_run(s, spec))
+
+    def check_import(self, spec: RunImport) -> None:
+        """Raise what :meth:`import_run` would raise as the catalog is now; writes nothing.
+
+        Lets a caller refuse before it copies files for the import; :meth:`import_run` checks
+        again in its own transaction.
+
+        Raises:
+            RunStateError: the catalog holds another run with this id.
+            ArtifactTypeError: a version's type is not its artifact's.
+        """
+        self._read(lambda s: run_import.check_import(s, spec))
 
     def get_run(self, run_id: str) -> RunRecord:
         """One run.

@@ -18,7 +18,15 @@ from sqlmodel import SQLModel
 from artstore.errors import ConfigError, UnsupportedFormatError
 from artstore.lineage import tables as _tables  # noqa: F401  (registers the tables)
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "stored_version"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "check_readable",
+    "migrate",
+    "stored_version",
+    "up_to_date",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +74,26 @@ def stored_version(connection: Connection) -> int:
     return 0 if version is None else int(version)
 
 
+def check_readable(version: int, where: str) -> int:
+    """Return ``version`` if this artstore can read or migrate a catalog of that schema.
+
+    Raises:
+        UnsupportedFormatError: the database was written by a newer artstore.
+    """
+    newest = MIGRATIONS[-1].version
+    if version > newest:
+        raise UnsupportedFormatError(
+            f"catalog {where} has schema version {version}, but this artstore reads schema "
+            f"versions up to {newest}: upgrade artstore"
+        )
+    return version
+
+
+def up_to_date(version: int) -> bool:
+    """Whether a catalog of schema ``version`` needs no migration."""
+    return version == MIGRATIONS[-1].version
+
+
 def migrate(connection: Connection, where: str) -> int:
     """Bring the schema up to date inside the caller's (write) transaction.
 
@@ -80,13 +108,7 @@ def migrate(connection: Connection, where: str) -> int:
         UnsupportedFormatError: the database was written by a newer artstore.
         ConfigError: the database holds catalog tables but no schema version.
     """
-    target = MIGRATIONS[-1].version
-    current = stored_version(connection)
-    if current > target:
-        raise UnsupportedFormatError(
-            f"catalog {where} has schema version {current}, but this artstore reads schema "
-            f"versions up to {target}: upgrade artstore"
-        )
+    current = check_readable(stored_version(connection), where)
     if current == 0:
         existing = set(inspect(connection).get_table_names())
         clashing = sorted(existing & {"artifacts", "versions"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ __all__ = [
 FORMAT_MIN = 1
 FORMAT_MAX = 1
 FORMAT_CURRENT: Literal[1] = 1
+# The id keys per-user caches, so it must be a safe file name: what artstore writes.
+_STORE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -37,9 +40,11 @@ def parse_format(data: object, where: str) -> Literal[1]:
     Raises:
         UnsupportedFormatError: the field is missing or names another version.
     """
-    if data == 1 and not isinstance(data, bool):
+    # Exactly the integer: 1.0, true and "1" compare or convert equal, but no artstore
+    # writes them, so a marker holding one was made by hand or by another tool.
+    if type(data) is int and data == 1:
         return 1
-    if isinstance(data, int) and not isinstance(data, bool) and data > FORMAT_MAX:
+    if type(data) is int and data > FORMAT_MAX:
         raise UnsupportedFormatError(
             f"{where} has format {data}; this artstore reads formats "
             f"{FORMAT_MIN}-{FORMAT_MAX}: upgrade artstore"
@@ -86,7 +91,7 @@ def parse_marker(raw: bytes, where: str) -> StoreFormat:
     """
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, an integer too long to read
         raise UnsupportedFormatError(f"{where}/artstore.json is not valid JSON") from None
     if not isinstance(data, dict):
         raise UnsupportedFormatError(f"{where}/artstore.json is not a JSON object")
@@ -96,6 +101,12 @@ def parse_marker(raw: bytes, where: str) -> StoreFormat:
             f"{where} hashes with {data.get('hash')!r}; this artstore reads {HASH_NAME} stores"
         )
     store_id, created, fanout = data.get("id"), data.get("created"), data.get("fanout", 2)
-    if not isinstance(store_id, str) or not isinstance(created, str) or fanout != 2:
+    if (
+        not isinstance(store_id, str)
+        or not _STORE_ID.fullmatch(store_id)
+        or not isinstance(created, str)
+        or type(fanout) is not int
+        or fanout != 2
+    ):
         raise UnsupportedFormatError(f"{where}/artstore.json lacks a valid id, created or fanout")
     return StoreFormat(format=fmt, hash=HASH_NAME, id=store_id, created=created, fanout=fanout)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import fsspec
 
-from artstore.errors import ConfigError, NotAStoreError
+from artstore.errors import (
+    ConfigError,
+    FileAccessError,
+    NotAStoreError,
+    UnsupportedFormatError,
+)
+from artstore.redaction import redact_url
 from artstore.storage.blobstore import BlobStore
 from artstore.storage.format import StoreFormat, parse_marker
 from artstore.storage.layout import MARKER_FILE, TMP_DIR, Kind
@@ -23,17 +30,27 @@ def _filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, 
     options.setdefault("use_listings_cache", False)
     try:
         fs, root = fsspec.url_to_fs(url, **options)
-    except (ImportError, ValueError) as exc:
-        raise ConfigError(f"cannot open {url}: {exc}") from None
+    except (ImportError, TypeError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"cannot open {redact_url(url)}: {reason}") from None
     return fs, str(root)
 
 
-def _read_marker(fs: Any, root: str, url: str) -> StoreFormat | None:
+def _read_marker(fs: Any, root: str, shown: str) -> StoreFormat | None:
+    path = f"{root.rstrip('/')}/{MARKER_FILE}"
     try:
-        raw = fs.cat_file(f"{root.rstrip('/')}/{MARKER_FILE}")
+        raw = fs.cat_file(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return parse_marker(bytes(raw), url)
+    except IsADirectoryError:
+        raise UnsupportedFormatError(
+            f"{shown}/{MARKER_FILE} is a folder, not a store marker; this is no store "
+            "artstore can read"
+        ) from None
+    except PermissionError as exc:
+        reason = exc.strerror or "permission denied"
+        raise FileAccessError(f"{shown}/{MARKER_FILE}", reason) from None
+    return parse_marker(bytes(raw), shown)
 
 
 def open_store(url: str, *, storage_options: dict[str, Any] | None = None) -> BlobStore:
@@ -44,32 +61,68 @@ def open_store(url: str, *, storage_options: dict[str, Any] | None = None) -> Bl
         UnsupportedFormatError: the store was written by an unknown format version.
     """
     fs, root = _filesystem(url, storage_options)
-    marker = _read_marker(fs, root, url)
+    shown = redact_url(url)
+    marker = _read_marker(fs, root, shown)
     if marker is None:
-        raise NotAStoreError(url)
-    return BlobStore(fs, root, marker, url)
+        raise NotAStoreError(shown)
+    return BlobStore(fs, root, marker, shown)
 
 
-def init_store(url: str, *, storage_options: dict[str, Any] | None = None) -> BlobStore:
-    """Create a store at ``url``, or open it if one is there already."""
+def _nothing(store: BlobStore) -> None:
+    pass
+
+
+def init_store(
+    url: str,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    prepare: Callable[[BlobStore], None] = _nothing,
+) -> BlobStore:
+    """Create a store at ``url``, or open it if one is there already.
+
+    Args:
+        prepare: called with the new store before anything is written, when there is no
+            store yet; whatever it raises leaves nothing created.
+
+    Raises:
+        FileAccessError: ``url`` is a local file, or its folders cannot be made.
+        ConfigError: the bucket is missing or refuses the write.
+        UnsupportedFormatError: a store of another format is there.
+    """
     fs, root = _filesystem(url, storage_options)
-    marker = _read_marker(fs, root, url)
-    if marker is None:
-        marker = StoreFormat.new()
-        base = root.rstrip("/")
-        store = BlobStore(fs, root, marker, url)
-        if store.backend.local:
-            for folder in (TMP_DIR, Kind.BLOB.value, Kind.MANIFEST.value):
-                fs.makedirs(f"{base}/{folder}", exist_ok=True)
-        # The marker goes last: a store is visible only once it is complete. Object stores
-        # have no folders to make, and a missing bucket is not created: its region, access
-        # and billing are the owner's choice.
-        try:
-            fs.pipe_file(f"{base}/{MARKER_FILE}", marker.encode())
-        except (FileNotFoundError, PermissionError) as exc:
-            raise ConfigError(
-                f"cannot create a store at {url} ({exc.strerror or exc}): create the bucket "
-                "first, and check that your credentials may write to it"
-            ) from None
-        return store
-    return BlobStore(fs, root, marker, url)
+    shown = redact_url(url)
+    marker = _read_marker(fs, root, shown)
+    if marker is not None:
+        return BlobStore(fs, root, marker, shown)
+    store = BlobStore(fs, root, StoreFormat.new(), shown)
+    base = store.root
+    if store.backend.local and fs.isfile(base):
+        raise FileAccessError(shown, "it is a file; give a folder for the store")
+    prepare(store)
+    # The marker goes last: a store is visible only once it is complete.
+    if store.backend.local:
+        _create_folders(fs, base, store.marker, shown)
+    else:
+        _create_in_bucket(fs, base, store.marker, shown)
+    return store
+
+
+def _create_folders(fs: Any, base: str, marker: StoreFormat, shown: str) -> None:
+    try:
+        for folder in (TMP_DIR, Kind.BLOB.value, Kind.MANIFEST.value):
+            fs.makedirs(f"{base}/{folder}", exist_ok=True)
+        fs.pipe_file(f"{base}/{MARKER_FILE}", marker.encode())
+    except OSError as exc:
+        raise FileAccessError(shown, exc.strerror or str(exc)) from None
+
+
+def _create_in_bucket(fs: Any, base: str, marker: StoreFormat, shown: str) -> None:
+    # Object stores have no folders to make, and a missing bucket is not created: its
+    # region, access and billing are the owner's choice.
+    try:
+        fs.pipe_file(f"{base}/{MARKER_FILE}", marker.encode())
+    except (FileNotFoundError, PermissionError) as exc:
+        raise ConfigError(
+            f"cannot create a store at {shown} ({exc.strerror or exc}): create the bucket "
+            "first, and check that your credentials may write to it"
+        ) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import re
 import secrets
 import string
 import sys
@@ -16,7 +15,8 @@ from types import TracebackType
 from typing import Any
 
 from artstore.artifacts import Store, who
-from artstore.errors import InvalidNameError, NotFoundError, RunStateError, UserError
+from artstore.artifacts.names import check_run_id
+from artstore.errors import NotFoundError, RunStateError, UserError
 from artstore.tracker.environment import run_environment
 from artstore.tracker.mappings import to_plain
 from artstore.tracker.run import Mode, Run, RunOptions
@@ -27,7 +27,6 @@ __all__ = ["current", "finish", "forget", "init", "log"]
 
 logger = logging.getLogger(__name__)
 
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _MODES = ("online", "offline", "disabled")
 
@@ -118,8 +117,7 @@ def init(
     policy = _resume_policy(resume)
     attach_to = None if id is not None else os.environ.get("ARTSTORE_RUN_ID")
     run_id = id or attach_to or new_run_id()
-    if not _RUN_ID.fullmatch(run_id):
-        raise InvalidNameError(f"invalid run id {run_id!r}: use 1-64 letters, digits, . _ -")
+    check_run_id(run_id)
 
     now = datetime.now(UTC)
     fields: dict[str, Any] = {

@@ -1,4 +1,7 @@
-"""What a run records about where it ran: host, Python, command line, git commit."""
+"""What a run records about where it ran: host, Python, command line, git commit.
+
+The command line is kept without its secrets (see :mod:`artstore.redaction`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from artstore.redaction import redact_argv
+
 __all__ = ["run_environment"]
 
 
@@ -19,7 +24,7 @@ def run_environment() -> dict[str, Any]:
     fields: dict[str, Any] = {
         "host": socket.gethostname(),
         "python": platform.python_version(),
-        "command": shlex.join(sys.argv) if sys.argv and sys.argv[0] else None,
+        "command": shlex.join(redact_argv(sys.argv)) if sys.argv and sys.argv[0] else None,
     }
     fields.update(_git(Path.cwd()))
     return fields

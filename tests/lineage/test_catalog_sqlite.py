@@ -25,7 +25,7 @@ class TestCatalogSqlite(CatalogContract):
             }
         assert pragma == {
             "journal_mode": "wal",
-            "busy_timeout": 30000,
+            "busy_timeout": 1000,  # one attempt; the catalog retries up to its lock limit
             "synchronous": 1,
             "foreign_keys": 1,
         }
