@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.manifest import encode_entries
+from artstore.errors import ArtifactTypeError, CorruptBlobError, NotFoundError, UserError
 from artstore.lineage import LogResult
 from artstore.storage import (
     DEFAULT_CALLBACK,
@@ -17,15 +21,17 @@ from artstore.storage import (
     Callback,
     Digest,
     Kind,
+    LocalFile,
     StatCache,
     file_set_key,
     hash_bytes,
+    stat_sources,
 )
 
 if TYPE_CHECKING:
     from artstore.lineage import Catalog
 
-__all__ = ["Staged", "commit", "stage"]
+__all__ = ["Staged", "check_type", "commit", "stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,63 +45,165 @@ class Staged:
     file_count: int
 
 
+def _nothing() -> None:
+    return None
+
+
 def stage(
     blobs: BlobStore,
     artifact: Artifact,
     stat_cache: StatCache,
     callback: Callback = DEFAULT_CALLBACK,
+    *,
+    catalog_files: Sequence[Path] = (),
+    before_write: Callable[[], object] = _nothing,
 ) -> Staged:
     """Put every file of ``artifact`` and its manifest into the blob store, durably.
 
-    Files whose stat is unchanged since they were last hashed are not read again. If the
-    manifest is already stored, so are all its blobs (manifests are written only after their
-    blobs), so an unchanged folder costs one stat per file and one existence check.
+    The store's own folder, and the files of its SQLite catalog (``catalog_files``: the
+    database and its journals), are left out with a warning: a store never contains itself.
+    Files whose stat is unchanged since they were last hashed are not read again when their
+    blob is intact (at least its size). A folder whose every file is unchanged maps straight
+    to its stored manifest, whose blobs are checked the same way, so it costs one stat per
+    file and per blob. Staging files that interrupted puts left behind are removed first.
+
+    ``before_write`` runs once before the first object is written (it may raise, e.g. when the
+    artifact exists with another type): a refused put writes nothing.
+
+    Raises:
+        SourceChangedError: a file changed while it was read; nothing of the put was kept.
+        NotFoundError: a file no longer exists.
+        FileAccessError: a file cannot be read or is not a regular file.
+        UnsafePathError: a file is now a link leading outside the folder it was added from.
+        UserError: every file is part of the store itself.
     """
-    sources = artifact.sources()
-    stats = [os.stat(source) for _, source in sources]
+    blobs.remove_debris()
+    origins = _without_store(artifact, blobs, catalog_files)
+    stats = stat_sources([(source, within) for _, source, within in origins])
     # (dev, ino, size, mtime_ns, exec bits): read once, as attribute reads add up per file.
     facts = [(s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_mode & 0o111) for s in stats]
     sizes = [f[2] for f in facts]
-    callback.set_size(sum(sizes))
+    total = sum(sizes)
+    callback.set_size(total)
     # A folder whose every file is unchanged maps straight to its stored manifest.
-    set_key = file_set_key([path for path, _ in sources], facts)
+    set_key = file_set_key([path for path, _, _ in origins], facts)
     if set_key is not None:
         digest = stat_cache.lookup_set(set_key)
-        if digest is not None and blobs.has(Kind.MANIFEST, digest):
-            callback.relative_update(sum(sizes))
-            return Staged(digest=digest, size=sum(sizes), file_count=len(sources))
+        if digest is not None and _intact(blobs, digest):
+            callback.relative_update(total)
+            return Staged(digest=digest, size=total, file_count=len(origins))
 
     keys: list[AnyStatKey] = [f[:4] for f in facts]
     known = stat_cache.lookup(keys)
-
-    misses = [i for i, key in enumerate(keys) if key not in known]
-    results = blobs.put_files([(sources[i][1], sizes[i]) for i in misses], callback=callback)
-    digests: list[Digest | None] = [known.get(key) for key in keys]
+    # The stat cache outlives blobs (another store, a collected or quarantined blob): a blob
+    # that is missing or has another size is stored again from the file.
+    cached = {i: known[key] for i, key in enumerate(keys) if key in known}
+    damaged = blobs.unusable(Kind.BLOB, {cached[i]: sizes[i] for i in cached})
+    todo = [i for i in range(len(keys)) if i not in cached or cached[i] in damaged]
+    files = [LocalFile(origins[i][1], keys[i], cached.get(i), origins[i][2]) for i in todo]
+    ready = _once(before_write)
+    results = blobs.put_files(files, callback=callback, before_write=ready)
+    digests: list[Digest | None] = [cached.get(i) for i in range(len(keys))]
     fresh: dict[AnyStatKey, Digest] = {}
-    for i, result in zip(misses, results, strict=True):
-        digests[i], sizes[i] = result.digest, result.size
-        fresh[keys[i]] = result.digest
+    for i, result in zip(todo, results, strict=True):
+        digests[i] = result.digest
+        fresh[keys[i]] = result.digest  # the stat seen before and after the read
     hexes = [cast(Digest, d).hex for d in digests]  # every file is known or was just put
     raw = encode_entries(
-        (path, hexes[i], sizes[i], bool(facts[i][4])) for i, (path, _) in enumerate(sources)
+        (path, hexes[i], sizes[i], bool(facts[i][4])) for i, (path, _, _) in enumerate(origins)
     )
     digest = hash_bytes(raw)
-    cached = [i for i, key in enumerate(keys) if key in known]
-    callback.relative_update(sum(sizes[i] for i in cached))
-    if not blobs.has(Kind.MANIFEST, digest):
-        # The stat cache outlives blobs (another store, or a collected one): re-put the lost.
-        lost = blobs.missing(Kind.BLOB, (known[keys[i]] for i in cached))
-        for i in cached:
-            if known[keys[i]] in lost:
-                blobs.put_file(sources[i][1])
-                lost.discard(known[keys[i]])
-        blobs.sync()
+    callback.relative_update(total - sum(r.size for r in results))
+    blobs.sync()
+    if blobs.unusable(Kind.MANIFEST, {digest: len(raw)}):
+        ready()
         blobs.put_bytes(Kind.MANIFEST, raw)
         blobs.sync()
     stat_cache.record(fresh)
     if set_key is not None:
         stat_cache.record_set(set_key, digest)
-    return Staged(digest=digest, size=sum(sizes), file_count=len(sources))
+    return Staged(digest=digest, size=total, file_count=len(origins))
+
+
+def _once(call: Callable[[], object]) -> Callable[[], None]:
+    done: list[bool] = []
+
+    def once() -> None:
+        if not done:
+            call()
+            done.append(True)
+
+    return once
+
+
+def _intact(blobs: BlobStore, manifest: Digest) -> bool:
+    """Whether a stored manifest and every blob it names are there, blobs with their sizes."""
+    try:
+        raw = blobs.read_bytes(Kind.MANIFEST, manifest)
+    except (NotFoundError, CorruptBlobError):
+        return False
+    entries = json.loads(raw)["entries"].values()
+    if any("chunks" in e for e in entries):
+        return False  # the slow path looks at each file
+    return blobs.all_intact(Kind.BLOB, [(e["digest"], e["size"]) for e in entries])
+
+
+def _without_store(
+    artifact: Artifact, blobs: BlobStore, catalog_files: Sequence[Path]
+) -> list[tuple[str, str, str | None]]:
+    """The artifact's files, less the store's own: its folder, and the SQLite catalog's files
+    when they lie in a folder being logged."""
+    origins = artifact.origins()
+    root = blobs.local_root
+    folder = None if root is None else os.path.realpath(root)
+    files = {os.path.realpath(f) for f in catalog_files}
+    own = [*files] if folder is None else [folder, *files]
+    # Only a folder that holds the store can bring its files in: check those alone.
+    withins = {w for _, _, w in origins}
+    holders = {w for w in withins if w is not None and any(_inside(p, w) for p in own)}
+    if not holders and None not in withins:
+        return origins
+    kept: list[tuple[str, str, str | None]] = []
+    left: dict[str, int] = {}
+    for origin in origins:
+        source, within = origin[1], origin[2]
+        if within is None or within in holders:
+            if folder is not None and _inside(source, folder):
+                left[folder] = left.get(folder, 0) + 1
+                continue
+            if source in files:
+                place = f"the catalog {min(files)}"
+                left[place] = left.get(place, 0) + 1
+                continue
+        kept.append(origin)
+    if not left:
+        return origins
+    what = f"{sum(left.values())} files of the store itself ({', '.join(left)})"
+    if not kept:
+        raise UserError(
+            f"nothing to log in {artifact.name}: all its files are {what}; "
+            "a store never contains itself"
+        )
+    logger.warning("left %s out of %s; a store never contains itself", what, artifact.name)
+    return kept
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def check_type(catalog: Catalog, artifact: Artifact) -> None:
+    """Refuse an artifact whose name exists in the catalog with another type.
+
+    Raises:
+        ArtifactTypeError: it does.
+    """
+    try:
+        existing = catalog.get_artifact(artifact.name).type
+    except NotFoundError:
+        return
+    if existing != artifact.type:
+        raise ArtifactTypeError(artifact.name, existing, artifact.type)
 
 
 def commit(

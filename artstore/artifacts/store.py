@@ -98,11 +98,7 @@ class Store:
         store = cls(url, db=db, storage_options=options or None)
         store._creating = True
         try:
-            store._blobs = init_store(
-                store.location.url,
-                storage_options=store._storage_options,
-                prepare=store._open_catalog_first,
-            )
+            store._open(create=True)
             store.catalog  # noqa: B018 - creating the catalog is the point
         except BaseException:
             store.close()
@@ -110,14 +106,15 @@ class Store:
         return store
 
     def _open_catalog_first(self, blobs: BlobStore) -> None:
-        # A new store has no artstore.yaml yet, so only --db or $ARTSTORE_DB can name its
-        # catalog; the default catalog.db is made once the store's folder exists.
+        # Before a store is created: a new store has no artstore.yaml yet, so only --db or
+        # $ARTSTORE_DB can name its catalog; the default catalog.db is made once the store's
+        # folder exists.
         url = resolve_catalog_url(self._db, StoreSettings(), self.url, blobs.local_root)
         local = blobs.local_root
         if local is None or url != default_catalog_url(local):
             from artstore.lineage import Catalog
 
-            self._catalog = Catalog.open(url)
+            self._catalog = Catalog.open(url, create=self._creating)
 
     @property
     def url(self) -> str:
@@ -164,7 +161,9 @@ class Store:
         if self._blobs is None:
             url, options = self.location.url, self._storage_options
             if create:
-                self._blobs = init_store(url, storage_options=options)
+                self._blobs = init_store(
+                    url, storage_options=options, prepare=self._open_catalog_first
+                )
             else:
                 try:
                     self._blobs = open_store(url, storage_options=options)
@@ -197,24 +196,46 @@ class Store:
         Content identical to the newest version creates no version: that version is returned
         (with ``created`` False) and ``aliases`` are applied to it.
 
+        The store's own files are left out (with a warning), and a put that is refused
+        (below) keeps nothing of its files.
+
         Raises:
             InvalidNameError: an alias is malformed, version-shaped or ``latest``.
             ArtifactTypeError: the artifact exists with another type.
+            SourceChangedError: a file changed while it was read.
+            NotFoundError: a file no longer exists.
+            FileAccessError: a file cannot be read or is not a regular file.
+            UnsafePathError: a file is now a link leading outside the folder it was added from.
         """
         wanted = [check_settable_alias(a) for a in aliases]
         blobs = self._open(create=self.location.implicit)
         self._check_unprotected(artifact.name, wanted)
         # Opening the catalog (importing the database libraries, connecting, checking the
-        # schema) takes a third of a second; it happens while the files are copied.
+        # schema) takes a third of a second; it happens while the files are read, and the
+        # artifact's type is checked there before anything is written.
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-catalog") as pool:
-            opening = pool.submit(lambda: self.catalog)
-            staged = log.stage(blobs, artifact, self._stats(), callback)
+            opening = pool.submit(self._typed_catalog, artifact)
+            catalog_files = self.keep_out().catalog
+            staged = log.stage(
+                blobs,
+                artifact,
+                self._stats(),
+                callback,
+                catalog_files=catalog_files,
+                before_write=opening.result,
+            )
             catalog = opening.result()
         run_id = self._known_run(run_id)
         result = log.commit(catalog, artifact, staged, aliases=wanted, who=who(), run_id=run_id)
         return ArtifactVersion(
             result.version, blobs, created=result.created, keep_out=self.keep_out()
         )
+
+    def _typed_catalog(self, artifact: Artifact) -> Catalog:
+        # Checked before staging writes anything; the transaction that records checks again.
+        catalog = self.catalog
+        log.check_type(catalog, artifact)
+        return catalog
 
     def stage(self, artifact: Artifact, blobs: BlobStore) -> StagedVersion:
         """Put an artifact's files into another blob store (an offline spool), unrecorded."""

@@ -17,6 +17,7 @@ from artstore.storage.format import (
 )
 from artstore.storage.layout import Kind, key_for
 from artstore.storage.root import init_store, open_store
+from artstore.storage.source import LocalFile, access_error, file_kind, stat_sources
 from artstore.storage.statcache import (
     AnyStatKey,
     NoStatCache,
@@ -41,6 +42,7 @@ __all__ = [
     "Digest",
     "Hasher",
     "Kind",
+    "LocalFile",
     "NoStatCache",
     "PutResult",
     "SqliteStatCache",
@@ -48,7 +50,9 @@ __all__ = [
     "StatKey",
     "StoreFormat",
     "TqdmCallback",
+    "access_error",
     "canonical_json",
+    "file_kind",
     "file_set_key",
     "hash_bytes",
     "hash_file",
@@ -57,4 +61,5 @@ __all__ = [
     "open_store",
     "parse_format",
     "stat_key",
+    "stat_sources",
 ]

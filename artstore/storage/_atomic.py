@@ -5,20 +5,27 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from types import TracebackType
+from typing import BinaryIO, NamedTuple
 
 from fsspec.callbacks import Callback
 
 from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher, hash_stream
 
 __all__ = [
+    "Copy",
+    "StagingArea",
     "copy_and_hash",
     "copy_hashing",
+    "copy_source",
+    "held",
     "open_staged",
     "partial_path",
     "place",
@@ -93,60 +100,63 @@ _Step = Callable[[int, int], bool]
 
 
 def copy_and_hash(
-    source: BinaryIO,
-    target: BinaryIO,
-    target_path: Path,
-    buffer: bytearray,
-    callback: Callback,
-    *,
-    source_path: Path | str | None = None,
-    needed: Callable[[Digest], bool] | None = None,
-) -> tuple[Digest, int, bool]:
-    """Copy ``source`` to ``target``; return the digest and size of the source's bytes and
-    whether ``target`` holds all of them.
+    source: BinaryIO, target: BinaryIO, target_path: Path, buffer: bytearray, callback: Callback
+) -> tuple[Digest, int]:
+    """Copy ``source`` to ``target``; return the digest and size of what ``target`` holds.
 
     Between two local files the kernel copies (``copy_file_range``: no trip through user
-    memory, measured 10x faster than read/write here). Given ``source_path``, the source is
-    hashed on a second thread meanwhile, and that digest stands only if the source's size and
-    mtime did not change during the copy; otherwise, or without a path, the stored copy is
-    hashed afterwards. Other files are copied and hashed in one pass.
-
-    With ``source_path``, the digest is often known before the copy ends (hashing from the
-    page cache outruns copying). Then ``needed(digest)`` is asked once: False (the blob exists
-    already) stops the copy, and the result says ``target`` is incomplete. Each copied step is
-    sent to disk as it goes (see :func:`_start_writeback`).
+    memory, measured 10x faster than read/write here) and the copy is hashed afterwards; other
+    files are copied and hashed in one pass.
     """
-    if source_path is not None and _same_filesystem(source, target):
-        before = os.fstat(source.fileno())
+    if _kernel_copy(source, target, callback) is not None:
+        with open(target_path, "rb", buffering=0) as stored:
+            return hash_stream(stored, buffer)
+    return copy_hashing(source, target, buffer, callback)
 
-        def unchanged(size: int) -> bool:
-            after = os.stat(source_path)
-            return size == after.st_size and (before.st_size, before.st_mtime_ns) == (
-                after.st_size,
-                after.st_mtime_ns,
-            )
 
+class Copy(NamedTuple):
+    """What :func:`copy_source` did."""
+
+    digest: Digest  # of the bytes hashed
+    size: int  # bytes hashed
+    copied: int  # bytes the target holds
+    stopped: bool  # the copy stopped early: ``needed`` said no
+
+
+def copy_source(
+    source: BinaryIO,
+    target: BinaryIO,
+    buffer: bytearray,
+    callback: Callback,
+    unchanged: Callable[[int], bool],
+    needed: Callable[[Digest, int], bool],
+) -> Copy:
+    """Copy a user's file that is being put to ``target``.
+
+    Between two files of one filesystem the kernel copies while a second thread hashes the
+    same open file (by offset, so both read the one file that was opened). The digest is often
+    known before the copy ends (hashing from the page cache outruns copying); then, if the
+    source is still ``unchanged(size)``, ``needed(digest, size)`` is asked once, and False (an
+    intact blob exists already) stops the copy. Across filesystems the kernel cannot copy:
+    the bytes are copied and hashed in one pass. Each copied step is sent to disk as it goes
+    (see :func:`_start_writeback`).
+
+    The digest names the bytes read only if the source did not change meanwhile, and the two
+    reads agree only then: the caller checks that after the copy.
+    """
+    if _same_filesystem(source, target):
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-hash") as pool:
-            hashing = pool.submit(_hash_file, source_path)
-            gate = _Gate(target.fileno(), hashing, unchanged, needed or _always)
+            hashing = pool.submit(_hash_fd, source.fileno())
+            gate = _Gate(target.fileno(), hashing, unchanged, needed)
             copied = _kernel_copy(source, target, callback, gate.step)
             digest, size = hashing.result()
         if copied is not None:
             if gate.needed is False:
                 callback.relative_update(size - copied)
-                return digest, size, False
-            if unchanged(size):
-                return digest, size, True
-            with open(target_path, "rb", buffering=0) as stored:
-                return (*hash_stream(stored, buffer), True)
-    elif _kernel_copy(source, target, callback) is not None:
-        with open(target_path, "rb", buffering=0) as stored:
-            return (*hash_stream(stored, buffer), True)
-    return (*copy_hashing(source, target, buffer, callback), True)
-
-
-def _always(digest: Digest) -> bool:
-    return True
+                return Copy(digest, size, copied, stopped=True)
+            return Copy(digest, size, copied, stopped=False)
+    digest, size = copy_hashing(source, target, buffer, callback)
+    return Copy(digest, size, size, stopped=False)
 
 
 class _Gate:
@@ -159,7 +169,7 @@ class _Gate:
         fd: int,
         hashing: Future[tuple[Digest, int]],
         unchanged: Callable[[int], bool],
-        needed: Callable[[Digest], bool],
+        needed: Callable[[Digest, int], bool],
     ) -> None:
         self._fd = fd
         self._hashing = hashing
@@ -174,7 +184,7 @@ class _Gate:
             else:
                 digest, size = self._hashing.result()
                 # A source changed since it was hashed proves nothing: keep copying.
-                self.needed = not self._unchanged(size) or self._ask(digest)
+                self.needed = not self._unchanged(size) or self._ask(digest, size)
         if self.needed is not False:
             _start_writeback(self._fd, offset, length)
         return self.needed is not False
@@ -189,11 +199,15 @@ def _same_filesystem(source: BinaryIO, target: BinaryIO) -> bool:
         return False
 
 
-def _hash_file(path: Path | str) -> tuple[Digest, int]:
-    # Plain reads, not a mapping: a user's file truncated while it is read must give a short
-    # read (caught by the stat check), never SIGBUS.
-    with open(path, "rb", buffering=0) as f:
-        return hash_stream(f, bytearray(CHUNK_SIZE))
+def _hash_fd(fd: int) -> tuple[Digest, int]:
+    # Plain reads by offset, not a mapping: a user's file truncated while it is read must give
+    # a short read (caught by the stat check), never SIGBUS; and the descriptor's own offset,
+    # which the kernel copy advances, is left alone.
+    view = memoryview(bytearray(CHUNK_SIZE))
+    hasher = Hasher()
+    while n := os.preadv(fd, [view], hasher.size):
+        hasher.update(view[:n])
+    return hasher.digest(), hasher.size
 
 
 def _kernel_copy(
@@ -235,13 +249,21 @@ def _start_writeback(fd: int, offset: int, length: int) -> None:
         _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
-def place(staged: Path, final: Path) -> bool:
-    """Move a fully written (read-only) staging file to its content-named place.
+def place(staged: Path, final: Path, size: int | None = None) -> bool:
+    """Move a fully written (read-only) staging file of ``size`` bytes to its content-named
+    place.
 
-    Returns False (and removes the staging file) when the object already exists: the same name
-    means the same bytes, so the first copy stands.
+    Returns False (and removes the staging file) when an object of that size is there already:
+    the same name means the same bytes, so the first copy stands. One of another size is
+    damaged, and the staging file replaces it.
     """
-    if final.exists():
+    if size is None:
+        size = os.stat(staged).st_size
+    try:
+        intact = os.stat(final).st_size == size
+    except FileNotFoundError:
+        intact = False
+    if intact:
         staged.unlink()
         return False
     try:
@@ -250,6 +272,53 @@ def place(staged: Path, final: Path) -> bool:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
     return True
+
+
+class StagingArea:
+    """A folder of its own under ``tmp/`` for the staging files of one put, locked while the
+    put runs, so that debris removal (see :func:`held`) never takes a live put's files however
+    old they are. On exit, whatever it still holds is removed with it.
+    """
+
+    def __init__(self, tmp: Path) -> None:
+        self.path = tmp / f"{uuid.uuid4().hex}.put"
+        self._fd = -1
+
+    def __enter__(self) -> Path:
+        try:
+            self.path.mkdir()
+        except FileNotFoundError:
+            # tmp/ is not part of the format: a store copied by git (no empty folders) lacks it
+            self.path.mkdir(parents=True)
+        self._fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self.path
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            shutil.rmtree(self.path, ignore_errors=True)
+        finally:
+            os.close(self._fd)
+
+
+def held(folder: Path) -> bool:
+    """Whether a running put holds the staging folder ``folder`` (see :class:`StagingArea`)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False
 
 
 def sync_filesystem(path: Path) -> None:

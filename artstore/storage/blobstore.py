@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
-from artstore.errors import CorruptBlobError, NotFoundError
+from artstore.errors import CorruptBlobError, NotFoundError, SourceChangedError
 from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
-from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_file, hash_stream
+from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_stream
 from artstore.storage.format import StoreFormat
 from artstore.storage.layout import (
     QUARANTINE_DIR,
@@ -26,6 +28,8 @@ from artstore.storage.layout import (
     key_for,
     parse_key,
 )
+from artstore.storage.source import LocalFile, access_error, changes, open_source
+from artstore.storage.statcache import AnyStatKey
 
 __all__ = ["DEBRIS_GRACE", "BlobStore", "PutResult"]
 
@@ -37,6 +41,10 @@ SMALL_FILE = 1024 * 1024
 # Staging files in tmp/ untouched for this long (seconds) belong to no live put: a put writes
 # to its staging file as it copies, so only a killed or crashed one leaves an old file behind.
 DEBRIS_GRACE = 3600.0
+
+
+def _nothing() -> None:
+    return None
 
 
 class PutResult:
@@ -96,93 +104,214 @@ class BlobStore:
         source: str | Path,
         *,
         digest: Digest | None = None,
-        size_hint: int | None = None,
+        seen: AnyStatKey | None = None,
+        within: str | None = None,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> PutResult:
-        """Store a local file as a blob.
+        """Store a local file as a blob (see :meth:`put_files`).
 
         Args:
             source: a local file.
-            digest: its digest when already known (from the stat cache), to skip reading it
-                when the blob exists.
-            size_hint: its size from a recent ``stat``, to pick the small-file path.
+            digest: its digest when already known (from the stat cache): the file is not read
+                when a blob of its size is stored under that digest.
+            seen: its stat key from a recent ``stat``: it must still have exactly that.
+            within: the folder it was added from: through links, it must still lie inside.
             callback: told of every byte read from ``source``.
         """
-        if self.backend.local:
-            if digest is not None and self.has(Kind.BLOB, digest):
-                size = os.path.getsize(source)
-                callback.relative_update(size)
-                return PutResult(digest, size, stored=False)
-            if size_hint is not None and size_hint <= SMALL_FILE:
-                return self._put_small_local(str(source), size_hint, callback)
-            return self._put_local(source, callback)
-        if digest is None:
-            digest, size = hash_file(source, self._buffer)
-        else:
-            size = os.path.getsize(source)
-        if self.has(Kind.BLOB, digest):
-            callback.relative_update(size)
-            return PutResult(digest, size, stored=False)
-        self.fs.put_file(str(source), self.path(Kind.BLOB, digest))
-        callback.relative_update(size)
-        return PutResult(digest, size, stored=True)
+        file = LocalFile(str(source), seen, digest, within)
+        return self.put_files([file], callback=callback)[0]
 
     def put_files(
-        self, sources: Sequence[tuple[str | Path, int]], *, callback: Callback = DEFAULT_CALLBACK
+        self,
+        files: Sequence[LocalFile],
+        *,
+        callback: Callback = DEFAULT_CALLBACK,
+        before_write: Callable[[], object] = _nothing,
     ) -> list[PutResult]:
-        """Store many local files, given as (path, size from a recent stat), in order.
+        """Store local files as blobs, all of them or none.
 
-        One after another: parallel copies contended on directory locks and the GIL when
+        Every file is read whole before any blob is written: local roots stage the copies in a
+        folder of their own under ``tmp/`` and place them when all are read; object stores hash
+        every file before uploading any, and check each upload against the file's stat. A blob
+        that is stored with the wrong size is stored again. ``before_write`` runs once before
+        the first blob is written, and may raise to stop the put with nothing written.
+
+        One file after another: parallel copies contended on directory locks and the GIL when
         measured on 2 cores, and large files already overlap copying with hashing.
+
+        Raises:
+            SourceChangedError: a file changed while it was read (nothing of it is kept).
+            NotFoundError: a file no longer exists.
+            FileAccessError: a file cannot be read or is not a regular file.
+            UnsafePathError: a file is now a link leading outside the folder it came from.
         """
-        return [self.put_file(p, size_hint=n, callback=callback) for p, n in sources]
+        if self.backend.local:
+            return self._put_local_files(files, callback, before_write)
+        return self._put_remote_files(files, callback, before_write)
 
-    def _put_small_local(self, source: str, size_hint: int, callback: Callback) -> PutResult:
-        # Read whole, hash, and write only when the blob is new: duplicates cost no write.
-        fd = os.open(source, os.O_RDONLY)
+    def _put_local_files(
+        self, files: Sequence[LocalFile], callback: Callback, before_write: Callable[[], object]
+    ) -> list[PutResult]:
+        with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area:
+            staged: dict[Digest, tuple[Path, PutResult]] = {}
+            results = [self._stage_file(f, area, staged, callback) for f in files]
+            if staged:
+                before_write()
+                for digest, (path, result) in staged.items():
+                    final = Path(self.path(Kind.BLOB, digest))
+                    result.stored = _atomic.place(path, final, result.size)
+                    self._dirty |= result.stored
+        return results
+
+    def _stage_file(
+        self,
+        file: LocalFile,
+        area: Path,
+        staged: dict[Digest, tuple[Path, PutResult]],
+        callback: Callback,
+    ) -> PutResult:
+        """Read one file into the staging area unless its blob is there (or staged) already."""
+
+        def needed(digest: Digest, size: int) -> bool:
+            return digest not in staged and not self._intact(Kind.BLOB, digest, size)
+
+        with open_source(file) as src:
+            if file.digest is not None and not needed(file.digest, src.size):
+                callback.relative_update(src.size)
+                return PutResult(file.digest, src.size, stored=False)
+            if src.size <= SMALL_FILE:
+                # Read whole and hashed; written only when the blob is new: duplicates cost no
+                # write.
+                data = src.file.read(src.size + 1) or b""
+                callback.relative_update(len(data))
+                src.check(len(data))
+                result = PutResult(hash_bytes(data), len(data), stored=False)
+                if needed(result.digest, result.size):
+                    staged[result.digest] = (_atomic.write_staged(area, data), result)
+                return result
+            path, dst = _atomic.open_staged(area)
+            try:
+                with dst:
+                    copy = _atomic.copy_source(
+                        src.file, dst, self._buffer, callback, src.unchanged, needed
+                    )
+                src.check(copy.size)
+                if not copy.stopped and copy.copied != copy.size:
+                    src.check(copy.copied)  # the copy and the hash read different lengths
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+        result = PutResult(copy.digest, copy.size, stored=False)
+        if copy.stopped or not needed(copy.digest, copy.size):
+            # An intact blob exists, or another file of this put staged the same bytes.
+            path.unlink()
+        else:
+            staged[copy.digest] = (path, result)
+        return result
+
+    def _put_remote_files(
+        self, files: Sequence[LocalFile], callback: Callback, before_write: Callable[[], object]
+    ) -> list[PutResult]:
+        # The key must be known before the upload, so every file is hashed first.
+        hashed: list[tuple[LocalFile, AnyStatKey, Digest]] = []
+        for file in files:
+            with open_source(file) as src:
+                digest = file.digest
+                if digest is None:
+                    digest, size = hash_stream(src.file, self._buffer)
+                    src.check(size)
+                hashed.append((file, src.key, digest))
+        results: list[PutResult] = []
+        written = False
+        for file, key, digest in hashed:
+            size = key[2]
+            if self._intact(Kind.BLOB, digest, size):
+                callback.relative_update(size)
+                results.append(PutResult(digest, size, stored=False))
+                continue
+            if not written:
+                before_write()
+                written = True
+            self._upload(file, key, digest)
+            callback.relative_update(size)
+            results.append(PutResult(digest, size, stored=True))
+        return results
+
+    def _upload(self, file: LocalFile, key: AnyStatKey, digest: Digest) -> None:
+        """Upload a file to the key of its digest, then make sure it did not change since it
+        was hashed; if it did, the object is removed unless its bytes hash to its key."""
+        target = self.path(Kind.BLOB, digest)
         try:
-            data = os.read(fd, size_hint + 1)
-            if len(data) > size_hint:  # it grew since the stat: stream it instead
-                os.close(fd)
-                fd = -1
-                return self._put_local(source, callback)
-        finally:
-            if fd >= 0:
-                os.close(fd)
-        callback.relative_update(len(data))
-        return self.put_bytes(Kind.BLOB, data)
-
-    def _put_local(self, source: str | Path, callback: Callback) -> PutResult:
-        # One pass: read, hash and write together, then name the object when the stream ends.
-        staged, dst = _atomic.open_staged(Path(self.root) / TMP_DIR)
-
-        def needed(digest: Digest) -> bool:
-            return not os.path.exists(self.path(Kind.BLOB, digest))
-
+            self.fs.put_file(file.path, target)
+        except (FileNotFoundError, PermissionError) as exc:
+            if os.path.exists(file.path):
+                raise
+            raise access_error(file.path, exc) from None
         try:
-            with open(source, "rb", buffering=0) as src, dst:
-                digest, size, complete = _atomic.copy_and_hash(
-                    src, dst, staged, self._buffer, callback, source_path=source, needed=needed
-                )
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
-        if not complete:  # the blob exists: the copy stopped as soon as the digest was known
-            staged.unlink()
-            return PutResult(digest, size, stored=False)
-        final = Path(self.path(Kind.BLOB, digest))
-        stored = _atomic.place(staged, final)
-        self._dirty |= stored
-        return PutResult(digest, size, stored)
+            st = os.stat(file.path)
+            now: AnyStatKey = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            now = (0, 0, -1, 0)
+        if now == key:
+            return
+        # Uploaded from a file that was changing: the object may hold bytes that never were
+        # the file. Another put may have uploaded the good bytes meanwhile: those stay.
+        if self.verify(Kind.BLOB, digest) != digest:
+            self.fs.rm_file(target)
+        raise SourceChangedError(file.path, changes(key, now))
+
+    def _intact(self, kind: Kind, digest: Digest, size: int) -> bool:
+        """Whether the object exists with ``size`` bytes (its content is not read)."""
+        try:
+            if self.backend.local:
+                return os.stat(self.path(kind, digest)).st_size == size
+            return int(self.fs.info(self.path(kind, digest))["size"]) == size
+        except FileNotFoundError:
+            return False
+
+    def unusable(self, kind: Kind, sizes: Mapping[Digest, int]) -> set[Digest]:
+        """The digests among ``sizes`` (digest -> expected size) whose object is missing or has
+        another size: a put must store them again rather than reuse them."""
+        if self.backend.local:
+            path = self.path
+            bad: set[Digest] = set()
+            for digest, size in sizes.items():
+                try:
+                    if os.stat(path(kind, digest)).st_size != size:
+                        bad.add(digest)
+                except FileNotFoundError:
+                    bad.add(digest)
+            return bad
+        # One request each: in parallel, as they only wait on the network.
+        items = list(sizes.items())
+        with ThreadPoolExecutor(8, thread_name_prefix="artstore-stat") as pool:
+            intact = list(pool.map(lambda item: self._intact(kind, *item), items))
+        return {digest for (digest, _), ok in zip(items, intact, strict=True) if not ok}
+
+    def all_intact(self, kind: Kind, sizes: Iterable[tuple[str, int]]) -> bool:
+        """Whether every object in ``sizes`` (hex digest, expected size) exists with its size.
+
+        The hot loop of re-logging an unchanged folder (one ``stat`` per blob), so it takes
+        the hex digests of a manifest read by artstore itself, unwrapped.
+        """
+        if not self.backend.local:
+            return not self.unusable(kind, {Digest.parse(d): n for d, n in sizes})
+        base = f"{self.root}/{kind.value}/"
+        stat = os.stat
+        try:
+            return all(stat(f"{base}{d[:2]}/{d[2:]}").st_size == n for d, n in sizes)
+        except FileNotFoundError:
+            return False
 
     def put_bytes(self, kind: Kind, data: bytes) -> PutResult:
-        """Store ``data`` as an object of ``kind``, named by its digest."""
+        """Store ``data`` as an object of ``kind``, named by its digest (again if the stored
+        object has another size)."""
         digest = hash_bytes(data)
-        if self.has(kind, digest):
+        if self._intact(kind, digest, len(data)):
             return PutResult(digest, len(data), stored=False)
         if self.backend.local:
             staged = _atomic.write_staged(Path(self.root) / TMP_DIR, data)
-            stored = _atomic.place(staged, Path(self.path(kind, digest)))
+            stored = _atomic.place(staged, Path(self.path(kind, digest)), len(data))
             self._dirty |= stored
             return PutResult(digest, len(data), stored)
         self.fs.pipe_file(self.path(kind, digest), data)
@@ -260,7 +389,7 @@ class BlobStore:
         staged = _atomic.partial_path(dest.parent)
         try:
             with self.open(Kind.BLOB, digest) as src, open(staged, "wb", buffering=0) as dst:
-                actual, _, _ = _atomic.copy_and_hash(src, dst, staged, self._buffer, callback)
+                actual, _ = _atomic.copy_and_hash(src, dst, staged, self._buffer, callback)
             if actual != digest:
                 raise CorruptBlobError(digest.hex, actual.hex)
             os.replace(staged, dest)
@@ -293,36 +422,62 @@ class BlobStore:
 
     def debris(self, grace: float = DEBRIS_GRACE) -> list[tuple[str, int]]:
         """Staging files that interrupted writes left in ``tmp/``: every file there not
-        modified for ``grace`` seconds, as (path relative to the root, size), sorted by path.
+        modified for ``grace`` seconds, except in the folder of a put still running, as (path
+        relative to the root, size), sorted by path.
 
         Object stores stage nothing, so they have none.
         """
+        return [(rel, size) for rel, size, _ in self._debris(grace)]
+
+    def _debris(self, grace: float) -> list[tuple[str, int, bool]]:
+        # (path relative to the root, size, whether it is a folder left empty)
         if not self.backend.local:
             return []
         tmp = Path(self.root) / TMP_DIR
         cutoff = time.time() - grace
-        found: list[tuple[str, int]] = []
-        for folder, _, names in os.walk(tmp):
+        found: list[tuple[str, int, bool]] = []
+        for folder, dirs, names in os.walk(tmp):
+            here = Path(folder)
+            if here != tmp and _atomic.held(here):
+                dirs.clear()  # a running put's folder: its files are not debris, however old
+                continue
             for name in names:
-                path = Path(folder, name)
+                path = here / name
                 try:
                     st = path.lstat()
                 except FileNotFoundError:  # placed or removed meanwhile
                     continue
                 if st.st_mtime < cutoff:
-                    found.append((path.relative_to(self.root).as_posix(), st.st_size))
+                    found.append((path.relative_to(self.root).as_posix(), st.st_size, False))
+            if here != tmp and not names and not dirs:
+                try:
+                    if here.stat().st_mtime < cutoff:
+                        found.append((here.relative_to(self.root).as_posix(), 0, True))
+                except FileNotFoundError:
+                    continue
         return sorted(found)
 
     def remove_debris(self, grace: float = DEBRIS_GRACE) -> tuple[int, int]:
-        """Remove what :meth:`debris` lists; return (files removed, bytes freed)."""
+        """Remove what :meth:`debris` lists (and the folders of dead puts that it empties);
+        return (files removed, bytes freed)."""
         count = freed = 0
-        for rel, size in self.debris(grace):
+        emptied: set[Path] = set()
+        for rel, size, is_folder in self._debris(grace):
+            path = Path(self.root) / rel
+            if is_folder:
+                emptied.add(path)
+                continue
             try:
-                os.unlink(Path(self.root) / rel)
+                path.unlink()
             except FileNotFoundError:  # another process removed it first
                 continue
             count += 1
             freed += size
+            if path.parent.name != TMP_DIR:
+                emptied.add(path.parent)
+        for folder in emptied:
+            with contextlib.suppress(OSError):  # not empty: a file younger than the grace
+                folder.rmdir()
         if count:
             logger.info("removed %d staging files (%d bytes) of interrupted writes", count, freed)
         return count, freed

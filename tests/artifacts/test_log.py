@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import builtins
+import errno
 import logging
 import os
+import shutil
 import stat
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from fsspec.callbacks import Callback
 
 from artstore.artifacts import Artifact, Store
-from artstore.errors import ArtifactTypeError, NotFoundError, UnsafePathError
-from artstore.storage import BlobStore
+from artstore.errors import (
+    ArtifactTypeError,
+    FileAccessError,
+    NotFoundError,
+    SourceChangedError,
+    UnsafePathError,
+    UserError,
+)
+from artstore.settings import cache_root
+from artstore.storage import (
+    CHUNK_SIZE,
+    DEBRIS_GRACE,
+    BlobStore,
+    SqliteStatCache,
+    _atomic,
+    stat_key,
+)
 from tests.conftest import backdate, make_folder
+from tests.hostile.harness import snapshot
 
 
 def blob_stats(store_url: str) -> tuple[int, int]:
@@ -258,7 +279,14 @@ def read_spy(monkeypatch):
 
     monkeypatch.setattr(builtins, "open", spy_open)
     monkeypatch.setattr(os, "open", spy_os_open)
-    state["refuse_put"] = lambda: monkeypatch.setattr(BlobStore, "put_file", refuse_put)
+
+    def refuse_puts() -> None:
+        monkeypatch.setattr(BlobStore, "put_file", refuse_put)
+        monkeypatch.setattr(
+            BlobStore, "put_files", lambda self, files, **kw: refuse_put(self, files)
+        )
+
+    state["refuse_put"] = refuse_puts
     return state
 
 
@@ -311,3 +339,294 @@ def test_add_dir_link_back_up_the_tree_does_not_loop(tmp_path):
     artifact = Artifact("a", "dataset")
     artifact.add_dir(folder)
     assert set(artifact.files) == {"sub/f.txt"}
+
+
+# -- files that change while they are read ---------------------------------------------------------
+
+
+class OnFirstUpdate(Callback):  # type: ignore[misc]
+    """A progress callback that acts once, on its first update: between two copy steps, so
+    what it does to a file happens while the put reads it."""
+
+    def __init__(self, action) -> None:
+        super().__init__()
+        self.action = action
+        self.updates = 0
+
+    def relative_update(self, inc: int = 1) -> None:
+        self.updates += 1
+        if self.updates == 1:
+            self.action()
+
+
+def _truncate(path: Path) -> None:
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size // 3)
+
+
+def _append(path: Path) -> None:
+    with path.open("ab") as f:
+        f.write(b"appended while it was read")
+
+
+def _rewrite(path: Path) -> None:
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.write(os.urandom(size))
+
+
+CHANGES = {"truncate": _truncate, "append": _append, "rewrite": _rewrite}
+
+
+def _cached_digests(keys) -> dict:
+    return SqliteStatCache(cache_root() / "statcache.db").lookup(keys)
+
+
+@pytest.fixture(params=["small", "kernel copy", "one pass"])
+def put_path(request, tmp_path, monkeypatch):
+    """A folder for the source file, the size that takes the path, for each way a file is
+    read: whole (small), by the kernel with a side hash, or in one read/write pass (another
+    filesystem than the store, as /dev/shm is here)."""
+    if request.param == "small":
+        return tmp_path / "src", 300_000
+    if request.param == "kernel copy":
+        monkeypatch.setattr(_atomic, "_KERNEL_STEP", 1 << 20)  # several steps for 3 MiB
+        return tmp_path / "src", 3 << 20
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the temporary folder")
+    folder = Path(tempfile.mkdtemp(dir=shm))
+    request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return folder / "src", 3 * CHUNK_SIZE // 2  # two chunks: an update between them
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_file_changed_while_it_is_read_is_refused_and_nothing_is_kept(
+    store_url, put_path, change
+):
+    folder, size = put_path
+    make_folder(folder, {"z-after.bin": b"read after" * 10, "model.bin": os.urandom(size)})
+    model = folder / "model.bin"
+    backdate(model)
+    backdate(folder / "z-after.bin")
+    keys = [stat_key(p.stat()) for p in folder.iterdir()]
+    before = snapshot(Path(store_url))
+    artifact = folder_artifact(folder)
+    with Store(store_url) as store, pytest.raises(SourceChangedError) as info:
+        store.log_artifact(artifact, callback=OnFirstUpdate(lambda: CHANGES[change](model)))
+    assert str(model) in str(info.value) and "changed while it was read" in str(info.value)
+    assert snapshot(Path(store_url)) == before, "no blob, staging file, manifest or row"
+    keys.append(stat_key(model.stat()))
+    assert _cached_digests(keys) == {}, "no stat cache entry, for the old stat or the new"
+    # Once the file is left alone, it is logged as it is now.
+    with Store(store_url) as store:
+        version = store.log_artifact(folder_artifact(folder))
+        out = version.download(folder.parent / "out")
+    assert (out / "model.bin").read_bytes() == model.read_bytes()
+
+
+def test_a_file_changed_after_the_listing_and_before_its_read_is_refused(store_url, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a.bin": b"a" * 100, "b.bin": b"b" * 100})
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(SourceChangedError, match=r"b\.bin"):
+        # a.bin is read first; b.bin was already listed (stat) when it grows.
+        store.log_artifact(
+            folder_artifact(folder), callback=OnFirstUpdate(lambda: _append(folder / "b.bin"))
+        )
+    assert snapshot(Path(store_url)) == before
+
+
+def test_every_file_of_a_refused_put_is_left_out_of_the_store(store_url, tmp_path):
+    # The change comes last: the files read before it are not kept either.
+    folder = make_folder(tmp_path / "d", {f"f{i}.bin": os.urandom(2000 + i) for i in range(5)})
+    before = snapshot(Path(store_url))
+    last = folder / "f4.bin"
+    with Store(store_url) as store, pytest.raises(SourceChangedError):
+        store.log_artifact(folder_artifact(folder), callback=OnFirstUpdate(lambda: _append(last)))
+    assert snapshot(Path(store_url)) == before
+
+
+# -- links checked when a file is read ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_file_replaced_by_a_link_outside_after_add_dir_is_refused(store_url, tmp_path, what):
+    outside = make_folder(tmp_path / "outside", {"secret.bin": b"SECRET", "sub/x.bin": b"SECRET"})
+    folder = make_folder(tmp_path / "d", {"ok.bin": b"ok", "sub/x.bin": b"x"})
+    artifact = folder_artifact(folder)
+    if what == "file":
+        (folder / "ok.bin").unlink()
+        (folder / "ok.bin").symlink_to(outside / "secret.bin")
+        named = "ok.bin"
+    else:
+        shutil.rmtree(folder / "sub")
+        (folder / "sub").symlink_to(outside / "sub", target_is_directory=True)
+        named = "sub"
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(UnsafePathError) as info:
+        store.log_artifact(artifact)
+    assert named in str(info.value) and "outside" in str(info.value)
+    assert snapshot(Path(store_url)) == before
+
+
+def test_a_link_swapped_in_while_the_put_reads_is_refused(store_url, tmp_path):
+    # b.bin is stat'ed as a regular file inside the folder, then becomes a link to a file
+    # outside before it is opened: the file opened is not the file listed.
+    outside = make_folder(tmp_path / "outside", {"secret.bin": b"SECRET" * 20})
+    folder = make_folder(tmp_path / "d", {"a.bin": b"a" * 100, "b.bin": b"b" * 120})
+
+    def swap() -> None:
+        (folder / "b.bin").unlink()
+        (folder / "b.bin").symlink_to(outside / "secret.bin")
+
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(UnsafePathError, match=r"b\.bin"):
+        store.log_artifact(folder_artifact(folder), callback=OnFirstUpdate(swap))
+    assert snapshot(Path(store_url)) == before
+
+
+def test_a_link_that_still_leads_inside_is_followed_at_read_time(store, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a.bin": b"a", "real/b.bin": b"b"})
+    artifact = folder_artifact(folder)
+    (folder / "a.bin").unlink()
+    (folder / "a.bin").symlink_to(folder / "real" / "b.bin")
+    version = store.log_artifact(artifact)
+    assert {e.path: e.size for e in version.files()} == {"a.bin": 1, "real/b.bin": 1}
+
+
+def test_add_dir_does_not_stat_every_file(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "d", {f"f{i}": b"x" for i in range(50)})
+    calls = []
+    for name in ("stat", "lstat"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda *a, _real=real, **k: calls.append(a) or _real(*a, **k))
+    Artifact("a", "dataset").add_dir(folder)
+    assert len(calls) < 10
+
+
+# -- ordinary bad input: one typed error, nothing kept --------------------------------------------
+
+
+def test_a_file_removed_between_add_and_log_is_refused(store_url, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a.bin": b"a", "gone.bin": b"g"})
+    artifact = folder_artifact(folder)
+    (folder / "gone.bin").unlink()
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(NotFoundError, match=r"gone\.bin no longer"):
+        store.log_artifact(artifact)
+    assert snapshot(Path(store_url)) == before
+
+
+def test_an_unreadable_file_is_refused_and_leaves_no_blob(store_url, tmp_path, monkeypatch):
+    # Root reads anything, so the refusal is made at the OS boundary: os.open says EACCES.
+    folder = make_folder(tmp_path / "d", {"a.bin": b"readable", "locked.bin": b"no access"})
+    real_open = os.open
+
+    def deny(path, flags, *args, **kwargs):
+        if str(path).endswith("locked.bin"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", deny)
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(FileAccessError, match=r"locked\.bin"):
+        store.log_artifact(folder_artifact(folder))
+    assert snapshot(Path(store_url)) == before
+
+
+def test_a_type_mismatch_is_refused_before_anything_is_stored(store_url, tmp_path):
+    folder = make_folder(tmp_path / "d", {"x": b"x"})
+    with Store(store_url) as store:
+        store.log_artifact(folder_artifact(folder, type="dataset"))
+    (folder / "x").write_bytes(os.urandom(3 << 20))
+    (folder / "y").write_bytes(b"new small file")
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(ArtifactTypeError):
+        store.log_artifact(folder_artifact(folder, type="model"))
+    assert snapshot(Path(store_url)) == before
+
+
+# -- the store never contains itself ---------------------------------------------------------------
+
+
+def test_a_folder_holding_the_store_is_logged_without_it(tmp_path, caplog):
+    project = make_folder(tmp_path / "proj", {"train.py": b"print(1)", "data/x.csv": b"1,2"})
+    with Store.init(str(project / ".artstore")) as store:
+        store.log_artifact(folder_artifact(project, "first"))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="artstore"):
+            version = store.log_artifact(folder_artifact(project, "proj"))
+    assert sorted(e.path for e in version.files()) == ["data/x.csv", "train.py"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str((project / ".artstore").resolve()) in warnings[0]
+
+
+def test_a_catalog_inside_the_folder_is_left_out_too(tmp_path, caplog):
+    project = make_folder(tmp_path / "proj", {"train.py": b"print(1)"})
+    catalog = project / "meta" / "catalog.sqlite"
+    catalog.parent.mkdir()
+    with Store.init(str(tmp_path / "store"), db=f"sqlite:///{catalog}") as store:
+        store.log_artifact(folder_artifact(project, "first"))  # the catalog has a WAL now
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="artstore"):
+            version = store.log_artifact(folder_artifact(project, "proj"))
+    assert [e.path for e in version.files()] == ["train.py"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "catalog.sqlite" in warnings[0]
+
+
+def test_a_folder_that_is_only_the_store_is_refused(tmp_path):
+    with Store.init(str(tmp_path / "s")) as store:
+        store.log_artifact(folder_artifact(make_folder(tmp_path / "d", {"x": b"x"})))
+        before = snapshot(tmp_path / "s")
+        with pytest.raises(UserError, match="a store never contains itself"):
+            store.log_artifact(folder_artifact(tmp_path / "s", "self"))
+    assert snapshot(tmp_path / "s") == before
+
+
+# -- a put heals damaged blobs ---------------------------------------------------------------------
+
+
+def _damage(store_url: str, digest: str, how: str) -> Path:
+    blob = Path(store_url) / "blobs" / digest[:2] / digest[2:]
+    if how == "missing":  # as `art verify --repair` leaves it: moved to quarantine/
+        blob.unlink()
+    else:
+        blob.chmod(0o644)
+        blob.write_bytes(b"short")
+    return blob
+
+
+@pytest.mark.parametrize("how", ["missing", "wrong size"])
+@pytest.mark.parametrize("path", ["unchanged folder", "stat cache", "another folder"])
+def test_a_put_stores_a_damaged_blob_again(store_url, tmp_path, how, path):
+    data = {"model.bin": os.urandom(3 << 20), "small.txt": b"small" * 100, "other": b"o"}
+    folder = make_folder(tmp_path / "d", data)
+    for file in folder.iterdir():
+        backdate(file)
+    with Store(store_url) as store:
+        store.log_artifact(folder_artifact(folder))
+        entries = {e.path: e.digest for e in store.artifact("data").files()}
+    blobs = [_damage(store_url, entries[name].hex, how) for name in ("model.bin", "small.txt")]
+    if path == "stat cache":
+        backdate(folder / "other", seconds=1800)  # the folder changed; these two did not
+    elif path == "another folder":
+        folder = make_folder(tmp_path / "copy", data)
+    with Store(store_url) as store:
+        store.log_artifact(folder_artifact(folder))
+        assert store.verify().ok
+    assert [b.read_bytes() for b in blobs] == [data["model.bin"], data["small.txt"]]
+
+
+# -- debris ------------------------------------------------------------------------------------
+
+
+def test_a_put_removes_old_staging_files_and_keeps_young_ones(store, store_url, tmp_path):
+    tmp = Path(store_url) / "tmp"
+    old, young = tmp / ".old.partial", tmp / ".young.partial"
+    old.write_bytes(b"x" * 1000)
+    young.write_bytes(b"y")
+    then = time.time() - DEBRIS_GRACE - 1
+    os.utime(old, (then, then))
+    store.log_artifact(folder_artifact(make_folder(tmp_path / "d", {"x": b"x"})))
+    assert not old.exists() and young.exists()

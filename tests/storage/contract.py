@@ -18,17 +18,19 @@ import pytest
 import xxhash
 from fsspec.callbacks import Callback
 
-from artstore.errors import CorruptBlobError, NotAStoreError, NotFoundError
+from artstore.errors import CorruptBlobError, NotAStoreError, NotFoundError, SourceChangedError
 from artstore.storage import (
     CHUNK_SIZE,
     BlobStore,
     Digest,
     Kind,
+    LocalFile,
     _atomic,
     hash_bytes,
     hash_file,
     init_store,
     open_store,
+    stat_key,
 )
 from artstore.storage import blobstore as blobstore_module
 
@@ -159,8 +161,9 @@ class BlobStoreContract:
         data = b"already stored" * 100
         source = self.write_source(tmp_path, data)
         digest = store.put_file(source).digest
-        monkeypatch.setattr(blobstore_module, "hash_file", _no_hashing)
-        monkeypatch.setattr(_atomic, "_hash_file", _no_hashing)
+        monkeypatch.setattr(blobstore_module, "hash_stream", _no_hashing)
+        monkeypatch.setattr(blobstore_module, "hash_bytes", _no_hashing)
+        monkeypatch.setattr(_atomic, "_hash_fd", _no_hashing)
         monkeypatch.setattr(_atomic, "copy_hashing", _no_hashing)
         progress = ByteCounter()
         result = store.put_file(source, digest=digest, callback=progress)
@@ -179,9 +182,10 @@ class BlobStoreContract:
         assert again.total_seen == len(data)
 
     @pytest.mark.parametrize("size", [0, 1000, 3 * 1024 * 1024])
-    def test_put_files_with_size_hints(self, store: BlobStore, tmp_path: Path, size: int) -> None:
+    def test_put_files_with_their_stats(self, store: BlobStore, tmp_path: Path, size: int) -> None:
         data = [os.urandom(size), os.urandom(size) + b"!", b"same" * 10, b"same" * 10]
-        sources = [(self.write_source(tmp_path, d, f"f{i}"), len(d)) for i, d in enumerate(data)]
+        paths = [self.write_source(tmp_path, d, f"f{i}") for i, d in enumerate(data)]
+        sources = [LocalFile(str(p), stat_key(p.stat())) for p in paths]
         results = store.put_files(sources)
         assert [r.digest for r in results] == [hash_bytes(d) for d in data]
         assert [r.size for r in results] == [len(d) for d in data]
@@ -191,16 +195,33 @@ class BlobStoreContract:
         again = store.put_files(sources)
         assert [r.stored for r in again] == [False] * 4
 
-    @pytest.mark.parametrize("hint", [0, 5, 1_000_000, 10**9])
-    def test_put_file_with_a_stale_size_hint(
-        self, store: BlobStore, tmp_path: Path, hint: int
+    @pytest.mark.parametrize("size", [1000, 3 * 1024 * 1024])
+    def test_a_file_changed_since_its_stat_is_refused_and_nothing_is_stored(
+        self, store: BlobStore, tmp_path: Path, size: int
     ) -> None:
-        # The file changed after it was stat'ed: the stored blob is named by what was read.
-        data = b"the file grew after it was listed" * 100
-        result = store.put_file(self.write_source(tmp_path, data), size_hint=hint)
-        assert result.digest == hash_bytes(data)
-        assert result.size == len(data)
-        assert store.read_bytes(Kind.BLOB, result.digest) == data
+        first = self.write_source(tmp_path, os.urandom(size), "first.bin")
+        source = self.write_source(tmp_path, os.urandom(size), "grew.bin")
+        seen = stat_key(source.stat())
+        with source.open("ab") as f:
+            f.write(b"the file grew after it was listed")
+        before = set(store.iter_digests(Kind.BLOB))
+        with pytest.raises(SourceChangedError, match=r"grew\.bin"):
+            store.put_files([LocalFile(str(first)), LocalFile(str(source), seen)])
+        assert set(store.iter_digests(Kind.BLOB)) == before, "not even the good file's blob"
+
+    def test_a_missing_or_wrong_sized_blob_is_stored_again(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        data = os.urandom(5000)
+        source = self.write_source(tmp_path, data)
+        digest = store.put_file(source).digest
+        key = self.key(Kind.BLOB, digest)
+        self.raw_write(key, data[:100])
+        again = store.put_file(source, digest=digest)
+        assert again.stored and self.raw_read(key) == data
+        self.raw_fs().rm_file(self.raw_path(key))
+        assert store.put_file(source, digest=digest).stored
+        assert self.raw_read(key) == data
 
     def test_has_and_missing(self, store: BlobStore) -> None:
         present = store.put_bytes(Kind.BLOB, b"present").digest

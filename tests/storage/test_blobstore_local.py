@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from fsspec.callbacks import Callback
 
-from artstore.storage import BlobStore, Kind, _atomic, hash_bytes, init_store, open_store
+from artstore.storage import (
+    BlobStore,
+    Kind,
+    LocalFile,
+    _atomic,
+    hash_bytes,
+    init_store,
+    open_store,
+)
 from tests.storage.contract import BlobStoreContract
 
 
@@ -36,24 +44,45 @@ class TestLocalBlobStore(BlobStoreContract):
 
     def test_put_file_stages_under_tmp(self, store: BlobStore, tmp_path: Path) -> None:
         root = Path(store.root)
-        seen: list[tuple[list[str], list[Path]]] = []
+        seen: list[tuple[list[Path], list[Path]]] = []
 
         class Spy(Callback):  # type: ignore[misc]
             # Called while the bytes are copied: the object must be staged, not yet placed.
             def relative_update(self, inc: int = 1) -> None:
-                staged = sorted(p.name for p in (root / "tmp").iterdir())
+                staged = sorted(p for p in (root / "tmp").rglob("*") if p.is_file())
                 placed = [p for p in (root / "blobs").rglob("*") if p.is_file()]
                 seen.append((staged, placed))
 
-        source = self.write_source(tmp_path, os.urandom(10_000))
-        result = store.put_file(source, callback=Spy())
-        assert seen
+        sources = [self.write_source(tmp_path, os.urandom(n), f"f{n}") for n in (10_000, 2 << 20)]
+        results = store.put_files([LocalFile(str(p)) for p in sources], callback=Spy())
+        assert len(seen) >= 2
         for staged, placed in seen:
-            assert len(staged) == 1
-            assert staged[0].startswith(".") and staged[0].endswith(".partial")
-            assert placed == []
+            # One folder of its own for the put, holding its staging files until all are read.
+            assert {p.parent.parent for p in staged} <= {root / "tmp"}
+            assert all(p.name.startswith(".") and p.name.endswith(".partial") for p in staged)
+            assert all(p.parent.name.endswith(".put") for p in staged)
+            assert placed == [], "nothing is placed before every file is read"
         assert list((root / "tmp").iterdir()) == []
-        assert self.raw_exists(self.key(Kind.BLOB, result.digest))
+        for result in results:
+            assert self.raw_exists(self.key(Kind.BLOB, result.digest))
+
+    def test_the_put_folder_is_locked_while_the_put_runs(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        root = Path(store.root)
+        held: list[bool] = []
+
+        class Spy(Callback):  # type: ignore[misc]
+            def relative_update(self, inc: int = 1) -> None:
+                folders = list((root / "tmp").iterdir())
+                held.extend(_atomic.held(f) for f in folders)
+                for folder in folders:  # however old its files: a live put's are not debris
+                    for path in folder.iterdir():
+                        os.utime(path, (1, 1))
+                assert store.debris() == []
+
+        store.put_file(self.write_source(tmp_path, os.urandom(2 << 20)), callback=Spy())
+        assert held == [True]
 
     @pytest.mark.parametrize("how", ["put_file", "put_bytes"])
     def test_staging_file_is_in_the_store_tmp_folder(
@@ -71,8 +100,9 @@ class TestLocalBlobStore(BlobStoreContract):
             store.put_file(self.write_source(tmp_path, b"staged data"))
         else:
             store.put_bytes(Kind.BLOB, b"staged data")
-        assert folders == [Path(store.root) / "tmp"]
-        assert list(folders[0].iterdir()) == []
+        assert len(folders) == 1
+        assert Path(store.root) / "tmp" in (folders[0], folders[0].parent)
+        assert list((Path(store.root) / "tmp").iterdir()) == []
 
     def test_placed_objects_are_read_only(self, store: BlobStore, tmp_path: Path) -> None:
         from_file = store.put_file(self.write_source(tmp_path, b"from a file")).digest

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from artstore.errors import SourceChangedError
 from artstore.storage import Kind, _atomic, hash_bytes, init_store
 from tests.storage.contract import ByteCounter
 
@@ -23,7 +24,7 @@ def _source(tmp_path: Path) -> Path:
     return path
 
 
-def test_changed_source_names_the_blob_by_the_stored_bytes(
+def test_source_changed_after_its_hash_is_refused_and_nothing_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Ordered: the hash reads the original bytes, then the file is rewritten, then the copy
@@ -33,10 +34,34 @@ def test_changed_source_names_the_blob_by_the_stored_bytes(
         monkeypatch, after_hash=lambda: source.write_bytes(b"rewritten while it was being logged")
     )
     store = init_store(str(tmp_path / "store"))
-    result = store.put_file(source, size_hint=3 * 1024 * 1024)
-    stored = Path(store.path(Kind.BLOB, result.digest)).read_bytes()
-    assert stored == b"rewritten while it was being logged"
-    assert result.digest == hash_bytes(stored)
+    with pytest.raises(SourceChangedError, match=r"weights\.bin changed while it was read"):
+        store.put_file(source)
+    assert list(store.iter_digests(Kind.BLOB)) == []
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []
+
+
+def test_source_swapped_by_rename_is_hashed_from_the_file_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another file renamed over the path, with the same size and mtime: the hash must still
+    # read the file the copy reads (the one opened), never the path again.
+    source = _source(tmp_path)
+    data = source.read_bytes()
+    impostor = tmp_path / "impostor.bin"
+    impostor.write_bytes(os.urandom(len(data)))
+    st = source.stat()
+    os.utime(impostor, ns=(st.st_atime_ns, st.st_mtime_ns))
+    real_hash = _atomic._hash_fd
+
+    def swap_then_hash(fd):  # type: ignore[no-untyped-def]
+        os.replace(impostor, source)
+        return real_hash(fd)
+
+    monkeypatch.setattr(_atomic, "_hash_fd", swap_then_hash)
+    store = init_store(str(tmp_path / "store"))
+    result = store.put_file(source)
+    assert result.digest == hash_bytes(data)
+    assert Path(store.path(Kind.BLOB, result.digest)).read_bytes() == data
 
 
 def test_unchanged_source_keeps_the_parallel_digest(
@@ -52,9 +77,9 @@ def test_unchanged_source_keeps_the_parallel_digest(
 
     monkeypatch.setattr(_atomic, "hash_stream", spy)
     store = init_store(str(tmp_path / "store"))
-    result = store.put_file(source, size_hint=source.stat().st_size)
+    result = store.put_file(source)
     assert result.digest == hash_bytes(source.read_bytes())
-    assert len(hashed_copies) == 1, "only the source is hashed; the stored copy is not re-read"
+    assert hashed_copies == [], "only the source is hashed; the stored copy is not re-read"
 
 
 def _hash_before_copy(
@@ -66,12 +91,12 @@ def _hash_before_copy(
     ``step``-byte calls if given, and return the list that records how many bytes each kernel
     copy call moved."""
     hashed = threading.Event()
-    real_hash, real_copy = _atomic._hash_file, _atomic._kernel_copy
+    real_hash, real_copy = _atomic._hash_fd, _atomic._kernel_copy
     real_range = os.copy_file_range
     moved: list[int] = []
 
-    def hash_first(path):  # type: ignore[no-untyped-def]
-        result = real_hash(path)
+    def hash_first(fd):  # type: ignore[no-untyped-def]
+        result = real_hash(fd)
         after_hash()
         hashed.set()
         return result
@@ -85,7 +110,7 @@ def _hash_before_copy(
         moved.append(n)
         return n
 
-    monkeypatch.setattr(_atomic, "_hash_file", hash_first)
+    monkeypatch.setattr(_atomic, "_hash_fd", hash_first)
     monkeypatch.setattr(_atomic, "_kernel_copy", copy_after_hash)
     monkeypatch.setattr(os, "copy_file_range", counting_range)
     if step is not None:
@@ -102,7 +127,7 @@ def test_existing_blob_stops_the_copy_once_the_digest_is_known(
     store.put_bytes(Kind.BLOB, data)
     moved = _hash_before_copy(monkeypatch, step=256 * 1024)
     progress = ByteCounter()
-    result = store.put_file(source, size_hint=len(data), callback=progress)
+    result = store.put_file(source, callback=progress)
     assert (result.digest, result.size, result.stored) == (hash_bytes(data), len(data), False)
     assert moved == [256 * 1024], "one step, then the copy stopped"
     assert progress.total_seen == len(data), "the progress still ends at the file's size"
@@ -119,7 +144,7 @@ def test_new_blob_is_copied_whole_and_all_of_it_sent_to_disk(
     moved = _hash_before_copy(monkeypatch, step=256 * 1024)
     ranges: list[tuple[int, int]] = []
     monkeypatch.setattr(_atomic, "_start_writeback", lambda fd, off, n: ranges.append((off, n)))
-    result = store.put_file(source, size_hint=len(data))
+    result = store.put_file(source)
     assert result.stored
     assert Path(store.path(Kind.BLOB, result.digest)).read_bytes() == data
     assert sum(moved) == len(data)
@@ -143,10 +168,10 @@ def test_source_on_another_filesystem_is_read_once(
         data = os.urandom(3 * 1024 * 1024)
         source.write_bytes(data)
 
-        def no_side_hash(path):  # type: ignore[no-untyped-def]
+        def no_side_hash(fd):  # type: ignore[no-untyped-def]
             raise AssertionError("hashed on a side thread although the kernel cannot copy")
 
-        monkeypatch.setattr(_atomic, "_hash_file", no_side_hash)
-        result = store.put_file(source, size_hint=len(data))
+        monkeypatch.setattr(_atomic, "_hash_fd", no_side_hash)
+        result = store.put_file(source)
     assert (result.digest, result.stored) == (hash_bytes(data), True)
     assert Path(store.path(Kind.BLOB, result.digest)).read_bytes() == data
