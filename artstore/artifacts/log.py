@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from artstore.artifacts.artifact import Artifact
-from artstore.artifacts.manifest import encode_entries
+from artstore.artifacts.manifest import check_tree, encode_entries
 from artstore.errors import ArtifactTypeError, CorruptBlobError, NotFoundError, UserError
 from artstore.lineage import LogResult
 from artstore.storage import (
@@ -74,11 +74,13 @@ def stage(
         SourceChangedError: a file changed while it was read; nothing of the put was kept.
         NotFoundError: a file no longer exists.
         FileAccessError: a file cannot be read or is not a regular file.
-        UnsafePathError: a file is now a link leading outside the folder it was added from.
+        UnsafePathError: a file is now a link leading outside the folder it was added from,
+            or one path is a file and also the folder of another (``a`` and ``a/b``).
         UserError: every file is part of the store itself.
     """
     blobs.remove_debris()
     origins = _without_store(artifact, blobs, catalog_files)
+    check_tree([path for path, _, _ in origins])  # before anything is written
     stats = stat_sources([(source, within) for _, source, within in origins])
     # (dev, ino, size, mtime_ns, exec bits): read once, as attribute reads add up per file.
     facts = [(s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_mode & 0o111) for s in stats]
