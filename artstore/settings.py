@@ -59,11 +59,20 @@ class StoreSettings:
 
 
 def resolve_store(explicit: str | None = None, cwd: Path | None = None) -> StoreLocation:
-    """Find the store URL to use, without touching anything but the local folders."""
+    """Find the store URL to use, without touching anything but the local folders.
+
+    Raises:
+        ConfigError: no store is named and the working folder has been deleted.
+    """
     url = explicit or os.environ.get("ARTSTORE_URL")
     if url:
         return StoreLocation(url=url, implicit=False)
-    start = (cwd or Path.cwd()).resolve()
+    try:
+        start = (cwd or Path.cwd()).resolve()
+    except FileNotFoundError:
+        raise ConfigError(
+            "the working folder no longer exists; change to another folder, or pass --store"
+        ) from None
     for folder in (start, *start.parents):
         candidate = folder / DEFAULT_STORE_DIR
         if candidate.is_dir():

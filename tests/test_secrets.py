@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from artstore.redaction import is_secret_name, redact_argv
 from tests.services import postgres_url, require_service, schema_url
 
 ART = Path(sys.executable).with_name("art")
@@ -43,8 +44,6 @@ with artstore.init(project="secrets") as run:
     run.log_artifact(data)
 print("trained")
 """
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -185,6 +184,7 @@ def _rows(url: str) -> list[str]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_no_secret_with_a_sqlite_catalog(tmp_path: Path) -> None:
     session = Session(tmp_path, [])
     runs = _exercise(session, [], {})
@@ -194,6 +194,7 @@ def test_no_secret_with_a_sqlite_catalog(tmp_path: Path) -> None:
     _assert_nothing_kept(session, _rows(f"sqlite:///{catalog}"))
 
 
+@pytest.mark.slow
 def test_no_secret_with_a_postgres_catalog_url_holding_a_password(
     tmp_path: Path, pg_secret_url: tuple[str, list[str]]
 ) -> None:
@@ -205,3 +206,69 @@ def test_no_secret_with_a_postgres_catalog_url_holding_a_password(
     rows = _rows(url)
     assert any("trained" in row for row in rows)  # the console was kept, in these rows
     _assert_nothing_kept(session, rows)
+
+
+# -- the rules, one by one (fast, in-process) --------------------------------------------------
+
+ARGV_CASES = [
+    (["--password", "s3cr3t"], ["--password", "***"]),
+    (["--password=s3cr3t"], ["--password=***"]),
+    (["--token", "t0k"], ["--token", "***"]),
+    (["--api-key", "k"], ["--api-key", "***"]),
+    (["--apiKey=k"], ["--apiKey=***"]),
+    (["--secret-file", "k"], ["--secret-file", "***"]),
+    (["--aws-secret-access-key", "k"], ["--aws-secret-access-key", "***"]),
+    (["--client-secret", "k", "--next"], ["--client-secret", "***", "--next"]),
+    (["token=t0k", "lr=0.1"], ["token=***", "lr=0.1"]),
+    (["AWS_SECRET_ACCESS_KEY=k", "HF_TOKEN=t"], ["AWS_SECRET_ACCESS_KEY=***", "HF_TOKEN=***"]),
+    (["-Dpassword=p"], ["-Dpassword=***"]),
+    (["--db", "postgresql://u:pw@h/db"], ["--db", "postgresql://u:***@h/db"]),
+    (["--db", "u:pw@h/db"], ["--db", "u:***@h/db"]),
+    (["--db=u:pw@h/db"], ["--db=u:***@h/db"]),
+    (["--db", "postgresql://u:p@ss/w@h/db"], ["--db", "postgresql://u:***@h/db"]),
+    (
+        ["postgresql://h/db?password=pw&sslmode=require"],
+        ["postgresql://h/db?password=***&sslmode=require"],
+    ),
+    (["host=h password=pw dbname=d"], ["host=h password=*** dbname=d"]),
+    (["-c", "TOKEN=t0k run --x"], ["-c", "TOKEN=*** run --x"]),
+    (
+        ["-c", "psql postgresql://u:pw@h/db; echo a@b"],
+        ["-c", "psql postgresql://u:***@h/db; echo a@b"],
+    ),
+    # Not credentials: left as they are.
+    (
+        ["--max-tokens", "512", "--tokenizer", "bert"],
+        ["--max-tokens", "512", "--tokenizer", "bert"],
+    ),
+    (["--author", "me", "--key", "val_acc"], ["--author", "me", "--key", "val_acc"]),
+    (["--no-auth", "file.txt"], ["--no-auth", "file.txt"]),
+    (["s3://bucket/a@b", "git@github.com:o/r.git"], ["s3://bucket/a@b", "git@github.com:o/r.git"]),
+    (["http://h:8080/x", "/tmp/a:b@c"], ["http://h:8080/x", "/tmp/a:b@c"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), ARGV_CASES, ids=[" ".join(c[0]) for c in ARGV_CASES])
+def test_redact_argv(argv: list[str], expected: list[str]) -> None:
+    assert redact_argv(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        *[(n, True) for n in ("PGPASSWORD", "MYSQL_PWD", "GITHUB_TOKEN", "WANDB_API_KEY")],
+        *[(n, True) for n in ("AWS_SESSION_TOKEN", "accessToken", "private_key", "AUTH")],
+        *[(n, False) for n in ("max_tokens", "tokenizer", "AUTHOR", "KEY", "lr", "PASSES")],
+    ],
+)
+def test_secret_names(name: str, secret: bool) -> None:
+    assert is_secret_name(name) is secret
+
+
+def test_catalog_messages_show_no_password() -> None:
+    from artstore.lineage._engine import display_url, open_error
+
+    for url in ("postgresql://u:pw-x1@h/db", "u:pw-x1@h/db", "mysql://u:pw-x1@h@x/db"):
+        assert "pw-x1" not in display_url(url)
+        message = str(open_error(url, ValueError(f"failed for {url} and host x1@x")))
+        assert "pw-x1" not in message and "\n" not in message

@@ -35,8 +35,10 @@ _WHAT_TO_DO = "check the catalog URL (--db, $ARTSTORE_DB or catalog: in artstore
 
 
 def display_url(url: str) -> str:
-    """The URL as it may be shown to users and logs: never with its password."""
-    return redact_url(url)
+    """The URL as it may be shown to users and logs: never with its password, and with
+    characters that are not printable escaped."""
+    shown = redact_url(url)
+    return shown if shown.isprintable() else repr(shown)[1:-1]
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -49,6 +51,8 @@ def sqlite_file(url: str) -> Path | None:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
         raise open_error(url, exc) from None
+    if "\x00" in url:
+        raise open_error(url, ValueError("it holds a NUL character"))
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -42,6 +43,13 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _MAX_ATTEMPTS = 25
 _PG_MIGRATION_LOCK = 0x61727473  # "arts": serialises concurrent schema set-up on PostgreSQL
+
+
+def _exists(path: Path, url: str) -> bool:
+    try:
+        return path.exists()
+    except OSError as exc:  # a name too long for the filesystem, say
+        raise open_error(url, exc) from None
 
 
 class Catalog:
@@ -84,7 +92,7 @@ class Catalog:
         shown = display_url(url)
         limit = lock_timeout()
         path = sqlite_file(url)
-        if not create and path is not None and not path.exists():
+        if not create and path is not None and not _exists(path, url):
             raise ConfigError(
                 f"catalog database {path.absolute()} does not exist; check the catalog URL (--db, "
                 "$ARTSTORE_DB or catalog: in artstore.yaml), or create a store with that "

@@ -28,6 +28,8 @@ def _filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, 
     # would call a collected blob present and a new version could reference lost data: the
     # store's filesystem keeps none (its instance is not shared with other options either).
     options.setdefault("use_listings_cache", False)
+    if "\x00" in url:
+        raise ConfigError(f"cannot open {redact_url(url)!r}: a store URL holds no NUL character")
     try:
         fs, root = fsspec.url_to_fs(url, **options)
     except (ImportError, TypeError, ValueError) as exc:

@@ -145,7 +145,7 @@ def test_newer_format_is_refused(tmp_path: Path, opener: Callable[[str], BlobSto
     assert (Path(url) / "artstore.json").read_bytes() == before
 
 
-@pytest.mark.parametrize("value", [0, -1, "1", 1.5, True, None, [1]])
+@pytest.mark.parametrize("value", [0, -1, "1", 1.0, 1.5, True, None, [1], 2.0])
 def test_invalid_format_values_are_refused(tmp_path: Path, value: object) -> None:
     url = write_marker(tmp_path, good_marker(format=value))
     with pytest.raises(UnsupportedFormatError, match="format"):
@@ -170,8 +170,8 @@ def test_unknown_hash_is_refused(tmp_path: Path, hash_name: object) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"not json", b"\xff\xfe", b"[1]", b'"store"'],
-    ids=["empty", "text", "binary", "list", "string"],
+    [b"", b"not json", b"\xff\xfe", b"[1]", b'"store"', b"[" * 100_000, b"1" * 5000],
+    ids=["empty", "text", "binary", "list", "string", "deep", "long-integer"],
 )
 def test_unreadable_marker_is_refused(tmp_path: Path, raw: bytes) -> None:
     with pytest.raises(UnsupportedFormatError):
@@ -180,8 +180,16 @@ def test_unreadable_marker_is_refused(tmp_path: Path, raw: bytes) -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"id": None}, {"id": 5}, {"created": None}, {"fanout": 3}],
-    ids=["no-id", "int-id", "no-created", "fanout-3"],
+    [
+        {"id": None},
+        {"id": 5},
+        {"id": "../../elsewhere"},
+        {"id": "0123456789ABCDEF0123456789ABCDEF"},
+        {"created": None},
+        {"fanout": 3},
+        {"fanout": 2.0},
+    ],
+    ids=["no-id", "int-id", "path-id", "upper-id", "no-created", "fanout-3", "fanout-float"],
 )
 def test_marker_fields_are_checked(tmp_path: Path, changes: dict[str, object]) -> None:
     marker = {k: v for k, v in good_marker(**changes).items() if v is not None}
