@@ -14,7 +14,13 @@ from artstore.artifacts.diff import Diff, Side, compare, folder_side, locate, ve
 from artstore.artifacts.download import KeepOut
 from artstore.artifacts.identity import ci_job, who
 from artstore.artifacts.manifest import Manifest
-from artstore.artifacts.names import Ref, check_name, check_run_id, check_settable_alias
+from artstore.artifacts.names import (
+    MAX_VERSION,
+    Ref,
+    check_name,
+    check_run_id,
+    check_settable_alias,
+)
 from artstore.artifacts.promote import PromotionResult
 from artstore.artifacts.promote import promote as _promote
 from artstore.artifacts.runs import RunInfo, matches
@@ -283,7 +289,15 @@ class Store:
 
         Raises:
             NotFoundError: no such version or run.
+            UserError: ``direction`` is not up, down or both, or ``depth`` is not a whole
+                number >= 0.
         """
+        if direction not in ("up", "down", "both"):
+            raise UserError(f"direction must be 'up', 'down' or 'both', not {direction!r}")
+        if depth is not None and (type(depth) is not int or depth < 0):
+            raise UserError(f"depth must be a whole number >= 0 or None, not {depth!r}")
+        if depth is not None and depth > MAX_VERSION:
+            depth = None  # more hops than any catalog holds: no limit
         catalog = self.catalog
         if run_id is not None:
             node = catalog.run_node(check_run_id(run_id))

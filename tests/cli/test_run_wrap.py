@@ -171,3 +171,27 @@ def test_shell_steps_make_the_dataset_run_model_chain(store_url, tmp_path):
     assert lineage.stdout == (
         f"model:v0\n└── produced by shell/train ({record.id})\n    └── used data:v0\n"
     )
+
+
+def test_secrets_in_the_command_are_not_kept(store_url, tmp_path):
+    done = art(
+        store_url,
+        "run",
+        "--",
+        "bash",
+        "-c",
+        'echo "$# args"',
+        "x",
+        "--password",
+        "pw-planted",
+        "token=tok-planted",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "3 args\n"  # the command got its arguments unchanged
+    record, _, _, _ = only_run(store_url)
+    assert record.config == {
+        "command": ["bash", "-c", 'echo "$# args"', "x", "--password", "***", "token=***"]
+    }
+    assert record.command is not None
+    assert record.command.endswith("x --password '***' 'token=***'")

@@ -23,6 +23,7 @@ from artstore.errors import (
     FileAccessError,
     InvalidNameError,
     UnsupportedFormatError,
+    UserError,
 )
 from artstore.lineage import Catalog
 from tests.hostile.harness import Outcome, api, art, check_refused, snapshot
@@ -311,6 +312,18 @@ CASES = [
         InvalidNameError,
     ),
     Case(
+        "api-lineage-direction",
+        _api_store(lambda s: s.lineage("data", direction="sideways")),  # type: ignore[arg-type]
+        r"direction must be 'up', 'down' or 'both', not 'sideways'",
+        UserError,
+    ),
+    Case(
+        "api-lineage-depth",
+        _api_store(lambda s: s.lineage("data", depth=-1)),
+        r"depth must be a whole number >= 0 or None, not -1",
+        UserError,
+    ),
+    Case(
         "init-run-bad-env-id",
         lambda p: api(lambda: artstore.init(store=p.store)),
         r"invalid run id 'x y'",
@@ -348,3 +361,10 @@ def test_refused(case: Case, template: Path, tmp_path: Path, monkeypatch) -> Non
 
 def test_the_table_is_big_enough() -> None:
     assert len(CASES) >= 15
+
+
+def test_a_depth_beyond_any_catalog_means_no_limit(template: Path) -> None:
+    """Not refused: `--depth 99999999999999999999` overflowed SQLite's integers (exit 3)."""
+    outcome = art("--store", str(template), "lineage", "data", "--depth", "9" * 20, "--json")
+    assert outcome.code == 0, outcome.lines
+    assert json.loads(outcome.stdout)["nodes"]
