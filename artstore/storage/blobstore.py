@@ -232,12 +232,13 @@ class BlobStore:
             if not written:
                 before_write()
                 written = True
-            self._upload(file, key, digest)
-            callback.relative_update(size)
+            self._upload(file, key, digest, callback)
             results.append(PutResult(digest, size, stored=True))
         return results
 
-    def _upload(self, file: LocalFile, key: AnyStatKey, digest: Digest) -> None:
+    def _upload(
+        self, file: LocalFile, key: AnyStatKey, digest: Digest, callback: Callback
+    ) -> None:
         """Upload a file to the key of its digest, then make sure it did not change since it
         was hashed; if it did, the object is removed unless its bytes hash to its key."""
         target = self.path(Kind.BLOB, digest)
@@ -247,6 +248,7 @@ class BlobStore:
             if os.path.exists(file.path):
                 raise
             raise access_error(file.path, exc) from None
+        callback.relative_update(key[2])
         try:
             st = os.stat(file.path)
             now: AnyStatKey = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
@@ -427,7 +429,7 @@ class BlobStore:
 
         Object stores stage nothing, so they have none.
         """
-        return [(rel, size) for rel, size, _ in self._debris(grace)]
+        return [(rel, size) for rel, size, folder in self._debris(grace) if not folder]
 
     def _debris(self, grace: float) -> list[tuple[str, int, bool]]:
         # (path relative to the root, size, whether it is a folder left empty)

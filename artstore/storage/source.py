@@ -94,16 +94,7 @@ def stat_sources(files: list[tuple[str, str | None]]) -> list[os.stat_result]:
         FileAccessError: a file cannot be read, is a loop of links, or is not a regular file.
         UnsafePathError: a file or a folder on its way is now a link leading outside.
     """
-    # One lstat per file in a tight loop (this is the whole cost of re-logging an unchanged
-    # folder); the rare files that are not regular are looked at afterwards.
-    lstat = os.lstat
-    try:
-        stats = [lstat(path) for path, _ in files]
-    except OSError:
-        stats = [_stat_one(path, None) for path, _ in files]  # raises, naming the file
-    for i, st in enumerate(stats):
-        if not stat.S_ISREG(st.st_mode):
-            stats[i] = _stat_one(*files[i])
+    # The folders first, each once: a folder that became a link outside is named as such.
     checked: set[str] = set()
     folders = {(path.rpartition("/")[0], within) for path, within in files if within is not None}
     for folder, within in folders:
@@ -112,6 +103,16 @@ def stat_sources(files: list[tuple[str, str | None]]) -> list[os.stat_result]:
                 _check_folders(folder, within, checked)
             except OSError as exc:
                 raise access_error(folder, exc) from None
+    # Then one lstat per file in a tight loop (this is the whole cost of re-logging an
+    # unchanged folder); the rare files that are not regular are looked at afterwards.
+    lstat = os.lstat
+    try:
+        stats = [lstat(path) for path, _ in files]
+    except OSError:
+        stats = [_stat_one(path, None) for path, _ in files]  # raises, naming the file
+    for i, st in enumerate(stats):
+        if not stat.S_ISREG(st.st_mode):
+            stats[i] = _stat_one(*files[i])
     return stats
 
 

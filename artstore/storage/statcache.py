@@ -172,7 +172,7 @@ class SqliteStatCache:
                 )
                 for dev, ino, size, mtime_ns, digest in rows:
                     found[(dev, ino, size, mtime_ns)] = trusted(digest)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.warning("stat cache %s unusable (%s); hashing files again", self.path, exc)
         return found
 
@@ -184,7 +184,7 @@ class SqliteStatCache:
                 .execute("SELECT manifest FROM file_sets WHERE key = ?", (key,))
                 .fetchone()
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.warning("stat cache %s unusable (%s)", self.path, exc)
             return None
         return None if row is None else Digest.trusted(row[0])
@@ -199,7 +199,7 @@ class SqliteStatCache:
                     "INSERT OR REPLACE INTO file_sets VALUES (?, ?, ?)",
                     (key, manifest.hex, time.time_ns()),
                 )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.warning("stat cache %s not updated (%s)", self.path, exc)
 
     @staticmethod
@@ -218,7 +218,7 @@ class SqliteStatCache:
             with db:
                 db.execute("BEGIN")
                 db.executemany("INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?)", rows)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.warning("stat cache %s not updated (%s)", self.path, exc)
 
     def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from artstore.artifacts import Store
@@ -159,3 +161,32 @@ def test_put_json_failure_writes_error_object_to_stderr(art, tmp_path):
     error = json.loads(second)
     assert error["code"] == 2 and "v1" in error["error"]
     assert set(error) == {"error", "code"}
+
+
+def test_put_of_a_project_holding_its_store_leaves_the_store_out(art, tmp_path, monkeypatch):
+    # Scenario 1 of issue 7: `art put .` where ./.artstore lives, then `art get` into the project.
+    project = make_folder(tmp_path / "proj", {"train.py": b"print(1)", "data/x.csv": b"1,2"})
+    monkeypatch.chdir(project)
+    first = art("put", ".", "-t", "code", "-n", "proj", store=None)
+    assert first.exit_code == 0, first.stderr
+    (project / "train.py").write_bytes(b"print(2)")
+    second = art("put", ".", "-t", "code", "-n", "proj", "--json", store=None)
+    warnings = second.stderr.splitlines()
+    assert len(warnings) == 1, second.stderr
+    assert warnings[0].startswith("art: warning: left ")
+    assert str((project / ".artstore").resolve()) in warnings[0]
+    assert json_out(second)["files"] == 2
+    assert paths_of(str(project / ".artstore"), "proj:v1") == {"train.py", "data/x.csv"}
+    # Getting it back into the project rewrites the project's files, never the store's.
+    got = art("get", "proj:v0", ".", store=None)
+    assert got.exit_code == 0, got.stderr
+    assert (project / "train.py").read_bytes() == b"print(1)"
+    assert art("verify", store=None).exit_code == 0
+    with Store(str(project / ".artstore")) as store:
+        assert [v.version for v in store.versions("proj")] == ["v0", "v1"]
+
+
+def test_put_of_a_fifo_says_it_is_not_a_regular_file(art, tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    line = one_error_line(art("put", str(tmp_path / "pipe"), "-t", "model"))
+    assert "it is a FIFO (named pipe), not a file" in line

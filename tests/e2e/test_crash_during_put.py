@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 def staging_files(store: Path) -> list[Path]:
-    return [p for p in (store / "tmp").iterdir() if p.is_file()]
+    # A put stages in a folder of its own under tmp/.
+    return [p for p in (store / "tmp").rglob("*") if p.is_file()]
 
 
 def test_sigkill_during_put_leaves_no_version(store_url, tmp_path):

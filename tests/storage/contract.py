@@ -223,6 +223,56 @@ class BlobStoreContract:
         assert store.put_file(source, digest=digest).stored
         assert self.raw_read(key) == data
 
+    # -- object stores: hashed first, uploaded after, checked against the stat --------------------
+
+    def _object_store_only(self, store: BlobStore) -> None:
+        if store.backend.local:
+            pytest.skip("local roots stage and rename; uploads are an object-store path")
+
+    def test_upload_of_a_file_changed_meanwhile_is_removed_and_refused(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self._object_store_only(store)
+        source = self.write_source(tmp_path, os.urandom(4000), "moving.bin")
+        real_put = store.fs.put_file
+
+        def rewrite_then_upload(lpath: str, rpath: str, **kwargs: Any) -> Any:
+            # Between the hash and the upload: the object gets bytes its key does not name.
+            source.write_bytes(os.urandom(4000))
+            return real_put(lpath, rpath, **kwargs)
+
+        monkeypatch.setattr(store.fs, "put_file", rewrite_then_upload)
+        with pytest.raises(SourceChangedError, match=r"moving\.bin changed while it was read"):
+            store.put_file(source)
+        assert list(store.iter_digests(Kind.BLOB)) == [], "the mismatched object is removed"
+
+    def test_upload_that_still_matches_its_key_stays_but_the_put_is_refused(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        # Changed after the upload read it: the object holds the bytes hashed, a good object
+        # another put may share, so it stays; the put is refused all the same.
+        self._object_store_only(store)
+        data = os.urandom(4000)
+        source = self.write_source(tmp_path, data, "moving.bin")
+
+        class AfterUpload(ByteCounter):
+            def relative_update(self, inc: int = 1) -> None:
+                source.write_bytes(b"changed")
+
+        with pytest.raises(SourceChangedError, match="its size went from 4000 to 7 bytes"):
+            store.put_file(source, callback=AfterUpload())
+        assert list(store.iter_digests(Kind.BLOB)) == [hash_bytes(data)]
+
+    def test_every_file_is_hashed_before_the_first_upload(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        self._object_store_only(store)
+        good = self.write_source(tmp_path, b"good bytes", "a.bin")
+        gone = tmp_path / "gone.bin"
+        with pytest.raises(NotFoundError, match=r"gone\.bin no longer exists"):
+            store.put_files([LocalFile(str(good)), LocalFile(str(gone))])
+        assert list(store.iter_digests(Kind.BLOB)) == [], "not even the good file's"
+
     def test_has_and_missing(self, store: BlobStore) -> None:
         present = store.put_bytes(Kind.BLOB, b"present").digest
         manifest = store.put_bytes(Kind.MANIFEST, b'{"entries":{},"format":1}').digest

@@ -187,3 +187,14 @@ def test_no_stat_cache_never_hits(tmp_path: Path) -> None:
     key = old_file(tmp_path, "a.bin", b"hello")
     cache.record({key: hash_bytes(b"hello")})
     assert cache.lookup([key]) == {}
+
+
+def test_a_cache_folder_that_cannot_be_made_degrades_to_misses(tmp_path: Path) -> None:
+    # e.g. XDG_CACHE_HOME read-only, or a file where the folder should be: puts go on.
+    (tmp_path / "blocked").write_bytes(b"a file, not a folder")
+    cache = SqliteStatCache(tmp_path / "blocked" / "artstore" / "statcache.db")
+    key = StatKey(1, 2, 3, OLD_NS)
+    cache.record({key: hash_bytes(b"x")})
+    cache.record_set("k", hash_bytes(b"x"))
+    assert cache.lookup([key]) == {}
+    assert cache.lookup_set("k") is None
