@@ -9,6 +9,8 @@ from typing import BinaryIO
 
 import xxhash
 
+from artstore.errors import InvalidNameError
+
 __all__ = ["CHUNK_SIZE", "HASH_NAME", "Digest", "Hasher", "hash_bytes", "hash_file", "hash_stream"]
 
 HASH_NAME = "xxh3-128"
@@ -24,15 +26,17 @@ class Digest:
     hex: str
 
     def __post_init__(self) -> None:
-        if not _HEX32.fullmatch(self.hex):
-            raise ValueError(f"not an xxh3-128 digest (32 lowercase hex characters): {self.hex!r}")
+        if not isinstance(self.hex, str) or not _HEX32.fullmatch(self.hex):
+            shown = repr(self.hex)
+            shown = shown if len(shown) <= 80 else f"{shown[:60]}... ({len(shown)} characters)"
+            raise InvalidNameError(f"not an xxh3-128 digest (32 lowercase hex characters): {shown}")
 
     @classmethod
     def parse(cls, text: str) -> Digest:
         """Validate ``text`` as a digest.
 
         Raises:
-            ValueError: ``text`` is not 32 lowercase hex characters.
+            InvalidNameError: ``text`` is not 32 lowercase hex characters (a ``ValueError``).
         """
         return cls(text)
 

@@ -26,6 +26,7 @@ from artstore.errors import (
     UserError,
 )
 from artstore.lineage import Catalog
+from artstore.storage import Digest
 from tests.hostile.harness import Outcome, api, art, check_refused, snapshot
 
 LONG_VERSION = "v" + "9" * 30
@@ -292,6 +293,12 @@ CASES = [
         "api-ref-not-text",
         lambda p: api(lambda: Ref.parse(b"data:v0")),  # type: ignore[arg-type]
         r"invalid reference b'data:v0'",
+        InvalidNameError,
+    ),
+    Case(
+        "api-digest-malformed",
+        lambda p: api(lambda: Digest.parse("Z" * 5000)),
+        r"not an xxh3-128 digest \(32 lowercase hex .*\): 'Z{50,}\.\.\. \(5002 characters\)",
         InvalidNameError,
     ),
     Case(
