@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from artstore.errors import RunStateError
+from artstore.errors import ArtifactTypeError, RunStateError
 from artstore.lineage import queries, runs, versions
 from artstore.lineage.records import (
     ImportedVersion,
@@ -21,7 +21,7 @@ from artstore.lineage.records import (
 )
 from artstore.lineage.tables import ArtifactRow, EdgeRow, RunRow, VersionRow
 
-__all__ = ["IDENTITY_COLUMNS", "import_run"]
+__all__ = ["IDENTITY_COLUMNS", "check_import", "import_run"]
 
 # Columns a spool's run shares with the catalog's run of the same id when it is the same run.
 IDENTITY_COLUMNS = ("project", "user", "created_at")
@@ -54,6 +54,27 @@ def import_run(session: Session, spec: RunImport) -> RunImportResult:
     )
 
 
+def check_import(session: Session, spec: RunImport) -> None:
+    """Raise what :func:`import_run` would raise as the catalog is now, writing nothing."""
+    row = session.get(RunRow, spec.run_id)
+    if row is not None:
+        _check_identity(row, spec)
+    for item in spec.lineage:
+        if isinstance(item, ImportedVersion):
+            artifact = queries.find_artifact(session, item.name)
+            if artifact is not None and artifact.type != item.type:
+                raise ArtifactTypeError(item.name, artifact.type, item.type)
+
+
+def _check_identity(row: RunRow, spec: RunImport) -> None:
+    for name in IDENTITY_COLUMNS:
+        if getattr(row, name) != spec.columns[name]:
+            raise RunStateError(
+                f"run {spec.run_id!r} in the catalog is another run (its {name} is "
+                f"{getattr(row, name)!s}, not {spec.columns[name]!s}); nothing was written"
+            )
+
+
 def _merge_columns(session: Session, spec: RunImport) -> tuple[bool, bool]:
     # FOR UPDATE (PostgreSQL) queues a concurrent import of the same run behind this one, so
     # the second sees the first's rows and adds none of them again.
@@ -62,12 +83,7 @@ def _merge_columns(session: Session, spec: RunImport) -> tuple[bool, bool]:
         session.add(RunRow(id=spec.run_id, **{"status": "running", **spec.columns}))
         session.flush()  # a concurrent import of a new run fails here, and is retried
         return True, True
-    for name in IDENTITY_COLUMNS:
-        if getattr(row, name) != spec.columns[name]:
-            raise RunStateError(
-                f"run {spec.run_id!r} in the catalog is another run (its {name} is "
-                f"{getattr(row, name)!s}, not {spec.columns[name]!s}); nothing was written"
-            )
+    _check_identity(row, spec)
     if row.heartbeat_at > spec.columns["heartbeat_at"]:
         return False, False
     for key, value in spec.columns.items():

@@ -107,7 +107,18 @@ class Spool:
 
 
 class _Bad(Exception):
-    """A field's problem; the reader adds the file, line and field."""
+    """A field's problem; the reader adds the file, line and field (``part``: a part of it)."""
+
+    def __init__(self, problem: str, part: str | None = None) -> None:
+        super().__init__(problem)
+        self.part = part
+
+
+def _part(part: str, rule: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return rule(value)
+    except _Bad as bad:
+        raise _Bad(str(bad), part) from None
 
 
 def read_spool(folder: Path) -> Spool:
@@ -173,7 +184,9 @@ class _Reader:
         try:
             return rule(value)
         except _Bad as bad:
-            raise self.fail(where, str(bad)) from None
+            raise self.fail(
+                where if bad.part is None else f"{where}.{bad.part}", str(bad)
+            ) from None
         except ArtstoreError as exc:  # a name checker's own message
             raise self.fail(where, f"is invalid: {exc}") from None
 
@@ -305,33 +318,31 @@ class _Reader:
 
     def metric_row(self, row: Any) -> tuple[str, int, str, float | None, str | None, float]:
         run_id, step, key, value, text, at = _row(row, 6)
-        self.own(run_id)
-        step = _int_in(0, _INT64)(step)
-        key = _text(key)
-        if not key or len(key) > MAX_KEY:
-            raise _Bad(f"key must be 1-{MAX_KEY} characters")
+        _part("run", self.own, run_id)
+        step = _part("step", _int_in(0, _INT64), step)
+        key = _part("key", _key, key)
         if value is not None:
-            value = _number(value)
+            value = _part("value", _number, value)
             if math.isnan(value):
                 value = None  # stored as no number and no text
         if text is not None:
             if value is not None:
                 raise _Bad("holds both a number and a text")
-            text = _text(text)
-            if len(text) > MAX_TEXT:
-                raise _Bad(f"text is longer than {MAX_TEXT} characters")
-        return run_id, step, key, value, text, _finite(at)
+            text = _part("text", _short_text, text)
+        return run_id, step, key, value, text, _part("time", _finite, at)
 
     def console_row(self, row: Any) -> tuple[str, int, str, str, float]:
         run_id, seq, stream, text, at = _row(row, 5)
-        self.own(run_id)
+        _part("run", self.own, run_id)
+        seq = _part("seq", _int_in(0, _INT64), seq)
         if stream not in _STREAMS:
-            raise _Bad(f"stream {_show(stream)} is not stdout or stderr")
-        return run_id, _int_in(0, _INT64)(seq), stream, _text(text), _finite(at)
+            raise _Bad(f"{_show(stream)} is not stdout or stderr", "stream")
+        return run_id, seq, stream, _part("text", _text, text), _part("time", _finite, at)
 
     def own(self, run_id: Any) -> None:
+        """Refuse a row of another run than the spool's."""
         if run_id != self.run_id:
-            raise _Bad(f"names run {_show(run_id)}, not this spool's run {self.run_id!r}")
+            raise _Bad(f"{_show(run_id)} is not this spool's run {self.run_id!r}")
 
     def result(self) -> Spool:
         if self.run_id is None:
@@ -364,6 +375,18 @@ def _text(value: Any) -> str:
     if problem is not None:
         raise _Bad(problem)
     return value
+
+
+def _key(value: Any) -> str:
+    if not 1 <= len(_text(value)) <= MAX_KEY:
+        raise _Bad(f"{_show(value)} is not 1-{MAX_KEY} characters long")
+    return str(value)
+
+
+def _short_text(value: Any) -> str:
+    if len(_text(value)) > MAX_TEXT:
+        raise _Bad(f"is longer than {MAX_TEXT} characters")
+    return str(value)
 
 
 def _optional(rule: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,38 +118,7 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
     """
     if not isinstance(spool, Spool):
         spool = read_spool(spool)
-    protected = store.settings.protected_aliases
-    lineage: list[ImportedVersion | UsedVersion] = []
-    if any(isinstance(item, SpooledArtifact) for item in spool.lineage):
-        source = spool.blobs
-        for item in spool.lineage:
-            if isinstance(item, SpooledArtifact):
-                store.import_files(source, item.digest)
-    for item in spool.lineage:
-        if isinstance(item, SpooledUse):
-            lineage.append(UsedVersion(item.name, item.number, item.digest))
-            continue
-        aliases = tuple(a for a in item.aliases if a not in protected)
-        if aliases != item.aliases:
-            logger.warning(
-                "%s:%d: protected aliases of %s are not set by a sync: %s; use art promote",
-                spool.path,
-                item.line,
-                item.name,
-                ", ".join(sorted(set(item.aliases) - set(aliases))),
-            )
-        lineage.append(
-            ImportedVersion(
-                name=item.name,
-                type=item.type,
-                description=item.description,
-                metadata=item.metadata,
-                digest=item.digest,
-                size=item.size,
-                file_count=item.file_count,
-                aliases=aliases,
-            )
-        )
+    lineage = _lineage(spool, store.settings.protected_aliases)
     spec = RunImport(
         run_id=spool.run_id,
         columns=spool.columns,
@@ -157,8 +127,16 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
         lineage=lineage,
         who=who(),
     )
+    catalog = store.writable().catalog
     try:
-        done = store.writable().catalog.import_run(spec)
+        # Refused before any file is copied; the import checks again in its transaction.
+        catalog.check_import(spec)
+        artifacts = [item for item in spool.lineage if isinstance(item, SpooledArtifact)]
+        if artifacts:
+            source = spool.blobs
+            for item in artifacts:
+                store.import_files(source, item.digest)
+        done = catalog.import_run(spec)
     except RunStateError as exc:
         raise InvalidSpoolError(f"{spool.path}:1: {exc}") from None
     for ref in done.skipped_uses:
@@ -184,3 +162,33 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
         used=list(done.used),
         finished=spool.finished,
     )
+
+
+def _lineage(spool: Spool, protected: Collection[str]) -> list[ImportedVersion | UsedVersion]:
+    lineage: list[ImportedVersion | UsedVersion] = []
+    for item in spool.lineage:
+        if isinstance(item, SpooledUse):
+            lineage.append(UsedVersion(item.name, item.number, item.digest))
+            continue
+        aliases = tuple(a for a in item.aliases if a not in protected)
+        if aliases != item.aliases:
+            logger.warning(
+                "%s:%d: protected aliases of %s are not set by a sync: %s; use art promote",
+                spool.path,
+                item.line,
+                item.name,
+                ", ".join(sorted(set(item.aliases) - set(aliases))),
+            )
+        lineage.append(
+            ImportedVersion(
+                name=item.name,
+                type=item.type,
+                description=item.description,
+                metadata=item.metadata,
+                digest=item.digest,
+                size=item.size,
+                file_count=item.file_count,
+                aliases=aliases,
+            )
+        )
+    return lineage

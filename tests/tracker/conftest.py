@@ -15,6 +15,9 @@ import artstore
 from artstore.artifacts import Artifact, ArtifactVersion, Store
 from artstore.tracker import Run, current
 
+# PostgreSQL catalogs for tracker tests: ``pg_catalog_url`` (a fresh schema per test).
+from tests.lineage.conftest import pg_admin, pg_base_url, pg_catalog_url, pg_schema  # noqa: F401
+
 # Short intervals keep the suite fast; a test that needs other values passes its own.
 FAST: dict[str, Any] = {"flush_interval": 0.05, "heartbeat_interval": 0.2}
 
