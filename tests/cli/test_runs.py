@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import Result
 
@@ -149,3 +151,17 @@ def test_runs_of_an_empty_store(art):
 
 def test_runs_ls_tags_filter_takes_only_equality(art, runs):
     assert "tags=NAME" in one_error_line(art("runs", "ls", "--filter", "tags!=x"))
+
+
+def test_nan_and_infinities_print_as_valid_json(art, store_url):
+    with artstore.init(store=store_url, config={"clip": float("inf")}, **FAST) as run:
+        run.log({"loss": float("nan"), "gain": float("-inf")})
+    for args in (["runs", "--json"], ["runs", "show", run.id, "--json"]):
+        result = art(*args)
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout, parse_constant=lambda token: pytest.fail(token))
+        found = data[0] if isinstance(data, list) else data
+        assert found["summary"] == {"loss": "NaN", "gain": "-Infinity"}
+        assert found["config"] == {"clip": "Infinity"}
+    shown = art("runs", "show", run.id)
+    assert "  loss: NaN" in shown.stdout  # the text form shows the value as Python reads it

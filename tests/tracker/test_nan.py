@@ -130,3 +130,17 @@ def test_the_json_codec_encoding(value, text):
 
 def test_values_written_before_the_codec_read_back():
     assert same(jsoncodec.loads('{"a": NaN, "b": -Infinity}'), {"a": NAN, "b": -INF})
+
+
+def test_printed_text_no_catalog_stores_is_kept_replaced(catalog_store):
+    """A NUL printed on PostgreSQL used to fail every later batch of the run."""
+    url, db = catalog_store
+    run = artstore.init(store=Store(url, db=db), **FAST)
+    run.record_console("stdout", "a\x00b \ud800 c\n")
+    run.log({"after": 1.0})
+    run.finish()
+    with Store(url, db=db) as reader:
+        info = reader.run(run.id)
+        assert info.console() == "a\ufffdb ? c\n"
+        assert (info.state, info.history()) == ("finished", [{"_step": 0, "after": 1.0}])
+    assert not run._writer.dropped
