@@ -8,7 +8,7 @@ from typing import Any
 
 from artstore.artifacts.download import KeepOut, materialize
 from artstore.artifacts.manifest import FileEntry, Manifest
-from artstore.errors import CorruptBlobError, NotFoundError
+from artstore.errors import CorruptBlobError, NotFoundError, UnsupportedFormatError
 from artstore.lineage import VersionInfo
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback, Digest, Kind
 
@@ -108,12 +108,20 @@ class ArtifactVersion:
         Raises:
             NotFoundError: the manifest is missing (names the version).
             CorruptBlobError: its bytes do not match its digest (names the version).
-            UnsupportedFormatError: it is not a manifest this artstore can read.
+            UnsupportedFormatError: it is not a manifest this artstore can read (or the
+                catalog's digest for it is malformed).
             UnsafePathError: it holds an unsafe or colliding path.
         """
         if self._manifest is None:
             try:
-                raw = self._blobs.read_bytes(Kind.MANIFEST, Digest.parse(self.digest))
+                digest = Digest.parse(self.digest)
+            except ValueError:
+                raise UnsupportedFormatError(
+                    f"the catalog names the manifest of {self.qualified_name} "
+                    f"{self.digest[:40]!r}, which is not a digest"
+                ) from None
+            try:
+                raw = self._blobs.read_bytes(Kind.MANIFEST, digest)
             except NotFoundError:
                 raise NotFoundError(
                     f"the manifest of {self.qualified_name} ({self.digest}) is missing from "

@@ -264,6 +264,31 @@ def get_missing_manifest(e: Env):
     return _cli(e, "get", "data:v0", str(e.out()))
 
 
+def _record_malformed_digest(e: Env) -> None:
+    e.store.catalog.record_version(
+        name="odd",
+        type="dataset",
+        description=None,
+        digest="../../etc/passwd",
+        size=1,
+        file_count=1,
+        metadata={},
+        who="tool@host",
+        run_id=None,
+        aliases=[],
+    )
+
+
+def get_version_whose_digest_is_malformed(e: Env):
+    _record_malformed_digest(e)
+    return _cli(e, "get", "odd:v0", str(e.out()))
+
+
+def verify_version_whose_digest_is_malformed(e: Env):
+    _record_malformed_digest(e)
+    return _cli(e, "verify")
+
+
 def api_download_into_store(e: Env):
     version = e.store.artifact("data:v0")
     return lambda: api(lambda: version.download(e.root / "manifests"))
@@ -421,6 +446,12 @@ CASES = {
         writes_nothing=False,
     ),
     "get-missing-manifest": Case(get_missing_manifest, 2, r"the manifest of data:v0 .* missing"),
+    "get-version-whose-manifest-digest-is-malformed": Case(
+        get_version_whose_digest_is_malformed, 2, r"manifest of odd:v0 '\.\./\.\./etc/passwd'"
+    ),
+    "verify-version-whose-manifest-digest-is-malformed": Case(
+        verify_version_whose_digest_is_malformed, 1, r"odd:v0 manifest .*which is not a digest"
+    ),
     "api-download-into-the-store": Case(
         api_download_into_store, 2, r"inside the store's own folder", FileAccessError
     ),
