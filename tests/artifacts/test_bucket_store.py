@@ -109,6 +109,10 @@ def test_bucket_store_takes_its_catalog_from_artstore_yaml(bucket: Bucket, tmp_p
     bucket.fs.pipe_file(
         f"{bucket.name}/team/artstore.yaml", f"catalog: sqlite:///{catalog}\n".encode()
     )
+    with pytest.raises(ConfigError, match=r"from-yaml\.db does not exist"):
+        Store(url, storage_options=bucket.storage_options).catalog  # noqa: B018
+    # Only init creates a SQLite catalog elsewhere than inside a local store.
+    Store.init(url, db=f"sqlite:///{catalog}", **bucket.storage_options).close()
     folder = make_folder(tmp_path / "d", {"x.txt": b"x"})
     with Store(url, storage_options=bucket.storage_options) as store:
         assert store.log_artifact(model(folder)).version == "v0"
