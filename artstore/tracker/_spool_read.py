@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from artstore.artifacts import Manifest, check_name, check_settable_alias
+from artstore.artifacts.names import check_run_id
 from artstore.errors import ArtstoreError, InvalidSpoolError, NotFoundError, UnsupportedFormatError
 from artstore.storage import BlobStore, Digest, Kind, open_store, parse_format
 from artstore.tracker.mappings import MAX_DEPTH
 from artstore.tracker.values import MAX_KEY, MAX_TEXT, text_problem
 
 __all__ = [
-    "RUN_ID",
     "SPOOL_FILE",
     "Spool",
     "SpooledArtifact",
@@ -36,8 +36,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SPOOL_FILE = "run.jsonl"
-# The run ids artstore.init() accepts.
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 _FOLDER = re.compile(r"offline-run-\d{8}_\d{6}-(.+)")
 _DIGEST = re.compile(r"[0-9a-f]{32}")
@@ -221,7 +219,7 @@ class _Reader:
         for name in ("id", *_IDENTITY):
             if name not in fields:
                 raise self.fail(f"fields.{name}", "is missing")
-        run_id = self.check("fields.id", fields["id"], _run_id)
+        run_id = self.check("fields.id", fields["id"], check_run_id)
         named = _FOLDER.fullmatch(self.folder.name)
         if named is not None and named.group(1) != run_id:
             raise self.fail(
@@ -397,12 +395,6 @@ def _nonempty(value: Any) -> str:
     if _text(value) == "":
         raise _Bad("is empty")
     return str(value)
-
-
-def _run_id(value: Any) -> str:
-    if not isinstance(value, str) or not RUN_ID.fullmatch(value):
-        raise _Bad(f"{_show(value)} is not a run id (1-64 letters, digits, . _ -)")
-    return value
 
 
 def _artifact_type(value: Any) -> str:

@@ -132,9 +132,9 @@ SPOOL_CASES: list[tuple[str, Callable[[Records], object], str]] = [
     (
         "run id ../../x",
         set_(start, "id", "../../x"),
-        r":1: fields\.id '\.\./\.\./x' is not a run id",
+        r":1: fields\.id is invalid: invalid run id '\.\./\.\./x'",
     ),
-    ("run id not a string", set_(start, "id", 7), r"fields\.id 7 is not a run id"),
+    ("run id not a string", set_(start, "id", 7), r"fields\.id is invalid: invalid run id 7"),
     (
         "metric value notanumber",
         set_(metric, 3, "notanumber"),
