@@ -217,18 +217,17 @@ class Store:
         blobs = self._open(create=self.location.implicit)
         self._check_unprotected(artifact.name, wanted)
         # Opening the catalog (importing the database libraries, connecting, checking the
-        # schema) takes a third of a second; it happens while the files are read, and the
-        # artifact's type is checked there before anything is written.
+        # schema) takes a third of a second; it happens while the files are read. The
+        # artifact's type is checked before the first write (the transaction checks again).
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-catalog") as pool:
-            opening = pool.submit(self._typed_catalog, artifact)
-            catalog_files = self.keep_out().catalog
+            opening = pool.submit(lambda: self.catalog)
             staged = log.stage(
                 blobs,
                 artifact,
                 self._stats(),
                 callback,
-                catalog_files=catalog_files,
-                before_write=opening.result,
+                catalog_files=self.keep_out().catalog,
+                before_write=lambda: log.check_type(opening.result(), artifact),
             )
             catalog = opening.result()
         run_id = self._known_run(run_id)
@@ -236,12 +235,6 @@ class Store:
         return ArtifactVersion(
             result.version, blobs, created=result.created, keep_out=self.keep_out()
         )
-
-    def _typed_catalog(self, artifact: Artifact) -> Catalog:
-        # Checked before staging writes anything; the transaction that records checks again.
-        catalog = self.catalog
-        log.check_type(catalog, artifact)
-        return catalog
 
     def stage(self, artifact: Artifact, blobs: BlobStore) -> StagedVersion:
         """Put an artifact's files into another blob store (an offline spool), unrecorded."""

@@ -145,6 +145,8 @@ class BlobStore:
             FileAccessError: a file cannot be read or is not a regular file.
             UnsafePathError: a file is now a link leading outside the folder it came from.
         """
+        if not files:
+            return []
         if self.backend.local:
             return self._put_local_files(files, callback, before_write)
         return self._put_remote_files(files, callback, before_write)
@@ -236,9 +238,7 @@ class BlobStore:
             results.append(PutResult(digest, size, stored=True))
         return results
 
-    def _upload(
-        self, file: LocalFile, key: AnyStatKey, digest: Digest, callback: Callback
-    ) -> None:
+    def _upload(self, file: LocalFile, key: AnyStatKey, digest: Digest, callback: Callback) -> None:
         """Upload a file to the key of its digest, then make sure it did not change since it
         was hashed; if it did, the object is removed unless its bytes hash to its key."""
         target = self.path(Kind.BLOB, digest)

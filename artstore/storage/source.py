@@ -109,7 +109,7 @@ def stat_sources(files: list[tuple[str, str | None]]) -> list[os.stat_result]:
     try:
         stats = [lstat(path) for path, _ in files]
     except OSError:
-        stats = [_stat_one(path, None) for path, _ in files]  # raises, naming the file
+        stats = [_stat_one(path, within) for path, within in files]  # raises, naming it
     for i, st in enumerate(stats):
         if not stat.S_ISREG(st.st_mode):
             stats[i] = _stat_one(*files[i])
