@@ -10,7 +10,6 @@ statistics load one tensor pair at a time (see :mod:`artstore.artifacts.tensordi
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -139,14 +138,9 @@ def _change_json(c: TensorChange) -> dict[str, Any]:
         "dtype_b": c.dtype_b,
         "shape_a": None if c.shape_a is None else list(c.shape_a),
         "shape_b": None if c.shape_b is None else list(c.shape_b),
-        "max_abs_diff": _json_float(c.max_abs_diff),
-        "rel_l2": _json_float(c.rel_l2),
+        "max_abs_diff": c.max_abs_diff,
+        "rel_l2": c.rel_l2,
     }
-
-
-def _json_float(x: float | None) -> float | str | None:
-    # JSON has no inf/nan: those are written as the strings "inf", "-inf", "nan".
-    return x if x is None or math.isfinite(x) else str(x)
 
 
 # -- sides -----------------------------------------------------------------------------------

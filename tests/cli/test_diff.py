@@ -115,6 +115,25 @@ def test_tensor_json(art, models):
     assert w1["max_abs_diff"] is None and w1["rel_l2"] is None  # only with --stats
 
 
+def test_stats_json_spells_infinity_and_nan_as_every_json_output_does(art, tmp_path):
+    ones = np.ones(2, np.float32)
+    appear = {"inf": np.array([np.inf, 1.0], np.float32), "nan": np.array([np.nan, 1], np.float32)}
+    for i, tensors in enumerate(({"inf": ones, "nan": ones}, appear)):
+        folder = tmp_path / f"e{i}"
+        folder.mkdir()
+        save_file(tensors, str(folder / "m.safetensors"))
+        assert art("put", str(folder), "-n", "edge", "-t", "model").exit_code == 0
+    result = art("diff", "edge:v0", "edge:v1", "--stats", "--json")
+    assert result.exit_code == 0, result.stderr
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    (t,) = json.loads(result.stdout, parse_constant=refuse)["tensors"]
+    numbers = {c["name"]: (c["max_abs_diff"], c["rel_l2"]) for c in t["changes"]}
+    assert numbers == {"inf": ("Infinity", "Infinity"), "nan": ("NaN", "NaN")}
+
+
 @pytest.mark.slow
 def test_benchmark_quick_writes_its_section_and_cleans_up(tmp_path):
     root = Path(__file__).resolve().parents[2]
