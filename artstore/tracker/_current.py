@@ -16,12 +16,13 @@ from typing import Any
 
 from artstore.artifacts import Store, who
 from artstore.artifacts.names import check_run_id
-from artstore.errors import NotFoundError, RunStateError, UserError
+from artstore.errors import InvalidValueError, NotFoundError, RunStateError, UserError
 from artstore.tracker.environment import run_environment
 from artstore.tracker.mappings import to_plain
 from artstore.tracker.run import Mode, Run, RunOptions
 from artstore.tracker.sinks import CatalogSink, NullSink, RunSink, SpoolSink
 from artstore.tracker.spool import SpoolWriter, spool_folder
+from artstore.tracker.values import text_problem
 
 __all__ = ["current", "finish", "forget", "init", "log"]
 
@@ -92,6 +93,8 @@ def init(
 
     Raises:
         InvalidNameError: a malformed id.
+        InvalidValueError: the project, name, notes or a tag holds a NUL character or a lone
+            surrogate, which catalogs cannot store.
         NotFoundError: ``resume="must"`` and there is no such run.
         RunStateError: ``id`` exists and resuming was not asked for.
     """
@@ -104,6 +107,11 @@ def init(
         raise UserError(f"mode must be one of {', '.join(_MODES)}, not {chosen!r}")
     run_mode: Mode = chosen  # type: ignore[assignment]
     project = project or os.environ.get("ARTSTORE_PROJECT") or "uncategorized"
+    tags = list(tags or ())
+    for what, text in [("project", project), ("name", name), ("notes", notes)] + [
+        ("tag", tag) for tag in tags
+    ]:
+        _check_text(what, text)
     store_obj = store if isinstance(store, Store) else Store(store)
     options = RunOptions(
         flush_interval=flush_interval,
@@ -124,7 +132,7 @@ def init(
         "project": project,
         "name": name,
         "config": plain_config,
-        "tags": list(tags or ()),
+        "tags": tags,
         "notes": notes,
         "user": who(),
         "created_at": now,
@@ -225,6 +233,13 @@ def _online(
         summary=existing.summary,
         owns_status=not attaching,
     )
+
+
+def _check_text(what: str, text: object) -> None:
+    # The catalog's text columns cannot hold what log() refuses in keys and strings either.
+    problem = text_problem(text) if isinstance(text, str) else None
+    if problem is not None:
+        raise InvalidValueError(f"run {what} {str(text)[:40]!r} {problem}")
 
 
 def _resume_policy(resume: str | bool | None) -> str:

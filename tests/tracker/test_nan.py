@@ -144,3 +144,24 @@ def test_printed_text_no_catalog_stores_is_kept_replaced(catalog_store):
         assert info.console() == "a\ufffdb ? c\n"
         assert (info.state, info.history()) == ("finished", [{"_step": 0, "after": 1.0}])
     assert not run._writer.dropped
+
+
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [
+        ({"project": "p\x00"}, r"run project 'p\\x00' contains a NUL"),
+        ({"name": "a\x00b"}, r"run name 'a\\x00b' contains a NUL"),
+        ({"notes": "x \ud800"}, r"run notes .* is not valid Unicode"),
+        ({"tags": ["ok", "t\x00"]}, r"run tag 't\\x00' contains a NUL"),
+    ],
+    ids=["project", "name", "notes", "tag"],
+)
+def test_init_refuses_text_no_catalog_stores(catalog_store, field, says):
+    """A NUL or a lone surrogate in init()'s texts used to raise from the driver (or leave a
+    run the catalog refuses to write)."""
+    url, db = catalog_store
+    with pytest.raises(artstore.errors.InvalidValueError, match=says):
+        artstore.init(store=Store(url, db=db), **FAST, **field)
+    assert artstore.tracker.current() is None
+    with Store(url, db=db) as reader:
+        assert reader.runs() == []
