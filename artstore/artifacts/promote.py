@@ -32,7 +32,6 @@ from artstore.errors import (
     NotFoundError,
 )
 from artstore.lineage import AliasMove, RunRecord, VersionInfo
-from artstore.storage import BlobStore
 
 if TYPE_CHECKING:
     from artstore.lineage import Catalog
@@ -226,7 +225,7 @@ def parse_expect(expect: str | int) -> int | None:
 
 def promote(
     catalog: Catalog,
-    blobs: BlobStore,
+    version: Callable[[VersionInfo], ArtifactVersion],
     ref: str,
     to: str,
     *,
@@ -238,7 +237,8 @@ def promote(
     ci_job: str | None,
     reason: str | None,
 ) -> PromotionResult:
-    """Evaluate the requirements (``defaults`` first, then ``require``) and move the alias.
+    """Evaluate the requirements (``defaults`` first, then ``require``) and move the alias;
+    ``version`` makes the result's version from the candidate's catalog row.
 
     See :meth:`artstore.artifacts.Store.promote` for the contract.
     """
@@ -251,7 +251,7 @@ def promote(
     previous = None if holder is None else holder.number
 
     def result(checks: Sequence[Check], move: AliasMove | None) -> PromotionResult:
-        return PromotionResult(ArtifactVersion(candidate, blobs), to, previous, tuple(checks), move)
+        return PromotionResult(version(candidate), to, previous, tuple(checks), move)
 
     if expected != "any" and expected != previous:
         error = AliasConflictError(

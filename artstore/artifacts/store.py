@@ -28,7 +28,7 @@ from artstore.artifacts.transfer import StagedVersion, copy_version, stage_artif
 from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import NotAStoreError, NotFoundError, ProtectedAliasError, UserError
-from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph
+from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, VersionInfo
 from artstore.redaction import redact_url
 from artstore.settings import (
     StoreLocation,
@@ -86,6 +86,7 @@ class Store:
         self._catalog: Catalog | None = None
         self._stat_cache: StatCache | None = None
         self._settings: StoreSettings | None = None
+        self._keep_out: KeepOut | None = None
         self._creating = False
 
     @classmethod
@@ -232,9 +233,7 @@ class Store:
             catalog = opening.result()
         run_id = self._known_run(run_id)
         result = log.commit(catalog, artifact, staged, aliases=wanted, who=who(), run_id=run_id)
-        return ArtifactVersion(
-            result.version, blobs, created=result.created, keep_out=self.keep_out()
-        )
+        return self._version(result.version, created=result.created)
 
     def stage(self, artifact: Artifact, blobs: BlobStore) -> StagedVersion:
         """Put an artifact's files into another blob store (an offline spool), unrecorded."""
@@ -327,7 +326,7 @@ class Store:
         """
         parsed = Ref.parse(ref)
         info = self.catalog.get_version(parsed.name, parsed.selector)
-        return ArtifactVersion(info, self.blobs, keep_out=self.keep_out())
+        return self._version(info)
 
     def artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
         """Every artifact in the store (optionally of one type), sorted by name."""
@@ -339,17 +338,20 @@ class Store:
         Raises:
             NotFoundError: no artifact named ``name``.
         """
-        blobs, keep_out = self.blobs, self.keep_out()
-        return [
-            ArtifactVersion(v, blobs, keep_out=keep_out)
-            for v in self.catalog.list_versions(check_name(name))
-        ]
+        return [self._version(v) for v in self.catalog.list_versions(check_name(name))]
 
     def keep_out(self) -> KeepOut:
         """The local places downloads must never write: this store's own folder and the files
         of its SQLite catalog, wherever that is."""
-        root = self.blobs.local_root
-        return KeepOut.of(root, resolve_catalog_url(self._db, self.settings, self.url, root))
+        if self._keep_out is None:
+            root = self.blobs.local_root
+            url = resolve_catalog_url(self._db, self.settings, self.url, root)
+            self._keep_out = KeepOut.of(root, url)
+        return self._keep_out
+
+    def _version(self, info: VersionInfo, *, created: bool = True) -> ArtifactVersion:
+        # Every version the store hands out is made here, so none downloads over the store.
+        return ArtifactVersion(info, self.blobs, created=created, keep_out=self.keep_out())
 
     def verify(
         self, ref: str | None = None, *, deep: bool = False, repair: bool = False
@@ -486,7 +488,7 @@ class Store:
         """
         return _promote(
             self.catalog,
-            self.blobs,
+            self._version,
             ref,
             to,
             require=list(require),

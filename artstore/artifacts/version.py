@@ -19,20 +19,15 @@ class ArtifactVersion:
     """One logged version of an artifact, as W&B's ``Artifact`` returned by ``use_artifact``.
 
     ``keep_out`` names the local places its downloads must never write (the store's folder
-    and catalog); by default the blob store's own folder.
+    and catalog; see ``Store.keep_out``), so only the store makes versions.
     """
 
     def __init__(
-        self,
-        info: VersionInfo,
-        blobs: BlobStore,
-        *,
-        created: bool = True,
-        keep_out: KeepOut | None = None,
+        self, info: VersionInfo, blobs: BlobStore, *, keep_out: KeepOut, created: bool = True
     ) -> None:
         self._info = info
         self._blobs = blobs
-        self._keep_out = keep_out if keep_out is not None else KeepOut.of(blobs.local_root)
+        self._keep_out = keep_out
         self._manifest: Manifest | None = None
         #: False when logging found identical content and returned the existing version.
         self.created = created

@@ -242,6 +242,17 @@ def test_a_catalog_outside_the_store_is_protected_too(tmp_path):
         assert store.artifact("x:v2").number == 2
 
 
+def test_a_promoted_version_protects_the_catalog_outside_the_store(tmp_path):
+    elsewhere = tmp_path / "db"
+    elsewhere.mkdir()
+    with Store.init(str(tmp_path / "store"), db=f"sqlite:///{elsewhere / 'cat.db'}") as store:
+        record_manifest(store, "x", {"cat.db": b"junk"})
+        promoted = store.promote("x:v0", "production").version
+        with pytest.raises(FileAccessError, match="live catalog database"):
+            promoted.download(elsewhere)
+        assert store.artifact("x:production").number == 0
+
+
 def test_sqlite_files_of_catalog_urls(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "c.db"
