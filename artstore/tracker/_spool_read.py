@@ -20,7 +20,13 @@ from typing import Any
 
 from artstore.artifacts import Manifest, check_name, check_settable_alias
 from artstore.artifacts.names import check_run_id
-from artstore.errors import ArtstoreError, InvalidSpoolError, NotFoundError, UnsupportedFormatError
+from artstore.errors import (
+    ArtstoreError,
+    InvalidNameError,
+    InvalidSpoolError,
+    NotFoundError,
+    UnsupportedFormatError,
+)
 from artstore.storage import BlobStore, Digest, Kind, open_store, parse_format
 from artstore.tracker.mappings import MAX_DEPTH
 from artstore.tracker.values import MAX_KEY, MAX_TEXT, text_problem
@@ -38,7 +44,6 @@ logger = logging.getLogger(__name__)
 SPOOL_FILE = "run.jsonl"
 
 _FOLDER = re.compile(r"offline-run-\d{8}_\d{6}-(.+)")
-_DIGEST = re.compile(r"[0-9a-f]{32}")
 _INT64 = 2**63 - 1
 _INT32 = 2**31 - 1
 _STATUSES = ("running", "finished", "failed")
@@ -402,9 +407,10 @@ def _artifact_type(value: Any) -> str:
 
 
 def _digest(value: Any) -> str:
-    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
-        raise _Bad(f"{_show(value)} is not a digest (32 lowercase hex digits)")
-    return value
+    try:
+        return str(Digest.parse(value))
+    except InvalidNameError:
+        raise _Bad(f"{_show(value)} is not a digest (32 lowercase hex digits)") from None
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], int]:
