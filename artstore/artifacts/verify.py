@@ -205,11 +205,19 @@ def _inspect(blobs: BlobStore, digest: Digest, deep: bool) -> _Blob:
 
 def _repair(blobs: BlobStore, digest: Digest, found: _Blob, report: VerifyReport) -> None:
     found.repaired = True
+    if found.actual is None:  # judged by its size so far
+        now = _inspect(blobs, digest, deep=True)
+        found.size, found.actual = now.size, now.actual
+    # Bytes that hash to their name are never moved, not even for a moment: a reader would
+    # miss them meanwhile, and a kill in between would leave a good blob in quarantine/.
+    if found.size is None or found.actual == digest:
+        return
     found.quarantined = blobs.quarantine(Kind.BLOB, digest)
     if found.quarantined is not None:
         report.quarantined.append(found.quarantined)
-    elif found.size is not None:  # its bytes are good: only a manifest lies about its size
-        found.actual = digest
+    else:  # healed (or removed) since it was hashed: report what is there now
+        now = _inspect(blobs, digest, deep=True)
+        found.size, found.actual = now.size, now.actual
 
 
 def _blob_problem(label: str, entry: FileEntry, found: _Blob) -> Problem | None:

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from artstore.artifacts import Artifact, Store
@@ -147,6 +148,33 @@ def test_missing_and_corrupt_manifests_are_named(store: Store, tmp_path: Path) -
     assert moved.startswith(f"quarantine/manifests/{rot.digest}.")
     assert (Path(store.url) / moved).read_bytes() == b"{}"
     assert not rot_path.exists()
+
+
+def test_repair_never_moves_a_good_blob_even_for_a_moment(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _log(store, tmp_path / "a", {"f.bin": b"good bytes"})
+    good = hash_bytes(b"good bytes")
+    raw = canonical_json({"entries": {"f.bin": {"digest": good.hex, "size": 99}}, "format": 1})
+    lying = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
+    store.catalog.record_version(
+        name="liar",
+        type="dataset",
+        description=None,
+        digest=lying.hex,
+        size=99,
+        file_count=1,
+        metadata={},
+        who="x@y",
+        run_id=None,
+        aliases=[],
+    )
+    moved: list[Digest] = []
+    monkeypatch.setattr(store.blobs, "quarantine", lambda kind, digest: moved.append(digest))
+    for deep in (False, True):
+        (problem,) = store.verify(deep=deep, repair=True).problems
+        assert (problem.kind, problem.actual) == ("wrong-size", good.hex)
+    assert moved == [], "a kill between moving it out and back would leave it in quarantine/"
 
 
 def test_repair_moves_a_corrupt_blob_aside_and_never_deletes_it(
