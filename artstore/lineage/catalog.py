@@ -223,7 +223,8 @@ class Catalog:
         metric and console rows it does not have yet, the versions it produced and the edges
         to the versions it used. Nothing is deleted, and importing again adds nothing.
 
-        A metric row is identified by (step, key, time), a console row by (seq, stream, time).
+        A metric row is identified by (step, key, value, text, time), a console row by (seq,
+        stream, time).
         A new run gets ``spec.columns``; an existing one gets them only if its heartbeat is not
         later than ``spec.columns["heartbeat_at"]`` (else it was written since, and is kept).
         A version is recorded (as :meth:`record_version` does) unless the run already produced

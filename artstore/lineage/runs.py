@@ -55,7 +55,7 @@ _METRIC_COLUMNS = ("run_id", "step", "key", "value", "text", "time")
 _CONSOLE_COLUMNS = ("run_id", "seq", "stream", "text", "time")
 # What identifies a row of a run when rows are merged: column names, and their places in a row.
 _IDENTITY = {
-    "metrics": (("step", "key", "time"), itemgetter(1, 2, 5)),
+    "metrics": (("step", "key", "value", "text", "time"), itemgetter(1, 2, 3, 4, 5)),
     "console_lines": (("seq", "stream", "time"), itemgetter(1, 2, 4)),
 }
 # Rows per multi-row INSERT on SQLite: 6,000 variables, within its 32,766 limit (3.32+).
@@ -271,8 +271,9 @@ def merge_rows(
 ) -> int:
     """Insert the rows of ``run_id`` it does not have yet; return how many were inserted.
 
-    A metric row is identified by (step, key, time), a console row by (seq, stream, time);
-    a row whose identity the run has, or that came earlier in ``rows``, is left out.
+    A metric row is identified by (step, key, value, text, time), a console row by (seq,
+    stream, time); a row whose identity the run has, or that came earlier in ``rows``, is
+    left out.
     """
     if not rows:
         return 0

@@ -153,3 +153,18 @@ def test_a_copied_spool_folder_syncs_under_any_name(store, tmp_path):
     shutil.copytree(run.dir, copied)
     assert sync_spool(copied, store).run_id == run.id
     assert sync_spool(run.dir, store).new_metrics == 0
+
+
+def test_two_values_of_a_key_logged_at_one_step_and_one_clock_tick_are_both_synced(
+    store, tmp_path, monkeypatch
+):
+    """A coarse clock gives two log() calls one time: a merge keyed on (step, key, time) alone
+    kept the first value and dropped the one logged last."""
+    monkeypatch.setattr("artstore.tracker.run.time", type("Clock", (), {"time": lambda: 1e9}))
+    run = artstore.init(store=store.url, mode="offline", dir=tmp_path, project="p", **FAST)
+    with run:
+        run.log({"loss": 1.0}, commit=False)
+        run.log({"loss": 2.0})
+    assert sync_spool(run.dir, store).new_metrics == 2
+    assert history(store, run.id) == [{"_step": 0, "loss": 2.0}]
+    assert sync_spool(run.dir, store).new_metrics == 0
