@@ -121,6 +121,7 @@ class Copy(NamedTuple):
     size: int  # bytes hashed
     copied: int  # bytes the target holds
     stopped: bool  # the copy stopped early: ``needed`` said no
+    apart: bool  # the copy and the hash read the source separately
 
 
 def copy_source(
@@ -142,7 +143,8 @@ def copy_source(
     (see :func:`_start_writeback`).
 
     The digest names the bytes read only if the source did not change meanwhile, and the two
-    reads agree only then: the caller checks that after the copy.
+    reads agree only then: the caller checks that after the copy (its stat, and for a source
+    read ``apart`` and modified within the racy window, the target's bytes).
     """
     if _same_filesystem(source, target):
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-hash") as pool:
@@ -153,10 +155,10 @@ def copy_source(
         if copied is not None:
             if gate.needed is False:
                 callback.relative_update(size - copied)
-                return Copy(digest, size, copied, stopped=True)
-            return Copy(digest, size, copied, stopped=False)
+                return Copy(digest, size, copied, stopped=True, apart=True)
+            return Copy(digest, size, copied, stopped=False, apart=True)
     digest, size = copy_hashing(source, target, buffer, callback)
-    return Copy(digest, size, size, stopped=False)
+    return Copy(digest, size, size, stopped=False, apart=False)
 
 
 class _Gate:

@@ -18,7 +18,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from artstore.errors import CorruptBlobError, NotFoundError, SourceChangedError
 from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
-from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_stream
+from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_file, hash_stream
 from artstore.storage.format import StoreFormat
 from artstore.storage.layout import (
     QUARANTINE_DIR,
@@ -200,6 +200,11 @@ class BlobStore:
                 src.check(copy.size)
                 if not copy.stopped and copy.copied != copy.size:
                     src.check(copy.copied)  # the copy and the hash read different lengths
+                # A write within the clock tick of the last one leaves the stat as it was,
+                # yet a copy and a hash that read apart may then have read different bytes.
+                racy = copy.apart and not copy.stopped and src.recent
+                if racy and hash_file(path, self._buffer)[0] != copy.digest:
+                    raise SourceChangedError(src.path, "its bytes changed, its stat did not")
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise

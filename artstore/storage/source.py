@@ -8,12 +8,13 @@ import errno
 import io
 import os
 import stat
+import time
 from dataclasses import dataclass
 from types import TracebackType
 
 from artstore.errors import FileAccessError, NotFoundError, SourceChangedError, UnsafePathError
 from artstore.storage.digest import Digest
-from artstore.storage.statcache import AnyStatKey
+from artstore.storage.statcache import RACY_WINDOW_NS, AnyStatKey
 
 __all__ = [
     "LocalFile",
@@ -163,6 +164,12 @@ class Source:
     def size(self) -> int:
         """The size the file had when it was opened."""
         return self.key[2]
+
+    @property
+    def recent(self) -> bool:
+        """Whether the file was modified so recently when opened that a write within the same
+        clock tick may leave its stat unchanged (the stat cache's racy window)."""
+        return self.key[3] >= time.time_ns() - RACY_WINDOW_NS
 
     def unchanged(self, read: int | None = None) -> bool:
         """Whether the file still has the stat it had when opened (and ``read`` is its size)."""

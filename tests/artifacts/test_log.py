@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -443,6 +444,39 @@ def test_every_file_of_a_refused_put_is_left_out_of_the_store(store_url, tmp_pat
     last = folder / "f4.bin"
     with Store(store_url) as store, pytest.raises(SourceChangedError):
         store.log_artifact(folder_artifact(folder), callback=OnFirstUpdate(lambda: _append(last)))
+    assert snapshot(Path(store_url)) == before
+
+
+def test_a_file_rewritten_within_its_mtime_tick_is_never_stored_under_another_digest(
+    store_url, tmp_path, monkeypatch
+):
+    # A write within the clock tick of the file's last one leaves its stat as it was, so the
+    # stat check cannot see it; the kernel copy and the side hash then read different bytes.
+    monkeypatch.setattr(_atomic, "_KERNEL_STEP", 1 << 20)  # several steps for 3 MiB
+    hashed = threading.Event()
+    real_hash = _atomic._hash_fd
+
+    def hash_then_signal(fd: int):
+        try:
+            return real_hash(fd)
+        finally:
+            hashed.set()
+
+    monkeypatch.setattr(_atomic, "_hash_fd", hash_then_signal)
+    folder = make_folder(tmp_path / "d", {"model.bin": os.urandom(3 << 20)})
+    model = folder / "model.bin"
+
+    def rewrite_keeping_its_stat() -> None:
+        assert hashed.wait(30)  # the side hash has read the old bytes; the copy has not
+        st = model.stat()
+        _rewrite(model)
+        os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(SourceChangedError, match=r"model\.bin"):
+        store.log_artifact(
+            folder_artifact(folder), callback=OnFirstUpdate(rewrite_keeping_its_stat)
+        )
     assert snapshot(Path(store_url)) == before
 
 
