@@ -7,7 +7,8 @@ Three shapes of secret are recognised, by shape and by name, never by value:
 - the value of an option whose name looks like a credential: ``--password X``,
   ``--api-key=X``, ``--aws-secret-access-key X``, ``-Dtoken=X``;
 - a ``NAME=VALUE`` whose name looks like a credential, as an argument (``token=X``,
-  ``AWS_SECRET_ACCESS_KEY=X``) or inside a text: a URL's query (``?password=X``), a
+  ``AWS_SECRET_ACCESS_KEY=X``), or an HTTP header of such a name as an argument
+  (``curl -H "Authorization: Bearer X"``), or inside a text: a URL's query (``?password=X``), a
   connection string (``host=h password=X``), a shell line (``bash -c "TOKEN=X cmd"``).
 
 A name looks like a credential when one of its words (split at ``_ - .`` and camelCase) is a
@@ -77,6 +78,7 @@ _EMBEDDED = re.compile(
 )
 _OPTION = re.compile(r"^--?(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)$")
 _ASSIGN = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
+_HEADER = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_-]*):(?P<space>\s*)\S", re.DOTALL)
 
 
 def is_secret_name(name: str) -> bool:
@@ -123,6 +125,10 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
         assign = _ASSIGN.match(arg)
         if assign is not None and _whole_value(assign.group("name"), assign.group("value")):
             result.append(f"{assign.group('name')}={REDACTED}")
+            continue
+        header = _HEADER.match(arg)
+        if header is not None and is_secret_name(header.group("name")):
+            result.append(f"{header.group('name')}:{header.group('space')}{REDACTED}")
             continue
         option = _OPTION.match(arg)
         if option is not None and _takes_secret(option.group("name")):

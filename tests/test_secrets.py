@@ -222,6 +222,8 @@ ARGV_CASES = [
     (["token=t0k", "lr=0.1"], ["token=***", "lr=0.1"]),
     (["AWS_SECRET_ACCESS_KEY=k", "HF_TOKEN=t"], ["AWS_SECRET_ACCESS_KEY=***", "HF_TOKEN=***"]),
     (["-Dpassword=p"], ["-Dpassword=***"]),
+    (["-H", "Authorization: Bearer t0k"], ["-H", "Authorization: ***"]),
+    (["-H", "X-Api-Key:k"], ["-H", "X-Api-Key:***"]),
     (["--db", "postgresql://u:pw@h/db"], ["--db", "postgresql://u:***@h/db"]),
     (["--db", "u:pw@h/db"], ["--db", "u:***@h/db"]),
     (["--db=u:pw@h/db"], ["--db=u:***@h/db"]),
@@ -243,6 +245,7 @@ ARGV_CASES = [
     ),
     (["--author", "me", "--key", "val_acc"], ["--author", "me", "--key", "val_acc"]),
     (["--no-auth", "file.txt"], ["--no-auth", "file.txt"]),
+    (["-H", "Content-Type: application/json"], ["-H", "Content-Type: application/json"]),
     (["s3://bucket/a@b", "git@github.com:o/r.git"], ["s3://bucket/a@b", "git@github.com:o/r.git"]),
     (["http://h:8080/x", "/tmp/a:b@c"], ["http://h:8080/x", "/tmp/a:b@c"]),
 ]
