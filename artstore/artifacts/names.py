@@ -23,8 +23,9 @@ __all__ = [
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 RUN_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 LATEST = "latest"
-#: The highest version number: catalogs keep numbers in signed 64-bit columns.
-MAX_VERSION = 2**63 - 1
+#: The highest version number: the catalog keeps version numbers in signed 32-bit columns
+#: (``versions.number``, ``alias_history``), and a larger one makes PostgreSQL raise.
+MAX_VERSION = 2**31 - 1
 _NAME_RE = re.compile(NAME_PATTERN)
 _RUN_ID_RE = re.compile(RUN_ID_PATTERN)
 _VERSION_RE = re.compile(r"v([0-9]+)")  # ASCII digits only: "v٣" is an alias, not v3

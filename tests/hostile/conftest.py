@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# The PostgreSQL catalog fixtures, for cases that need a real server.
+from tests.lineage.conftest import pg_admin, pg_base_url, pg_catalog_url, pg_schema  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def restore_artstore_logger() -> Iterator[None]:

@@ -275,7 +275,7 @@ CASES = [
     Case(
         "get-30-digit-version",
         _cli("get", f"data:{LONG_VERSION}", "{work}/out"),
-        r"invalid version 'v9{30}': version numbers end at v9223372036854775807",
+        r"invalid version 'v9{30}': version numbers end at v2147483647",
         not_created=("out",),
     ),
     Case(
@@ -375,3 +375,22 @@ def test_a_depth_beyond_any_catalog_means_no_limit(template: Path) -> None:
     outcome = art("--store", str(template), "lineage", "data", "--depth", "9" * 20, "--json")
     assert outcome.code == 0, outcome.lines
     assert json.loads(outcome.stdout)["nodes"]
+
+
+def test_the_highest_version_number_fits_the_postgresql_catalog(
+    tmp_path: Path, pg_catalog_url: str
+) -> None:
+    # The bound is the catalog column's: one past it is refused before any query, and the
+    # highest number itself is an ordinary "no such version" on PostgreSQL, not a driver error.
+    from artstore.artifacts.names import MAX_VERSION
+
+    root = tmp_path / "store"
+    source = tmp_path / "f.txt"
+    source.write_text("x")
+    assert art("--db", pg_catalog_url, "init", str(root)).code == 0
+    base = ("--store", str(root), "--db", pg_catalog_url)
+    assert art(*base, "put", str(source), "-t", "t").code == 0
+    highest = art(*base, "get", f"f.txt:v{MAX_VERSION}", str(tmp_path / "out"))
+    check_refused(highest, code=2, says=f"v{MAX_VERSION}")
+    beyond = art(*base, "get", f"f.txt:v{MAX_VERSION + 1}", str(tmp_path / "out"))
+    check_refused(beyond, code=2, says="invalid version")
