@@ -40,7 +40,7 @@ class LockWait:
     def __init__(self, where: str, limit: float) -> None:
         self._where = where
         self._limit = limit
-        self._start = time.monotonic()
+        self._start = self._attempt_start = time.monotonic()
         self._warned = False
 
     def locked(self) -> None:
@@ -66,6 +66,14 @@ class LockWait:
                 LOCK_TIMEOUT_ENV,
                 self._limit,
             )
+        # An attempt that failed at once instead of waiting inside the database (SQLite's
+        # "database table is locked" skips the busy timeout) would otherwise spin until the
+        # limit: it waits out the rest of its attempt here.
+        now = time.monotonic()
+        rest = attempt_seconds(self._limit) - (now - self._attempt_start)
+        if rest > 0:
+            time.sleep(min(rest, self._limit - (now - self._start)))
+        self._attempt_start = time.monotonic()
 
 
 def _seconds(seconds: float) -> str:

@@ -270,3 +270,19 @@ def test_postgres_table_lock_past_the_limit_is_one_line_exit_2(
     assert art.returncode == 2
     [line] = err.splitlines()
     assert "stayed locked by another process" in line and ":***@" in line
+
+
+def test_attempts_that_fail_at_once_do_not_spin_until_the_limit():
+    # An attempt the database refuses at once (no busy wait inside it) is paced to the
+    # attempt length, so a one-second limit allows about 1 / attempt_seconds attempts.
+    from artstore.errors import CatalogBusyError
+    from artstore.lineage.locks import LockWait, attempt_seconds
+
+    limit = 1.0
+    wait = LockWait("sqlite:///x.db", limit)
+    attempts = 0
+    with pytest.raises(CatalogBusyError):
+        while True:
+            attempts += 1
+            wait.locked()
+    assert attempts <= 2 * limit / attempt_seconds(limit) + 1, attempts
