@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,28 +19,48 @@ from safetensors.numpy import save_file
 
 from artstore.storage import hash_bytes
 from tests.conftest import backdate
+from tests.lineage.conftest import pg_admin, pg_base_url, pg_catalog_url, pg_schema  # noqa: F401
 
 ART = Path(sys.executable).with_name("art")
 
 pytestmark = pytest.mark.slow
 
 
-def art(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest) -> str | None:
+    """None for the SQLite catalog inside the store, else a PostgreSQL catalog URL."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_catalog_url")
+    return url
+
+
+@pytest.fixture
+def art(catalog_url: str | None) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``art(store, *args)``: a real ``art`` process on ``store`` and the catalog."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
-    return subprocess.run(
-        [str(ART), "--store", str(store), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    if catalog_url is not None:
+        env["ARTSTORE_DB"] = catalog_url
+
+    def run(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(ART), "--store", str(store), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    return run
 
 
 def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_a_corrupt_blob_is_found_set_aside_and_healed_by_putting_the_good_file(tmp_path: Path):
+def test_a_corrupt_blob_is_found_set_aside_and_healed_by_putting_the_good_file(
+    tmp_path: Path, art: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     store = tmp_path / "store"
     assert art(store, "init", str(store)).returncode == 0
     rng = np.random.default_rng(11)
