@@ -19,7 +19,8 @@
     │   ├── SourceChangedError         a file changed while it was read; nothing of it was kept
     │   ├── FileAccessError            a local file or folder cannot be read or written
     │   ├── InvalidSpoolError          an offline run folder holds a record artstore cannot use
-    │   └── CatalogBusyError           the catalog stayed locked by another process too long
+    │   ├── CatalogBusyError           the catalog stayed locked by another process too long
+    │   └── StoreUnavailableError      a bucket's server cannot be reached or refuses access
     └── CheckFailed                    exit 1: a check ran and did not pass
         ├── IntegrityError             stored data does not match its digest
         │   └── CorruptBlobError       one blob (and the artifact file it backs) is corrupt
@@ -55,6 +56,7 @@ __all__ = [
     "ProtectedAliasError",
     "RunStateError",
     "SourceChangedError",
+    "StoreUnavailableError",
     "UnsafePathError",
     "UnsupportedFormatError",
     "UserError",
@@ -172,6 +174,11 @@ class InvalidSpoolError(UserError):
 
 class CatalogBusyError(UserError):
     """The catalog database stayed locked by another process longer than artstore waits."""
+
+
+class StoreUnavailableError(UserError):
+    """The server of a bucket store cannot be reached (network, endpoint) or refuses the
+    credentials; nothing was changed by the operation that met it."""
 
 
 class MissingMetricError(NotFoundError):

@@ -90,6 +90,12 @@ def _configure_logging(quiet: bool) -> None:
         logger.propagate = False
     logging.addLevelName(logging.WARNING, "warning")
     logger.setLevel(logging.ERROR if quiet else logging.WARNING)
+    # Libraries below artstore log their retries with tracebacks (gcsfs, when a server does
+    # not answer); with no handler anywhere, Python would print them on stderr. What they
+    # mean reaches the user as artstore's own one-line error.
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
 
 
 def _register() -> None:

@@ -15,7 +15,12 @@ from typing import Any, BinaryIO
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
-from artstore.errors import CorruptBlobError, NotFoundError, SourceChangedError
+from artstore.errors import (
+    CorruptBlobError,
+    NotFoundError,
+    SourceChangedError,
+    StoreUnavailableError,
+)
 from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
 from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_file, hash_stream
@@ -250,9 +255,14 @@ class BlobStore:
         try:
             self.fs.put_file(file.path, target)
         except (FileNotFoundError, PermissionError) as exc:
-            if os.path.exists(file.path):
-                raise
-            raise access_error(file.path, exc) from None
+            if not os.access(file.path, os.R_OK):
+                raise access_error(file.path, exc) from None
+            # The file can be read, so the store refused: a missing bucket or credentials
+            # that may not write there.
+            raise StoreUnavailableError(
+                f"the store at {self.url} refused to store {file.path} ({exc}); check that the "
+                "bucket exists and that your credentials may write to it"
+            ) from None
         callback.relative_update(key[2])
         try:
             st = os.stat(file.path)

@@ -14,9 +14,11 @@ from artstore.errors import (
     UnsupportedFormatError,
 )
 from artstore.redaction import redact_url
+from artstore.storage.backend import backend_for
 from artstore.storage.blobstore import BlobStore
 from artstore.storage.format import StoreFormat, parse_marker
 from artstore.storage.layout import MARKER_FILE, TMP_DIR, Kind
+from artstore.storage.remote import Unreachable
 
 __all__ = ["init_store", "open_store"]
 
@@ -35,6 +37,8 @@ def _filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, 
     except (ImportError, TypeError, ValueError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ConfigError(f"cannot open {redact_url(url)}: {reason}") from None
+    if not backend_for(fs).local:
+        fs = Unreachable(fs, redact_url(url))
     return fs, str(root)
 
 
