@@ -31,7 +31,7 @@ from artstore.errors import (
     MissingMetricError,
     NotFoundError,
 )
-from artstore.lineage import AliasMove, RunRecord, VersionInfo
+from artstore.lineage import AliasMove, Promotion, RunRecord, VersionInfo
 
 if TYPE_CHECKING:
     from artstore.lineage import Catalog
@@ -86,7 +86,7 @@ class Requirement:
         Raises:
             InvalidRequirementError: not ``FIELD OP NUMBER|current``, or an unknown field prefix.
         """
-        match = _REQUIREMENT_RE.fullmatch(text)
+        match = _REQUIREMENT_RE.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise InvalidRequirementError(
                 f"invalid requirement {text!r}: write FIELD OP VALUE, e.g. "
@@ -280,6 +280,8 @@ def promote(
             ci_job=ci_job,
             reason=reason,
             expect=previous if depends else "any",
+            # The one write a protected alias accepts: its requirements have just passed.
+            promotion=Promotion(tuple(str(r) for r in requirements)),
         )
     except AliasConflictError as exc:
         conflict = AliasConflictError(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -29,6 +29,7 @@ from artstore.lineage.records import (
     ArtifactInfo,
     LineageGraph,
     LogResult,
+    Promotion,
     RunImport,
     RunImportResult,
     RunRecord,
@@ -57,18 +58,30 @@ class Catalog:
 
     Open one with :meth:`open`; close it with :meth:`close` or a ``with`` block. Every method
     runs in its own transaction and returns frozen records, never live rows. Write methods are
-    safe with many writer processes at once.
+    safe with many writer processes at once, and check the rules of aliases in the
+    transaction that writes: ``latest`` is kept by the catalog alone, and the ``protected``
+    aliases it was opened with move only by a :class:`Promotion`.
     """
 
-    def __init__(self, engine: Engine, url: str, schema_version: int, lock_limit: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        url: str,
+        schema_version: int,
+        lock_limit: float,
+        protected: frozenset[str] = frozenset(),
+    ) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._url = url
         self._schema_version = schema_version
         self._lock_limit = lock_limit
+        self._protected = protected
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> Catalog:
+    def open(
+        cls, url: str, *, create: bool = True, protected: Collection[str] = frozenset()
+    ) -> Catalog:
         """Open the catalog at a database URL, creating or upgrading its schema as needed.
 
         A catalog whose schema is current is opened without taking the write lock. While
@@ -80,6 +93,8 @@ class Catalog:
                 ``postgresql+psycopg://user@host/db``.
             create: whether a SQLite file that does not exist may be created; when False,
                 a missing file is refused instead (a mistyped path makes no database).
+            protected: aliases that only a promotion moves (``protected_aliases`` of the
+                store's ``artstore.yaml``); every write through this catalog enforces them.
 
         Raises:
             ConfigError: the URL is malformed, its driver is missing, the database cannot
@@ -112,7 +127,7 @@ class Catalog:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, shown, version, limit)
+        return cls(engine, shown, version, limit, frozenset(protected))
 
     @staticmethod
     def _schema(engine: Engine, shown: str) -> int:
@@ -133,6 +148,11 @@ class Catalog:
     def url(self) -> str:
         """The database URL, without its password."""
         return self._url
+
+    @property
+    def protected(self) -> frozenset[str]:
+        """The aliases only a promotion moves: no write sets or removes them otherwise."""
+        return self._protected
 
     @property
     def schema_version(self) -> int:
@@ -235,8 +255,10 @@ class Catalog:
             RunStateError: the catalog holds another run with this id (its project, user or
                 creation time differ); nothing was written.
             ArtifactTypeError: a version's type is not its artifact's; nothing was written.
+            ProtectedAliasError: a version would set a protected alias; nothing was written.
+            InvalidNameError: a version would set ``latest``; nothing was written.
         """
-        return self._write(lambda s: run_import.import_run(s, spec))
+        return self._write(lambda s: run_import.import_run(s, spec, self._protected))
 
     def check_import(self, spec: RunImport) -> None:
         """Raise what :meth:`import_run` would raise as the catalog is now; writes nothing.
@@ -247,8 +269,10 @@ class Catalog:
         Raises:
             RunStateError: the catalog holds another run with this id.
             ArtifactTypeError: a version's type is not its artifact's.
+            ProtectedAliasError: a version would set a protected alias.
+            InvalidNameError: a version would set ``latest``.
         """
-        self._read(lambda s: run_import.check_import(s, spec))
+        self._read(lambda s: run_import.check_import(s, spec, self._protected))
 
     def get_run(self, run_id: str) -> RunRecord:
         """One run.
@@ -333,7 +357,8 @@ class Catalog:
             metadata: JSON-serialisable user metadata.
             who: ``user@host`` of the writer.
             run_id: the run logging the version, if any; becomes ``created_by_run``.
-            aliases: aliases to point at the version (``latest`` is always maintained).
+            aliases: aliases to point at the version (``latest`` is always maintained, and
+                may not be given; nor may a protected alias).
             reason: recorded on each alias history row this call writes.
 
         Returns:
@@ -341,6 +366,8 @@ class Catalog:
 
         Raises:
             ArtifactTypeError: the artifact exists with another type.
+            ProtectedAliasError: an alias is protected; nothing was written.
+            InvalidNameError: an alias is ``latest``; nothing was written.
         """
         return self._write(
             lambda session: versions.record_version(
@@ -356,6 +383,7 @@ class Catalog:
                 run_id=run_id,
                 aliases=aliases,
                 reason=reason,
+                protected=self._protected,
             )
         )
 
@@ -370,6 +398,7 @@ class Catalog:
         ci_job: str | None = None,
         reason: str | None = None,
         expect: int | Literal["any"] | None = "any",
+        promotion: Promotion | None = None,
     ) -> AliasMove:
         """Point an alias of an artifact at version ``number``, recording the move.
 
@@ -379,8 +408,13 @@ class Catalog:
         Args:
             expect: compare-and-swap: unless ``"any"``, the alias must point at version
                 ``expect`` (None: be unset) in the same transaction as the move.
+            promotion: given only by a promotion whose requirements passed
+                (:meth:`artstore.artifacts.Store.promote`); a protected alias moves only
+                with one.
 
         Raises:
+            InvalidNameError: the alias is ``latest``, which the catalog keeps itself.
+            ProtectedAliasError: the alias is protected and this is not a promotion.
             NotFoundError: no such artifact, or no such version of it.
             AliasConflictError: the alias did not point at ``expect``; nothing was written.
         """
@@ -395,6 +429,8 @@ class Catalog:
                 ci_job=ci_job,
                 reason=reason,
                 expect=expect,
+                protected=self._protected,
+                promotion=promotion,
             )
         )
 
@@ -411,11 +447,20 @@ class Catalog:
         """Remove an alias from an artifact, recording the move (``to_number`` None).
 
         Raises:
+            InvalidNameError: the alias is ``latest``, which the catalog keeps itself.
+            ProtectedAliasError: the alias is protected (no write removes one).
             NotFoundError: no such artifact, or it has no such alias.
         """
         return self._write(
             lambda session: versions.remove_alias(
-                session, name, alias, who=who, run_id=run_id, ci_job=ci_job, reason=reason
+                session,
+                name,
+                alias,
+                who=who,
+                run_id=run_id,
+                ci_job=ci_job,
+                reason=reason,
+                protected=self._protected,
             )
         )
 

@@ -14,6 +14,7 @@ __all__ = [
     "LineageGraph",
     "LineageNode",
     "LogResult",
+    "Promotion",
     "RunImport",
     "RunImportResult",
     "RunRecord",
@@ -73,6 +74,17 @@ class AliasMove:
     run_id: str | None
     ci_job: str | None
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """Marks an alias move as a promotion: the only move a protected alias accepts.
+
+    Made by :func:`artstore.artifacts.promote.promote` once every requirement passed;
+    ``requirements`` are their texts, e.g. ``("metadata.val_acc>=0.9",)``.
+    """
+
+    requirements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ its columns.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlmodel import Session, col, select
 
 from artstore.errors import ArtifactTypeError, RunStateError
@@ -28,8 +30,11 @@ __all__ = ["IDENTITY_COLUMNS", "check_import", "import_run"]
 IDENTITY_COLUMNS = ("project", "user", "created_at")
 
 
-def import_run(session: Session, spec: RunImport) -> RunImportResult:
+def import_run(
+    session: Session, spec: RunImport, protected: Collection[str] = frozenset()
+) -> RunImportResult:
     """Merge ``spec`` into the catalog; see :meth:`artstore.lineage.Catalog.import_run`."""
+    _check_aliases(spec, protected)
     created, applied = _merge_columns(session, spec)
     connection = session.connection()
     new_metrics = runs.merge_rows(connection, "metrics", spec.run_id, spec.metrics)
@@ -39,7 +44,7 @@ def import_run(session: Session, spec: RunImport) -> RunImportResult:
     skipped: list[str] = []
     for item in spec.lineage:
         if isinstance(item, ImportedVersion):
-            produced.append(_produce(session, spec, item))
+            produced.append(_produce(session, spec, item, protected))
         elif _use(session, spec.run_id, item):
             used.append(f"{item.name}:v{item.number}")
         else:
@@ -55,16 +60,26 @@ def import_run(session: Session, spec: RunImport) -> RunImportResult:
     )
 
 
-def check_import(session: Session, spec: RunImport) -> None:
+def check_import(
+    session: Session, spec: RunImport, protected: Collection[str] = frozenset()
+) -> None:
     """Raise what :func:`import_run` would raise as the catalog is now, writing nothing."""
     row = session.get(RunRow, spec.run_id)
     if row is not None:
         _check_identity(row, spec)
+    _check_aliases(spec, protected)
     for item in spec.lineage:
         if isinstance(item, ImportedVersion):
             artifact = queries.find_artifact(session, item.name)
             if artifact is not None and artifact.type != item.type:
                 raise ArtifactTypeError(item.name, artifact.type, item.type)
+
+
+def _check_aliases(spec: RunImport, protected: Collection[str]) -> None:
+    # Before anything is written, also for a version imported before (which sets no alias).
+    for item in spec.lineage:
+        if isinstance(item, ImportedVersion):
+            versions.check_settable(item.name, item.aliases, protected)
 
 
 def _check_identity(row: RunRow, spec: RunImport) -> None:
@@ -94,7 +109,9 @@ def _merge_columns(session: Session, spec: RunImport) -> tuple[bool, bool]:
     return False, True
 
 
-def _produce(session: Session, spec: RunImport, item: ImportedVersion) -> str:
+def _produce(
+    session: Session, spec: RunImport, item: ImportedVersion, protected: Collection[str]
+) -> str:
     # A version this run already produced with that content was imported before: keep it
     # (and its aliases, which may have moved since) as it is.
     number = session.exec(
@@ -124,6 +141,7 @@ def _produce(session: Session, spec: RunImport, item: ImportedVersion) -> str:
         who=spec.who,
         run_id=spec.run_id,
         aliases=item.aliases,
+        protected=protected,
     )
     return f"{item.name}:v{result.version.number}"
 

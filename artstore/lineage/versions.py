@@ -5,17 +5,27 @@ Python: SQLite write transactions start with ``BEGIN IMMEDIATE`` (one writer at 
 PostgreSQL the artifact row is locked ``FOR UPDATE`` before anything about it is read, and the
 unique constraints on (artifact, number) and (artifact, alias) turn any race that slips past
 into an ``IntegrityError`` on which the catalog rolls back and runs the whole function again.
+
+The rules of aliases are checked here too, inside the transaction that writes, so that no
+caller can skip them: ``latest`` is kept by the catalog alone, a protected alias moves only
+by a :class:`~artstore.lineage.records.Promotion`, an artifact keeps the type of its first
+version, and a compare-and-swap move checks its expected holder under the artifact's lock.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
-from artstore.errors import AliasConflictError, ArtifactTypeError
+from artstore.errors import (
+    AliasConflictError,
+    ArtifactTypeError,
+    InvalidNameError,
+    ProtectedAliasError,
+)
 from artstore.lineage.queries import (
     alias_move,
     find_artifact,
@@ -24,13 +34,34 @@ from artstore.lineage.queries import (
     version_info_with_aliases,
     version_row,
 )
-from artstore.lineage.records import AliasMove, LogResult
+from artstore.lineage.records import AliasMove, LogResult, Promotion
 from artstore.lineage.runs import add_edge
 from artstore.lineage.tables import AliasHistoryRow, AliasRow, ArtifactRow, VersionRow, utcnow
 
-__all__ = ["LATEST", "move_alias", "record_version", "remove_alias"]
+__all__ = ["LATEST", "check_settable", "move_alias", "record_version", "remove_alias"]
 
 LATEST = "latest"
+
+
+def check_settable(
+    name: str,
+    aliases: Iterable[str],
+    protected: Collection[str],
+    promotion: Promotion | None = None,
+) -> None:
+    """Refuse to set or remove ``latest``, or a protected alias other than by a promotion.
+
+    Raises:
+        InvalidNameError: an alias is ``latest``.
+        ProtectedAliasError: an alias is in ``protected`` and ``promotion`` is None.
+    """
+    for alias in aliases:
+        if alias == LATEST:
+            raise InvalidNameError(
+                "alias 'latest' is kept by the store on the highest version; choose another alias"
+            )
+        if alias in protected and promotion is None:
+            raise ProtectedAliasError(name, alias)
 
 
 def record_version(
@@ -47,11 +78,13 @@ def record_version(
     run_id: str | None,
     aliases: Sequence[str],
     reason: str | None = None,
+    protected: Collection[str] = frozenset(),
 ) -> LogResult:
     """Record a version of ``name`` unless its newest version already has ``digest``.
 
     See :meth:`artstore.lineage.Catalog.record_version` for the contract.
     """
+    check_settable(name, aliases, protected)
     artifact = _lock_or_create_artifact(session, name, type, description)
     newest = session.exec(
         select(VersionRow)
@@ -114,13 +147,17 @@ def move_alias(
     ci_job: str | None,
     reason: str | None,
     expect: int | Literal["any"] | None = "any",
+    protected: Collection[str] = frozenset(),
+    promotion: Promotion | None = None,
 ) -> AliasMove:
     """Point ``alias`` of ``name`` at version ``number``, with its history row.
 
     A move to where the alias already points writes no history row; the returned move then
     has ``from_number == to_number``. Unless ``expect`` is ``"any"``, the alias must point at
-    version ``expect`` (None: nowhere) when the move happens, or nothing is written.
+    version ``expect`` (None: nowhere) when the move happens, or nothing is written. A
+    protected alias moves only with a ``promotion``.
     """
+    check_settable(name, [alias], protected, promotion)
     artifact = require_artifact(session, name, lock=True)
     version = version_row(session, artifact, number)
     if expect != "any":
@@ -162,8 +199,11 @@ def remove_alias(
     run_id: str | None,
     ci_job: str | None,
     reason: str | None,
+    protected: Collection[str] = frozenset(),
 ) -> AliasMove:
-    """Remove ``alias`` from ``name``, with its history row (``to_number`` None)."""
+    """Remove ``alias`` from ``name``, with its history row (``to_number`` None); neither
+    ``latest`` nor a protected alias is ever removed."""
+    check_settable(name, [alias], protected)
     artifact = require_artifact(session, name, lock=True)
     row = _alias_row(session, artifact, alias)
     if row is None:
