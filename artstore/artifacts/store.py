@@ -144,7 +144,11 @@ class Store:
             # Only init, or the store's own catalog.db, makes a new SQLite file: a mistyped
             # --db path is refused instead of becoming an empty catalog.
             own = local is not None and url == default_catalog_url(local)
-            self._catalog = Catalog.open(url, create=self._creating or own)
+            self._catalog = Catalog.open(
+                url,
+                create=self._creating or own,
+                protected=frozenset(self.settings.protected_aliases),
+            )
         return self._catalog
 
     @property
@@ -216,6 +220,7 @@ class Store:
         """
         wanted = [check_settable_alias(a) for a in aliases]
         blobs = self._open(create=self.location.implicit)
+        # Refused before any file is copied; the catalog refuses again in its transaction.
         self._check_unprotected(artifact.name, wanted)
         # Opening the catalog (importing the database libraries, connecting, checking the
         # schema) takes a third of a second; it happens while the files are read. The
@@ -413,7 +418,6 @@ class Store:
         """
         check_settable_alias(alias)
         parsed = Ref.parse(ref)
-        self._check_unprotected(parsed.name, [alias])
         target = self.catalog.get_version(parsed.name, parsed.selector)
         return self.catalog.move_alias(
             parsed.name,
@@ -436,7 +440,6 @@ class Store:
             ProtectedAliasError: the alias is protected; only :meth:`promote` moves it.
         """
         check_settable_alias(alias)
-        self._check_unprotected(name, [alias])
         return self.catalog.remove_alias(
             check_name(name), alias, who=who(), run_id=run_id, ci_job=ci_job(), reason=reason
         )
