@@ -6,6 +6,8 @@
     ├── UserError                      exit 2: bad input, not found, misconfiguration
     │   ├── InvalidNameError           (ValueError) a name, alias or reference is malformed
     │   ├── UnsafePathError            (ValueError) a path escapes its root or collides
+    │   ├── InvalidArgumentError       (ValueError, TypeError) an argument of the wrong type
+    │   │                              or out of its range
     │   ├── NotFoundError              (LookupError) no such artifact, version, alias or file
     │   │   └── MissingMetricError     a promotion gate's field is absent on a version
     │   ├── NotAStoreError             a location holds no artstore.json
@@ -33,7 +35,12 @@ Each ``__str__`` is one line that names the problem and what to do about it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    # Only for the annotation of GateFailed.result: at run time this module imports nothing
+    # from artstore, so every layer can raise its errors.
+    from artstore.artifacts.promote import PromotionResult
 
 __all__ = [
     "AliasConflictError",
@@ -46,6 +53,7 @@ __all__ = [
     "FileAccessError",
     "GateFailed",
     "IntegrityError",
+    "InvalidArgumentError",
     "InvalidNameError",
     "InvalidRequirementError",
     "InvalidSpoolError",
@@ -86,6 +94,12 @@ class UnsafePathError(UserError, ValueError):
         self.path = path
         self.reason = reason
         super().__init__(f"unsafe path {path!r}: {reason}")
+
+
+class InvalidArgumentError(UserError, ValueError, TypeError):
+    """An argument has the wrong type or lies outside its range (a lineage direction, a
+    depth, a path that is not text); a ``ValueError`` and a ``TypeError`` for callers that
+    catch those."""
 
 
 class NotFoundError(UserError, LookupError):
@@ -242,11 +256,11 @@ class CorruptBlobError(IntegrityError):
 class GateFailed(CheckFailed):
     """A promotion requirement did not pass, so the alias was not moved.
 
-    ``result`` is the promotion's report (an ``artstore.artifacts.PromotionResult``: every
-    check with its values), set by whoever evaluated the requirements; None before that.
+    ``result`` is the promotion's report (every check with its values), set by whoever
+    evaluated the requirements; None before that.
     """
 
-    def __init__(self, message: str, result: object = None) -> None:
+    def __init__(self, message: str, result: PromotionResult | None = None) -> None:
         self.result = result
         super().__init__(message)
 

@@ -10,8 +10,8 @@ from artstore.errors import ConfigError, UserError
 from artstore.lineage import RunRecord
 
 if TYPE_CHECKING:
-    from artstore.artifacts.store import Store
     from artstore.artifacts.version import ArtifactVersion
+    from artstore.lineage import Catalog
 
 __all__ = ["RunInfo", "matches"]
 
@@ -28,11 +28,18 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 class RunInfo:
-    """One tracked run, as ``Store.runs()`` and ``Store.run()`` return it."""
+    """One tracked run, as ``Store.runs()`` and ``Store.run()`` return it.
 
-    def __init__(self, record: RunRecord, store: Store) -> None:
+    It reads the catalog it is given and asks ``artifact`` (``Store.artifact``) for the
+    versions it used or produced, so it needs nothing else from the store.
+    """
+
+    def __init__(
+        self, record: RunRecord, catalog: Catalog, artifact: Callable[[str], ArtifactVersion]
+    ) -> None:
         self.record = record
-        self._store = store
+        self._catalog = catalog
+        self._artifact = artifact
 
     id = property(lambda self: self.record.id, doc="The run id.")
     project = property(lambda self: self.record.project, doc="The project.")
@@ -50,7 +57,7 @@ class RunInfo:
         Raises:
             ConfigError: ``pandas=True`` but pandas is not installed.
         """
-        rows = self._store.catalog.history(self.id, keys)
+        rows = self._catalog.history(self.id, keys)
         if not pandas:
             return rows
         try:
@@ -61,7 +68,7 @@ class RunInfo:
 
     def console(self) -> str:
         """Everything the run printed, stdout and stderr interleaved as written."""
-        return "".join(text for _, text in self._store.catalog.console(self.id))
+        return "".join(text for _, text in self._catalog.console(self.id))
 
     def used(self) -> list[ArtifactVersion]:
         """The versions this run used, in order."""
@@ -73,8 +80,8 @@ class RunInfo:
 
     def _edges(self, kind: str) -> list[ArtifactVersion]:
         return [
-            self._store.artifact(f"{name}:v{number}")
-            for k, name, number in self._store.catalog.run_edges(self.id)
+            self._artifact(f"{name}:v{number}")
+            for k, name, number in self._catalog.run_edges(self.id)
             if k == kind
         ]
 

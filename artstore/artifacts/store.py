@@ -27,7 +27,13 @@ from artstore.artifacts.runs import RunInfo, matches
 from artstore.artifacts.transfer import StagedVersion, copy_version, stage_artifact
 from artstore.artifacts.verify import VerifyReport, verify_versions
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import NotAStoreError, NotFoundError, ProtectedAliasError, UserError
+from artstore.errors import (
+    InvalidArgumentError,
+    NotAStoreError,
+    NotFoundError,
+    ProtectedAliasError,
+    UserError,
+)
 from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, VersionInfo
 from artstore.redaction import redact_url
 from artstore.settings import (
@@ -217,7 +223,12 @@ class Store:
             NotFoundError: a file no longer exists.
             FileAccessError: a file cannot be read or is not a regular file.
             UnsafePathError: a file is now a link leading outside the folder it was added from.
+            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`.
         """
+        if not isinstance(artifact, Artifact):
+            raise InvalidArgumentError(
+                f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}"
+            )
         wanted = [check_settable_alias(a) for a in aliases]
         blobs = self._open(create=self.location.implicit)
         # Refused before any file is copied; the catalog refuses again in its transaction.
@@ -286,13 +297,15 @@ class Store:
 
         Raises:
             NotFoundError: no such version or run.
-            UserError: ``direction`` is not up, down or both, or ``depth`` is not a whole
+            InvalidArgumentError: ``direction`` is not up, down or both, or ``depth`` is not a whole
                 number >= 0.
         """
         if direction not in ("up", "down", "both"):
-            raise UserError(f"direction must be 'up', 'down' or 'both', not {direction!r}")
+            raise InvalidArgumentError(
+                f"direction must be 'up', 'down' or 'both', not {str(direction)[:40]!r}"
+            )
         if depth is not None and (type(depth) is not int or depth < 0):
-            raise UserError(f"depth must be a whole number >= 0 or None, not {depth!r}")
+            raise InvalidArgumentError(f"depth must be a whole number >= 0 or None, not {depth!r}")
         if depth is not None and depth > MAX_VERSION:
             depth = None  # more hops than any catalog holds: no limit
         catalog = self.catalog
@@ -311,7 +324,8 @@ class Store:
         """Runs, newest first: of one project, matching ``filters`` (see :func:`matches`),
         e.g. ``{"state": "finished", "config.lr": 0.001, "summary.acc": {"$gt": 0.9}}``."""
         records = self.catalog.list_runs(project)
-        return [RunInfo(r, self) for r in records if matches(r, filters or {})]
+        catalog = self.catalog
+        return [RunInfo(r, catalog, self.artifact) for r in records if matches(r, filters or {})]
 
     def run(self, run_id: str) -> RunInfo:
         """One run.
@@ -320,7 +334,7 @@ class Store:
             InvalidNameError: ``run_id`` is not shaped like a run id.
             NotFoundError: no such run.
         """
-        return RunInfo(self.catalog.get_run(check_run_id(run_id)), self)
+        return RunInfo(self.catalog.get_run(check_run_id(run_id)), self.catalog, self.artifact)
 
     def artifact(self, ref: str) -> ArtifactVersion:
         """The version ``name:v3``, ``name:alias`` or ``name`` (latest).
@@ -489,6 +503,7 @@ class Store:
             AliasConflictError: ``to`` was not at ``expect``, or it moved while the
                 requirements were checked against its holder; nothing moved.
         """
+        check_name(to, "alias")  # before it keys the store's settings
         return _promote(
             self.catalog,
             self._version,

@@ -43,7 +43,7 @@ def command(
     from artstore.errors import NotFoundError
     from artstore.redaction import redact_argv
     from artstore.tracker import init
-    from artstore.tracker._current import new_run_id
+    from artstore.tracker.current_run import new_run_id
 
     store = open_store(ctx).writable()
     shown = redact_argv(cmd)

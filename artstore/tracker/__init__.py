@@ -1,6 +1,6 @@
 """The run tracker: ``init``, ``log``, ``finish`` and ``Run``, shaped like W&B's."""
 
-from artstore.tracker._current import current, finish, init, log
+from artstore.tracker.current_run import current, finish, init, log
 from artstore.tracker.run import Run, RunOptions
 from artstore.tracker.spool import SPOOL_FILE, Spool, SyncResult, read_spool, sync_spool
 

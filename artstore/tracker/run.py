@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 from artstore.artifacts import Artifact, ArtifactVersion
-from artstore.errors import InvalidValueError, RunStateError
+from artstore.errors import InvalidArgumentError, InvalidValueError, RunStateError
 from artstore.tracker._writer import BatchWriter
 from artstore.tracker.console import ConsoleCapture
 from artstore.tracker.mappings import Config, Summary
@@ -77,6 +77,7 @@ class Run:
         summary: Mapping[str, Any] | None = None,
         owns_status: bool = True,
         spool: Path | None = None,
+        on_finish: Callable[[Run], None] | None = None,
     ) -> None:
         self.id = run_id
         self.project = project
@@ -85,6 +86,8 @@ class Run:
         #: The offline spool folder, for ``art sync``; None online.
         self.dir = spool
         self._sink = sink
+        # The current-run registry forgets this run through it, so run.py needs no import of it.
+        self._on_finish = on_finish
         self._owns_status = owns_status
         self._finished = False
         self._step = first_step
@@ -146,7 +149,13 @@ class Run:
         # no rows, no summary change, no step change.
         cells: list[tuple[str, Any, str | None]] = []
         known = self._known_keys
-        for key, value in data.items():
+        try:
+            pairs = data.items()
+        except AttributeError:
+            raise InvalidValueError(
+                f"log takes a mapping of key -> value, not a {type(data).__name__}"
+            ) from None
+        for key, value in pairs:
             if key not in known:
                 known.add(check_key(key))
             kind = type(value)
@@ -217,8 +226,16 @@ class Run:
     def log_artifact(
         self, artifact: Artifact, aliases: Iterable[str] = ()
     ) -> ArtifactVersion | None:
-        """Log an artifact as produced by this run (offline: spooled, returns None)."""
+        """Log an artifact as produced by this run (offline: spooled, returns None).
+
+        Raises:
+            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`.
+        """
         self._check_open()
+        if not isinstance(artifact, Artifact):
+            raise InvalidArgumentError(
+                f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}"
+            )
         return self._sink.log_artifact(artifact, list(aliases))
 
     def use_artifact(self, ref: str | ArtifactVersion) -> ArtifactVersion:
@@ -257,9 +274,8 @@ class Run:
         self._writer.set_fields(**fields)
         self._writer.close()
         self._sink.close()
-        from artstore.tracker import _current
-
-        _current.forget(self)
+        if self._on_finish is not None:
+            self._on_finish(self)
 
     def __enter__(self) -> Run:
         return self

@@ -1,4 +1,4 @@
-"""``artstore.init`` and the module-level current run behind ``art.log``/``art.finish``."""
+"""The process's current run: ``artstore.init`` starts it, ``log`` and ``finish`` act on it."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def current() -> Run | None:
 
 
 def forget(run: Run) -> None:
-    """Called by a finishing run: it is no longer current."""
+    """A finishing run's callback: it is no longer current."""
     global _run
     if _run is run:
         _run = None
@@ -150,6 +150,7 @@ def init(
             start_fields=fields,
             resume=False,
             config=plain_config,
+            on_finish=forget,
         )
     elif run_mode == "offline":
         if policy != "never" or attach_to:
@@ -167,6 +168,7 @@ def init(
             resume=False,
             config=plain_config,
             spool=folder,
+            on_finish=forget,
         )
     else:
         run = _online(store_obj, run_id, fields, options, policy, attach_to is not None)
@@ -207,6 +209,7 @@ def _online(
             start_fields={**fields, **run_environment()},
             resume=False,
             config=fields["config"],
+            on_finish=forget,
         )
     config = {**existing.config, **fields["config"]}
     reopened = {
@@ -232,6 +235,7 @@ def _online(
         config=config,
         summary=existing.summary,
         owns_status=not attaching,
+        on_finish=forget,
     )
 
 
