@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from artstore.errors import ConfigError
+from artstore.errors import ConfigError, InvalidArgumentError
 from artstore.redaction import redact_url
 
 __all__ = [
@@ -63,7 +63,10 @@ def resolve_store(explicit: str | None = None, cwd: Path | None = None) -> Store
 
     Raises:
         ConfigError: no store is named and the working folder has been deleted.
+        InvalidArgumentError: ``explicit`` is not a string.
     """
+    if explicit is not None and not isinstance(explicit, str):
+        raise InvalidArgumentError(f"a store URL is a string, not a {type(explicit).__name__}")
     url = explicit or os.environ.get("ARTSTORE_URL")
     if url:
         return StoreLocation(url=url, implicit=False)

@@ -16,7 +16,13 @@ from typing import IO, Any, TypeAlias
 
 from artstore.artifacts.manifest import safe_relpath
 from artstore.artifacts.names import check_name
-from artstore.errors import FileAccessError, NotFoundError, UnsafePathError, UserError
+from artstore.errors import (
+    FileAccessError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnsafePathError,
+    UserError,
+)
 from artstore.storage import access_error, file_kind
 
 __all__ = ["Artifact", "JSONValue"]
@@ -49,6 +55,10 @@ class Artifact:
         self.name = check_name(name)
         self.type = check_name(type, "artifact type")
         self.description = description
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidArgumentError(
+                f"artifact metadata must be a mapping, not a {metadata.__class__.__name__}"
+            )
         self.metadata: dict[str, Any] = dict(metadata or {})
         _check_json(self.metadata)
         # artifact path -> (local source, the folder it was added from or None)
@@ -76,8 +86,9 @@ class Artifact:
             NotFoundError: ``local_path`` does not exist.
             FileAccessError: it is not a regular file (a folder, a FIFO, ...) or cannot be read.
             UnsafePathError: ``name`` is unsafe or already used in this artifact.
+            InvalidArgumentError: ``local_path`` is not a string or path.
         """
-        source = Path(local_path)
+        source = _local_path(local_path)
         try:
             mode = source.stat().st_mode
         except FileNotFoundError:
@@ -109,8 +120,9 @@ class Artifact:
             UnsafePathError: a link points outside the folder, or a path collides.
             FileAccessError: a folder cannot be read, a link is broken or loops, or an entry
                 is not a regular file.
+            InvalidArgumentError: ``local_path`` is not a string or path.
         """
-        root = Path(local_path)
+        root = _local_path(local_path)
         if not root.is_dir():
             raise NotFoundError(f"cannot add {str(root)!r}: no such folder")
         root = root.resolve()
@@ -222,6 +234,14 @@ def _special(path: str, rel: str, target: Path) -> NotFoundError | FileAccessErr
 
 def _excluded(rel: str, base: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(base, p) for p in patterns)
+
+
+def _local_path(value: str | os.PathLike[str]) -> Path:
+    if not isinstance(value, str | os.PathLike):
+        raise InvalidArgumentError(
+            f"a local path is a string or a path, not a {type(value).__name__}"
+        )
+    return Path(value)
 
 
 def _check_json(metadata: dict[str, Any]) -> None:

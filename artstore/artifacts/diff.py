@@ -25,6 +25,7 @@ from artstore.artifacts.tensordiff import TensorChange, TensorDiff, diff_tensors
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import (
     CorruptBlobError,
+    InvalidArgumentError,
     InvalidNameError,
     NotFoundError,
     UnsupportedFormatError,
@@ -222,7 +223,12 @@ def locate(spec: str) -> Path | str:
 
     Raises:
         NotFoundError: ``spec`` is neither a folder nor a well-formed ``NAME[:REF]``.
+        InvalidArgumentError: ``spec`` is not a string.
     """
+    if not isinstance(spec, str):
+        raise InvalidArgumentError(
+            f"a diff side is a folder or NAME[:REF], not a {type(spec).__name__}"
+        )
     if os.path.isdir(spec):
         return Path(spec)
     try:

@@ -7,7 +7,7 @@ from typing import Any
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.log import stage
 from artstore.artifacts.manifest import Manifest
-from artstore.errors import CorruptBlobError
+from artstore.errors import CorruptBlobError, InvalidArgumentError
 from artstore.storage import BlobStore, Digest, Kind, StatCache
 
 __all__ = ["StagedVersion", "copy_version", "stage_artifact"]
@@ -57,9 +57,10 @@ def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
 
     Raises:
         CorruptBlobError: a source blob does not match its digest.
+        InvalidArgumentError: ``source`` is not on the local disk.
     """
     if not source.backend.local:
-        raise ValueError(f"copy_version reads from a local store, not {source.url}")
+        raise InvalidArgumentError(f"copy_version reads from a local store, not {source.url}")
     manifest_digest = Digest.parse(digest)
     raw = source.read_bytes(Kind.MANIFEST, manifest_digest)
     manifest = Manifest.decode(raw, f"manifest {digest}")

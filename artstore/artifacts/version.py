@@ -8,7 +8,12 @@ from typing import Any
 
 from artstore.artifacts.download import KeepOut, materialize
 from artstore.artifacts.manifest import FileEntry, Manifest
-from artstore.errors import CorruptBlobError, NotFoundError, UnsupportedFormatError
+from artstore.errors import (
+    CorruptBlobError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnsupportedFormatError,
+)
 from artstore.lineage import VersionInfo
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback, Digest, Kind
 
@@ -164,8 +169,11 @@ class ArtifactVersion:
 
         Raises:
             NotFoundError: the version has no file at ``path``.
+            InvalidArgumentError: ``path`` is not a string.
             FileAccessError, CorruptBlobError: as for :meth:`download`.
         """
+        if not isinstance(path, str):
+            raise InvalidArgumentError(f"a file path is a string, not a {type(path).__name__}")
         entry = self.manifest().entries.get(path)
         if entry is None:
             raise NotFoundError(

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel
 
-from artstore.errors import InvalidNameError, NotFoundError
+from artstore.errors import InvalidArgumentError, InvalidNameError, NotFoundError
 from artstore.lineage.queries import require_artifact, version_row
 from artstore.lineage.records import LineageGraph, LineageNode
 from artstore.lineage.runs import effective_status
@@ -122,8 +122,8 @@ def reach(
 def _walks(node: str, sides: Sequence[str], depth: int | None) -> tuple[str, dict[str, Any]]:
     """The recursive CTEs that walk from ``node`` to each side, one named after each, and
     their parameters."""
-    if depth is not None and depth < 0:
-        raise ValueError(f"depth must be None or >= 0, not {depth!r}")
+    if depth is not None and (type(depth) is not int or depth < 0):
+        raise InvalidArgumentError(f"depth must be a whole number >= 0 or None, not {depth!r}")
     template = _NODES_ONLY if depth is None else _WITH_DEPTH
     ctes = [template.format(name=side, frm=_STEP[side][0], to=_STEP[side][1]) for side in sides]
     params: dict[str, Any] = {"start": node}
@@ -160,9 +160,15 @@ def walk(
     Returns:
         ``{node id: minimal distance}`` and the sorted ``(src, dst, kind)`` edges whose two
         ends are both among the returned nodes.
+
+    Raises:
+        InvalidArgumentError: ``direction`` is not up, down or both, or ``depth`` is not a
+            whole number >= 0.
     """
     if direction not in ("up", "down", "both"):
-        raise ValueError(f"direction must be 'up', 'down' or 'both', not {direction!r}")
+        raise InvalidArgumentError(
+            f"direction must be 'up', 'down' or 'both', not {str(direction)[:40]!r}"
+        )
     sides = ("up", "down") if direction == "both" else (direction,)
     ctes, params = _walks(node, sides, depth)
     depth_col = "CAST(NULL AS INTEGER)" if depth is None else "depth"

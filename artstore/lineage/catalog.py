@@ -527,7 +527,8 @@ class Catalog:
         Raises:
             NotFoundError: no such run or version.
             InvalidNameError: ``node`` is not a node id.
-            ValueError: ``direction`` is unknown or ``depth`` negative.
+            InvalidArgumentError: ``direction`` is unknown or ``depth`` not a whole number
+                >= 0 (a ``ValueError``).
         """
         return self._read(lambda session: ancestry.lineage(session, node, direction, depth))
 
