@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from artstore.artifacts.artifact import Artifact
+from artstore.artifacts.lookup import find_version
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.names import Ref
 from artstore.artifacts.tensordiff import TensorChange, TensorDiff, diff_tensors
@@ -41,6 +42,9 @@ from artstore.storage import (
     stat_key,
 )
 
+if TYPE_CHECKING:
+    from artstore.artifacts.repository import Repository
+
 __all__ = [
     "Diff",
     "FileChange",
@@ -49,6 +53,7 @@ __all__ = [
     "TensorChange",
     "TensorDiff",
     "compare",
+    "diff",
     "folder_side",
     "locate",
     "version_side",
@@ -306,3 +311,22 @@ def compare(a: Side, b: Side, *, stats: bool = False) -> Diff:
         unchanged=unchanged,
         tensors=tuple(tensors),
     )
+
+
+def diff(repo: Repository, a: str, b: str, *, stats: bool = False) -> Diff:
+    """Compare two sides, each a version in ``repo`` (``name:ref``; a bare name means latest)
+    or a local folder (when one exists at that path); see
+    :meth:`artstore.artifacts.Store.diff` for the contract.
+
+    Raises:
+        NotFoundError: a side is neither a folder nor an existing version.
+        UnsupportedFormatError: a changed ``.safetensors`` file is malformed.
+    """
+
+    def side(spec: str) -> Side:
+        where = locate(spec)
+        if isinstance(where, str):
+            return version_side(find_version(repo, where), repo.blobs)
+        return folder_side(where, repo.stats)
+
+    return compare(side(a), side(b), stats=stats)

@@ -6,11 +6,13 @@ import json
 import logging
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from artstore.artifacts.artifact import Artifact
+from artstore.artifacts.identity import who
 from artstore.artifacts.manifest import check_tree, encode_entries
 from artstore.errors import ArtifactTypeError, CorruptBlobError, NotFoundError, UserError
 from artstore.lineage import LogResult
@@ -29,9 +31,10 @@ from artstore.storage import (
 )
 
 if TYPE_CHECKING:
+    from artstore.artifacts.repository import Repository
     from artstore.lineage import Catalog
 
-__all__ = ["Staged", "check_type", "commit", "stage"]
+__all__ = ["Staged", "check_type", "commit", "log_artifact", "stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -238,3 +241,34 @@ def commit(
             ", ".join(result.ignored_metadata_keys),
         )
     return result
+
+
+def log_artifact(
+    repo: Repository,
+    artifact: Artifact,
+    aliases: list[str],
+    *,
+    run_id: str | None,
+    callback: Callback = DEFAULT_CALLBACK,
+) -> LogResult:
+    """Store an artifact's files in ``repo`` and record them as its next version (``aliases``
+    already checked as settable). The implicit ``./.artstore`` is created here, on the first
+    write; protected aliases are refused before any file is copied (the catalog refuses them
+    again in its transaction); the catalog opens while the files are read, and the artifact's
+    type is checked before the first write (the transaction checks again).
+    """
+    blobs = repo.writable_blobs()
+    repo.check_unprotected(artifact.name, aliases)
+    with ThreadPoolExecutor(1, thread_name_prefix="artstore-catalog") as pool:
+        opening = repo.opening_catalog(pool)
+        staged = stage(
+            blobs,
+            artifact,
+            repo.stats,
+            callback,
+            catalog_files=repo.keep_out().catalog,
+            before_write=lambda: check_type(opening.result(), artifact),
+        )
+        catalog = opening.result()
+    run_id = repo.known_run(run_id)
+    return commit(catalog, artifact, staged, aliases=aliases, who=who(), run_id=run_id)

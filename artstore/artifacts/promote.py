@@ -22,7 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from artstore.artifacts.names import Ref, check_settable_alias, parse_version_selector
+from artstore.artifacts.identity import ci_job as current_ci_job
+from artstore.artifacts.identity import who as current_who
+from artstore.artifacts.lookup import make_version
+from artstore.artifacts.names import Ref, check_name, check_settable_alias, parse_version_selector
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import (
     AliasConflictError,
@@ -34,6 +37,7 @@ from artstore.errors import (
 from artstore.lineage import AliasMove, Promotion, RunRecord, VersionInfo
 
 if TYPE_CHECKING:
+    from artstore.artifacts.repository import Repository
     from artstore.lineage import Catalog
 
 __all__ = [
@@ -224,24 +228,24 @@ def parse_expect(expect: str | int) -> int | None:
 
 
 def promote(
-    catalog: Catalog,
-    version: Callable[[VersionInfo], ArtifactVersion],
+    repo: Repository,
     ref: str,
     to: str,
     *,
     require: Sequence[str],
-    defaults: Sequence[str] = (),
     expect: str | int | None,
-    who: str,
     run_id: str | None,
-    ci_job: str | None,
     reason: str | None,
 ) -> PromotionResult:
-    """Evaluate the requirements (``defaults`` first, then ``require``) and move the alias;
-    ``version`` makes the result's version from the candidate's catalog row.
+    """Evaluate the requirements (the store's defaults for a protected ``to`` first, then
+    ``require``) and move the alias inside the catalog's transaction.
 
     See :meth:`artstore.artifacts.Store.promote` for the contract.
     """
+    check_name(to, "alias")  # before it keys the store's settings
+    catalog = repo.catalog
+    defaults = repo.settings.protected_aliases.get(to, [])
+    who, ci_job = current_who(), current_ci_job()
     check_settable_alias(to)
     parsed = Ref.parse(ref)
     requirements = [Requirement.parse(text) for text in (*defaults, *require)]
@@ -251,7 +255,7 @@ def promote(
     previous = None if holder is None else holder.number
 
     def result(checks: Sequence[Check], move: AliasMove | None) -> PromotionResult:
-        return PromotionResult(version(candidate), to, previous, tuple(checks), move)
+        return PromotionResult(make_version(repo, candidate), to, previous, tuple(checks), move)
 
     if expected != "any" and expected != previous:
         error = AliasConflictError(

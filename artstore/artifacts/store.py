@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from artstore.artifacts import log
+from artstore.artifacts import diff as _diff
+from artstore.artifacts import log, lookup
+from artstore.artifacts import promote as _promote
+from artstore.artifacts import verify as _verify
 from artstore.artifacts.artifact import Artifact
-from artstore.artifacts.diff import Diff, Side, compare, folder_side, locate, version_side
+from artstore.artifacts.diff import Diff
 from artstore.artifacts.download import KeepOut
 from artstore.artifacts.identity import ci_job, who
 from artstore.artifacts.manifest import Manifest
@@ -22,46 +23,20 @@ from artstore.artifacts.names import (
     check_settable_alias,
 )
 from artstore.artifacts.promote import PromotionResult
-from artstore.artifacts.promote import promote as _promote
+from artstore.artifacts.repository import Repository, open_repository
 from artstore.artifacts.runs import RunInfo, matches
 from artstore.artifacts.transfer import StagedVersion, copy_version, stage_artifact
-from artstore.artifacts.verify import VerifyReport, verify_versions
+from artstore.artifacts.verify import VerifyReport
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import (
-    InvalidArgumentError,
-    NotAStoreError,
-    NotFoundError,
-    ProtectedAliasError,
-    UserError,
-)
+from artstore.errors import InvalidArgumentError, UserError
 from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, VersionInfo
-from artstore.redaction import redact_url
-from artstore.settings import (
-    StoreLocation,
-    StoreSettings,
-    cache_root,
-    default_catalog_url,
-    parse_settings,
-    resolve_catalog_url,
-    resolve_store,
-    unreadable_settings,
-)
-from artstore.storage import (
-    DEFAULT_CALLBACK,
-    BlobStore,
-    Callback,
-    SqliteStatCache,
-    StatCache,
-    init_store,
-    open_store,
-)
+from artstore.settings import StoreLocation, StoreSettings, resolve_store
+from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback
 
 if TYPE_CHECKING:
     from artstore.lineage import Catalog
 
 __all__ = ["Store"]
-
-logger = logging.getLogger(__name__)
 
 
 class Store:
@@ -85,15 +60,9 @@ class Store:
         db: str | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
-        self.location: StoreLocation = resolve_store(url)
-        self._db = db
-        self._storage_options = storage_options
-        self._blobs: BlobStore | None = None
-        self._catalog: Catalog | None = None
-        self._stat_cache: StatCache | None = None
-        self._settings: StoreSettings | None = None
-        self._keep_out: KeepOut | None = None
-        self._creating = False
+        self.repository: Repository = open_repository(
+            resolve_store(url), db=db, storage_options=storage_options
+        )
 
     @classmethod
     def init(cls, url: str | None = None, *, db: str | None = None, **options: Any) -> Store:
@@ -108,95 +77,47 @@ class Store:
             FileAccessError: ``url`` is a local file, or its folders cannot be made.
             UnsupportedFormatError: a store or catalog of a newer format is there.
         """
-        store = cls(url, db=db, storage_options=options or None)
-        store._creating = True
-        try:
-            store._open(create=True)
-            store.catalog  # noqa: B018 - creating the catalog is the point
-        except BaseException:
-            store.close()
-            raise
+        location = resolve_store(url)
+        return cls.over(
+            open_repository(location, db=db, storage_options=options or None, create=True)
+        )
+
+    @classmethod
+    def over(cls, repository: Repository) -> Store:
+        """The store whose parts ``repository`` holds (closing the store closes it)."""
+        store = cls.__new__(cls)
+        store.repository = repository
         return store
 
-    def _open_catalog_first(self, blobs: BlobStore) -> None:
-        # Before a store is created: a new store has no artstore.yaml yet, so only --db or
-        # $ARTSTORE_DB can name its catalog; the default catalog.db is made once the store's
-        # folder exists.
-        url = resolve_catalog_url(self._db, StoreSettings(), self.url, blobs.local_root)
-        local = blobs.local_root
-        if local is None or url != default_catalog_url(local):
-            from artstore.lineage import Catalog
-
-            self._catalog = Catalog.open(url, create=self._creating)
+    @property
+    def location(self) -> StoreLocation:
+        """Where the store lives, and whether it is the implicit ``./.artstore``."""
+        return self.repository.location
 
     @property
     def url(self) -> str:
         """The store's URL, without any password in it (``location.url`` is as given)."""
-        return redact_url(self.location.url)
+        return self.repository.url
 
     @property
     def blobs(self) -> BlobStore:
         """The blob store (opened on first use)."""
-        return self._open(create=False)
+        return self.repository.blobs
 
     @property
     def catalog(self) -> Catalog:
         """The catalog database (opened, and migrated if older, on first use)."""
-        if self._catalog is None:
-            local = self.blobs.local_root
-            url = resolve_catalog_url(self._db, self.settings, self.url, local)
-            from artstore.lineage import Catalog
-
-            # Only init, or the store's own catalog.db, makes a new SQLite file: a mistyped
-            # --db path is refused instead of becoming an empty catalog.
-            own = local is not None and url == default_catalog_url(local)
-            self._catalog = Catalog.open(
-                url,
-                create=self._creating or own,
-                protected=frozenset(self.settings.protected_aliases),
-            )
-        return self._catalog
+        return self.repository.catalog
 
     @property
     def settings(self) -> StoreSettings:
         """The store's ``artstore.yaml`` (empty settings when it has none), read on first use."""
-        if self._settings is None:
-            source = f"{self.url}/artstore.yaml"
-            try:
-                text = self.blobs.read_settings() or ""
-            except (OSError, UnicodeDecodeError) as exc:
-                raise unreadable_settings(source, exc) from None
-            self._settings = parse_settings(text, source)
-        return self._settings
+        return self.repository.settings
 
     def writable(self) -> Store:
         """This store, created first if it is the implicit ``./.artstore`` and missing."""
-        self._open(create=self.location.implicit)
+        self.repository.writable_blobs()
         return self
-
-    def _open(self, create: bool) -> BlobStore:
-        if self._blobs is None:
-            url, options = self.location.url, self._storage_options
-            if create:
-                self._blobs = init_store(
-                    url, storage_options=options, prepare=self._open_catalog_first
-                )
-            else:
-                try:
-                    self._blobs = open_store(url, storage_options=options)
-                except NotAStoreError:
-                    if self.location.implicit:
-                        raise NotFoundError(
-                            "no artstore store in this folder or above it; create one with "
-                            "`art init`, or `art put` something to start ./.artstore"
-                        ) from None
-                    raise
-        return self._blobs
-
-    def _stats(self) -> StatCache:
-        if self._stat_cache is None:
-            self._stat_cache = SqliteStatCache(cache_root() / "statcache.db")
-        return self._stat_cache
 
     # -- artifacts -------------------------------------------------------------------------------
 
@@ -230,30 +151,14 @@ class Store:
                 f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}"
             )
         wanted = [check_settable_alias(a) for a in aliases]
-        blobs = self._open(create=self.location.implicit)
-        # Refused before any file is copied; the catalog refuses again in its transaction.
-        self._check_unprotected(artifact.name, wanted)
-        # Opening the catalog (importing the database libraries, connecting, checking the
-        # schema) takes a third of a second; it happens while the files are read. The
-        # artifact's type is checked before the first write (the transaction checks again).
-        with ThreadPoolExecutor(1, thread_name_prefix="artstore-catalog") as pool:
-            opening = pool.submit(lambda: self.catalog)
-            staged = log.stage(
-                blobs,
-                artifact,
-                self._stats(),
-                callback,
-                catalog_files=self.keep_out().catalog,
-                before_write=lambda: log.check_type(opening.result(), artifact),
-            )
-            catalog = opening.result()
-        run_id = self._known_run(run_id)
-        result = log.commit(catalog, artifact, staged, aliases=wanted, who=who(), run_id=run_id)
+        result = log.log_artifact(
+            self.repository, artifact, wanted, run_id=run_id, callback=callback
+        )
         return self._version(result.version, created=result.created)
 
     def stage(self, artifact: Artifact, blobs: BlobStore) -> StagedVersion:
         """Put an artifact's files into another blob store (an offline spool), unrecorded."""
-        return stage_artifact(blobs, artifact, self._stats())
+        return stage_artifact(blobs, artifact, self.repository.stats)
 
     def import_files(self, source: BlobStore, digest: str) -> Manifest:
         """Copy a staged version's manifest and the blobs this store lacks from ``source`` (a
@@ -262,7 +167,7 @@ class Store:
         Raises:
             CorruptBlobError: a source blob does not match its digest.
         """
-        return copy_version(source, self._open(create=self.location.implicit), digest)
+        return copy_version(source, self.repository.writable_blobs(), digest)
 
     def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
         """The version ``ref`` names, recording that the run ``run_id`` used it."""
@@ -270,17 +175,8 @@ class Store:
         if run_id is not None and not self.catalog.add_edge(
             run_id, version.name, version.number, "used"
         ):
-            self._unknown_run(run_id)
+            self.repository.unknown_run(run_id)
         return version
-
-    def _known_run(self, run_id: str | None) -> str | None:
-        if run_id is not None and self.catalog.find_run(run_id) is None:
-            self._unknown_run(run_id)
-            return None
-        return run_id
-
-    def _unknown_run(self, run_id: str) -> None:
-        logger.warning("run %s is not in %s; lineage is not recorded for it", run_id, self.url)
 
     # -- runs and lineage -------------------------------------------------------------------------
 
@@ -343,9 +239,7 @@ class Store:
             InvalidNameError: the reference is malformed.
             NotFoundError: no such artifact, version or alias.
         """
-        parsed = Ref.parse(ref)
-        info = self.catalog.get_version(parsed.name, parsed.selector)
-        return self._version(info)
+        return lookup.find_version(self.repository, ref)
 
     def artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
         """Every artifact in the store (optionally of one type), sorted by name."""
@@ -357,20 +251,15 @@ class Store:
         Raises:
             NotFoundError: no artifact named ``name``.
         """
-        return [self._version(v) for v in self.catalog.list_versions(check_name(name))]
+        return lookup.list_versions(self.repository, name)
 
     def keep_out(self) -> KeepOut:
         """The local places downloads must never write: this store's own folder and the files
         of its SQLite catalog, wherever that is."""
-        if self._keep_out is None:
-            root = self.blobs.local_root
-            url = resolve_catalog_url(self._db, self.settings, self.url, root)
-            self._keep_out = KeepOut.of(root, url)
-        return self._keep_out
+        return self.repository.keep_out()
 
     def _version(self, info: VersionInfo, *, created: bool = True) -> ArtifactVersion:
-        # Every version the store hands out is made here, so none downloads over the store.
-        return ArtifactVersion(info, self.blobs, created=created, keep_out=self.keep_out())
+        return lookup.make_version(self.repository, info, created=created)
 
     def verify(
         self, ref: str | None = None, *, deep: bool = False, repair: bool = False
@@ -391,13 +280,7 @@ class Store:
         Raises:
             NotFoundError: no such artifact or version.
         """
-        if ref is None:
-            versions = [v for a in self.artifacts() for v in self.versions(a.name)]
-        elif ":" in ref:
-            versions = [self.artifact(ref)]
-        else:
-            versions = self.versions(ref)
-        return verify_versions(self.blobs, versions, deep=deep, repair=repair, debris=ref is None)
+        return _verify.verify(self.repository, ref, deep=deep, repair=repair)
 
     def diff(self, a: str, b: str, *, stats: bool = False) -> Diff:
         """Compare two sides, each a version (``name:ref``; a bare name means latest) or a local
@@ -409,14 +292,7 @@ class Store:
             NotFoundError: a side is neither a folder nor an existing version.
             UnsupportedFormatError: a changed ``.safetensors`` file is malformed.
         """
-
-        def side(spec: str) -> Side:
-            where = locate(spec)
-            if isinstance(where, str):
-                return version_side(self.artifact(where), self.blobs)
-            return folder_side(where, self._stats())
-
-        return compare(side(a), side(b), stats=stats)
+        return _diff.diff(self.repository, a, b, stats=stats)
 
     # -- aliases ---------------------------------------------------------------------------------
 
@@ -503,37 +379,21 @@ class Store:
             AliasConflictError: ``to`` was not at ``expect``, or it moved while the
                 requirements were checked against its holder; nothing moved.
         """
-        check_name(to, "alias")  # before it keys the store's settings
-        return _promote(
-            self.catalog,
-            self._version,
+        return _promote.promote(
+            self.repository,
             ref,
             to,
             require=list(require),
-            defaults=self.settings.protected_aliases.get(to, []),
             expect=expect,
-            who=who(),
             run_id=run_id,
-            ci_job=ci_job(),
             reason=reason,
         )
-
-    def _check_unprotected(self, name: str, aliases: Iterable[str]) -> None:
-        protected = self.settings.protected_aliases
-        for alias in aliases:
-            if alias in protected:
-                raise ProtectedAliasError(name, alias)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release the catalog connection and caches."""
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
-        if isinstance(self._stat_cache, SqliteStatCache):
-            self._stat_cache.close()
-        self._stat_cache = None
+        self.repository.close()
 
     def __enter__(self) -> Store:
         return self

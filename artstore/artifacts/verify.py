@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from artstore.artifacts.lookup import every_version, find_version, list_versions
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import CorruptBlobError, NotFoundError, UserError
 from artstore.storage import BlobStore, Digest, Kind
 
-__all__ = ["Problem", "ProblemKind", "VerifyReport", "verify_versions"]
+if TYPE_CHECKING:
+    from artstore.artifacts.repository import Repository
+
+__all__ = ["Problem", "ProblemKind", "VerifyReport", "verify", "verify_versions"]
 
 ProblemKind = Literal["missing", "corrupt", "wrong-size", "bad-manifest"]
 
@@ -131,6 +135,25 @@ class _Blob:
     actual: Digest | None = None
     repaired: bool = False
     quarantined: str | None = None
+
+
+def verify(
+    repo: Repository, ref: str | None = None, *, deep: bool = False, repair: bool = False
+) -> VerifyReport:
+    """Check one version (``name:ref``), every version of an artifact (``name``), or the
+    whole store (None, which also counts the staging files of interrupted writes); see
+    :meth:`artstore.artifacts.Store.verify` for the contract.
+
+    Raises:
+        NotFoundError: no such artifact or version.
+    """
+    if ref is None:
+        versions = every_version(repo)
+    elif ":" in ref:
+        versions = [find_version(repo, ref)]
+    else:
+        versions = list_versions(repo, ref)
+    return verify_versions(repo.blobs, versions, deep=deep, repair=repair, debris=ref is None)
 
 
 def verify_versions(
