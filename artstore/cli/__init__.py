@@ -8,7 +8,6 @@ artstore raises on purpose become one ``art: <message>`` line on stderr and thei
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import sys
 import traceback
@@ -17,6 +16,7 @@ from typing import Any
 import click
 
 from artstore.errors import ArtstoreError
+from artstore.serialize import error_line
 
 __all__ = ["cli", "main"]
 
@@ -33,7 +33,7 @@ class _Failure(click.ClickException):
         stream = file or sys.stderr
         click.echo(f"art: {self.message}", file=stream)
         if self.as_json:
-            click.echo(json.dumps({"error": self.message, "code": self.exit_code}), file=stream)
+            click.echo(error_line(self.message, self.exit_code), file=stream)
 
 
 class _ArtGroup(click.Group):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -12,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from artstore.serialize import dumps
+
 if TYPE_CHECKING:
     from artstore.storage import Callback
 
-__all__ = ["human_size", "iso", "print_json", "progress", "table", "when"]
+__all__ = ["human_size", "print_json", "progress", "table", "when"]
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
@@ -28,11 +28,6 @@ def human_size(size: int) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC, as every ``--json`` time is written."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def when(moment: datetime) -> str:
@@ -56,27 +51,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence
         click.echo(line(row))
 
 
-def print_json(data: Any) -> None:
-    """Print JSON on stdout: only JSON goes there under ``--json``.
+def print_json(document: Any) -> None:
+    """Print a document of :mod:`artstore.serialize` on stdout, as its :func:`dumps` writes it.
 
-    JSON has no NaN or infinity: they are printed as the strings ``"NaN"``, ``"Infinity"``
-    and ``"-Infinity"``, so the output stays valid JSON.
+    Under ``--json`` only JSON goes to stdout.
     """
-    try:
-        text = json.dumps(data, indent=2, ensure_ascii=False, default=str, allow_nan=False)
-    except ValueError:  # a non-finite float somewhere
-        text = json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str)
-    click.echo(text)
-
-
-def _finite(data: Any) -> Any:
-    if isinstance(data, float) and not math.isfinite(data):
-        return "NaN" if math.isnan(data) else ("Infinity" if data > 0 else "-Infinity")
-    if isinstance(data, dict):
-        return {key: _finite(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(value) for value in data]
-    return data
+    click.echo(dumps(document))
 
 
 def progress(description: str) -> Callback:

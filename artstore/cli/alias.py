@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from artstore.cli._context import json_option, open_store, run_from_env
-from artstore.cli._render import iso, print_json, table, when
+from artstore.cli._context import json_option, run_from_env, store_from
+from artstore.cli._render import print_json, table, when
+from artstore.serialize import move_json
 
 if TYPE_CHECKING:
     from artstore.lineage import AliasMove
@@ -16,20 +17,6 @@ if TYPE_CHECKING:
 @click.group("alias")
 def command() -> None:
     """Point aliases (production, candidate, ...) at versions."""
-
-
-def move_json(move: AliasMove) -> dict[str, Any]:
-    return {
-        "name": move.artifact,
-        "alias": move.alias,
-        "from": None if move.from_number is None else f"v{move.from_number}",
-        "to": None if move.to_number is None else f"v{move.to_number}",
-        "at": iso(move.at),
-        "who": move.who,
-        "run_id": move.run_id,
-        "ci_job": move.ci_job,
-        "reason": move.reason,
-    }
 
 
 def _describe(move: AliasMove) -> str:
@@ -46,7 +33,7 @@ def _describe(move: AliasMove) -> str:
 @click.pass_context
 def set_alias(ctx: click.Context, ref: str, alias: str, reason: str | None, as_json: bool) -> None:
     """Point ALIAS at the version NAME:REF."""
-    move = open_store(ctx).set_alias(ref, alias, reason=reason, run_id=run_from_env())
+    move = store_from(ctx).set_alias(ref, alias, reason=reason, run_id=run_from_env())
     if as_json:
         print_json(move_json(move))
     else:
@@ -63,7 +50,7 @@ def remove_alias(
     ctx: click.Context, name: str, alias: str, reason: str | None, as_json: bool
 ) -> None:
     """Take ALIAS off the artifact NAME."""
-    move = open_store(ctx).remove_alias(name, alias, reason=reason, run_id=run_from_env())
+    move = store_from(ctx).remove_alias(name, alias, reason=reason, run_id=run_from_env())
     if as_json:
         print_json(move_json(move))
     else:
@@ -77,7 +64,7 @@ def remove_alias(
 @click.pass_context
 def alias_log(ctx: click.Context, name: str, alias: str | None, as_json: bool) -> None:
     """Show every move of NAME's aliases (or of ALIAS), oldest first."""
-    moves = open_store(ctx).alias_history(name, alias)
+    moves = store_from(ctx).alias_history(name, alias)
     if as_json:
         print_json([move_json(m) for m in moves])
         return

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from artstore.cli._context import json_option, open_store
+from artstore.cli._context import json_option, store_from
 from artstore.cli._render import human_size, print_json, table
+from artstore.serialize import diff_json
 
 if TYPE_CHECKING:
     from artstore.artifacts import Diff, TensorChange, TensorDiff
@@ -29,9 +30,9 @@ def command(ctx: click.Context, a: str, b: str, stats: bool, as_json: bool) -> N
     .safetensors file. Exits 0 whether or not anything differs (like `git diff` without
     --exit-code); 2 when a side does not exist.
     """
-    result = open_store(ctx).diff(a, b, stats=stats)
+    result = store_from(ctx).diff(a, b, stats=stats)
     if as_json:
-        print_json(result.to_json())
+        print_json(diff_json(result))
         return
     _render_files(result)
     for tensors in result.tensors:

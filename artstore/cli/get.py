@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from artstore.cli._context import json_option, open_store, run_from_env
+from artstore.cli._context import json_option, run_from_env, store_from
 from artstore.cli._render import print_json, progress
+from artstore.serialize import downloaded_json
 
 
 @click.command("get")
@@ -20,13 +21,13 @@ def command(
     ctx: click.Context, ref: str, dest: Path | None, file_path: str | None, as_json: bool
 ) -> None:
     """Download a version to DEST (default ./artifacts/NAME-vN); every file is verified."""
-    store = open_store(ctx)
+    store = store_from(ctx)
     version = store.use(ref, run_id=run_from_env())
     if file_path is not None:
         path = version.file(file_path, dest)
     else:
         path = version.download(dest, callback=progress(f"get {version.qualified_name}"))
     if as_json:
-        print_json({**version.to_json(), "path": str(path)})
+        print_json(downloaded_json(version, path))
     else:
         click.echo(f"{version.qualified_name} -> {path}")

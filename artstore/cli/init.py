@@ -6,6 +6,7 @@ import click
 
 from artstore.cli._context import json_option
 from artstore.cli._render import print_json
+from artstore.serialize import store_json
 
 
 @click.command("init")
@@ -21,6 +22,6 @@ def command(ctx: click.Context, url: str | None, as_json: bool) -> None:
     store = Store.init(target, db=options.get("db"))
     ctx.call_on_close(store.close)
     if as_json:
-        print_json({"url": store.url, "id": store.blobs.id, "catalog": store.catalog.url})
+        print_json(store_json(store))
     else:
         click.echo(f"store {store.url} (id {store.blobs.id}) is ready")

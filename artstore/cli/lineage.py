@@ -7,7 +7,7 @@ from typing import Literal
 
 import click
 
-from artstore.cli._context import json_flag, open_store
+from artstore.cli._context import json_flag, store_from
 
 
 @click.command("lineage")
@@ -42,7 +42,8 @@ def command(
     The text format draws a tree; json (node-link), graphml, dot and mermaid are for tools.
     """
     from artstore.errors import UserError
-    from artstore.lineage import to_dot, to_graphml, to_mermaid, to_node_link_json, to_text
+    from artstore.lineage import to_dot, to_graphml, to_mermaid, to_text
+    from artstore.serialize import lineage_text
 
     if (ref is None) == (run_id is None):
         raise UserError("name one version (NAME[:REF]) or one run (--run ID)")
@@ -51,9 +52,9 @@ def command(
     way: Literal["up", "down", "both"] = (
         "up" if direction == "up" else "down" if direction == "down" else "both"
     )
-    graph = open_store(ctx).lineage(ref, run_id=run_id, direction=way, depth=depth)
+    graph = store_from(ctx).lineage(ref, run_id=run_id, direction=way, depth=depth)
     if fmt == "json":
-        text = to_node_link_json(graph, indent=2)
+        text = lineage_text(graph)
     else:
         text = {"text": to_text, "graphml": to_graphml, "dot": to_dot, "mermaid": to_mermaid}[fmt](
             graph

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from artstore.cli._context import json_option, open_store
-from artstore.cli._render import human_size, iso, print_json, table, when
+from artstore.cli._context import json_option, store_from
+from artstore.cli._render import human_size, print_json, table, when
+from artstore.serialize import artifact_json, file_json, version_json
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 @click.pass_context
 def command(ctx: click.Context, target: str | None, type_: str | None, as_json: bool) -> None:
     """List artifacts; with NAME its versions; with NAME:REF that version's files."""
-    store = open_store(ctx)
+    store = store_from(ctx)
     if target is None:
         _artifacts(store, type_, as_json)
     elif ":" in target:
@@ -32,20 +33,7 @@ def command(ctx: click.Context, target: str | None, type_: str | None, as_json: 
 def _artifacts(store: Store, type_: str | None, as_json: bool) -> None:
     infos = store.artifacts(type_)
     if as_json:
-        print_json(
-            [
-                {
-                    "name": a.name,
-                    "type": a.type,
-                    "description": a.description,
-                    "versions": a.version_count,
-                    "latest": None if a.latest_number is None else f"v{a.latest_number}",
-                    "size": a.size,
-                    "created_at": iso(a.created_at),
-                }
-                for a in infos
-            ]
-        )
+        print_json([artifact_json(a) for a in infos])
         return
     rows = [
         [
@@ -64,7 +52,7 @@ def _artifacts(store: Store, type_: str | None, as_json: bool) -> None:
 def _versions(store: Store, name: str, as_json: bool) -> None:
     versions = store.versions(name)
     if as_json:
-        print_json([v.to_json() for v in versions])
+        print_json([version_json(v) for v in versions])
         return
     rows = [
         [
@@ -84,12 +72,7 @@ def _files(store: Store, ref: str, as_json: bool) -> None:
     version = store.artifact(ref)
     entries = version.files()
     if as_json:
-        print_json(
-            [
-                {"path": e.path, "size": e.size, "digest": e.digest.hex, "executable": e.executable}
-                for e in entries
-            ]
-        )
+        print_json([file_json(e) for e in entries])
         return
     table(
         ["PATH", "SIZE", "DIGEST"],

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from artstore.cli._context import json_option, open_store, run_from_env
+from artstore.cli._context import json_option, run_from_env, store_from
 from artstore.cli._render import print_json
-from artstore.cli.alias import move_json
+from artstore.serialize import promotion_json
 
 if TYPE_CHECKING:
     from artstore.artifacts import PromotionResult
@@ -52,7 +52,7 @@ def command(
     from artstore.artifacts import PromotionResult
     from artstore.errors import GateFailed
 
-    store = open_store(ctx)
+    store = store_from(ctx)
     try:
         result = store.promote(
             ref, to, require=requirements, expect=expect, reason=reason, run_id=run_from_env()
@@ -66,23 +66,8 @@ def command(
 
 def _show(result: PromotionResult, as_json: bool) -> None:
     if as_json:
-        print_json(_result_json(result))
+        print_json(promotion_json(result))
         return
     for check in result.checks:
         click.echo(f"{'pass' if check.passed else 'FAIL'}  {check.describe()}")
     click.echo(result.verdict())
-
-
-def _result_json(result: PromotionResult) -> dict[str, Any]:
-    moved = move_json(result.move) if result.move is not None else {}
-    return {
-        "name": result.version.name,
-        "alias": result.alias,
-        "version": result.version.version,
-        "number": result.version.number,
-        "from": None if result.previous is None else f"v{result.previous}",
-        "passed": result.passed,
-        "moved": result.moved,
-        "checks": [c.to_json() for c in result.checks],
-        **{key: moved.get(key) for key in ("at", "who", "run_id", "ci_job", "reason")},
-    }

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from artstore.cli._context import json_option, open_store, run_from_env
+from artstore.cli._context import json_option, run_from_env, store_from
 from artstore.cli._render import human_size, print_json, progress
+from artstore.serialize import logged_json
 
 
 @click.command("put")
@@ -65,12 +66,12 @@ def command(
                 artifact.add_dir(path, _base_name(path), exclude=excludes)
             else:
                 artifact.add_file(path)
-    store = open_store(ctx)
+    store = store_from(ctx)
     version = store.log_artifact(
         artifact, aliases, run_id=run_from_env(), callback=progress(f"put {artifact.name}")
     )
     if as_json:
-        print_json({**version.to_json(), "created": version.created})
+        print_json(logged_json(version))
         return
     state = "logged" if version.created else "unchanged, still"
     click.echo(

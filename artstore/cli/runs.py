@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from artstore.cli._context import json_option, open_store
+from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_json, table, when
+from artstore.serialize import run_detail_json, run_json
 
 _FILTER = re.compile(r"^([A-Za-z_][\w.\-]*)(>=|<=|!=|=|>|<)(.*)$")
 _OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
@@ -76,9 +77,9 @@ def list_runs(
     ctx: click.Context, project: str | None, filters: tuple[str, ...], as_json: bool
 ) -> None:
     """List runs, newest first."""
-    runs = open_store(ctx).runs(project=project, filters=parse_filters(filters))
+    runs = store_from(ctx).runs(project=project, filters=parse_filters(filters))
     if as_json:
-        print_json([r.to_json() for r in runs])
+        print_json([run_json(r) for r in runs])
         return
     table(
         ["ID", "PROJECT", "NAME", "STATE", "CREATED", "SUMMARY"],
@@ -95,11 +96,11 @@ def list_runs(
 @click.pass_context
 def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show a run: config, summary, artifacts used and produced."""
-    run = open_store(ctx).run(run_id)
-    used = [v.qualified_name for v in run.used()]
-    produced = [v.qualified_name for v in run.produced()]
+    run = store_from(ctx).run(run_id)
+    used = run.used()
+    produced = run.produced()
     if as_json:
-        print_json({**run.to_json(), "used": used, "produced": produced})
+        print_json(run_detail_json(run, used, produced))
         return
     r = run.record
     click.echo(f"run {r.id}  {r.project}/{r.name or '-'}  {r.status}")
@@ -116,8 +117,8 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
         click.echo(f"{title}:")
         for key, value in data.items():
             click.echo(f"  {key}: {json.dumps(value)}")
-    click.echo(f"used:     {', '.join(used) or '-'}")
-    click.echo(f"produced: {', '.join(produced) or '-'}")
+    click.echo(f"used:     {', '.join(v.qualified_name for v in used) or '-'}")
+    click.echo(f"produced: {', '.join(v.qualified_name for v in produced) or '-'}")
 
 
 @command.command("log")
@@ -125,4 +126,4 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 @click.pass_context
 def console_log(ctx: click.Context, run_id: str) -> None:
     """Print what the run wrote to stdout and stderr."""
-    click.echo(open_store(ctx).run(run_id).console(), nl=False)
+    click.echo(store_from(ctx).run(run_id).console(), nl=False)

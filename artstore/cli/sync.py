@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from artstore.cli._context import json_option, open_store
+from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_json
+from artstore.serialize import sync_json
 
 
 @click.command("sync")
@@ -40,25 +41,10 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
         return
     # Every spool is checked before the first is written: a bad one stops the whole sync.
     spools = [read_spool(folder) for folder in folders]
-    store = open_store(ctx).writable()
+    store = store_from(ctx).writable()
     results = [sync_spool(spool, store) for spool in spools]
     if as_json:
-        print_json(
-            [
-                {
-                    "run": r.run_id,
-                    "path": str(f),
-                    "metrics": r.metrics,
-                    "console": r.console,
-                    "new_metrics": r.new_metrics,
-                    "new_console": r.new_console,
-                    "produced": r.produced,
-                    "used": r.used,
-                    "finished": r.finished,
-                }
-                for r, f in zip(results, folders, strict=True)
-            ]
-        )
+        print_json([sync_json(r, f) for r, f in zip(results, folders, strict=True)])
         return
     for result, folder in zip(results, folders, strict=True):
         click.echo(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from artstore.cli._context import json_option, open_store
+from artstore.cli._context import json_option, store_from
 from artstore.cli._render import human_size, print_json
+from artstore.serialize import verify_json
 
 
 @click.command("verify")
@@ -27,9 +28,9 @@ def command(
 
     With NAME:REF one version, with NAME every version of it, else the whole store.
     """
-    report = open_store(ctx).verify(target, deep=deep, repair=repair)
+    report = store_from(ctx).verify(target, deep=deep, repair=repair)
     if as_json:
-        print_json(report.to_json())
+        print_json(verify_json(report))
     else:
         for problem in report.problems:
             click.echo(f"art: {problem}", err=True)

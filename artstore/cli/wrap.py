@@ -12,8 +12,9 @@ from typing import IO
 
 import click
 
-from artstore.cli._context import json_option, open_store
+from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_json
+from artstore.serialize import run_exit_json
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True})
@@ -45,7 +46,7 @@ def command(
     from artstore.tracker import init
     from artstore.tracker.current_run import new_run_id
 
-    store = open_store(ctx).writable()
+    store = store_from(ctx).writable()
     shown = redact_argv(cmd)
     run = init(
         project=project,
@@ -85,7 +86,7 @@ def command(
         pump.join()
     run.finish(exit_code=code)
     if as_json:
-        print_json({"id": run.id, "project": run.project, "name": run.name, "exit_code": code})
+        print_json(run_exit_json(run, code))
     ctx.exit(code)
 
 

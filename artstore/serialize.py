@@ -1,0 +1,213 @@
+"""Every ``--json`` document, built once for every front end (the ``art`` CLI, a dashboard).
+
+Each function takes the library's own result objects and returns the JSON-ready document
+docs/cli.md documents; :func:`dumps` turns a document into the text the CLI prints. Front
+ends add nothing to a document: a field they need belongs here, and in docs/cli.md.
+Fields are only ever added to (docs/cli.md, "Output").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from artstore.artifacts import (
+        ArtifactVersion,
+        Diff,
+        FileEntry,
+        PromotionResult,
+        RunInfo,
+        Store,
+        VerifyReport,
+    )
+    from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph
+    from artstore.tracker import Run, SyncResult
+
+__all__ = [
+    "artifact_json",
+    "diff_json",
+    "downloaded_json",
+    "dumps",
+    "error_line",
+    "file_json",
+    "iso",
+    "lineage_text",
+    "logged_json",
+    "move_json",
+    "promotion_json",
+    "run_detail_json",
+    "run_exit_json",
+    "run_json",
+    "store_json",
+    "sync_json",
+    "verify_json",
+    "version_json",
+]
+
+
+def dumps(document: Any) -> str:
+    """The JSON text of ``document``: indented, UTF-8 as is, always valid JSON.
+
+    JSON has no NaN or infinity: they are written as the strings ``"NaN"``, ``"Infinity"``
+    and ``"-Infinity"``.
+    """
+    try:
+        return json.dumps(document, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere
+        return json.dumps(_finite(document), indent=2, ensure_ascii=False, default=str)
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return "NaN" if math.isnan(data) else ("Infinity" if data > 0 else "-Infinity")
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with microseconds, as every JSON time is written."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _version_label(number: int | None) -> str | None:
+    return None if number is None else f"v{number}"
+
+
+def error_line(message: str, exit_code: int) -> str:
+    """The one-line JSON error ``art --json`` prints on stderr after the ``art:`` line."""
+    return json.dumps({"error": message, "code": exit_code})
+
+
+def store_json(store: Store) -> dict[str, Any]:
+    """``art init``: where the store is, its id and its catalog."""
+    return {"url": store.url, "id": store.blobs.id, "catalog": store.catalog.url}
+
+
+def version_json(version: ArtifactVersion) -> dict[str, Any]:
+    """The version object (``art ls NAME`` lists them)."""
+    return version.to_json()
+
+
+def logged_json(version: ArtifactVersion) -> dict[str, Any]:
+    """``art put``: the version object and whether this put created it."""
+    return {**version.to_json(), "created": version.created}
+
+
+def downloaded_json(version: ArtifactVersion, path: Path) -> dict[str, Any]:
+    """``art get``: the version object and where it (or its one file) was written."""
+    return {**version.to_json(), "path": str(path)}
+
+
+def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
+    """One artifact of ``art ls``."""
+    return {
+        "name": info.name,
+        "type": info.type,
+        "description": info.description,
+        "versions": info.version_count,
+        "latest": _version_label(info.latest_number),
+        "size": info.size,
+        "created_at": iso(info.created_at),
+    }
+
+
+def file_json(entry: FileEntry) -> dict[str, Any]:
+    """One file of ``art ls NAME:REF``."""
+    return {
+        "path": entry.path,
+        "size": entry.size,
+        "digest": entry.digest.hex,
+        "executable": entry.executable,
+    }
+
+
+def move_json(move: AliasMove) -> dict[str, Any]:
+    """The alias move object (``art alias set|rm``, and ``art alias log`` lists them)."""
+    return {
+        "name": move.artifact,
+        "alias": move.alias,
+        "from": _version_label(move.from_number),
+        "to": _version_label(move.to_number),
+        "at": iso(move.at),
+        "who": move.who,
+        "run_id": move.run_id,
+        "ci_job": move.ci_job,
+        "reason": move.reason,
+    }
+
+
+def promotion_json(result: PromotionResult) -> dict[str, Any]:
+    """``art promote``: the checks, the verdict, and the move when there was one."""
+    moved = move_json(result.move) if result.move is not None else {}
+    return {
+        "name": result.version.name,
+        "alias": result.alias,
+        "version": result.version.version,
+        "number": result.version.number,
+        "from": _version_label(result.previous),
+        "passed": result.passed,
+        "moved": result.moved,
+        "checks": [c.to_json() for c in result.checks],
+        **{key: moved.get(key) for key in ("at", "who", "run_id", "ci_job", "reason")},
+    }
+
+
+def diff_json(diff: Diff) -> dict[str, Any]:
+    """``art diff``: files added, removed and changed, and the changed tensors."""
+    return diff.to_json()
+
+
+def run_json(run: RunInfo) -> dict[str, Any]:
+    """The run object (``art runs`` lists them)."""
+    return run.to_json()
+
+
+def run_detail_json(
+    run: RunInfo, used: Iterable[ArtifactVersion], produced: Iterable[ArtifactVersion]
+) -> dict[str, Any]:
+    """``art runs show``: the run object and the versions it used and produced."""
+    return {
+        **run.to_json(),
+        "used": [v.qualified_name for v in used],
+        "produced": [v.qualified_name for v in produced],
+    }
+
+
+def run_exit_json(run: Run, exit_code: int) -> dict[str, Any]:
+    """``art run``: the run that wrapped the command, and the command's exit code."""
+    return {"id": run.id, "project": run.project, "name": run.name, "exit_code": exit_code}
+
+
+def sync_json(result: SyncResult, folder: Path) -> dict[str, Any]:
+    """One offline run of ``art sync``: what the sync of ``folder`` added."""
+    return {
+        "run": result.run_id,
+        "path": str(folder),
+        "metrics": result.metrics,
+        "console": result.console,
+        "new_metrics": result.new_metrics,
+        "new_console": result.new_console,
+        "produced": result.produced,
+        "used": result.used,
+        "finished": result.finished,
+    }
+
+
+def verify_json(report: VerifyReport) -> dict[str, Any]:
+    """``art verify``: what was checked, every problem, and what was repaired."""
+    return report.to_json()
+
+
+def lineage_text(graph: LineageGraph) -> str:
+    """``art lineage --json``: the graph as indented networkx node-link JSON text."""
+    from artstore.lineage import to_node_link_json
+
+    return to_node_link_json(graph, indent=2)
