@@ -13,11 +13,12 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 if TYPE_CHECKING:
     from artstore.artifacts import Store
 
-__all__ = ["json_flag", "json_option", "open_store", "run_from_env"]
+__all__ = ["json_flag", "json_option", "run_from_env", "store_from"]
 
 
-def open_store(ctx: click.Context) -> Store:
-    """The ``Store`` for ``--store``/``--db`` (closed when the command ends)."""
+def store_from(ctx: click.Context) -> Store:
+    """The ``Store`` for ``--store``/``--db`` (closed when the command ends); not to be
+    confused with ``artstore.storage.open_store``, which opens a bare blob store."""
     from artstore.artifacts import Store
 
     options = ctx.find_root().obj or {}
