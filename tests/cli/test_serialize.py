@@ -104,3 +104,23 @@ def test_json_errors_come_from_the_serializer(art):
     result = art("ls", "nope", "--json")
     line, document = result.stderr.splitlines()
     assert document + "\n" == serialize.error_line(line.removeprefix("art: "), 2) + "\n"
+
+
+def test_promote_prints_the_serializers_document(art, tmp_path, monkeypatch):
+    # A promotion's result is not stored, so the command's own call is watched instead.
+    import artstore.cli.promote
+
+    made = []
+
+    def watched(result):
+        made.append(serialize.promotion_json(result))
+        return made[-1]
+
+    monkeypatch.setattr(artstore.cli.promote, "promotion_json", watched)
+    folder = make_folder(tmp_path / "d", {"a.txt": b"a"})
+    art("put", str(folder), "-t", "dataset", "-m", "acc=0.5")
+    passed = printed(art("promote", "d:v0", "--to", "prod", "--json"))
+    failed = art("promote", "d:v0", "--to", "best", "--require", "metadata.acc>=0.9", "--json")
+    assert failed.exit_code == 1
+    assert [passed, failed.stdout] == [text(document) for document in made]
+    assert [d["moved"] for d in made] == [True, False]
