@@ -19,20 +19,10 @@ from safetensors.numpy import save_file
 
 from artstore.storage import hash_bytes
 from tests.conftest import backdate
-from tests.lineage.conftest import pg_admin, pg_base_url, pg_catalog_url, pg_schema  # noqa: F401
 
 ART = Path(sys.executable).with_name("art")
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog_url(request: pytest.FixtureRequest) -> str | None:
-    """None for the SQLite catalog inside the store, else a PostgreSQL catalog URL."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("pg_catalog_url")
-    return url
 
 
 @pytest.fixture

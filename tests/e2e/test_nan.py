@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 
 from artstore.artifacts import Store
-from tests.lineage.conftest import pg_admin, pg_base_url, pg_catalog_url, pg_schema  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -49,17 +47,6 @@ def strict(text: str) -> Any:
         raise AssertionError(f"{token} is not JSON")
 
     return json.loads(text, parse_constant=refuse)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
-    env["ARTSTORE_URL"] = str(tmp_path / "store")
-    if request.param == "postgresql":
-        env["ARTSTORE_DB"] = request.getfixturevalue("pg_catalog_url")
-    done = subprocess.run([ART, "init", env["ARTSTORE_URL"]], env=env, capture_output=True)
-    assert done.returncode == 0, done.stderr
-    return env
 
 
 def expected_loss(step: int) -> float:

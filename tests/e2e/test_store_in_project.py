@@ -16,20 +16,10 @@ import pytest
 from artstore.artifacts import Store
 from artstore.storage import Kind, canonical_json, hash_file
 from tests.hostile.harness import snapshot
-from tests.lineage.conftest import pg_admin, pg_base_url, pg_catalog_url, pg_schema  # noqa: F401
 
 ART = Path(sys.executable).with_name("art")
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog_url(request: pytest.FixtureRequest) -> str | None:
-    """None for the SQLite catalog inside the store, else a PostgreSQL catalog URL."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("pg_catalog_url")
-    return url
 
 
 def art(project: Path, catalog: str | None, *args: str) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,6 @@ import pytest
 
 from artstore.artifacts import Store
 from tests.hostile.harness import snapshot
-from tests.lineage.conftest import pg_admin, pg_base_url, pg_catalog_url, pg_schema  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -54,18 +53,6 @@ RESUME = textwrap.dedent(
     run.finish()
     """
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """The environment of every process: a new store, and its catalog."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
-    env["ARTSTORE_URL"] = str(tmp_path / "store")
-    if request.param == "postgresql":
-        env["ARTSTORE_DB"] = request.getfixturevalue("pg_catalog_url")
-    done = subprocess.run([ART, "init", env["ARTSTORE_URL"]], env=env, capture_output=True)
-    assert done.returncode == 0, done.stderr
-    return env
 
 
 def run(
