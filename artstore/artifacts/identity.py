@@ -6,7 +6,9 @@ import getpass
 import os
 import socket
 
-__all__ = ["ci_job", "who"]
+from artstore.lineage.records import Actor
+
+__all__ = ["ci_job", "current_actor", "who"]
 
 # Checked in order; the first one set names the job.
 _CI_VARIABLES = (
@@ -34,3 +36,9 @@ def ci_job() -> str | None:
         if value:
             return f"{system}:{value}"
     return None
+
+
+def current_actor(*, run_id: str | None = None, reason: str | None = None) -> Actor:
+    """The process as an :class:`~artstore.lineage.Actor`: its ``user@host`` and CI job, with
+    the ``run_id`` and ``reason`` the caller gives."""
+    return Actor(who=who(), run_id=run_id, ci_job=ci_job(), reason=reason)

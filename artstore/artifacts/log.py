@@ -15,7 +15,7 @@ from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.identity import who
 from artstore.artifacts.manifest import check_tree, encode_entries
 from artstore.errors import ArtifactTypeError, CorruptBlobError, NotFoundError, UserError
-from artstore.lineage import LogResult
+from artstore.lineage import Actor, LogResult, NewVersion
 from artstore.storage import (
     DEFAULT_CALLBACK,
     AnyStatKey,
@@ -217,11 +217,10 @@ def commit(
     staged: Staged,
     *,
     aliases: list[str],
-    who: str,
-    run_id: str | None,
+    actor: Actor,
 ) -> LogResult:
-    """Record a staged artifact as a version in the catalog (one transaction)."""
-    result = catalog.record_version(
+    """Record a staged artifact as a version in the catalog (one transaction), by ``actor``."""
+    new = NewVersion(
         name=artifact.name,
         type=artifact.type,
         description=artifact.description,
@@ -229,10 +228,9 @@ def commit(
         size=staged.size,
         file_count=staged.file_count,
         metadata=artifact.metadata,
-        who=who,
-        run_id=run_id,
         aliases=aliases,
     )
+    result = catalog.record_version(new, actor)
     if result.ignored_metadata_keys:
         logger.warning(
             "%s is unchanged, so it stays %s and keeps its metadata; ignored new values for: %s",
@@ -271,4 +269,6 @@ def log_artifact(
         )
         catalog = opening.result()
     run_id = repo.known_run(run_id)
-    return commit(catalog, artifact, staged, aliases=aliases, who=who(), run_id=run_id)
+    # A log records no CI job or reason on the alias history rows it writes.
+    actor = Actor(who=who(), run_id=run_id)
+    return commit(catalog, artifact, staged, aliases=aliases, actor=actor)

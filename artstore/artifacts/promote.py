@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from artstore.artifacts.identity import ci_job as current_ci_job
-from artstore.artifacts.identity import who as current_who
+from artstore.artifacts.identity import current_actor
 from artstore.artifacts.lookup import make_version
 from artstore.artifacts.names import Ref, check_name, check_settable_alias, parse_version_selector
 from artstore.artifacts.version import ArtifactVersion
@@ -245,7 +244,7 @@ def promote(
     check_name(to, "alias")  # before it keys the store's settings
     catalog = repo.catalog
     defaults = repo.settings.protected_aliases.get(to, [])
-    who, ci_job = current_who(), current_ci_job()
+    actor = current_actor(run_id=run_id, reason=reason)
     check_settable_alias(to)
     parsed = Ref.parse(ref)
     requirements = [Requirement.parse(text) for text in (*defaults, *require)]
@@ -279,10 +278,7 @@ def promote(
             parsed.name,
             to,
             candidate.number,
-            who=who,
-            run_id=run_id,
-            ci_job=ci_job,
-            reason=reason,
+            actor=actor,
             expect=previous if depends else "any",
             # The one write a protected alias accepts: its requirements have just passed.
             promotion=Promotion(tuple(str(r) for r in requirements)),

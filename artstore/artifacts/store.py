@@ -13,7 +13,7 @@ from artstore.artifacts import verify as _verify
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.diff import Diff
 from artstore.artifacts.download import KeepOut
-from artstore.artifacts.identity import ci_job, who
+from artstore.artifacts.identity import current_actor
 from artstore.artifacts.manifest import Manifest
 from artstore.artifacts.names import (
     MAX_VERSION,
@@ -313,10 +313,7 @@ class Store:
             parsed.name,
             alias,
             target.number,
-            who=who(),
-            run_id=run_id,
-            ci_job=ci_job(),
-            reason=reason,
+            current_actor(run_id=run_id, reason=reason),
         )
 
     def remove_alias(
@@ -331,7 +328,7 @@ class Store:
         """
         check_settable_alias(alias)
         return self.catalog.remove_alias(
-            check_name(name), alias, who=who(), run_id=run_id, ci_job=ci_job(), reason=reason
+            check_name(name), alias, current_actor(run_id=run_id, reason=reason)
         )
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:

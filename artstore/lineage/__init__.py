@@ -17,12 +17,14 @@ from artstore.lineage.graph import (
     to_text,
 )
 from artstore.lineage.records import (
+    Actor,
     AliasMove,
     ArtifactInfo,
     ImportedVersion,
     LineageGraph,
     LineageNode,
     LogResult,
+    NewVersion,
     Promotion,
     RunImport,
     RunImportResult,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Actor",
     "AliasMove",
     "ArtifactInfo",
     "Catalog",
@@ -44,6 +47,7 @@ __all__ = [
     "LineageGraph",
     "LineageNode",
     "LogResult",
+    "NewVersion",
     "Promotion",
     "RunImport",
     "RunImportResult",

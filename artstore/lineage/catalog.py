@@ -25,10 +25,12 @@ from artstore.lineage._engine import (
 )
 from artstore.lineage.locks import LockWait, attempt_seconds
 from artstore.lineage.records import (
+    Actor,
     AliasMove,
     ArtifactInfo,
     LineageGraph,
     LogResult,
+    NewVersion,
     Promotion,
     RunImport,
     RunImportResult,
@@ -323,43 +325,21 @@ class Catalog:
 
     # -- versions and aliases --------------------------------------------------------------------
 
-    def record_version(
-        self,
-        *,
-        name: str,
-        type: str,
-        description: str | None,
-        digest: str,
-        size: int,
-        file_count: int,
-        metadata: dict[str, Any],
-        who: str,
-        run_id: str | None,
-        aliases: Sequence[str],
-        reason: str | None = None,
-    ) -> LogResult:
+    def record_version(self, new: NewVersion, actor: Actor) -> LogResult:
         """Record a version of an artifact, creating the artifact on its first version.
 
-        In one transaction: the artifact is created if new (a non-None ``description``
-        replaces the stored one). If the newest version has ``digest``, no version is made,
+        In one transaction: the artifact is created if new (a non-None ``new.description``
+        replaces the stored one). If the newest version has ``new.digest``, no version is made,
         the stored metadata stays, and ``ignored_metadata_keys`` names the given keys whose
         values differ from it. Otherwise a version numbered newest + 1 (0 for the first) is
-        inserted. Then ``latest`` and every alias in ``aliases`` point at the returned version,
-        with a history row for each alias that actually moved.
+        inserted. Then ``latest`` and every alias in ``new.aliases`` point at the returned
+        version, with a history row for each alias that actually moved.
 
         Args:
-            name: artifact name (validated by the caller).
-            type: artifact type; must equal the type of the artifact's first version.
-            description: replaces the stored description unless None.
-            digest: manifest digest (32 hex).
-            size: total bytes of the version's files.
-            file_count: number of files.
-            metadata: JSON-serialisable user metadata.
-            who: ``user@host`` of the writer.
-            run_id: the run logging the version, if any; becomes ``created_by_run``.
-            aliases: aliases to point at the version (``latest`` is always maintained, and
-                may not be given; nor may a protected alias).
-            reason: recorded on each alias history row this call writes.
+            new: the version (its name validated by the caller).
+            actor: ``actor.who`` and ``actor.run_id`` become ``created_by_user`` and
+                ``created_by_run`` (with a ``produced`` edge from the run); the whole actor is
+                recorded on each alias history row this call writes.
 
         Returns:
             The version, whether it was created, and the ignored metadata keys.
@@ -370,21 +350,7 @@ class Catalog:
             InvalidNameError: an alias is ``latest``; nothing was written.
         """
         return self._write(
-            lambda session: versions.record_version(
-                session,
-                name=name,
-                type=type,
-                description=description,
-                digest=digest,
-                size=size,
-                file_count=file_count,
-                metadata=metadata,
-                who=who,
-                run_id=run_id,
-                aliases=aliases,
-                reason=reason,
-                protected=self._protected,
-            )
+            lambda session: versions.record_version(session, new, actor, protected=self._protected)
         )
 
     def move_alias(
@@ -392,15 +358,12 @@ class Catalog:
         name: str,
         alias: str,
         number: int,
+        actor: Actor,
         *,
-        who: str,
-        run_id: str | None = None,
-        ci_job: str | None = None,
-        reason: str | None = None,
         expect: int | Literal["any"] | None = "any",
         promotion: Promotion | None = None,
     ) -> AliasMove:
-        """Point an alias of an artifact at version ``number``, recording the move.
+        """Point an alias of an artifact at version ``number``, recording the move by ``actor``.
 
         The alias leaves the version it pointed at. A move to where it already points writes
         no history row and returns a move with ``from_number == to_number``.
@@ -424,27 +387,15 @@ class Catalog:
                 name,
                 alias,
                 number,
-                who=who,
-                run_id=run_id,
-                ci_job=ci_job,
-                reason=reason,
+                actor=actor,
                 expect=expect,
                 protected=self._protected,
                 promotion=promotion,
             )
         )
 
-    def remove_alias(
-        self,
-        name: str,
-        alias: str,
-        *,
-        who: str,
-        run_id: str | None = None,
-        ci_job: str | None = None,
-        reason: str | None = None,
-    ) -> AliasMove:
-        """Remove an alias from an artifact, recording the move (``to_number`` None).
+    def remove_alias(self, name: str, alias: str, actor: Actor) -> AliasMove:
+        """Remove an alias from an artifact, recording the move (``to_number`` None) by ``actor``.
 
         Raises:
             InvalidNameError: the alias is ``latest``, which the catalog keeps itself.
@@ -453,14 +404,7 @@ class Catalog:
         """
         return self._write(
             lambda session: versions.remove_alias(
-                session,
-                name,
-                alias,
-                who=who,
-                run_id=run_id,
-                ci_job=ci_job,
-                reason=reason,
-                protected=self._protected,
+                session, name, alias, actor=actor, protected=self._protected
             )
         )
 

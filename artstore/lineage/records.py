@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 __all__ = [
+    "Actor",
     "AliasMove",
     "ArtifactInfo",
     "ImportedVersion",
     "LineageGraph",
     "LineageNode",
     "LogResult",
+    "NewVersion",
     "Promotion",
     "RunImport",
     "RunImportResult",
@@ -62,6 +64,21 @@ class VersionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """Who writes, and on whose behalf: recorded on every alias history row a write makes.
+
+    ``who`` is ``user@host``; ``run_id`` the run acting, if any; ``ci_job`` the CI job
+    (e.g. ``github:123``), if any; ``reason`` the writer's free-text why. Build one from the
+    environment with :func:`artstore.artifacts.identity.current_actor`.
+    """
+
+    who: str
+    run_id: str | None = None
+    ci_job: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AliasMove:
     """One move of an alias; ``from_number`` None: newly set, ``to_number`` None: removed."""
 
@@ -74,6 +91,27 @@ class AliasMove:
     run_id: str | None
     ci_job: str | None
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """A version to record: its manifest and blobs are already stored.
+
+    ``name`` is validated by the caller; ``type`` must equal the type of the artifact's first
+    version; a non-None ``description`` replaces the stored one; ``digest`` is the manifest
+    digest (32 hex); ``size`` the total bytes and ``file_count`` the number of its files;
+    ``metadata`` is JSON-serialisable; ``aliases`` are pointed at the version (``latest`` is
+    always maintained, and may not be given; nor may a protected alias).
+    """
+
+    name: str
+    type: str
+    description: str | None
+    digest: str
+    size: int
+    file_count: int
+    metadata: dict[str, Any]
+    aliases: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

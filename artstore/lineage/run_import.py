@@ -17,7 +17,9 @@ from sqlmodel import Session, col, select
 from artstore.errors import ArtifactTypeError, RunStateError
 from artstore.lineage import queries, runs, versions
 from artstore.lineage.records import (
+    Actor,
     ImportedVersion,
+    NewVersion,
     RunImport,
     RunImportResult,
     UsedVersion,
@@ -129,8 +131,7 @@ def _produce(
     ).first()
     if number is not None:
         return f"{item.name}:v{number}"
-    result = versions.record_version(
-        session,
+    new = NewVersion(
         name=item.name,
         type=item.type,
         description=item.description,
@@ -138,11 +139,10 @@ def _produce(
         size=item.size,
         file_count=item.file_count,
         metadata=item.metadata,
-        who=spec.who,
-        run_id=spec.run_id,
         aliases=item.aliases,
-        protected=protected,
     )
+    actor = Actor(who=spec.who, run_id=spec.run_id)
+    result = versions.record_version(session, new, actor, protected=protected)
     return f"{item.name}:v{result.version.number}"
 
 

@@ -34,7 +34,7 @@ from artstore.lineage.queries import (
     version_info_with_aliases,
     version_row,
 )
-from artstore.lineage.records import AliasMove, LogResult, Promotion
+from artstore.lineage.records import Actor, AliasMove, LogResult, NewVersion, Promotion
 from artstore.lineage.runs import add_edge
 from artstore.lineage.tables import AliasHistoryRow, AliasRow, ArtifactRow, VersionRow, utcnow
 
@@ -66,26 +66,17 @@ def check_settable(
 
 def record_version(
     session: Session,
+    new: NewVersion,
+    actor: Actor,
     *,
-    name: str,
-    type: str,
-    description: str | None,
-    digest: str,
-    size: int,
-    file_count: int,
-    metadata: dict[str, Any],
-    who: str,
-    run_id: str | None,
-    aliases: Sequence[str],
-    reason: str | None = None,
     protected: Collection[str] = frozenset(),
 ) -> LogResult:
-    """Record a version of ``name`` unless its newest version already has ``digest``.
+    """Record ``new`` unless the newest version of its artifact already has its digest.
 
     See :meth:`artstore.lineage.Catalog.record_version` for the contract.
     """
-    check_settable(name, aliases, protected)
-    artifact = _lock_or_create_artifact(session, name, type, description)
+    check_settable(new.name, new.aliases, protected)
+    artifact = _lock_or_create_artifact(session, new.name, new.type, new.description)
     newest = session.exec(
         select(VersionRow)
         .where(VersionRow.artifact_id == artifact.id)
@@ -93,24 +84,24 @@ def record_version(
         .limit(1)
     ).first()
     # Compare in JSON form, as stored: a tuple given and a list stored are the same value.
-    given: dict[str, Any] = json.loads(json.dumps(metadata))
-    if newest is not None and newest.digest == digest:
+    given: dict[str, Any] = json.loads(json.dumps(new.metadata))
+    if newest is not None and newest.digest == new.digest:
         version, stored = newest, newest.meta
         ignored = tuple(sorted(k for k, v in given.items() if k not in stored or stored[k] != v))
-        return _finish(session, artifact, version, aliases, who, run_id, reason, ignored)
+        return _finish(session, artifact, version, new.aliases, actor, ignored)
     version = VersionRow(
         artifact_id=_id(artifact),
         number=0 if newest is None else newest.number + 1,
-        digest=digest,
-        size=size,
-        file_count=file_count,
+        digest=new.digest,
+        size=new.size,
+        file_count=new.file_count,
         meta=given,
-        created_by_run=run_id,
-        created_by_user=who,
+        created_by_run=actor.run_id,
+        created_by_user=actor.who,
     )
     session.add(version)
     session.flush()  # the UNIQUE(artifact_id, number) check happens here
-    return _finish(session, artifact, version, aliases, who, run_id, reason, None)
+    return _finish(session, artifact, version, new.aliases, actor, None)
 
 
 def _finish(
@@ -118,19 +109,15 @@ def _finish(
     artifact: ArtifactRow,
     version: VersionRow,
     aliases: Sequence[str],
-    who: str,
-    run_id: str | None,
-    reason: str | None,
+    actor: Actor,
     ignored: tuple[str, ...] | None,
 ) -> LogResult:
-    if run_id is not None:
+    if actor.run_id is not None:
         assert version.id is not None
-        add_edge(session, run_id, version.id, "produced")
+        add_edge(session, actor.run_id, version.id, "produced")
     # `version` is the highest number either way: the newest, or the newest + 1.
     for alias in dict.fromkeys([LATEST, *aliases]):
-        _point(
-            session, artifact, alias, version, who=who, run_id=run_id, ci_job=None, reason=reason
-        )
+        _point(session, artifact, alias, version, actor)
     info = version_info_with_aliases(session, artifact, version)
     # ignored is None exactly when the version was created.
     return LogResult(version=info, created=ignored is None, ignored_metadata_keys=ignored or ())
@@ -142,10 +129,7 @@ def move_alias(
     alias: str,
     number: int,
     *,
-    who: str,
-    run_id: str | None,
-    ci_job: str | None,
-    reason: str | None,
+    actor: Actor,
     expect: int | Literal["any"] | None = "any",
     protected: Collection[str] = frozenset(),
     promotion: Promotion | None = None,
@@ -172,9 +156,7 @@ def move_alias(
                 actual,
                 f"nothing was moved; see: art alias log {name} {alias}",
             )
-    move = _point(
-        session, artifact, alias, version, who=who, run_id=run_id, ci_job=ci_job, reason=reason
-    )
+    move = _point(session, artifact, alias, version, actor)
     if move is None:
         return AliasMove(
             artifact=name,
@@ -182,10 +164,10 @@ def move_alias(
             from_number=number,
             to_number=number,
             at=utcnow(),
-            who=who,
-            run_id=run_id,
-            ci_job=ci_job,
-            reason=reason,
+            who=actor.who,
+            run_id=actor.run_id,
+            ci_job=actor.ci_job,
+            reason=actor.reason,
         )
     return move
 
@@ -195,10 +177,7 @@ def remove_alias(
     name: str,
     alias: str,
     *,
-    who: str,
-    run_id: str | None,
-    ci_job: str | None,
-    reason: str | None,
+    actor: Actor,
     protected: Collection[str] = frozenset(),
 ) -> AliasMove:
     """Remove ``alias`` from ``name``, with its history row (``to_number`` None); neither
@@ -210,17 +189,7 @@ def remove_alias(
         raise missing_alias(session, artifact, alias)
     from_number = _number_of(session, row.version_id)
     session.delete(row)
-    return _history(
-        session,
-        artifact,
-        alias,
-        from_number,
-        None,
-        who=who,
-        run_id=run_id,
-        ci_job=ci_job,
-        reason=reason,
-    )
+    return _history(session, artifact, alias, from_number, None, actor)
 
 
 def _lock_or_create_artifact(
@@ -257,11 +226,7 @@ def _point(
     artifact: ArtifactRow,
     alias: str,
     version: VersionRow,
-    *,
-    who: str,
-    run_id: str | None,
-    ci_job: str | None,
-    reason: str | None,
+    actor: Actor,
 ) -> AliasMove | None:
     # Returns None, and writes no history, when the alias already points at `version`.
     row = _alias_row(session, artifact, alias)
@@ -274,17 +239,7 @@ def _point(
         from_number = _number_of(session, row.version_id)
         row.version_id = _id(version)
         session.add(row)
-    return _history(
-        session,
-        artifact,
-        alias,
-        from_number,
-        version.number,
-        who=who,
-        run_id=run_id,
-        ci_job=ci_job,
-        reason=reason,
-    )
+    return _history(session, artifact, alias, from_number, version.number, actor)
 
 
 def _history(
@@ -293,21 +248,17 @@ def _history(
     alias: str,
     from_number: int | None,
     to_number: int | None,
-    *,
-    who: str,
-    run_id: str | None,
-    ci_job: str | None,
-    reason: str | None,
+    actor: Actor,
 ) -> AliasMove:
     row = AliasHistoryRow(
         artifact_id=_id(artifact),
         alias=alias,
         from_version=from_number,
         to_version=to_number,
-        who=who,
-        run_id=run_id,
-        ci_job=ci_job,
-        reason=reason,
+        who=actor.who,
+        run_id=actor.run_id,
+        ci_job=actor.ci_job,
+        reason=actor.reason,
     )
     session.add(row)
     session.flush()  # the UNIQUE(artifact_id, alias) check of a new alias happens here

@@ -15,6 +15,7 @@ from artstore.errors import (
     MissingMetricError,
     ProtectedAliasError,
 )
+from artstore.lineage import Actor
 
 
 def log(store: Store, tmp_path: Path, content: str, **metadata: object) -> str:
@@ -144,7 +145,7 @@ def test_holder_moving_during_evaluation_refuses(store, tmp_path):
     real_move = catalog.move_alias
 
     def racing_move(name, alias, number, **kwargs):
-        real_move(name, alias, 1, who="other@host")  # a concurrent pipeline wins the race
+        real_move(name, alias, 1, Actor("other@host"))  # a concurrent pipeline wins the race
         return real_move(name, alias, number, **kwargs)
 
     catalog.move_alias = racing_move  # type: ignore[method-assign]

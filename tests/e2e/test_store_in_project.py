@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from artstore.artifacts import Store
+from artstore.lineage import Actor, NewVersion
 from artstore.storage import Kind, canonical_json, hash_file
 from tests.hostile.harness import snapshot
 
@@ -83,16 +84,17 @@ def test_a_project_holding_its_store_round_trips_and_never_overwrites_it(
         raw = canonical_json({"entries": entries, "format": 1})
         manifest = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
         store.catalog.record_version(
-            name="proj",
-            type="code",
-            description=None,
-            digest=manifest.hex,
-            size=sum(e["size"] for e in entries.values()),
-            file_count=len(entries),
-            metadata={},
-            who="careless@old-release",
-            run_id=None,
-            aliases=[],
+            NewVersion(
+                name="proj",
+                type="code",
+                description=None,
+                digest=manifest.hex,
+                size=sum(e["size"] for e in entries.values()),
+                file_count=len(entries),
+                metadata={},
+                aliases=[],
+            ),
+            Actor("careless@old-release"),
         )
 
     before, outside = snapshot(root, catalog_url), files_outside_store(project)

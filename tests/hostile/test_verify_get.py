@@ -28,6 +28,7 @@ from artstore.errors import (
     UnsafePathError,
     UnsupportedFormatError,
 )
+from artstore.lineage import Actor, NewVersion
 from artstore.storage import Digest, Kind, canonical_json, hash_bytes
 from tests.hostile.harness import Outcome, api, art, check_refused, snapshot
 
@@ -71,16 +72,17 @@ class Env:
         raw = canonical_json({"entries": manifest, "format": 1})
         digest = self.store.blobs.put_bytes(Kind.MANIFEST, raw).digest
         self.store.catalog.record_version(
-            name=name,
-            type="dataset",
-            description=None,
-            digest=digest.hex,
-            size=sum(len(d) for d in entries.values()),
-            file_count=len(entries),
-            metadata={},
-            who="careless@host",
-            run_id=None,
-            aliases=[],
+            NewVersion(
+                name=name,
+                type="dataset",
+                description=None,
+                digest=digest.hex,
+                size=sum(len(d) for d in entries.values()),
+                file_count=len(entries),
+                metadata={},
+                aliases=[],
+            ),
+            Actor("careless@host"),
         )
 
 
@@ -266,16 +268,17 @@ def get_missing_manifest(e: Env):
 
 def _record_malformed_digest(e: Env) -> None:
     e.store.catalog.record_version(
-        name="odd",
-        type="dataset",
-        description=None,
-        digest="../../etc/passwd",
-        size=1,
-        file_count=1,
-        metadata={},
-        who="tool@host",
-        run_id=None,
-        aliases=[],
+        NewVersion(
+            name="odd",
+            type="dataset",
+            description=None,
+            digest="../../etc/passwd",
+            size=1,
+            file_count=1,
+            metadata={},
+            aliases=[],
+        ),
+        Actor("tool@host"),
     )
 
 

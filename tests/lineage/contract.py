@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from artstore.errors import ArtifactTypeError, ConfigError, NotFoundError, UnsupportedFormatError
-from artstore.lineage import SCHEMA_VERSION, Catalog, LogResult, migrations
+from artstore.lineage import SCHEMA_VERSION, Actor, Catalog, LogResult, NewVersion, migrations
 from artstore.lineage.migrations import Migration
 
 WORKERS = 8
@@ -40,12 +40,12 @@ def log(catalog: Catalog, name: str = "mnist", i: int = 0, **overrides: Any) -> 
         "size": 100 + i,
         "file_count": 1 + i,
         "metadata": {},
-        "who": "alice@host",
-        "run_id": None,
         "aliases": [],
     }
-    kwargs.update(overrides)
-    return catalog.record_version(**kwargs)
+    actor: dict[str, Any] = {"who": "alice@host"}
+    for key, value in overrides.items():
+        (actor if key in ("who", "run_id", "reason") else kwargs)[key] = value
+    return catalog.record_version(NewVersion(**kwargs), Actor(**actor))
 
 
 def _record_worker(url: str, index: int, barrier: Any) -> tuple[int, int, bool]:
@@ -58,7 +58,7 @@ def _record_worker(url: str, index: int, barrier: Any) -> tuple[int, int, bool]:
 def _move_worker(url: str, targets: list[int], barrier: Any) -> list[tuple[Any, Any]]:
     with Catalog.open(url) as catalog:
         barrier.wait(timeout=JOIN_TIMEOUT)
-        moves = [catalog.move_alias("race", "prod", n, who="mover@host") for n in targets]
+        moves = [catalog.move_alias("race", "prod", n, Actor("mover@host")) for n in targets]
     return [(m.from_number, m.to_number) for m in moves]
 
 
@@ -199,9 +199,9 @@ class CatalogContract:
     def test_alias_is_unique_per_artifact_and_moves_with_history(self, catalog):
         for i in range(3):
             log(catalog, i=i)
-        catalog.move_alias("mnist", "prod", 0, who="a@h", ci_job="ci-1", reason="first")
-        catalog.move_alias("mnist", "prod", 2, who="b@h", run_id="r2")
-        move = catalog.move_alias("mnist", "prod", 1, who="c@h")
+        catalog.move_alias("mnist", "prod", 0, Actor("a@h", ci_job="ci-1", reason="first"))
+        catalog.move_alias("mnist", "prod", 2, Actor("b@h", run_id="r2"))
+        move = catalog.move_alias("mnist", "prod", 1, Actor("c@h"))
         assert (move.artifact, move.alias, move.from_number, move.to_number) == (
             "mnist",
             "prod",
@@ -221,8 +221,8 @@ class CatalogContract:
 
     def test_move_to_current_target_writes_no_history(self, catalog):
         log(catalog, i=0)
-        catalog.move_alias("mnist", "prod", 0, who="a@h")
-        move = catalog.move_alias("mnist", "prod", 0, who="b@h")
+        catalog.move_alias("mnist", "prod", 0, Actor("a@h"))
+        move = catalog.move_alias("mnist", "prod", 0, Actor("b@h"))
         assert (move.from_number, move.to_number) == (0, 0)
         assert len(catalog.alias_history("mnist", "prod")) == 1
 
@@ -230,23 +230,23 @@ class CatalogContract:
         log(catalog, "a", 0)
         log(catalog, "a", 1)
         log(catalog, "b", 2)
-        catalog.move_alias("a", "prod", 0, who="x@h")
-        catalog.move_alias("b", "prod", 0, who="x@h")
+        catalog.move_alias("a", "prod", 0, Actor("x@h"))
+        catalog.move_alias("b", "prod", 0, Actor("x@h"))
         assert catalog.get_version("a", "prod").digest == digest(0)
         assert catalog.get_version("b", "prod").digest == digest(2)
         assert [m.artifact for m in catalog.alias_history("a", "prod")] == ["a"]
 
     def test_remove_alias(self, catalog):
         log(catalog, i=0)
-        catalog.move_alias("mnist", "prod", 0, who="a@h")
-        move = catalog.remove_alias("mnist", "prod", who="b@h", reason="rollback")
+        catalog.move_alias("mnist", "prod", 0, Actor("a@h"))
+        move = catalog.remove_alias("mnist", "prod", Actor("b@h", reason="rollback"))
         assert (move.from_number, move.to_number, move.reason) == (0, None, "rollback")
         assert catalog.get_version("mnist", "v0").aliases == ("latest",)
         assert catalog.alias_history("mnist", "prod")[-1] == move
         with pytest.raises(NotFoundError, match="has no alias 'prod'"):
             catalog.get_version("mnist", "prod")
         with pytest.raises(NotFoundError, match="has no alias 'prod'"):
-            catalog.remove_alias("mnist", "prod", who="b@h")
+            catalog.remove_alias("mnist", "prod", Actor("b@h"))
         assert len(catalog.alias_history("mnist", "prod")) == 2
 
     # -- lookups and errors ------------------------------------------------------------------
@@ -254,7 +254,7 @@ class CatalogContract:
     def test_not_found_messages_are_one_actionable_line(self, catalog):
         for i in range(4):
             log(catalog, i=i)
-        catalog.move_alias("mnist", "candidate", 1, who="a@h")
+        catalog.move_alias("mnist", "candidate", 1, Actor("a@h"))
         cases = {
             "prod": "artifact 'mnist' has no alias 'prod' (aliases: candidate, latest); "
             "see: art ls mnist",
@@ -265,7 +265,7 @@ class CatalogContract:
                 catalog.get_version("mnist", selector)
             assert str(info.value) == message
         with pytest.raises(NotFoundError) as info:
-            catalog.move_alias("mnist", "prod", 9, who="a@h")
+            catalog.move_alias("mnist", "prod", 9, Actor("a@h"))
         assert str(info.value) == cases["v9"]
 
     @pytest.mark.parametrize(
@@ -275,8 +275,8 @@ class CatalogContract:
             lambda c: c.get_artifact("mnst"),
             lambda c: c.list_versions("mnst"),
             lambda c: c.alias_history("mnst"),
-            lambda c: c.move_alias("mnst", "prod", 0, who="a@h"),
-            lambda c: c.remove_alias("mnst", "prod", who="a@h"),
+            lambda c: c.move_alias("mnst", "prod", 0, Actor("a@h")),
+            lambda c: c.remove_alias("mnst", "prod", Actor("a@h")),
         ],
         ids=[
             "get_version",
@@ -309,8 +309,8 @@ class CatalogContract:
     def test_list_versions_ascending_with_sorted_aliases(self, catalog):
         for i in range(3):
             log(catalog, i=i)
-        catalog.move_alias("mnist", "zz", 1, who="a@h")
-        catalog.move_alias("mnist", "aa", 1, who="a@h")
+        catalog.move_alias("mnist", "zz", 1, Actor("a@h"))
+        catalog.move_alias("mnist", "aa", 1, Actor("a@h"))
         versions = catalog.list_versions("mnist")
         assert [v.version for v in versions] == ["v0", "v1", "v2"]
         assert [v.aliases for v in versions] == [(), ("aa", "zz"), ("latest",)]

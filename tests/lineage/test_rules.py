@@ -21,7 +21,7 @@ from artstore.errors import (
     InvalidNameError,
     ProtectedAliasError,
 )
-from artstore.lineage import Catalog, ImportedVersion, Promotion, RunImport
+from artstore.lineage import Actor, Catalog, ImportedVersion, Promotion, RunImport
 from tests.hostile.harness import snapshot
 from tests.lineage.contract import digest, log
 
@@ -74,17 +74,17 @@ def imported(aliases: tuple[str, ...], type: str = "dataset") -> RunImport:
 
 REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
     "move_alias protected": (
-        lambda c: c.move_alias("mnist", "production", 0, who="a@h"),
+        lambda c: c.move_alias("mnist", "production", 0, Actor("a@h")),
         ProtectedAliasError,
         r"alias 'production' is protected.*art promote mnist:REF --to production",
     ),
     "move_alias protected, compare-and-swap": (
-        lambda c: c.move_alias("mnist", "production", 0, who="a@h", expect=None),
+        lambda c: c.move_alias("mnist", "production", 0, Actor("a@h"), expect=None),
         ProtectedAliasError,
         "protected",
     ),
     "remove_alias protected": (
-        lambda c: c.remove_alias("mnist", "production", who="a@h"),
+        lambda c: c.remove_alias("mnist", "production", Actor("a@h")),
         ProtectedAliasError,
         "protected",
     ),
@@ -109,17 +109,17 @@ REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
         "protected",
     ),
     "move_alias latest": (
-        lambda c: c.move_alias("mnist", "latest", 0, who="a@h"),
+        lambda c: c.move_alias("mnist", "latest", 0, Actor("a@h")),
         InvalidNameError,
         "'latest' is kept by the store",
     ),
     "move_alias latest, even as a promotion": (
-        lambda c: c.move_alias("mnist", "latest", 0, who="a@h", promotion=Promotion()),
+        lambda c: c.move_alias("mnist", "latest", 0, Actor("a@h"), promotion=Promotion()),
         InvalidNameError,
         "'latest' is kept by the store",
     ),
     "remove_alias latest": (
-        lambda c: c.remove_alias("mnist", "latest", who="a@h"),
+        lambda c: c.remove_alias("mnist", "latest", Actor("a@h")),
         InvalidNameError,
         "'latest' is kept by the store",
     ),
@@ -145,7 +145,7 @@ REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
     ),
     "promotion with a stale compare-and-swap": (
         lambda c: c.move_alias(
-            "mnist", "production", 0, who="a@h", expect=1, promotion=Promotion()
+            "mnist", "production", 0, Actor("a@h"), expect=1, promotion=Promotion()
         ),
         AliasConflictError,
         "points at v0, not v1",
@@ -158,7 +158,7 @@ def test_a_write_that_breaks_a_rule_is_refused_with_nothing_written(
     catalog: Catalog, catalog_url: str, tmp_path: Any, case: str
 ) -> None:
     call, error, says = REFUSED[case]
-    catalog.move_alias("mnist", "production", 0, who="ci@h", promotion=Promotion())
+    catalog.move_alias("mnist", "production", 0, Actor("ci@h"), promotion=Promotion())
     before = rows(catalog_url, tmp_path)
     with pytest.raises(error, match=says) as caught:
         call(catalog)
@@ -167,14 +167,14 @@ def test_a_write_that_breaks_a_rule_is_refused_with_nothing_written(
 
 
 def test_a_promotion_moves_a_protected_alias(catalog: Catalog) -> None:
-    first = catalog.move_alias("mnist", "production", 0, who="ci@h", promotion=Promotion())
+    first = catalog.move_alias("mnist", "production", 0, Actor("ci@h"), promotion=Promotion())
     move = catalog.move_alias(
-        "mnist", "production", 1, who="ci@h", expect=0, promotion=Promotion(("metadata.a>=1",))
+        "mnist", "production", 1, Actor("ci@h"), expect=0, promotion=Promotion(("metadata.a>=1",))
     )
     assert (first.to_number, move.from_number, move.to_number) == (0, 0, 1)
     assert catalog.get_version("mnist", "production").number == 1
-    catalog.move_alias("mnist", "staging", 0, who="a@h")  # others move as before
-    catalog.remove_alias("mnist", "staging", who="a@h")
+    catalog.move_alias("mnist", "staging", 0, Actor("a@h"))  # others move as before
+    catalog.remove_alias("mnist", "staging", Actor("a@h"))
 
 
 def test_import_run_without_protected_aliases_still_imports(catalog: Catalog) -> None:
@@ -190,4 +190,4 @@ def test_a_catalog_opened_without_protected_aliases_protects_none(catalog_url: s
     with Catalog.open(catalog_url, protected=["production"]) as catalog:
         assert catalog.protected == PROTECTED
         with pytest.raises(ProtectedAliasError):
-            catalog.remove_alias("mnist", "production", who="a@h")
+            catalog.remove_alias("mnist", "production", Actor("a@h"))
