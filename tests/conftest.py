@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from artstore.artifacts import Store
+from artstore.lineage import Actor, NewVersion
 from tests.services import require_service, start_gcs_emulator, start_moto_server
 
 _ENV = ("ARTSTORE_URL", "ARTSTORE_DB", "ARTSTORE_MODE", "ARTSTORE_PROJECT", "ARTSTORE_RUN_ID")
@@ -172,3 +173,28 @@ def make_folder(root: Path, files: dict[str, bytes]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return root
+
+
+def record_version(
+    store: Store,
+    name: str,
+    digest: str,
+    *,
+    size: int,
+    file_count: int,
+    type: str = "dataset",
+    who: str = "tests@host",
+) -> None:
+    """Record a catalog version of ``name`` naming manifest ``digest`` behind the checks a put
+    makes, for tests of what readers make of hand-made, damaged or hostile versions."""
+    new = NewVersion(
+        name=name,
+        type=type,
+        description=None,
+        digest=digest,
+        size=size,
+        file_count=file_count,
+        metadata={},
+        aliases=[],
+    )
+    store.catalog.record_version(new, Actor(who))

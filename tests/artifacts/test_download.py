@@ -13,8 +13,8 @@ import pytest
 from artstore.artifacts import Artifact, Store
 from artstore.artifacts.download import sqlite_files
 from artstore.errors import CorruptBlobError, FileAccessError, NotFoundError, UnsafePathError
-from artstore.lineage import Actor, NewVersion
 from artstore.storage import DEBRIS_GRACE, Kind, canonical_json, hash_bytes
+from tests.conftest import record_version
 
 FILES = {"a.txt": b"alpha\n", "sub/b.bin": bytes(range(256)), "sub/deep/c.txt": b"gamma\n"}
 
@@ -142,18 +142,13 @@ def record_manifest(store, name: str, entries: dict[str, bytes]):
         manifest_entries[path] = {"digest": digest.hex, "size": len(data)}
     raw = canonical_json({"entries": manifest_entries, "format": 1})
     result = store.blobs.put_bytes(Kind.MANIFEST, raw)
-    store.catalog.record_version(
-        NewVersion(
-            name=name,
-            type="dataset",
-            description=None,
-            digest=result.digest.hex,
-            size=sum(map(len, entries.values())),
-            file_count=len(entries),
-            metadata={},
-            aliases=[],
-        ),
-        Actor("attacker@host"),
+    record_version(
+        store,
+        name,
+        result.digest.hex,
+        size=sum(map(len, entries.values())),
+        file_count=len(entries),
+        who="attacker@host",
     )
     return store.artifact(name)
 
@@ -396,19 +391,7 @@ def test_a_file_inside_a_file_in_a_manifest_is_refused_before_download(store, tm
     store.blobs.put_bytes(Kind.BLOB, b"1")
     store.blobs.put_bytes(Kind.BLOB, b"2")
     digest = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
-    store.catalog.record_version(
-        NewVersion(
-            name="clash",
-            type="dataset",
-            description=None,
-            digest=digest.hex,
-            size=2,
-            file_count=2,
-            metadata={},
-            aliases=[],
-        ),
-        Actor("x@y"),
-    )
+    record_version(store, "clash", digest.hex, size=2, file_count=2, who="x@y")
     with pytest.raises(UnsafePathError, match="is a file and also the folder of 'a/b'"):
         store.artifact("clash").download(tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from artstore.artifacts import Artifact, Store
 from artstore.cli import cli
-from artstore.lineage import Actor, NewVersion
 from artstore.storage import Digest, Kind, canonical_json, hash_bytes, init_store
 from tests.artifacts.test_download import record_manifest
+from tests.conftest import record_version
 
 
 def _log(store: Store, folder: Path, files: dict[str, bytes], name: str = "data") -> None:
@@ -96,19 +96,7 @@ def test_a_manifest_that_lies_about_a_size_fails_and_repair_keeps_the_good_blob(
     good = store.blobs.put_bytes(Kind.BLOB, b"good bytes").digest
     raw = canonical_json({"entries": {"f.bin": {"digest": good.hex, "size": 99}}, "format": 1})
     digest = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
-    store.catalog.record_version(
-        NewVersion(
-            name="liar",
-            type="dataset",
-            description=None,
-            digest=digest.hex,
-            size=99,
-            file_count=1,
-            metadata={},
-            aliases=[],
-        ),
-        Actor("x@y"),
-    )
+    record_version(store, "liar", digest.hex, size=99, file_count=1, who="x@y")
     (problem,) = store.verify().problems
     assert (problem.kind, problem.size, problem.actual_size) == ("wrong-size", 99, 10)
     report = store.verify(repair=True)
@@ -159,19 +147,7 @@ def test_repair_never_moves_a_good_blob_even_for_a_moment(
     good = hash_bytes(b"good bytes")
     raw = canonical_json({"entries": {"f.bin": {"digest": good.hex, "size": 99}}, "format": 1})
     lying = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
-    store.catalog.record_version(
-        NewVersion(
-            name="liar",
-            type="dataset",
-            description=None,
-            digest=lying.hex,
-            size=99,
-            file_count=1,
-            metadata={},
-            aliases=[],
-        ),
-        Actor("x@y"),
-    )
+    record_version(store, "liar", lying.hex, size=99, file_count=1, who="x@y")
     moved: list[Digest] = []
     monkeypatch.setattr(store.blobs, "quarantine", lambda kind, digest: moved.append(digest))
     for deep in (False, True):

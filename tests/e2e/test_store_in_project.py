@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from artstore.artifacts import Store
-from artstore.lineage import Actor, NewVersion
 from artstore.storage import Kind, canonical_json, hash_file
+from tests.conftest import record_version
 from tests.hostile.harness import snapshot
 
 ART = Path(sys.executable).with_name("art")
@@ -83,18 +83,14 @@ def test_a_project_holding_its_store_round_trips_and_never_overwrites_it(
             entries[path] = {"digest": digest.hex, "size": len(data)}
         raw = canonical_json({"entries": entries, "format": 1})
         manifest = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
-        store.catalog.record_version(
-            NewVersion(
-                name="proj",
-                type="code",
-                description=None,
-                digest=manifest.hex,
-                size=sum(e["size"] for e in entries.values()),
-                file_count=len(entries),
-                metadata={},
-                aliases=[],
-            ),
-            Actor("careless@old-release"),
+        record_version(
+            store,
+            "proj",
+            manifest.hex,
+            size=sum(e["size"] for e in entries.values()),
+            file_count=len(entries),
+            type="code",
+            who="careless@old-release",
         )
 
     before, outside = snapshot(root, catalog_url), files_outside_store(project)

@@ -28,8 +28,8 @@ from artstore.errors import (
     UnsafePathError,
     UnsupportedFormatError,
 )
-from artstore.lineage import Actor, NewVersion
 from artstore.storage import Digest, Kind, canonical_json, hash_bytes
+from tests.conftest import record_version
 from tests.hostile.harness import Outcome, api, art, check_refused, snapshot
 
 ART = Path(sys.executable).with_name("art")
@@ -71,18 +71,13 @@ class Env:
             manifest[path] = {"digest": digest.hex, "size": size}
         raw = canonical_json({"entries": manifest, "format": 1})
         digest = self.store.blobs.put_bytes(Kind.MANIFEST, raw).digest
-        self.store.catalog.record_version(
-            NewVersion(
-                name=name,
-                type="dataset",
-                description=None,
-                digest=digest.hex,
-                size=sum(len(d) for d in entries.values()),
-                file_count=len(entries),
-                metadata={},
-                aliases=[],
-            ),
-            Actor("careless@host"),
+        record_version(
+            self.store,
+            name,
+            digest.hex,
+            size=sum(len(d) for d in entries.values()),
+            file_count=len(entries),
+            who="careless@host",
         )
 
 
@@ -267,19 +262,7 @@ def get_missing_manifest(e: Env):
 
 
 def _record_malformed_digest(e: Env) -> None:
-    e.store.catalog.record_version(
-        NewVersion(
-            name="odd",
-            type="dataset",
-            description=None,
-            digest="../../etc/passwd",
-            size=1,
-            file_count=1,
-            metadata={},
-            aliases=[],
-        ),
-        Actor("tool@host"),
-    )
+    record_version(e.store, "odd", "../../etc/passwd", size=1, file_count=1, who="tool@host")
 
 
 def get_version_whose_digest_is_malformed(e: Env):
