@@ -6,6 +6,8 @@ Three shapes of secret are recognised, by shape and by name, never by value:
   ``user:PASSWORD@host/...`` (no scheme) as a whole argument or option value;
 - the value of an option whose name looks like a credential: ``--password X``,
   ``--api-key=X``, ``--aws-secret-access-key X``, ``-Dtoken=X``;
+- the password of a ``USER:PASSWORD`` pair given to ``-u``/``--user`` (curl, wget, httpie):
+  ``curl -u me:X``, ``--user=me:X``;
 - a ``NAME=VALUE`` whose name looks like a credential, as an argument (``token=X``,
   ``AWS_SECRET_ACCESS_KEY=X``), or an HTTP header of such a name as an argument
   (``curl -H "Authorization: Bearer X"``), or inside a text: a URL's query (``?password=X``), a
@@ -79,6 +81,8 @@ _EMBEDDED = re.compile(
 _OPTION = re.compile(r"^--?(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)$")
 _ASSIGN = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
 _HEADER = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_-]*):(?P<space>\s*)\S", re.DOTALL)
+# The options that take USER:PASSWORD (curl, wget, httpie); a value without ':' is a user name.
+_USER_OPTIONS = ("-u", "--user")
 
 
 def is_secret_name(name: str) -> bool:
@@ -116,12 +120,19 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
     """A command line without secrets: see the module docstring for what is hidden."""
     result: list[str] = []
     hide_next = False
-    for arg in argv:
+    for previous, arg in zip(["", *argv], argv, strict=False):
         if hide_next and not arg.startswith("--"):
             result.append(REDACTED)
             hide_next = False
             continue
         hide_next = False
+        if previous in _USER_OPTIONS and ":" in arg and "://" not in arg:
+            result.append(f"{arg.partition(':')[0]}:{REDACTED}")
+            continue
+        name, sep, value = arg.partition("=")
+        if sep and name == "--user" and ":" in value:
+            result.append(f"--user={value.partition(':')[0]}:{REDACTED}")
+            continue
         assign = _ASSIGN.match(arg)
         if assign is not None and _whole_value(assign.group("name"), assign.group("value")):
             result.append(f"{assign.group('name')}={REDACTED}")
