@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.pool import NullPool
@@ -30,7 +33,7 @@ from artstore.cli import cli
 from artstore.errors import ArtstoreError
 from artstore.storage import hash_file
 
-__all__ = ["Outcome", "art", "check_refused", "snapshot"]
+__all__ = ["NOBODY", "Outcome", "art", "art_as_nobody", "check_refused", "snapshot"]
 
 # SQLite keeps these beside its database; they are compared through the rows instead.
 _SQLITE_FILES = ("catalog.db", "catalog.db-wal", "catalog.db-shm", "catalog.db-journal")
@@ -89,6 +92,43 @@ def art(*args: str, input: str | None = None) -> Outcome:
         # What main() would print: a bug, exit 3 with a traceback.
         return Outcome(3, [f"internal error: {exc!r}"], result.stdout, exc)
     return Outcome(result.exit_code, result.stderr.splitlines(), result.stdout)
+
+
+#: The unprivileged user and group that permission cases run as (root reads everything).
+NOBODY = 65534
+# The venv's interpreter lives under /root, which nobody cannot enter: the system interpreter
+# of the same version runs artstore from the checkout with the venv's packages.
+SYSTEM_PYTHON = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+_LAUNCH = (
+    "import site, sys; site.addsitedir(sys.argv.pop(1)); sys.path.insert(0, sys.argv.pop(1)); "
+    "from artstore.cli import main; main()"
+)
+
+
+def art_as_nobody(*args: str, cwd: Path, cache: Path) -> Outcome:
+    """Run ``art ARGS`` in a real process as the user ``nobody``, with ``cache`` as its
+    ``XDG_CACHE_HOME``; the caller opens the folders it needs to that user. Skips where that
+    cannot run (not root, or no system interpreter of this version)."""
+    if os.geteuid() != 0 or not SYSTEM_PYTHON.exists():
+        pytest.skip(f"needs root and a {SYSTEM_PYTHON} that the user nobody may run")
+    import artstore
+
+    site_packages = next(p for p in sys.path if p.endswith("site-packages"))
+    checkout = str(Path(artstore.__file__).parents[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
+    env.update(XDG_CACHE_HOME=str(cache), PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(
+        [str(SYSTEM_PYTHON), "-c", _LAUNCH, site_packages, checkout, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        user=NOBODY,
+        group=NOBODY,
+        timeout=120,
+    )
+    return Outcome(proc.returncode, proc.stderr.splitlines(), proc.stdout)
 
 
 def api(call: Callable[[], object]) -> Outcome:

@@ -13,8 +13,6 @@ import os
 import shutil
 import socket
 import stat
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +30,8 @@ from artstore.errors import (
     UserError,
 )
 from tests.conftest import make_folder
-from tests.hostile.harness import Outcome, api, art, check_refused, snapshot
+from tests.hostile.harness import Outcome, api, art, art_as_nobody, check_refused, snapshot
 
-NOBODY = 65534
 FILES = {"a.txt": b"alpha\n", "sub/b.bin": bytes(range(256)) * 50, "sub/c.csv": b"1,2\n"}
 
 
@@ -316,20 +313,8 @@ def test_refused(
 
 # -- as a user who may not read: a real process run as nobody -------------------------------------
 
-# The venv's interpreter lives under /root, which another user cannot enter: the child runs
-# the system's Python of the same version on the venv's packages and this checkout instead.
-SYSTEM_PYTHON = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-_LAUNCH = (
-    "import site, sys; site.addsitedir(sys.argv.pop(1)); sys.path.insert(0, sys.argv.pop(1)); "
-    "from artstore.cli import main; main()"
-)
-
 
 def _as_nobody(e: Env, *args: str) -> Outcome:
-    if os.geteuid() != 0 or not SYSTEM_PYTHON.exists():
-        pytest.skip(f"needs root and a {SYSTEM_PYTHON} that the user nobody may run")
-    import artstore
-
     for folder in [e.tmp, *e.tmp.parents]:
         if folder != Path("/"):
             folder.chmod(folder.stat().st_mode | 0o011)
@@ -338,22 +323,7 @@ def _as_nobody(e: Env, *args: str) -> Outcome:
     cache = e.tmp / "nobody-cache"
     cache.mkdir()
     cache.chmod(0o777)
-    site_packages = next(p for p in sys.path if p.endswith("site-packages"))
-    checkout = str(Path(artstore.__file__).parents[1])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
-    env.update(XDG_CACHE_HOME=str(cache), PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(
-        [str(SYSTEM_PYTHON), "-c", _LAUNCH, site_packages, checkout, "--store", e.url, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=e.tmp,
-        user=NOBODY,
-        group=NOBODY,
-        timeout=120,
-    )
-    return Outcome(proc.returncode, proc.stderr.splitlines(), proc.stdout)
+    return art_as_nobody("--store", e.url, *args, cwd=e.tmp, cache=cache)
 
 
 @pytest.mark.parametrize("what", ["file", "folder"])

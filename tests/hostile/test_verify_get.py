@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,11 +29,10 @@ from artstore.errors import (
 )
 from artstore.storage import Digest, Kind, canonical_json, hash_bytes
 from tests.conftest import record_version
-from tests.hostile.harness import Outcome, api, art, check_refused, snapshot
+from tests.hostile.harness import Outcome, api, art, art_as_nobody, check_refused, snapshot
 
 ART = Path(sys.executable).with_name("art")
 FILES = {"a.txt": b"alpha\n", "sub/b.bin": bytes(range(256))}
-NOBODY = 65534
 
 
 @dataclass
@@ -99,37 +97,9 @@ def _cli(e: Env, *args: str) -> Callable[[], Outcome]:
     return lambda: art("--store", e.url, *args)
 
 
-# The venv's interpreter lives under /root, which another user cannot enter: the child runs
-# the system's Python of the same version on the venv's packages and this checkout instead.
-SYSTEM_PYTHON = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-_LAUNCH = (
-    "import site, sys; site.addsitedir(sys.argv.pop(1)); sys.path.insert(0, sys.argv.pop(1)); "
-    "from artstore.cli import main; main()"
-)
-
-
 def _as_nobody(e: Env, *args: str) -> Outcome:
     """``art ARGS`` in a real process run as the unprivileged user ``nobody``."""
-    if not SYSTEM_PYTHON.exists():
-        pytest.skip(f"no {SYSTEM_PYTHON} that the user nobody may run")
-    import artstore
-
-    site_packages = next(p for p in sys.path if p.endswith("site-packages"))
-    checkout = str(Path(artstore.__file__).parents[1])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
-    env.update(XDG_CACHE_HOME=str(e.tmp / "nobody-cache"), PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(
-        [str(SYSTEM_PYTHON), "-c", _LAUNCH, site_packages, checkout, "--store", e.url, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=e.tmp,
-        user=NOBODY,
-        group=NOBODY,
-        timeout=60,
-    )
-    return Outcome(proc.returncode, proc.stderr.splitlines(), proc.stdout)
+    return art_as_nobody("--store", e.url, *args, cwd=e.tmp, cache=e.tmp / "nobody-cache")
 
 
 def _open_to_nobody(e: Env) -> None:
