@@ -3,6 +3,7 @@ S3 and GCS emulators (started once per test process, see :mod:`tests.services`).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import uuid
@@ -27,6 +28,15 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
+def restore_artstore_logger() -> Iterator[None]:
+    """The CLI configures the ``artstore`` logger; undo it so other tests see their records."""
+    logger = logging.getLogger("artstore")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture

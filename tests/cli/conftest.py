@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,15 +13,6 @@ from click.testing import CliRunner, Result
 from artstore.cli import cli
 
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
-
-
-@pytest.fixture(autouse=True)
-def restore_artstore_logger() -> Iterator[None]:
-    """The CLI configures the ``artstore`` logger; undo it so other tests see their records."""
-    logger = logging.getLogger("artstore")
-    saved = (list(logger.handlers), logger.propagate, logger.level)
-    yield
-    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture
