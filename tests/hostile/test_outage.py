@@ -49,22 +49,29 @@ def private_s3(tmp_path: Path) -> Any:
     server.stop()
 
 
-def test_an_outage_in_the_middle_of_a_put_records_nothing(private_s3: Any, tmp_path: Path) -> None:
+def store_in_new_bucket(server: Any, bucket: str, catalog: Path) -> tuple[str, dict[str, Any], Any]:
+    """Create ``bucket`` on ``server`` and a store in it with a SQLite ``catalog``; return
+    the store's URL, its storage options and a raw filesystem on the same server."""
     import s3fs
 
     options = {
         "key": "testing",
         "secret": "testing",
-        "client_kwargs": {"endpoint_url": private_s3.url, "region_name": "us-east-1"},
+        "client_kwargs": {"endpoint_url": server.url, "region_name": "us-east-1"},
         "skip_instance_cache": True,
-        # One attempt per request: the outage is certain, and retries only make it slow.
+        # One attempt per request: an outage here is certain, and retries only make it slow.
         "config_kwargs": {"retries": {"max_attempts": 1}},
     }
     raw = s3fs.S3FileSystem(**options)
-    raw.call_s3("create_bucket", Bucket="outage")
+    raw.call_s3("create_bucket", Bucket=bucket)
+    url = f"s3://{bucket}/store"
+    Store.init(url, db=f"sqlite:///{catalog}", **options).close()
+    return url, options, raw
+
+
+def test_an_outage_in_the_middle_of_a_put_records_nothing(private_s3: Any, tmp_path: Path) -> None:
     catalog_path = tmp_path / "catalog.db"
-    url = "s3://outage/store"
-    Store.init(url, db=f"sqlite:///{catalog_path}", **options).close()
+    url, options, _ = store_in_new_bucket(private_s3, "outage", catalog_path)
     first = make_folder(tmp_path / "v0", {"a.bin": b"first"})
     second = make_folder(tmp_path / "v1", {"a.bin": b"second", "b.bin": b"more"})
     with Store(url, db=f"sqlite:///{catalog_path}", storage_options=options) as store:
@@ -84,19 +91,8 @@ def test_an_outage_in_the_middle_of_a_put_records_nothing(private_s3: Any, tmp_p
 
 
 def test_a_bucket_that_refuses_an_upload_is_one_line(private_s3: Any, tmp_path: Path) -> None:
-    import s3fs
-
-    options = {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": private_s3.url, "region_name": "us-east-1"},
-        "skip_instance_cache": True,
-    }
-    raw = s3fs.S3FileSystem(**options)
-    raw.call_s3("create_bucket", Bucket="gone")
     catalog_path = tmp_path / "catalog.db"
-    url = "s3://gone/store"
-    Store.init(url, db=f"sqlite:///{catalog_path}", **options).close()
+    url, options, raw = store_in_new_bucket(private_s3, "gone", catalog_path)
     folder = make_folder(tmp_path / "data", {"a.bin": b"bytes the bucket will refuse"})
     with Store(url, db=f"sqlite:///{catalog_path}", storage_options=options) as store:
         store.artifacts()  # open the store while its bucket is there
