@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +34,6 @@ __all__ = [
     "dumps",
     "error_line",
     "file_json",
-    "iso",
     "lineage_text",
     "logged_json",
     "move_json",
@@ -72,11 +70,6 @@ def _finite(data: Any) -> Any:
     return data
 
 
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with microseconds, as every JSON time is written."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _version_label(number: int | None) -> str | None:
     return None if number is None else f"v{number}"
 
@@ -108,6 +101,8 @@ def downloaded_json(version: ArtifactVersion, path: Path) -> dict[str, Any]:
 
 def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
     """One artifact of ``art ls``."""
+    from artstore.artifacts import iso_time  # loaded already by whoever read the record
+
     return {
         "name": info.name,
         "type": info.type,
@@ -115,7 +110,7 @@ def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
         "versions": info.version_count,
         "latest": _version_label(info.latest_number),
         "size": info.size,
-        "created_at": iso(info.created_at),
+        "created_at": iso_time(info.created_at),
     }
 
 
@@ -131,12 +126,14 @@ def file_json(entry: FileEntry) -> dict[str, Any]:
 
 def move_json(move: AliasMove) -> dict[str, Any]:
     """The alias move object (``art alias set|rm``, and ``art alias log`` lists them)."""
+    from artstore.artifacts import iso_time  # loaded already by whoever read the record
+
     return {
         "name": move.artifact,
         "alias": move.alias,
         "from": _version_label(move.from_number),
         "to": _version_label(move.to_number),
-        "at": iso(move.at),
+        "at": iso_time(move.at),
         "who": move.who,
         "run_id": move.run_id,
         "ci_job": move.ci_job,

@@ -10,7 +10,7 @@ from artstore.artifacts.runs import RunInfo
 from artstore.artifacts.store import Store
 from artstore.artifacts.transfer import StagedVersion
 from artstore.artifacts.verify import Problem, VerifyReport
-from artstore.artifacts.version import ArtifactVersion
+from artstore.artifacts.version import ArtifactVersion, iso_time
 
 __all__ = [
     "LATEST",
@@ -36,6 +36,7 @@ __all__ = [
     "check_alias",
     "check_name",
     "check_settable_alias",
+    "iso_time",
     "safe_relpath",
     "who",
 ]

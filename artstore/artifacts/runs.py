@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from artstore.artifacts.version import iso_time
 from artstore.errors import ConfigError, UserError
 from artstore.lineage import RunRecord
 
@@ -104,9 +104,9 @@ class RunInfo:
             "git_commit": r.git_commit,
             "git_dirty": r.git_dirty,
             "exit_code": r.exit_code,
-            "created_at": _iso(r.created_at),
-            "finished_at": None if r.finished_at is None else _iso(r.finished_at),
-            "heartbeat_at": _iso(r.heartbeat_at),
+            "created_at": iso_time(r.created_at),
+            "finished_at": None if r.finished_at is None else iso_time(r.finished_at),
+            "heartbeat_at": iso_time(r.heartbeat_at),
         }
 
     def __repr__(self) -> str:
@@ -161,7 +161,3 @@ def _lookup(record: RunRecord, key: str) -> Any:
             return None
         value = value[part]
     return value
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

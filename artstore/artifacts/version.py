@@ -17,7 +17,7 @@ from artstore.errors import (
 from artstore.lineage import VersionInfo
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback, Digest, Kind
 
-__all__ = ["ArtifactVersion"]
+__all__ = ["ArtifactVersion", "iso_time"]
 
 
 class ArtifactVersion:
@@ -203,12 +203,13 @@ class ArtifactVersion:
             "metadata": self.metadata,
             "created_by": self.created_by,
             "created_by_user": self.created_by_user,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_time(self.created_at),
         }
 
     def __repr__(self) -> str:
         return f"<ArtifactVersion {self.qualified_name} {self.type} {self.size} bytes>"
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
+    """A time as every ``--json`` document writes it: ISO 8601 UTC with microseconds."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
