@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from artstore.artifacts import Manifest, check_name, check_settable_alias
-from artstore.artifacts.names import check_run_id
+from artstore.artifacts.names import MAX_VERSION, check_run_id
 from artstore.errors import (
     ArtstoreError,
     InvalidNameError,
@@ -29,7 +29,7 @@ from artstore.errors import (
 )
 from artstore.storage import BlobStore, Digest, Kind, open_store, parse_format
 from artstore.tracker.mappings import MAX_DEPTH
-from artstore.tracker.values import MAX_KEY, MAX_TEXT, text_problem
+from artstore.tracker.values import MAX_KEY, MAX_STEP, MAX_TEXT, text_problem
 
 __all__ = [
     "SPOOL_FILE",
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 SPOOL_FILE = "run.jsonl"
 
 _FOLDER = re.compile(r"offline-run-\d{8}_\d{6}-(.+)")
-_INT64 = 2**63 - 1
 _INT32 = 2**31 - 1
 _STATUSES = ("running", "finished", "failed")
 _STREAMS = ("stdout", "stderr")
@@ -282,7 +281,7 @@ class _Reader:
 
     def _use(self, record: dict[str, Any]) -> None:
         name = self.check("name", record["name"], check_name)
-        number = self.check("number", record["number"], _int_in(0, _INT32))
+        number = self.check("number", record["number"], _int_in(0, MAX_VERSION))
         digest = self.check("digest", record["digest"], _digest)
         self.lineage.append(SpooledUse(self.line, name, number, digest))
 
@@ -322,7 +321,7 @@ class _Reader:
     def metric_row(self, row: Any) -> tuple[str, int, str, float | None, str | None, float]:
         run_id, step, key, value, text, at = _row(row, 6)
         _part("run", self.own, run_id)
-        step = _part("step", _int_in(0, _INT64), step)
+        step = _part("step", _int_in(0, MAX_STEP), step)
         key = _part("key", _key, key)
         if value is not None:
             value = _part("value", _number, value)
@@ -337,7 +336,7 @@ class _Reader:
     def console_row(self, row: Any) -> tuple[str, int, str, str, float]:
         run_id, seq, stream, text, at = _row(row, 5)
         _part("run", self.own, run_id)
-        seq = _part("seq", _int_in(0, _INT64), seq)
+        seq = _part("seq", _int_in(0, MAX_STEP), seq)
         if stream not in _STREAMS:
             raise _Bad(f"{_show(stream)} is not stdout or stderr", "stream")
         return run_id, seq, stream, _part("text", _text, text), _part("time", _finite, at)

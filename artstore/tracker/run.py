@@ -16,7 +16,7 @@ from artstore.tracker._writer import BatchWriter
 from artstore.tracker.console import ConsoleCapture
 from artstore.tracker.mappings import Config, Summary
 from artstore.tracker.sinks import RunSink
-from artstore.tracker.values import check_key, summarise, text_problem, to_cell
+from artstore.tracker.values import MAX_STEP, check_key, summarise, text_problem, to_cell
 
 __all__ = ["Mode", "Run", "RunOptions", "SummaryKind"]
 
@@ -295,7 +295,7 @@ class Run:
 def _check_step(step: Any) -> int:
     index = getattr(step, "__index__", None)  # int, numpy and torch integers; not floats
     number = index() if callable(index) and not isinstance(step, bool) else None
-    if not isinstance(number, int) or not 0 <= number < 2**63:
+    if not isinstance(number, int) or not 0 <= number <= MAX_STEP:
         raise InvalidValueError(
             f"step must be a whole number from 0 to 2**63 - 1, not {str(step)[:40]!r}"
         )

@@ -8,11 +8,13 @@ from typing import Any
 
 from artstore.errors import InvalidValueError
 
-__all__ = ["MAX_KEY", "MAX_TEXT", "check_key", "summarise", "text_problem", "to_cell"]
+__all__ = ["MAX_KEY", "MAX_STEP", "MAX_TEXT", "check_key", "summarise", "text_problem", "to_cell"]
 
 MAX_TEXT = 1024
 # Keys are indexed: PostgreSQL refuses index entries over ~2,700 bytes, 4 per character at most.
 MAX_KEY = 512
+#: The highest step (and console sequence number): the catalog keeps them as signed 64-bit.
+MAX_STEP = 2**63 - 1
 
 
 def text_problem(text: str) -> str | None:
