@@ -290,15 +290,7 @@ class BlobStore:
         """The digests among ``sizes`` (digest -> expected size) whose object is missing or has
         another size: a put must store them again rather than reuse them."""
         if self.backend.local:
-            path = self.path
-            bad: set[Digest] = set()
-            for digest, size in sizes.items():
-                try:
-                    if os.stat(path(kind, digest)).st_size != size:
-                        bad.add(digest)
-                except FileNotFoundError:
-                    bad.add(digest)
-            return bad
+            return {d for d, size in sizes.items() if not self._intact(kind, d, size)}
         # One request each: in parallel, as they only wait on the network.
         items = list(sizes.items())
         with ThreadPoolExecutor(8, thread_name_prefix="artstore-stat") as pool:
