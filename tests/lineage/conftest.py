@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -54,3 +55,12 @@ def pg_schema(pg_admin: sa.Engine) -> Iterator[str]:
 def pg_catalog_url(pg_base_url: str, pg_schema: str) -> str:
     """A catalog URL whose connections see only a new, empty schema."""
     return schema_url(pg_base_url, pg_schema)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty catalog database: a SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    url: str = request.getfixturevalue("pg_catalog_url")
+    return url

@@ -190,15 +190,6 @@ def expected(
 # -- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty catalog database: a SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
-    url: str = request.getfixturevalue("pg_catalog_url")
-    return url
-
-
 @pytest.fixture
 def catalog(db_url: str) -> Iterator[Catalog]:
     with Catalog.open(db_url) as opened:

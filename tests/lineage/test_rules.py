@@ -28,26 +28,18 @@ from tests.lineage.contract import digest, log
 PROTECTED = frozenset({"production"})
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
-    url: str = request.getfixturevalue("pg_catalog_url")
-    return url
-
-
 @pytest.fixture
-def catalog(catalog_url: str) -> Iterator[Catalog]:
+def catalog(db_url: str) -> Iterator[Catalog]:
     """A catalog protecting ``production``, with mnist v0 and v1."""
-    with Catalog.open(catalog_url, protected=PROTECTED) as opened:
+    with Catalog.open(db_url, protected=PROTECTED) as opened:
         log(opened, "mnist", 0)
         log(opened, "mnist", 1)
         yield opened
 
 
-def rows(catalog_url: str, tmp_path: Any) -> dict[str, Any]:
+def rows(db_url: str, tmp_path: Any) -> dict[str, Any]:
     # Only the catalog's rows: the store folder is empty here.
-    return snapshot(tmp_path / "no-store", catalog_url)["catalog"]
+    return snapshot(tmp_path / "no-store", db_url)["catalog"]
 
 
 def imported(aliases: tuple[str, ...], type: str = "dataset") -> RunImport:
@@ -155,15 +147,15 @@ REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
 
 @pytest.mark.parametrize("case", REFUSED)
 def test_a_write_that_breaks_a_rule_is_refused_with_nothing_written(
-    catalog: Catalog, catalog_url: str, tmp_path: Any, case: str
+    catalog: Catalog, db_url: str, tmp_path: Any, case: str
 ) -> None:
     call, error, says = REFUSED[case]
     catalog.move_alias("mnist", "production", 0, Actor("ci@h"), promotion=Promotion())
-    before = rows(catalog_url, tmp_path)
+    before = rows(db_url, tmp_path)
     with pytest.raises(error, match=says) as caught:
         call(catalog)
     assert len(str(caught.value).splitlines()) == 1
-    assert rows(catalog_url, tmp_path) == before
+    assert rows(db_url, tmp_path) == before
 
 
 def test_a_promotion_moves_a_protected_alias(catalog: Catalog) -> None:
@@ -183,11 +175,11 @@ def test_import_run_without_protected_aliases_still_imports(catalog: Catalog) ->
     assert catalog.get_version("mnist", "candidate").number == 2
 
 
-def test_a_catalog_opened_without_protected_aliases_protects_none(catalog_url: str) -> None:
-    with Catalog.open(catalog_url) as catalog:
+def test_a_catalog_opened_without_protected_aliases_protects_none(db_url: str) -> None:
+    with Catalog.open(db_url) as catalog:
         assert catalog.protected == frozenset()
         log(catalog, "mnist", 0, aliases=["production"])
-    with Catalog.open(catalog_url, protected=["production"]) as catalog:
+    with Catalog.open(db_url, protected=["production"]) as catalog:
         assert catalog.protected == PROTECTED
         with pytest.raises(ProtectedAliasError):
             catalog.remove_alias("mnist", "production", Actor("a@h"))
