@@ -11,17 +11,22 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from artstore.artifacts import (
         ArtifactVersion,
+        Check,
         Diff,
         FileEntry,
+        Problem,
         PromotionResult,
         RunInfo,
         Store,
+        TensorChange,
+        TensorDiff,
         VerifyReport,
     )
     from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph
@@ -34,6 +39,7 @@ __all__ = [
     "dumps",
     "error_line",
     "file_json",
+    "iso_time",
     "lineage_text",
     "logged_json",
     "move_json",
@@ -74,6 +80,11 @@ def _version_label(number: int | None) -> str | None:
     return None if number is None else f"v{number}"
 
 
+def iso_time(moment: datetime) -> str:
+    """A time as every document writes it: ISO 8601 UTC with microseconds."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def error_line(message: str, exit_code: int) -> str:
     """The one-line JSON error ``art --json`` prints on stderr after the ``art:`` line."""
     return json.dumps({"error": message, "code": exit_code})
@@ -86,23 +97,34 @@ def store_json(store: Store) -> dict[str, Any]:
 
 def version_json(version: ArtifactVersion) -> dict[str, Any]:
     """The version object (``art ls NAME`` lists them)."""
-    return version.to_json()
+    return {
+        "name": version.name,
+        "version": version.version,
+        "number": version.number,
+        "type": version.type,
+        "digest": version.digest,
+        "size": version.size,
+        "files": version.file_count,
+        "aliases": list(version.aliases),
+        "metadata": version.metadata,
+        "created_by": version.created_by,
+        "created_by_user": version.created_by_user,
+        "created_at": iso_time(version.created_at),
+    }
 
 
 def logged_json(version: ArtifactVersion) -> dict[str, Any]:
     """``art put``: the version object and whether this put created it."""
-    return {**version.to_json(), "created": version.created}
+    return {**version_json(version), "created": version.created}
 
 
 def downloaded_json(version: ArtifactVersion, path: Path) -> dict[str, Any]:
     """``art get``: the version object and where it (or its one file) was written."""
-    return {**version.to_json(), "path": str(path)}
+    return {**version_json(version), "path": str(path)}
 
 
 def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
     """One artifact of ``art ls``."""
-    from artstore.artifacts import iso_time  # loaded already by whoever read the record
-
     return {
         "name": info.name,
         "type": info.type,
@@ -126,8 +148,6 @@ def file_json(entry: FileEntry) -> dict[str, Any]:
 
 def move_json(move: AliasMove) -> dict[str, Any]:
     """The alias move object (``art alias set|rm``, and ``art alias log`` lists them)."""
-    from artstore.artifacts import iso_time  # loaded already by whoever read the record
-
     return {
         "name": move.artifact,
         "alias": move.alias,
@@ -152,19 +172,87 @@ def promotion_json(result: PromotionResult) -> dict[str, Any]:
         "from": _version_label(result.previous),
         "passed": result.passed,
         "moved": result.moved,
-        "checks": [c.to_json() for c in result.checks],
+        "checks": [_check_json(c) for c in result.checks],
         **{key: moved.get(key) for key in ("at", "who", "run_id", "ci_job", "reason")},
+    }
+
+
+def _check_json(check: Check) -> dict[str, Any]:
+    req = check.requirement
+    return {
+        "requirement": str(req),
+        "field": req.field,
+        "op": req.op,
+        "left": check.left,
+        "right": check.right,
+        "right_version": _version_label(check.right_version),
+        "passed": check.passed,
+        "note": check.note,
     }
 
 
 def diff_json(diff: Diff) -> dict[str, Any]:
     """``art diff``: files added, removed and changed, and the changed tensors."""
-    return diff.to_json()
+    return {
+        "a": diff.a,
+        "b": diff.b,
+        "identical": diff.identical,
+        "added": [{"path": f.path, "size": f.size} for f in diff.added],
+        "removed": [{"path": f.path, "size": f.size} for f in diff.removed],
+        "changed": [{"path": f.path, "size_a": f.size_a, "size_b": f.size_b} for f in diff.changed],
+        "unchanged": diff.unchanged,
+        "bytes_added": diff.bytes_added,
+        "bytes_removed": diff.bytes_removed,
+        "bytes_changed": diff.bytes_changed,
+        "tensors": [_tensor_json(t) for t in diff.tensors],
+    }
+
+
+def _tensor_json(tensors: TensorDiff) -> dict[str, Any]:
+    return {
+        "path": tensors.path,
+        "unchanged": tensors.unchanged,
+        "metadata_changed": tensors.metadata_changed,
+        "changes": [_change_json(c) for c in tensors.changes],
+    }
+
+
+def _change_json(change: TensorChange) -> dict[str, Any]:
+    return {
+        "name": change.name,
+        "kind": change.kind,
+        "dtype_a": change.dtype_a,
+        "dtype_b": change.dtype_b,
+        "shape_a": None if change.shape_a is None else list(change.shape_a),
+        "shape_b": None if change.shape_b is None else list(change.shape_b),
+        "max_abs_diff": change.max_abs_diff,
+        "rel_l2": change.rel_l2,
+    }
 
 
 def run_json(run: RunInfo) -> dict[str, Any]:
     """The run object (``art runs`` lists them)."""
-    return run.to_json()
+    r = run.record
+    return {
+        "id": r.id,
+        "project": r.project,
+        "name": r.name,
+        "state": r.status,
+        "config": r.config,
+        "summary": r.summary,
+        "tags": list(r.tags),
+        "notes": r.notes,
+        "user": r.user,
+        "host": r.host,
+        "python": r.python,
+        "command": r.command,
+        "git_commit": r.git_commit,
+        "git_dirty": r.git_dirty,
+        "exit_code": r.exit_code,
+        "created_at": iso_time(r.created_at),
+        "finished_at": None if r.finished_at is None else iso_time(r.finished_at),
+        "heartbeat_at": iso_time(r.heartbeat_at),
+    }
 
 
 def run_detail_json(
@@ -172,7 +260,7 @@ def run_detail_json(
 ) -> dict[str, Any]:
     """``art runs show``: the run object and the versions it used and produced."""
     return {
-        **run.to_json(),
+        **run_json(run),
         "used": [v.qualified_name for v in used],
         "produced": [v.qualified_name for v in produced],
     }
@@ -200,7 +288,33 @@ def sync_json(result: SyncResult, folder: Path) -> dict[str, Any]:
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
     """``art verify``: what was checked, every problem, and what was repaired."""
-    return report.to_json()
+    return {
+        "ok": report.ok,
+        "deep": report.deep,
+        "versions": report.versions,
+        "files": report.files,
+        "blobs": report.blobs,
+        "bytes": report.bytes,
+        "problems": [_problem_json(p) for p in report.problems],
+        "quarantined": list(report.quarantined),
+        "debris": report.debris,
+        "debris_bytes": report.debris_bytes,
+        "debris_removed": report.debris_removed,
+    }
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "version": problem.version,
+        "path": problem.path,
+        "kind": problem.kind,
+        "digest": problem.digest,
+        "actual": problem.actual,
+        "size": problem.size,
+        "actual_size": problem.actual_size,
+        "reason": problem.reason,
+        "quarantined": problem.quarantined,
+    }
 
 
 def lineage_text(graph: LineageGraph) -> str:

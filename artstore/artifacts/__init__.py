@@ -10,7 +10,7 @@ from artstore.artifacts.runs import RunInfo
 from artstore.artifacts.store import Store
 from artstore.artifacts.transfer import StagedVersion
 from artstore.artifacts.verify import Problem, VerifyReport
-from artstore.artifacts.version import ArtifactVersion, iso_time
+from artstore.artifacts.version import ArtifactVersion
 
 __all__ = [
     "LATEST",
@@ -36,7 +36,6 @@ __all__ = [
     "check_alias",
     "check_name",
     "check_settable_alias",
-    "iso_time",
     "safe_relpath",
     "who",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.lookup import find_version
@@ -108,45 +108,6 @@ class Diff:
     def bytes_changed(self) -> int:
         """Total size, on side ``b``, of the files whose content changed."""
         return sum(f.size_b for f in self.changed)
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object (fields are only ever added to; see docs/cli.md)."""
-        return {
-            "a": self.a,
-            "b": self.b,
-            "identical": self.identical,
-            "added": [{"path": f.path, "size": f.size} for f in self.added],
-            "removed": [{"path": f.path, "size": f.size} for f in self.removed],
-            "changed": [
-                {"path": f.path, "size_a": f.size_a, "size_b": f.size_b} for f in self.changed
-            ],
-            "unchanged": self.unchanged,
-            "bytes_added": self.bytes_added,
-            "bytes_removed": self.bytes_removed,
-            "bytes_changed": self.bytes_changed,
-            "tensors": [
-                {
-                    "path": t.path,
-                    "unchanged": t.unchanged,
-                    "metadata_changed": t.metadata_changed,
-                    "changes": [_change_json(c) for c in t.changes],
-                }
-                for t in self.tensors
-            ],
-        }
-
-
-def _change_json(c: TensorChange) -> dict[str, Any]:
-    return {
-        "name": c.name,
-        "kind": c.kind,
-        "dtype_a": c.dtype_a,
-        "dtype_b": c.dtype_b,
-        "shape_a": None if c.shape_a is None else list(c.shape_a),
-        "shape_b": None if c.shape_b is None else list(c.shape_b),
-        "max_abs_diff": c.max_abs_diff,
-        "rel_l2": c.rel_l2,
-    }
 
 
 # -- sides -----------------------------------------------------------------------------------

@@ -108,8 +108,9 @@ class FileEntry:
     executable: bool = False
     chunks: tuple[Chunk, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        """The entry's manifest object (without its path, which is the key)."""
+    def manifest_object(self) -> dict[str, Any]:
+        """The entry's object in the manifest document (docs/format.md), without its path,
+        which is the object's key."""
         obj: dict[str, Any] = {"digest": self.digest.hex, "size": self.size}
         if self.executable:
             obj["exec"] = True
@@ -154,7 +155,7 @@ class Manifest:
         """The canonical bytes: what is hashed to name the manifest."""
         if any(e.chunks for e in self.entries.values()):
             return canonical_json(
-                {"entries": {p: e.to_json() for p, e in self.entries.items()}, "format": 1}
+                {"entries": {p: e.manifest_object() for p, e in self.entries.items()}, "format": 1}
             )
         return encode_entries(
             (e.path, e.digest.hex, e.size, e.executable) for e in self.entries.values()

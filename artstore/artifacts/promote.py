@@ -150,20 +150,6 @@ class Check:
                 detail += " is false"
         return f"{req}: {detail}"
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object of this check (fields are only ever added to)."""
-        req = self.requirement
-        return {
-            "requirement": str(req),
-            "field": req.field,
-            "op": req.op,
-            "left": self.left,
-            "right": self.right,
-            "right_version": None if self.right_version is None else f"v{self.right_version}",
-            "passed": self.passed,
-            "note": self.note,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class PromotionResult:

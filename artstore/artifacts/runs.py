@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from artstore.artifacts.version import iso_time
 from artstore.errors import ConfigError, UserError
 from artstore.lineage import RunRecord
 
@@ -84,30 +83,6 @@ class RunInfo:
             for k, name, number in self._catalog.run_edges(self.id)
             if k == kind
         ]
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object of the run (fields are only ever added to)."""
-        r = self.record
-        return {
-            "id": r.id,
-            "project": r.project,
-            "name": r.name,
-            "state": r.status,
-            "config": r.config,
-            "summary": r.summary,
-            "tags": list(r.tags),
-            "notes": r.notes,
-            "user": r.user,
-            "host": r.host,
-            "python": r.python,
-            "command": r.command,
-            "git_commit": r.git_commit,
-            "git_dirty": r.git_dirty,
-            "exit_code": r.exit_code,
-            "created_at": iso_time(r.created_at),
-            "finished_at": None if r.finished_at is None else iso_time(r.finished_at),
-            "heartbeat_at": iso_time(r.heartbeat_at),
-        }
 
     def __repr__(self) -> str:
         return f"<RunInfo {self.project}/{self.name or self.id} ({self.id}) {self.state}>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from artstore.artifacts.lookup import every_version, find_version, list_versions
 from artstore.artifacts.manifest import FileEntry
@@ -70,20 +70,6 @@ class Problem:
             text += f"; moved to {self.quarantined}: put the good file again to heal the store"
         return text
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object (fields are only ever added to; see docs/cli.md)."""
-        return {
-            "version": self.version,
-            "path": self.path,
-            "kind": self.kind,
-            "digest": self.digest,
-            "actual": self.actual,
-            "size": self.size,
-            "actual_size": self.actual_size,
-            "reason": self.reason,
-            "quarantined": self.quarantined,
-        }
-
 
 @dataclass(slots=True)
 class VerifyReport:
@@ -108,22 +94,6 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when nothing is wrong (stale debris alone is not a problem)."""
         return not self.problems
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object (fields are only ever added to; see docs/cli.md)."""
-        return {
-            "ok": self.ok,
-            "deep": self.deep,
-            "versions": self.versions,
-            "files": self.files,
-            "blobs": self.blobs,
-            "bytes": self.bytes,
-            "problems": [p.to_json() for p in self.problems],
-            "quarantined": list(self.quarantined),
-            "debris": self.debris,
-            "debris_bytes": self.debris_bytes,
-            "debris_removed": self.debris_removed,
-        }
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from artstore.errors import (
 from artstore.lineage import VersionInfo
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback, Digest, Kind
 
-__all__ = ["ArtifactVersion", "iso_time"]
+__all__ = ["ArtifactVersion"]
 
 
 class ArtifactVersion:
@@ -189,27 +189,5 @@ class ArtifactVersion:
         """``./artifacts/<name>-v<N>``, where downloads go by default."""
         return Path("artifacts") / f"{self.name}-{self.version}"
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object for this version (fields are only ever added to)."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "number": self.number,
-            "type": self.type,
-            "digest": self.digest,
-            "size": self.size,
-            "files": self.file_count,
-            "aliases": list(self.aliases),
-            "metadata": self.metadata,
-            "created_by": self.created_by,
-            "created_by_user": self.created_by_user,
-            "created_at": iso_time(self.created_at),
-        }
-
     def __repr__(self) -> str:
         return f"<ArtifactVersion {self.qualified_name} {self.type} {self.size} bytes>"
-
-
-def iso_time(moment: datetime) -> str:
-    """A time as every ``--json`` document writes it: ISO 8601 UTC with microseconds."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -21,6 +21,7 @@ from safetensors.numpy import save_file
 from artstore.artifacts import Artifact, Diff, Store, tensordiff
 from artstore.artifacts import diff as diff_module
 from artstore.errors import CorruptBlobError, NotFoundError, UnsupportedFormatError
+from artstore.serialize import diff_json
 from artstore.storage import hash_bytes
 from tests.conftest import backdate
 
@@ -107,9 +108,9 @@ def test_folders_compare_with_versions_both_ways_and_with_each_other(store, data
     assert store.diff(str(v1), "ds:v1").identical
 
 
-def test_diff_to_json_is_plain_json(store, datasets):
+def test_diff_json_is_plain_json(store, datasets):
     _, v1 = datasets
-    data = json.loads(json.dumps(store.diff("ds:v0", "ds:v1").to_json()))
+    data = json.loads(json.dumps(diff_json(store.diff("ds:v0", "ds:v1"))))
     assert data["added"][0] == {"path": "extra.npy", "size": (v1 / "extra.npy").stat().st_size}
     assert [c["path"] for c in data["changed"]] == EXPECTED[2]
     assert data["identical"] is False and data["unchanged"] == 16 and data["tensors"] == []
@@ -284,7 +285,7 @@ def test_stats_are_inf_and_nan_safe_and_read_bfloat16(store, tmp_path):
     assert got["bf"][0] == 0.5
     assert got["bf"][1] == pytest.approx(0.5 / np.linalg.norm(bf16_a.astype(np.float64)))
     assert got["f8"] == (None, None)
-    (as_json,) = Diff.to_json(store.diff("edge:v0", "edge:v1", stats=True))["tensors"]
+    (as_json,) = diff_json(store.diff("edge:v0", "edge:v1", stats=True))["tensors"]
     numbers = {c["name"]: (c["max_abs_diff"], c["rel_l2"]) for c in as_json["changes"]}
     assert numbers["zero_to_one"] == (1.0, math.inf)  # floats: `art diff --json` spells them
 

@@ -31,7 +31,7 @@ def test_encoder_matches_canonical_json(files: dict) -> None:
         FileEntry(path, digest, size, exe) for path, (digest, size, exe) in files.items()
     )
     generic = canonical_json(
-        {"entries": {p: e.to_json() for p, e in manifest.entries.items()}, "format": 1}
+        {"entries": {p: e.manifest_object() for p, e in manifest.entries.items()}, "format": 1}
     )
     rows = [(e.path, e.digest.hex, e.size, e.executable) for e in manifest]
     assert encode_entries(rows) == generic

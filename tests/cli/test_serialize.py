@@ -73,7 +73,7 @@ def test_every_json_document_comes_from_the_serializer(
 
     run = printed(art("run", "-p", "p", "-n", "n", "--json", "--", sys.executable, "-c", "pass"))
     info = store.runs(project="p")[0]
-    assert run == text(serialize.run_exit_json(SimpleNamespace(**info.to_json()), 0))
+    assert run == text(serialize.run_exit_json(SimpleNamespace(**serialize.run_json(info)), 0))
     assert printed(art("runs", "--json")) == text([serialize.run_json(r) for r in store.runs()])
     one = store.run(info.id)
     assert printed(art("runs", "show", info.id, "--json")) == text(

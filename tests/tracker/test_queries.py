@@ -8,6 +8,7 @@ import pytest
 
 from artstore.artifacts import RunInfo
 from artstore.errors import ConfigError, NotFoundError, UserError
+from artstore.serialize import run_json
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_run_info_fields(four_runs):
     assert info.config == {"lr": 0.1, "opt": {"name": "adam"}}
     assert info.summary == {"acc": 0.95}
     assert info.tags == ["x"]
-    data = info.to_json()
+    data = run_json(info)
     assert (data["id"], data["state"], data["exit_code"]) == ("d", "failed", 1)
     assert data["created_at"].endswith("Z") and data["finished_at"].endswith("Z")
 
