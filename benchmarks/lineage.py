@@ -13,7 +13,7 @@ Three graphs of about 1,000,000 edges each are built in fresh SQLite catalogs (c
   distinct versions drawn uniformly among all older ones: 3 edges per new version, 999,999
   edges in all.
 
-For the newest version of each graph, ``Catalog.lineage(node, direction="up")`` (the whole
+For the newest version of each graph, ``catalog.lineage.walk(node, direction="up")`` (the whole
 API call: walk, edges, bulk node details) is timed 5 times after one warm-up call and the
 median reported, beside the SQL walk alone (``ancestry.walk``). networkx is the baseline: the
 edge table is loaded into a ``DiGraph`` (timed), then ``nx.ancestors`` is timed the same way;
@@ -250,12 +250,12 @@ def measure(
     print(f"  {name}: built {builder.edges:,} edges in {build_s:.1f} s", file=sys.stderr)
 
     with Catalog.open(url) as catalog:
-        graph, api_s = timed(lambda: catalog.lineage(node, direction="up"))
+        graph, api_s = timed(lambda: catalog.lineage.walk(node, direction="up"))
         assert graph.root == node
 
-        found, walk_s = timed(lambda: catalog.ancestors(node))
+        found, walk_s = timed(lambda: catalog.lineage.ancestors(node))
         if set(found) != {n.id for n in graph.nodes} - {node}:
-            raise SystemExit(f"{name}: Catalog.ancestors and Catalog.lineage disagree")
+            raise SystemExit(f"{name}: catalog.lineage.ancestors and catalog.lineage.walk disagree")
 
     start = time.perf_counter()
     con = sqlite3.connect(path)
@@ -309,11 +309,11 @@ def section(results: list[Result], args: argparse.Namespace, elapsed: float) -> 
         "min): other work on this 2-core machine inflates the figures.",
         "",
         "Ancestors of the newest version of each graph (each graph ~1M edges in a fresh SQLite "
-        "catalog). The target applies to `Catalog.ancestors(node)`: the ids of every ancestor "
-        "from one recursive CTE over the (dst, src) covering index. `Catalog.lineage(node, "
-        'direction="up")` is the graph for display: the same walk plus the edges among the '
-        "nodes found and one bulk query each for the runs and the versions, turned into "
-        "records. Times are medians of "
+        "catalog). The target applies to `catalog.lineage.ancestors(node)`: the ids of every "
+        "ancestor from one recursive CTE over the (dst, src) covering index. "
+        '`catalog.lineage.walk(node, direction="up")` is the graph for display: the same walk '
+        "plus the edges among the nodes found and one bulk query each for the runs and the "
+        "versions, turned into records. Times are medians of "
         f"{ROUNDS} calls after one warm-up (min – max in brackets). networkx loads the "
         "whole edge table into a `DiGraph` first (`SELECT src, dst` with sqlite3), then runs "
         "`nx.ancestors`; both ancestor counts agree (checked). `os.sync()` runs after each build, "
@@ -327,8 +327,9 @@ def section(results: list[Result], args: argparse.Namespace, elapsed: float) -> 
         "by its own run that uses 2 distinct versions drawn uniformly among all older ones (3 "
         "edges per new version, hence 333,333 rather than 500,000 nodes for ~1M edges).",
         "",
-        "| Graph | Runs | Versions | Edges | Build | DB size | Ancestors | `Catalog.ancestors` "
-        f"| Target ≤ {TARGET_S * 1000:.0f} ms | `Catalog.lineage` | networkx load | "
+        "| Graph | Runs | Versions | Edges | Build | DB size | Ancestors | "
+        "`catalog.lineage.ancestors` "
+        f"| Target ≤ {TARGET_S * 1000:.0f} ms | `catalog.lineage.walk` | networkx load | "
         "`nx.ancestors` |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
@@ -346,10 +347,10 @@ def section(results: list[Result], args: argparse.Namespace, elapsed: float) -> 
     )
     lines += [
         "",
-        f"`Catalog.ancestors` per ancestor found: {per}. `Catalog.lineage` adds the edges and "
-        "the bulk lookups of every node's run or version row and builds one record per node, "
-        "so its cost grows with the number of nodes returned, not with the size of the "
-        "catalog.",
+        f"`catalog.lineage.ancestors` per ancestor found: {per}. `catalog.lineage.walk` adds "
+        "the edges and the bulk lookups of every node's run or version row and builds one "
+        "record per node, so its cost grows with the number of nodes returned, not with the "
+        "size of the catalog.",
         END,
     ]
     return "\n".join(lines) + "\n"

@@ -207,4 +207,4 @@ def record_version(
         metadata={},
         aliases=[],
     )
-    store.catalog.record_version(new, Actor(who))
+    store.catalog.versions.record(new, Actor(who))

@@ -78,13 +78,13 @@ CASES: list[tuple[str, Call]] = [
     ("lineage: both ref and run", lambda s: s.lineage("data:v0", run_id="abc")),
     (
         "catalog.lineage: unknown direction",
-        lambda s: s.catalog.lineage("v:1", direction="sideways"),
+        lambda s: s.catalog.lineage.walk("v:1", direction="sideways"),
     ),
     (
         "catalog.lineage: negative depth",
-        lambda s: s.catalog.lineage("v:1", direction="up", depth=-3),
+        lambda s: s.catalog.lineage.walk("v:1", direction="up", depth=-3),
     ),
-    ("catalog.lineage: malformed node", lambda s: s.catalog.lineage("x:1", direction="up")),
+    ("catalog.lineage: malformed node", lambda s: s.catalog.lineage.walk("x:1", direction="up")),
     # aliases and promotion
     ("set_alias: reserved alias", lambda s: s.set_alias("data:v0", "latest")),
     ("set_alias: malformed alias", lambda s: s.set_alias("data:v0", "a b")),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.identity import who
@@ -34,18 +34,36 @@ if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.lineage import Catalog
 
-__all__ = ["Staged", "check_type", "commit", "log_artifact", "stage"]
+__all__ = ["StagedVersion", "check_type", "log_artifact", "record", "stage"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class Staged:
-    """An artifact whose files are all in the blob store, with its manifest stored too."""
+class StagedVersion:
+    """An artifact whose files and manifest are in a blob store, not yet recorded as a
+    version: what :func:`record` writes to a catalog, or an offline spool keeps until sync."""
 
+    name: str
+    type: str
+    description: str | None
+    metadata: dict[str, Any]
     digest: Digest
     size: int
     file_count: int
+
+    @classmethod
+    def of(cls, artifact: Artifact, digest: Digest, size: int, file_count: int) -> StagedVersion:
+        """``artifact``, staged under the manifest ``digest``."""
+        return cls(
+            artifact.name,
+            artifact.type,
+            artifact.description,
+            dict(artifact.metadata),
+            digest,
+            size,
+            file_count,
+        )
 
 
 def _nothing() -> None:
@@ -60,8 +78,8 @@ def stage(
     *,
     catalog_files: Sequence[Path] = (),
     before_write: Callable[[], object] = _nothing,
-) -> Staged:
-    """Put every file of ``artifact`` and its manifest into the blob store, durably.
+) -> StagedVersion:
+    """Stage ``artifact``: put every file and its manifest into ``blobs``, durably.
 
     The store's own folder, and the files of its SQLite catalog (``catalog_files``: the
     database and its journals), are left out with a warning: a store never contains itself.
@@ -96,7 +114,7 @@ def stage(
         digest = stat_cache.lookup_set(set_key)
         if digest is not None and _intact(blobs, digest):
             callback.relative_update(total)
-            return Staged(digest=digest, size=total, file_count=len(origins))
+            return StagedVersion.of(artifact, digest, total, len(origins))
 
     keys: list[AnyStatKey] = [f[:4] for f in facts]
     known = stat_cache.lookup(keys)
@@ -127,7 +145,7 @@ def stage(
     stat_cache.record(fresh)
     if set_key is not None:
         stat_cache.record_set(set_key, digest)
-    return Staged(digest=digest, size=total, file_count=len(origins))
+    return StagedVersion.of(artifact, digest, total, len(origins))
 
 
 def _once(call: Callable[[], object]) -> Callable[[], None]:
@@ -204,37 +222,32 @@ def check_type(catalog: Catalog, artifact: Artifact) -> None:
         ArtifactTypeError: it does.
     """
     try:
-        existing = catalog.get_artifact(artifact.name).type
+        existing = catalog.versions.artifact(artifact.name).type
     except NotFoundError:
         return
     if existing != artifact.type:
         raise ArtifactTypeError(artifact.name, existing, artifact.type)
 
 
-def commit(
-    catalog: Catalog,
-    artifact: Artifact,
-    staged: Staged,
-    *,
-    aliases: list[str],
-    actor: Actor,
+def record(
+    catalog: Catalog, staged: StagedVersion, *, aliases: list[str], actor: Actor
 ) -> LogResult:
-    """Record a staged artifact as a version in the catalog (one transaction), by ``actor``."""
+    """Record a staged version in the catalog (one transaction), by ``actor``."""
     new = NewVersion(
-        name=artifact.name,
-        type=artifact.type,
-        description=artifact.description,
+        name=staged.name,
+        type=staged.type,
+        description=staged.description,
         digest=staged.digest.hex,
         size=staged.size,
         file_count=staged.file_count,
-        metadata=artifact.metadata,
+        metadata=staged.metadata,
         aliases=aliases,
     )
-    result = catalog.record_version(new, actor)
+    result = catalog.versions.record(new, actor)
     if result.ignored_metadata_keys:
         logger.warning(
             "%s is unchanged, so it stays %s and keeps its metadata; ignored new values for: %s",
-            artifact.name,
+            staged.name,
             result.version.version,
             ", ".join(result.ignored_metadata_keys),
         )
@@ -271,4 +284,4 @@ def log_artifact(
     run_id = repo.known_run(run_id)
     # A log records no CI job or reason on the alias history rows it writes.
     actor = Actor(who=who(), run_id=run_id)
-    return commit(catalog, artifact, staged, aliases=aliases, actor=actor)
+    return record(catalog, staged, aliases=aliases, actor=actor)

@@ -31,7 +31,7 @@ def find_version(repo: Repository, ref: str) -> ArtifactVersion:
         NotFoundError: no such artifact, version or alias.
     """
     parsed = Ref.parse(ref)
-    return make_version(repo, repo.catalog.get_version(parsed.name, parsed.selector))
+    return make_version(repo, repo.catalog.versions.get(parsed.name, parsed.selector))
 
 
 def list_versions(repo: Repository, name: str) -> list[ArtifactVersion]:
@@ -40,9 +40,9 @@ def list_versions(repo: Repository, name: str) -> list[ArtifactVersion]:
     Raises:
         NotFoundError: no artifact named ``name``.
     """
-    return [make_version(repo, v) for v in repo.catalog.list_versions(check_name(name))]
+    return [make_version(repo, v) for v in repo.catalog.versions.of(check_name(name))]
 
 
 def every_version(repo: Repository) -> list[ArtifactVersion]:
     """Every version of every artifact, by artifact name, then oldest first."""
-    return [v for a in repo.catalog.list_artifacts(None) for v in list_versions(repo, a.name)]
+    return [v for a in repo.catalog.versions.artifacts(None) for v in list_versions(repo, a.name)]

@@ -235,7 +235,7 @@ def promote(
     parsed = Ref.parse(ref)
     requirements = [Requirement.parse(text) for text in (*defaults, *require)]
     expected: int | Literal["any"] | None = "any" if expect is None else parse_expect(expect)
-    candidate = catalog.get_version(parsed.name, parsed.selector)
+    candidate = catalog.versions.get(parsed.name, parsed.selector)
     holder = _holder(catalog, parsed.name, to)
     previous = None if holder is None else holder.number
 
@@ -260,7 +260,7 @@ def promote(
     # A compare-and-swap on the holder the verdict was based on, when it was based on one.
     depends = expected != "any" or any(r.target == CURRENT for r in requirements)
     try:
-        move = catalog.move_alias(
+        move = catalog.versions.move_alias(
             parsed.name,
             to,
             candidate.number,
@@ -286,7 +286,7 @@ def promote(
 
 def _holder(catalog: Catalog, name: str, alias: str) -> VersionInfo | None:
     try:
-        return catalog.get_version(name, alias)
+        return catalog.versions.get(name, alias)
     except NotFoundError:
         return None
 
@@ -327,7 +327,7 @@ class _Fields:
         if run_id is None:
             return None
         if run_id not in self._runs:
-            self._runs[run_id] = self._catalog.find_run(run_id)
+            self._runs[run_id] = self._catalog.runs.find(run_id)
         return self._runs[run_id]
 
 

@@ -177,7 +177,7 @@ class Repository:
 
     def known_run(self, run_id: str | None) -> str | None:
         """``run_id`` if the catalog has that run, else None (with a warning)."""
-        if run_id is not None and self.catalog.find_run(run_id) is None:
+        if run_id is not None and self.catalog.runs.find(run_id) is None:
             self.unknown_run(run_id)
             return None
         return run_id

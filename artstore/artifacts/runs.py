@@ -56,7 +56,7 @@ class RunInfo:
         Raises:
             ConfigError: ``pandas=True`` but pandas is not installed.
         """
-        rows = self._catalog.history(self.id, keys)
+        rows = self._catalog.runs.history(self.id, keys)
         if not pandas:
             return rows
         try:
@@ -67,7 +67,7 @@ class RunInfo:
 
     def console(self) -> str:
         """Everything the run printed, stdout and stderr interleaved as written."""
-        return "".join(text for _, text in self._catalog.console(self.id))
+        return "".join(text for _, text in self._catalog.runs.console(self.id))
 
     def used(self) -> list[ArtifactVersion]:
         """The versions this run used, in order."""
@@ -80,7 +80,7 @@ class RunInfo:
     def _edges(self, kind: str) -> list[ArtifactVersion]:
         return [
             self._artifact(f"{name}:v{number}")
-            for k, name, number in self._catalog.run_edges(self.id)
+            for k, name, number in self._catalog.runs.edges(self.id)
             if k == kind
         ]
 

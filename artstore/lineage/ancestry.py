@@ -80,7 +80,7 @@ def parse_node(node: str) -> tuple[Literal["run", "version"], str]:
         return "run", node[2:]
     raise InvalidNameError(
         f"invalid lineage node {node!r}: use v:<version id> or r:<run id>, "
-        "e.g. from Catalog.version_node(name, number) or Catalog.run_node(run_id)"
+        "e.g. from catalog.lineage.version_node(name, number) or catalog.lineage.run_node(run_id)"
     )
 
 
@@ -246,7 +246,8 @@ def require_node(session: Session, node: str) -> None:
 def lineage(
     session: Session, node: str, direction: Direction = "both", depth: int | None = None
 ) -> LineageGraph:
-    """The lineage graph around ``node``: see :meth:`artstore.lineage.Catalog.lineage`."""
+    """The lineage graph around ``node``: see
+    :meth:`artstore.lineage.catalog_lineage.CatalogLineage.walk`."""
     kind, key = parse_node(node)
     distances, edges = walk(session, node, direction, depth)
     runs = _runs(session, [n[2:] for n in distances if n.startswith(RUN_PREFIX)])
@@ -255,7 +256,8 @@ def lineage(
         what = f"run {key!r}" if kind == "run" else f"version id {key}"
         raise NotFoundError(
             f"no {what} in this catalog (lineage node {node!r}); find one with "
-            "Catalog.version_node(name, number) or Catalog.run_node(run_id), or see: art ls"
+            "catalog.lineage.version_node(name, number) or catalog.lineage.run_node(run_id), "
+            "or see: art ls"
         )
     nodes = [
         _node(n, distance, runs.get(n) or versions.get(n))

@@ -237,8 +237,8 @@ class RunImport:
 
     ``columns`` are the run's columns as the spool ends them (with ``project``, ``user``,
     ``created_at`` and ``heartbeat_at``); ``metrics`` and ``console`` rows are as in
-    :meth:`artstore.lineage.Catalog.write_run_batch`; ``lineage`` lists what the run produced
-    and used, in order.
+    :meth:`artstore.lineage.catalog_runs.CatalogRuns.write_batch`; ``lineage`` lists what the
+    run produced and used, in order.
     """
 
     run_id: str

@@ -35,7 +35,8 @@ IDENTITY_COLUMNS = ("project", "user", "created_at")
 def import_run(
     session: Session, spec: RunImport, protected: Collection[str] = frozenset()
 ) -> RunImportResult:
-    """Merge ``spec`` into the catalog; see :meth:`artstore.lineage.Catalog.import_run`."""
+    """Merge ``spec`` into the catalog; see
+    :meth:`artstore.lineage.catalog_runs.CatalogRuns.import_run`."""
     _check_aliases(spec, protected)
     created, applied = _merge_columns(session, spec)
     connection = session.connection()

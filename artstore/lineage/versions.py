@@ -73,7 +73,7 @@ def record_version(
 ) -> LogResult:
     """Record ``new`` unless the newest version of its artifact already has its digest.
 
-    See :meth:`artstore.lineage.Catalog.record_version` for the contract.
+    See :meth:`artstore.lineage.catalog_versions.CatalogVersions.record` for the contract.
     """
     check_settable(new.name, new.aliases, protected)
     artifact = _lock_or_create_artifact(session, new.name, new.type, new.description)

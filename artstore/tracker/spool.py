@@ -106,7 +106,8 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
     The spool is read and checked whole first (or taken as :func:`read_spool` returned it).
     Then the files of the artifacts it logged are copied into the store, and one catalog
     transaction writes the run, the metric and console rows it does not have yet, the versions
-    it produced and the versions it used (see :meth:`artstore.lineage.Catalog.import_run`).
+    it produced and the versions it used (see
+    :meth:`artstore.lineage.catalog_runs.CatalogRuns.import_run`).
 
     Raises:
         NotFoundError: no spool in the folder.
@@ -130,13 +131,13 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
     catalog = store.writable().catalog
     try:
         # Refused before any file is copied; the import checks again in its transaction.
-        catalog.check_import(spec)
+        catalog.runs.check_import(spec)
         artifacts = [item for item in spool.lineage if isinstance(item, SpooledArtifact)]
         if artifacts:
             source = spool.blobs
             for item in artifacts:
                 store.import_files(source, item.digest)
-        done = catalog.import_run(spec)
+        done = catalog.runs.import_run(spec)
     except RunStateError as exc:
         raise InvalidSpoolError(f"{spool.path}:1: {exc}") from None
     for ref in done.skipped_uses:

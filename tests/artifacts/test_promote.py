@@ -142,16 +142,16 @@ def test_holder_moving_during_evaluation_refuses(store, tmp_path):
     log(store, tmp_path, "c", acc=0.7)
     store.promote("m:v0", "production")
     catalog = store.catalog
-    real_move = catalog.move_alias
+    real_move = catalog.versions.move_alias
 
     def racing_move(name, alias, number, **kwargs):
         real_move(name, alias, 1, Actor("other@host"))  # a concurrent pipeline wins the race
         return real_move(name, alias, number, **kwargs)
 
-    catalog.move_alias = racing_move  # type: ignore[method-assign]
+    catalog.versions.move_alias = racing_move  # type: ignore[method-assign]
     with pytest.raises(AliasConflictError, match="points at v1, not v0; another promotion"):
         store.promote("m:v2", "production", require=["metadata.acc>=current"])
-    catalog.move_alias = real_move  # type: ignore[method-assign]
+    catalog.versions.move_alias = real_move  # type: ignore[method-assign]
     assert store.artifact("m:production").version == "v1"  # v2 (0.7) was never compared with v1
 
 

@@ -72,5 +72,5 @@ def test_protected_aliases_come_from_the_settings(store_url: str, tmp_path: Path
     repo = open_repository(resolve_store(store_url))
     with pytest.raises(ProtectedAliasError):
         log_artifact(repo, _artifact(tmp_path / "a", b"one"), ["production"], run_id=None)
-    assert repo.catalog.list_artifacts() == []  # refused before anything was recorded
+    assert repo.catalog.versions.artifacts() == []  # refused before anything was recorded
     repo.close()

@@ -148,13 +148,13 @@ BIG = textwrap.dedent(
 
 def all_or_nothing(store: Store, run_id: str) -> tuple[int, int, list[str]] | None:
     """The run's (metric rows, console rows, produced versions), or None if it is absent."""
-    if store.catalog.find_run(run_id) is None:
+    if store.catalog.runs.find(run_id) is None:
         assert [a.name for a in store.artifacts()] == []
         return None
     info = store.run(run_id)
     cells = sum(len(row) - 1 for row in info.history())
     produced = [v.qualified_name for v in info.produced()]
-    return cells, len(store.catalog.console(run_id)), produced
+    return cells, len(store.catalog.runs.console(run_id)), produced
 
 
 def test_a_killed_sync_leaves_all_of_the_run_or_none(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def log(catalog: Catalog, name: str = "mnist", i: int = 0, **overrides: Any) -> 
     actor: dict[str, Any] = {"who": "alice@host"}
     for key, value in overrides.items():
         (actor if key in ("who", "run_id", "reason") else kwargs)[key] = value
-    return catalog.record_version(NewVersion(**kwargs), Actor(**actor))
+    return catalog.versions.record(NewVersion(**kwargs), Actor(**actor))
 
 
 def _record_worker(url: str, index: int, barrier: Any) -> tuple[int, int, bool]:
@@ -58,7 +58,9 @@ def _record_worker(url: str, index: int, barrier: Any) -> tuple[int, int, bool]:
 def _move_worker(url: str, targets: list[int], barrier: Any) -> list[tuple[Any, Any]]:
     with Catalog.open(url) as catalog:
         barrier.wait(timeout=JOIN_TIMEOUT)
-        moves = [catalog.move_alias("race", "prod", n, Actor("mover@host")) for n in targets]
+        moves = [
+            catalog.versions.move_alias("race", "prod", n, Actor("mover@host")) for n in targets
+        ]
     return [(m.from_number, m.to_number) for m in moves]
 
 
@@ -119,10 +121,10 @@ class CatalogContract:
         assert v.metadata == {"rows": 60000}
         assert (v.created_by_run, v.created_by_user) == ("run1", "alice@host")
         assert v.aliases == ("latest",)
-        assert catalog.get_version("mnist", "latest") == v
-        assert catalog.get_version("mnist", "v0") == v
-        assert catalog.get_artifact("mnist").description == "digits"
-        [move] = catalog.alias_history("mnist", "latest")
+        assert catalog.versions.get("mnist", "latest") == v
+        assert catalog.versions.get("mnist", "v0") == v
+        assert catalog.versions.artifact("mnist").description == "digits"
+        [move] = catalog.versions.alias_history("mnist", "latest")
         assert (move.from_number, move.to_number, move.who) == (None, 0, "alice@host")
 
     def test_identical_content_returns_newest_version(self, catalog):
@@ -138,8 +140,8 @@ class CatalogContract:
         assert again.version == first.version
         assert again.version.metadata == {"a": 1, "b": [1, 2], "c": "same"}
         assert again.version.created_by_user == "alice@host"
-        assert len(catalog.list_versions("mnist")) == 1
-        assert len(catalog.alias_history("mnist", "latest")) == 1
+        assert len(catalog.versions.of("mnist")) == 1
+        assert len(catalog.versions.alias_history("mnist", "latest")) == 1
 
     def test_changed_content_makes_next_version_and_moves_latest(self, catalog):
         log(catalog, i=0)
@@ -147,9 +149,9 @@ class CatalogContract:
         assert result.created
         assert result.version.number == 1
         assert result.version.aliases == ("latest",)
-        assert catalog.get_version("mnist", "latest").number == 1
-        assert catalog.get_version("mnist", "v0").aliases == ()
-        moves = catalog.alias_history("mnist", "latest")
+        assert catalog.versions.get("mnist", "latest").number == 1
+        assert catalog.versions.get("mnist", "v0").aliases == ()
+        moves = catalog.versions.alias_history("mnist", "latest")
         assert [(m.from_number, m.to_number) for m in moves] == [(None, 0), (0, 1)]
         assert moves[1].reason == "retrained"
 
@@ -159,23 +161,23 @@ class CatalogContract:
         result = log(catalog, i=0)
         assert result.created
         assert (result.version.number, result.version.digest) == (2, digest(0))
-        assert catalog.get_version("mnist", "latest").number == 2
+        assert catalog.versions.get("mnist", "latest").number == 2
 
     def test_other_type_is_refused_and_nothing_written(self, catalog):
         log(catalog, type="dataset", aliases=["a"])
         with pytest.raises(ArtifactTypeError) as info:
             log(catalog, i=1, type="model", aliases=["b"], description="changed")
         assert (info.value.existing, info.value.given) == ("dataset", "model")
-        assert [v.number for v in catalog.list_versions("mnist")] == [0]
-        assert catalog.get_artifact("mnist").description is None
-        assert [m.alias for m in catalog.alias_history("mnist")] == ["latest", "a"]
+        assert [v.number for v in catalog.versions.of("mnist")] == [0]
+        assert catalog.versions.artifact("mnist").description is None
+        assert [m.alias for m in catalog.versions.alias_history("mnist")] == ["latest", "a"]
 
     def test_description_replaced_only_when_given(self, catalog):
         log(catalog, i=0, description="first")
         log(catalog, i=1, description=None)
-        assert catalog.get_artifact("mnist").description == "first"
+        assert catalog.versions.artifact("mnist").description == "first"
         log(catalog, i=1, description="second")
-        assert catalog.get_artifact("mnist").description == "second"
+        assert catalog.versions.artifact("mnist").description == "second"
 
     def test_record_version_applies_aliases_even_to_identical_content(self, catalog):
         log(catalog, i=0, aliases=["candidate"])
@@ -184,7 +186,8 @@ class CatalogContract:
         assert not again.created
         assert again.version.aliases == ("best", "candidate", "latest")
         moves = [
-            (m.alias, m.from_number, m.to_number, m.run_id) for m in catalog.alias_history("mnist")
+            (m.alias, m.from_number, m.to_number, m.run_id)
+            for m in catalog.versions.alias_history("mnist")
         ]
         assert moves == [
             ("latest", None, 0, None),
@@ -199,17 +202,17 @@ class CatalogContract:
     def test_alias_is_unique_per_artifact_and_moves_with_history(self, catalog):
         for i in range(3):
             log(catalog, i=i)
-        catalog.move_alias("mnist", "prod", 0, Actor("a@h", ci_job="ci-1", reason="first"))
-        catalog.move_alias("mnist", "prod", 2, Actor("b@h", run_id="r2"))
-        move = catalog.move_alias("mnist", "prod", 1, Actor("c@h"))
+        catalog.versions.move_alias("mnist", "prod", 0, Actor("a@h", ci_job="ci-1", reason="first"))
+        catalog.versions.move_alias("mnist", "prod", 2, Actor("b@h", run_id="r2"))
+        move = catalog.versions.move_alias("mnist", "prod", 1, Actor("c@h"))
         assert (move.artifact, move.alias, move.from_number, move.to_number) == (
             "mnist",
             "prod",
             2,
             1,
         )
-        assert [v.aliases for v in catalog.list_versions("mnist")] == [(), ("prod",), ("latest",)]
-        history = catalog.alias_history("mnist", "prod")
+        assert [v.aliases for v in catalog.versions.of("mnist")] == [(), ("prod",), ("latest",)]
+        history = catalog.versions.alias_history("mnist", "prod")
         assert [(m.from_number, m.to_number, m.who) for m in history] == [
             (None, 0, "a@h"),
             (0, 2, "b@h"),
@@ -221,40 +224,40 @@ class CatalogContract:
 
     def test_move_to_current_target_writes_no_history(self, catalog):
         log(catalog, i=0)
-        catalog.move_alias("mnist", "prod", 0, Actor("a@h"))
-        move = catalog.move_alias("mnist", "prod", 0, Actor("b@h"))
+        catalog.versions.move_alias("mnist", "prod", 0, Actor("a@h"))
+        move = catalog.versions.move_alias("mnist", "prod", 0, Actor("b@h"))
         assert (move.from_number, move.to_number) == (0, 0)
-        assert len(catalog.alias_history("mnist", "prod")) == 1
+        assert len(catalog.versions.alias_history("mnist", "prod")) == 1
 
     def test_same_alias_on_two_artifacts_is_independent(self, catalog):
         log(catalog, "a", 0)
         log(catalog, "a", 1)
         log(catalog, "b", 2)
-        catalog.move_alias("a", "prod", 0, Actor("x@h"))
-        catalog.move_alias("b", "prod", 0, Actor("x@h"))
-        assert catalog.get_version("a", "prod").digest == digest(0)
-        assert catalog.get_version("b", "prod").digest == digest(2)
-        assert [m.artifact for m in catalog.alias_history("a", "prod")] == ["a"]
+        catalog.versions.move_alias("a", "prod", 0, Actor("x@h"))
+        catalog.versions.move_alias("b", "prod", 0, Actor("x@h"))
+        assert catalog.versions.get("a", "prod").digest == digest(0)
+        assert catalog.versions.get("b", "prod").digest == digest(2)
+        assert [m.artifact for m in catalog.versions.alias_history("a", "prod")] == ["a"]
 
     def test_remove_alias(self, catalog):
         log(catalog, i=0)
-        catalog.move_alias("mnist", "prod", 0, Actor("a@h"))
-        move = catalog.remove_alias("mnist", "prod", Actor("b@h", reason="rollback"))
+        catalog.versions.move_alias("mnist", "prod", 0, Actor("a@h"))
+        move = catalog.versions.remove_alias("mnist", "prod", Actor("b@h", reason="rollback"))
         assert (move.from_number, move.to_number, move.reason) == (0, None, "rollback")
-        assert catalog.get_version("mnist", "v0").aliases == ("latest",)
-        assert catalog.alias_history("mnist", "prod")[-1] == move
+        assert catalog.versions.get("mnist", "v0").aliases == ("latest",)
+        assert catalog.versions.alias_history("mnist", "prod")[-1] == move
         with pytest.raises(NotFoundError, match="has no alias 'prod'"):
-            catalog.get_version("mnist", "prod")
+            catalog.versions.get("mnist", "prod")
         with pytest.raises(NotFoundError, match="has no alias 'prod'"):
-            catalog.remove_alias("mnist", "prod", Actor("b@h"))
-        assert len(catalog.alias_history("mnist", "prod")) == 2
+            catalog.versions.remove_alias("mnist", "prod", Actor("b@h"))
+        assert len(catalog.versions.alias_history("mnist", "prod")) == 2
 
     # -- lookups and errors ------------------------------------------------------------------
 
     def test_not_found_messages_are_one_actionable_line(self, catalog):
         for i in range(4):
             log(catalog, i=i)
-        catalog.move_alias("mnist", "candidate", 1, Actor("a@h"))
+        catalog.versions.move_alias("mnist", "candidate", 1, Actor("a@h"))
         cases = {
             "prod": "artifact 'mnist' has no alias 'prod' (aliases: candidate, latest); "
             "see: art ls mnist",
@@ -262,21 +265,21 @@ class CatalogContract:
         }
         for selector, message in cases.items():
             with pytest.raises(NotFoundError) as info:
-                catalog.get_version("mnist", selector)
+                catalog.versions.get("mnist", selector)
             assert str(info.value) == message
         with pytest.raises(NotFoundError) as info:
-            catalog.move_alias("mnist", "prod", 9, Actor("a@h"))
+            catalog.versions.move_alias("mnist", "prod", 9, Actor("a@h"))
         assert str(info.value) == cases["v9"]
 
     @pytest.mark.parametrize(
         "call",
         [
-            lambda c: c.get_version("mnst", "latest"),
-            lambda c: c.get_artifact("mnst"),
-            lambda c: c.list_versions("mnst"),
-            lambda c: c.alias_history("mnst"),
-            lambda c: c.move_alias("mnst", "prod", 0, Actor("a@h")),
-            lambda c: c.remove_alias("mnst", "prod", Actor("a@h")),
+            lambda c: c.versions.get("mnst", "latest"),
+            lambda c: c.versions.artifact("mnst"),
+            lambda c: c.versions.of("mnst"),
+            lambda c: c.versions.alias_history("mnst"),
+            lambda c: c.versions.move_alias("mnst", "prod", 0, Actor("a@h")),
+            lambda c: c.versions.remove_alias("mnst", "prod", Actor("a@h")),
         ],
         ids=[
             "get_version",
@@ -298,20 +301,20 @@ class CatalogContract:
         log(catalog, "alpha", 1, type="dataset", description="d")
         log(catalog, "alpha", 2, type="dataset", size=7)
         log(catalog, "mid", 3, type="model")
-        assert [a.name for a in catalog.list_artifacts()] == ["alpha", "mid", "zeta"]
-        assert [a.name for a in catalog.list_artifacts(type="model")] == ["mid", "zeta"]
-        assert catalog.list_artifacts(type="nothing") == []
-        alpha = catalog.list_artifacts(type="dataset")[0]
+        assert [a.name for a in catalog.versions.artifacts()] == ["alpha", "mid", "zeta"]
+        assert [a.name for a in catalog.versions.artifacts(type="model")] == ["mid", "zeta"]
+        assert catalog.versions.artifacts(type="nothing") == []
+        alpha = catalog.versions.artifacts(type="dataset")[0]
         assert (alpha.version_count, alpha.latest_number, alpha.size) == (2, 1, 7)
         assert alpha.description == "d"
-        assert catalog.get_artifact("alpha") == alpha
+        assert catalog.versions.artifact("alpha") == alpha
 
     def test_list_versions_ascending_with_sorted_aliases(self, catalog):
         for i in range(3):
             log(catalog, i=i)
-        catalog.move_alias("mnist", "zz", 1, Actor("a@h"))
-        catalog.move_alias("mnist", "aa", 1, Actor("a@h"))
-        versions = catalog.list_versions("mnist")
+        catalog.versions.move_alias("mnist", "zz", 1, Actor("a@h"))
+        catalog.versions.move_alias("mnist", "aa", 1, Actor("a@h"))
+        versions = catalog.versions.of("mnist")
         assert [v.version for v in versions] == ["v0", "v1", "v2"]
         assert [v.aliases for v in versions] == [(), ("aa", "zz"), ("latest",)]
         assert [v.size for v in versions] == [100, 101, 102]
@@ -320,26 +323,27 @@ class CatalogContract:
         log(catalog, i=0)
         log(catalog, i=1)
         log(catalog, i=0)
-        found = catalog.version_by_digest("mnist", digest(0))
+        found = catalog.versions.by_digest("mnist", digest(0))
         assert found is not None
         assert found.number == 2
-        assert catalog.version_by_digest("mnist", digest(5)) is None
-        assert catalog.version_by_digest("other", digest(0)) is None
+        assert catalog.versions.by_digest("mnist", digest(5)) is None
+        assert catalog.versions.by_digest("other", digest(0)) is None
 
     def test_times_are_utc_aware_and_records_frozen(self, catalog):
         version = log(catalog).version
-        moves = catalog.alias_history("mnist")
-        for when in (version.created_at, catalog.get_artifact("mnist").created_at, moves[0].at):
+        moves = catalog.versions.alias_history("mnist")
+        created = catalog.versions.artifact("mnist").created_at
+        for when in (version.created_at, created, moves[0].at):
             assert when.utcoffset() == timedelta(0)
             assert when.tzinfo is UTC
-        assert catalog.get_version("mnist", "v0").created_at == version.created_at
+        assert catalog.versions.get("mnist", "v0").created_at == version.created_at
         with pytest.raises(dataclasses.FrozenInstanceError):
             version.number = 5  # type: ignore[misc]
 
     def test_big_sizes_round_trip(self, catalog):
         size = 5 * 2**40  # 5 TiB: needs a 64-bit column
         assert log(catalog, size=size).version.size == size
-        assert catalog.get_artifact("mnist").size == size
+        assert catalog.versions.artifact("mnist").size == size
 
     def test_listings_use_a_fixed_number_of_queries(self, catalog):
         for i in range(30):
@@ -354,9 +358,9 @@ class CatalogContract:
 
         sa.event.listen(sa.Engine, "before_cursor_execute", count)
         try:
-            assert len(catalog.list_artifacts()) == 30
+            assert len(catalog.versions.artifacts()) == 30
             listing = len(statements)
-            assert len(catalog.list_versions("a00")) == 21
+            assert len(catalog.versions.of("a00")) == 21
             versions = len(statements) - listing
         finally:
             sa.event.remove(sa.Engine, "before_cursor_execute", count)
@@ -384,7 +388,7 @@ class CatalogContract:
         with Catalog.open(catalog_url) as catalog:
             log(catalog)
         with Catalog.open(catalog_url) as catalog:
-            assert catalog.get_version("mnist", "latest").number == 0
+            assert catalog.versions.get("mnist", "latest").number == 0
 
     def test_newer_schema_is_refused(self, catalog_url, raw):
         Catalog.open(catalog_url).close()
@@ -414,7 +418,7 @@ class CatalogContract:
             catalog = Catalog.open(catalog_url)
         with catalog:
             assert catalog.schema_version == SCHEMA_VERSION + 1
-            assert catalog.get_version("mnist", "latest").number == 0
+            assert catalog.versions.get("mnist", "latest").number == 0
         assert any(
             r.levelno == logging.INFO
             and "test marker table" in r.getMessage()
@@ -461,14 +465,14 @@ class CatalogContract:
         assert sorted(number for _, number, _ in results) == list(range(WORKERS))
         assert all(created for _, _, created in results)
         with Catalog.open(catalog_url) as catalog:
-            versions = catalog.list_versions("race")
+            versions = catalog.versions.of("race")
             assert [v.number for v in versions] == list(range(WORKERS))
             assert sorted(v.digest for v in versions) == [digest(i) for i in range(WORKERS)]
             assert {(v.number, v.digest) for v in versions} == {
                 (number, digest(index)) for index, number, _ in results
             }
-            assert catalog.get_version("race", "latest").number == WORKERS - 1
-            moves = catalog.alias_history("race", "latest")
+            assert catalog.versions.get("race", "latest").number == WORKERS - 1
+            moves = catalog.versions.alias_history("race", "latest")
         assert [(m.from_number, m.to_number) for m in moves] == [
             (None if n == 0 else n - 1, n) for n in range(WORKERS)
         ]
@@ -482,8 +486,8 @@ class CatalogContract:
         plans = [[0, 1] * (MOVES_PER_WORKER // 2), [2, 3] * (MOVES_PER_WORKER // 2)]
         results = run_processes(_move_worker, [(catalog_url, plan) for plan in plans])
         with Catalog.open(catalog_url) as catalog:
-            history = catalog.alias_history("race", "prod")
-            final = catalog.get_version("race", "prod").number
+            history = catalog.versions.alias_history("race", "prod")
+            final = catalog.versions.get("race", "prod").number
         chain = [(m.from_number, m.to_number) for m in history]
         assert len(chain) == 2 * MOVES_PER_WORKER
         assert chain[0][0] is None

@@ -205,7 +205,7 @@ def raw(db_url: str, catalog: Catalog) -> Iterator[sa.Engine]:
 
 
 def check(catalog: Catalog, graph: nx.DiGraph, start: str, direction: str, depth: int | None):
-    found = catalog.lineage(start, direction=direction, depth=depth)  # type: ignore[arg-type]
+    found = catalog.lineage.walk(start, direction=direction, depth=depth)  # type: ignore[arg-type]
     distances, edges = expected(graph, start, direction, depth)
     assert {node.id: node.distance for node in found.nodes} == distances
     assert len(found.edges) == len(edges) and set(found.edges) == edges
@@ -251,10 +251,10 @@ def test_random_dags_match_networkx(tmp_path_factory: pytest.TempPathFactory, sp
 def check_reach(catalog: Catalog, graph: nx.DiGraph, start: str, direction: str, depth):
     """``Catalog.ancestors``/``descendants`` (ids only) agree with networkx too."""
     if direction == "up":
-        found = catalog.ancestors(start, depth=depth)
+        found = catalog.lineage.ancestors(start, depth=depth)
         lengths = nx.single_source_shortest_path_length(graph.reverse(), start, cutoff=depth)
     else:
-        found = catalog.descendants(start, depth=depth)
+        found = catalog.lineage.descendants(start, depth=depth)
         lengths = nx.single_source_shortest_path_length(graph, start, cutoff=depth)
     lengths.pop(start)
     if depth is None:
@@ -288,12 +288,12 @@ def distances(graph) -> dict[str, int]:
 
 def test_chain_upstream_downstream_and_labels(catalog, raw):
     insert(raw, CHAIN)
-    model = catalog.version_node("a1", 0)
-    dataset = catalog.version_node("a0", 0)
+    model = catalog.lineage.version_node("a1", 0)
+    dataset = catalog.lineage.version_node("a0", 0)
     assert (dataset, model) == ("v:1", "v:2")
-    assert catalog.run_node("run-0") == "r:run-0"
+    assert catalog.lineage.run_node("run-0") == "r:run-0"
 
-    up = catalog.lineage(model, direction="up")
+    up = catalog.lineage.walk(model, direction="up")
     assert distances(up) == {"v:2": 0, "r:run-0": 1, "v:1": 2}
     assert up.edges == (("r:run-0", "v:2", "produced"), ("v:1", "r:run-0", "used"))
     assert [n.label for n in up.nodes] == ["a1:v0", "proj/step0 (run-0)", "a0:v0"]
@@ -311,10 +311,10 @@ def test_chain_upstream_downstream_and_labels(catalog, raw):
         "status": "finished",
     }
 
-    down = catalog.lineage(dataset, direction="down")
+    down = catalog.lineage.walk(dataset, direction="down")
     assert distances(down) == {"v:1": 0, "r:run-0": 1, "v:2": 2}
     assert down.edges == up.edges
-    both = catalog.lineage("r:run-0")
+    both = catalog.lineage.walk("r:run-0")
     assert both.direction == "both"
     assert distances(both) == {"r:run-0": 0, "v:1": 1, "v:2": 1}
     assert both.edges == up.edges
@@ -322,20 +322,20 @@ def test_chain_upstream_downstream_and_labels(catalog, raw):
 
 def test_depth_one_versus_unlimited(catalog, raw):
     insert(raw, CHAIN)
-    one = catalog.lineage("v:2", direction="up", depth=1)
+    one = catalog.lineage.walk("v:2", direction="up", depth=1)
     assert distances(one) == {"v:2": 0, "r:run-0": 1}
     assert one.edges == (("r:run-0", "v:2", "produced"),)
-    assert distances(catalog.lineage("v:2", direction="up", depth=0)) == {"v:2": 0}
-    assert catalog.lineage("v:2", direction="up", depth=0).edges == ()
-    assert len(catalog.lineage("v:2", direction="up").nodes) == 3
-    assert catalog.lineage("v:2", direction="up", depth=2) == catalog.lineage(
+    assert distances(catalog.lineage.walk("v:2", direction="up", depth=0)) == {"v:2": 0}
+    assert catalog.lineage.walk("v:2", direction="up", depth=0).edges == ()
+    assert len(catalog.lineage.walk("v:2", direction="up").nodes) == 3
+    assert catalog.lineage.walk("v:2", direction="up", depth=2) == catalog.lineage.walk(
         "v:2", direction="up", depth=None
     )
 
 
 def test_diamond_visits_shared_nodes_once_at_their_minimal_distance(catalog, raw):
     insert(raw, DIAMOND)
-    up = catalog.lineage("v:4", direction="up")
+    up = catalog.lineage.walk("v:4", direction="up")
     assert distances(up) == {
         "v:4": 0,
         "r:run-2": 1,
@@ -347,7 +347,7 @@ def test_diamond_visits_shared_nodes_once_at_their_minimal_distance(catalog, raw
     }
     assert len(up.edges) == 7
     assert [n.id for n in up.nodes].count("v:1") == 1
-    down = catalog.lineage("v:1", direction="down", depth=3)
+    down = catalog.lineage.walk("v:1", direction="down", depth=3)
     assert distances(down) == {
         "v:1": 0,
         "r:run-0": 1,
@@ -365,33 +365,33 @@ def test_unknown_nodes_are_not_found(catalog, raw):
     insert(raw, CHAIN)
     for node in ("v:999", "r:nope"):
         with pytest.raises(NotFoundError) as info:
-            catalog.lineage(node)
+            catalog.lineage.walk(node)
         assert "\n" not in str(info.value) and node in str(info.value)
     with pytest.raises(NotFoundError, match="no run with id 'nope'"):
-        catalog.run_node("nope")
+        catalog.lineage.run_node("nope")
     with pytest.raises(NotFoundError, match="has no version v7"):
-        catalog.version_node("a0", 7)
+        catalog.lineage.version_node("a0", 7)
     with pytest.raises(NotFoundError, match="no artifact named 'zzz'"):
-        catalog.version_node("zzz", 0)
+        catalog.lineage.version_node("zzz", 0)
 
 
 @pytest.mark.parametrize("node", ["x:1", "v:abc", "v:", "r:", "run-0", ""])
 def test_malformed_node_ids_are_invalid(catalog, node):
     with pytest.raises(InvalidNameError, match="invalid lineage node"):
-        catalog.lineage(node)
+        catalog.lineage.walk(node)
 
 
 def test_bad_direction_or_depth(catalog, raw):
     insert(raw, CHAIN)
     with pytest.raises(ValueError, match="direction"):
-        catalog.lineage("v:1", direction="sideways")  # type: ignore[arg-type]
+        catalog.lineage.walk("v:1", direction="sideways")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="depth"):
-        catalog.lineage("v:1", depth=-1)
+        catalog.lineage.walk("v:1", depth=-1)
 
 
 def test_a_node_without_edges_is_its_own_graph(catalog, raw):
     insert(raw, DagSpec(roots=2, runs=()))
-    graph = catalog.lineage("v:2")
+    graph = catalog.lineage.walk("v:2")
     assert distances(graph) == {"v:2": 0} and graph.edges == ()
 
 
@@ -410,6 +410,6 @@ def test_three_statements_whatever_the_graph_size(tmp_path: Path):
                 statements.append(statement)
 
         sa.event.listen(catalog._engine, "before_cursor_execute", record)
-        found = catalog.lineage(start, direction="both")
+        found = catalog.lineage.walk(start, direction="both")
         assert len(found.nodes) > 20
         assert len(statements) == 3

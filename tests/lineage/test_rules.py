@@ -66,17 +66,17 @@ def imported(aliases: tuple[str, ...], type: str = "dataset") -> RunImport:
 
 REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
     "move_alias protected": (
-        lambda c: c.move_alias("mnist", "production", 0, Actor("a@h")),
+        lambda c: c.versions.move_alias("mnist", "production", 0, Actor("a@h")),
         ProtectedAliasError,
         r"alias 'production' is protected.*art promote mnist:REF --to production",
     ),
     "move_alias protected, compare-and-swap": (
-        lambda c: c.move_alias("mnist", "production", 0, Actor("a@h"), expect=None),
+        lambda c: c.versions.move_alias("mnist", "production", 0, Actor("a@h"), expect=None),
         ProtectedAliasError,
         "protected",
     ),
     "remove_alias protected": (
-        lambda c: c.remove_alias("mnist", "production", Actor("a@h")),
+        lambda c: c.versions.remove_alias("mnist", "production", Actor("a@h")),
         ProtectedAliasError,
         "protected",
     ),
@@ -91,27 +91,27 @@ REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
         "protected",
     ),
     "import_run with a protected alias": (
-        lambda c: c.import_run(imported(("candidate", "production"))),
+        lambda c: c.runs.import_run(imported(("candidate", "production"))),
         ProtectedAliasError,
         "protected",
     ),
     "check_import with a protected alias": (
-        lambda c: c.check_import(imported(("production",))),
+        lambda c: c.runs.check_import(imported(("production",))),
         ProtectedAliasError,
         "protected",
     ),
     "move_alias latest": (
-        lambda c: c.move_alias("mnist", "latest", 0, Actor("a@h")),
+        lambda c: c.versions.move_alias("mnist", "latest", 0, Actor("a@h")),
         InvalidNameError,
         "'latest' is kept by the store",
     ),
     "move_alias latest, even as a promotion": (
-        lambda c: c.move_alias("mnist", "latest", 0, Actor("a@h"), promotion=Promotion()),
+        lambda c: c.versions.move_alias("mnist", "latest", 0, Actor("a@h"), promotion=Promotion()),
         InvalidNameError,
         "'latest' is kept by the store",
     ),
     "remove_alias latest": (
-        lambda c: c.remove_alias("mnist", "latest", Actor("a@h")),
+        lambda c: c.versions.remove_alias("mnist", "latest", Actor("a@h")),
         InvalidNameError,
         "'latest' is kept by the store",
     ),
@@ -121,7 +121,7 @@ REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
         "'latest' is kept by the store",
     ),
     "import_run with latest": (
-        lambda c: c.import_run(imported(("latest",))),
+        lambda c: c.runs.import_run(imported(("latest",))),
         InvalidNameError,
         "'latest' is kept by the store",
     ),
@@ -131,12 +131,12 @@ REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
         "has type .dataset., not .model.",
     ),
     "import_run of another type": (
-        lambda c: c.import_run(imported((), type="model")),
+        lambda c: c.runs.import_run(imported((), type="model")),
         ArtifactTypeError,
         "has type .dataset., not .model.",
     ),
     "promotion with a stale compare-and-swap": (
-        lambda c: c.move_alias(
+        lambda c: c.versions.move_alias(
             "mnist", "production", 0, Actor("a@h"), expect=1, promotion=Promotion()
         ),
         AliasConflictError,
@@ -150,7 +150,7 @@ def test_a_write_that_breaks_a_rule_is_refused_with_nothing_written(
     catalog: Catalog, db_url: str, tmp_path: Any, case: str
 ) -> None:
     call, error, says = REFUSED[case]
-    catalog.move_alias("mnist", "production", 0, Actor("ci@h"), promotion=Promotion())
+    catalog.versions.move_alias("mnist", "production", 0, Actor("ci@h"), promotion=Promotion())
     before = rows(db_url, tmp_path)
     with pytest.raises(error, match=says) as caught:
         call(catalog)
@@ -159,20 +159,22 @@ def test_a_write_that_breaks_a_rule_is_refused_with_nothing_written(
 
 
 def test_a_promotion_moves_a_protected_alias(catalog: Catalog) -> None:
-    first = catalog.move_alias("mnist", "production", 0, Actor("ci@h"), promotion=Promotion())
-    move = catalog.move_alias(
+    first = catalog.versions.move_alias(
+        "mnist", "production", 0, Actor("ci@h"), promotion=Promotion()
+    )
+    move = catalog.versions.move_alias(
         "mnist", "production", 1, Actor("ci@h"), expect=0, promotion=Promotion(("metadata.a>=1",))
     )
     assert (first.to_number, move.from_number, move.to_number) == (0, 0, 1)
-    assert catalog.get_version("mnist", "production").number == 1
-    catalog.move_alias("mnist", "staging", 0, Actor("a@h"))  # others move as before
-    catalog.remove_alias("mnist", "staging", Actor("a@h"))
+    assert catalog.versions.get("mnist", "production").number == 1
+    catalog.versions.move_alias("mnist", "staging", 0, Actor("a@h"))  # others move as before
+    catalog.versions.remove_alias("mnist", "staging", Actor("a@h"))
 
 
 def test_import_run_without_protected_aliases_still_imports(catalog: Catalog) -> None:
-    done = catalog.import_run(imported(("candidate",)))
+    done = catalog.runs.import_run(imported(("candidate",)))
     assert done.produced == ("mnist:v2",)
-    assert catalog.get_version("mnist", "candidate").number == 2
+    assert catalog.versions.get("mnist", "candidate").number == 2
 
 
 def test_a_catalog_opened_without_protected_aliases_protects_none(db_url: str) -> None:
@@ -182,4 +184,4 @@ def test_a_catalog_opened_without_protected_aliases_protects_none(db_url: str) -
     with Catalog.open(db_url, protected=["production"]) as catalog:
         assert catalog.protected == PROTECTED
         with pytest.raises(ProtectedAliasError):
-            catalog.remove_alias("mnist", "production", Actor("a@h"))
+            catalog.versions.remove_alias("mnist", "production", Actor("a@h"))

@@ -29,7 +29,7 @@ def test_console_of_a_resumed_run_stays_in_order(start: Callable[..., Run], stor
 
 def test_lineage_shows_a_silent_run_as_crashed(store: Store, tmp_path: Path) -> None:
     long_ago = datetime.now(UTC) - timedelta(hours=1)
-    store.catalog.create_run(
+    store.catalog.runs.create(
         id="ghost",
         project="p",
         user="u",
@@ -38,7 +38,7 @@ def test_lineage_shows_a_silent_run_as_crashed(store: Store, tmp_path: Path) -> 
         heartbeat_timeout=30.0,
     )
     version = log_files(store, "out", {"m.bin": b"weights"}, tmp_path / "m")
-    store.catalog.add_edge("ghost", version.name, version.number, "produced")
+    store.catalog.runs.add_edge("ghost", version.name, version.number, "produced")
     graph = store.lineage("out:latest", direction="up")
     (run_node,) = [n for n in graph.nodes if n.kind == "run"]
     assert run_node.attrs["status"] == "crashed"

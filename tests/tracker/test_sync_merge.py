@@ -46,7 +46,7 @@ def history(store: Store, run_id: str) -> list[dict[str, Any]]:
 
 def rows(store: Store, run_id: str) -> tuple[int, int]:
     info = store.run(run_id)
-    return sum(len(r) - 1 for r in info.history()), len(store.catalog.console(run_id))
+    return sum(len(r) - 1 for r in info.history()), len(store.catalog.runs.console(run_id))
 
 
 def test_resumed_online_rows_and_columns_survive_a_second_sync(store, tmp_path):
@@ -101,7 +101,7 @@ def test_the_same_rows_twice_in_a_spool_are_kept_once(store, tmp_path):
     spool.write_text("\n".join([*lines[:-1], *batches, lines[-1]]) + "\n")
     result = sync_spool(run.dir, store)
     assert result.new_metrics == 3
-    assert rows(store, run.id) == (3, len(store.catalog.console(run.id)))
+    assert rows(store, run.id) == (3, len(store.catalog.runs.console(run.id)))
     assert store.run(run.id).console().count("offline line") == 1
 
 

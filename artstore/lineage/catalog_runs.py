@@ -1,0 +1,136 @@
+"""The runs of a catalog: their rows, metrics, console output and lineage edges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+from artstore.lineage import queries, run_import, runs
+from artstore.lineage.records import RunImport, RunImportResult, RunRecord
+from artstore.lineage.transactions import Transactions
+
+__all__ = ["CatalogRuns"]
+
+
+class CatalogRuns:
+    """Reads and writes runs, each call in its own transaction (``catalog.runs``)."""
+
+    def __init__(self, transactions: Transactions, protected: frozenset[str]) -> None:
+        self._tx = transactions
+        self._protected = protected
+
+    def create(self, **fields: Any) -> RunRecord:
+        """Insert a run, ``running`` from now; ``fields`` are :class:`RunRecord` columns."""
+        return self._tx.write(lambda s: runs.create_run(s, fields))
+
+    def update(self, run_id: str, **fields: Any) -> RunRecord:
+        """Set columns of a run, and its heartbeat.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.write(lambda s: runs.update_run(s, run_id, fields))
+
+    def write_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[runs.MetricValue],
+        console: Sequence[runs.ConsoleValue],
+        fields: dict[str, Any],
+    ) -> None:
+        """One flush of a live run in one transaction: metric rows (run id, step, key, number,
+        text, unix time), console rows (run id, seq, stream, text, unix time), changed columns
+        and the heartbeat."""
+
+        def work(session: Session) -> None:
+            connection = session.connection()
+            runs.append_rows(connection, "metrics", metrics)
+            runs.append_rows(connection, "console_lines", console)
+            runs.update_columns(connection, run_id, fields)
+
+        self._tx.write(work)
+
+    def import_run(self, spec: RunImport) -> RunImportResult:
+        """Merge a run recorded elsewhere (an offline spool) in one transaction: its row, the
+        metric and console rows it does not have yet, the versions it produced and the edges
+        to the versions it used. Nothing is deleted, and importing again adds nothing.
+
+        A metric row is identified by (step, key, value, text, time), a console row by (seq,
+        stream, time).
+        A new run gets ``spec.columns``; an existing one gets them only if its heartbeat is not
+        later than ``spec.columns["heartbeat_at"]`` (else it was written since, and is kept).
+        A version is recorded (as ``catalog.versions.record`` does) unless the run already
+        produced one of that name with that digest; a used version is linked only if this
+        catalog has it with the same digest.
+
+        Raises:
+            RunStateError: the catalog holds another run with this id (its project, user or
+                creation time differ); nothing was written.
+            ArtifactTypeError: a version's type is not its artifact's; nothing was written.
+            ProtectedAliasError: a version would set a protected alias; nothing was written.
+            InvalidNameError: a version would set ``latest``; nothing was written.
+        """
+        return self._tx.write(lambda s: run_import.import_run(s, spec, self._protected))
+
+    def check_import(self, spec: RunImport) -> None:
+        """Raise what :meth:`import_run` would raise as the catalog is now; writes nothing.
+
+        Lets a caller refuse before it copies files for the import; :meth:`import_run` checks
+        again in its own transaction.
+
+        Raises:
+            RunStateError: the catalog holds another run with this id.
+            ArtifactTypeError: a version's type is not its artifact's.
+            ProtectedAliasError: a version would set a protected alias.
+            InvalidNameError: a version would set ``latest``.
+        """
+        self._tx.read(lambda s: run_import.check_import(s, spec, self._protected))
+
+    def get(self, run_id: str) -> RunRecord:
+        """One run.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: runs.get_run(s, run_id))
+
+    def find(self, run_id: str) -> RunRecord | None:
+        """One run, or None when there is no such run."""
+        return self._tx.read(lambda s: runs.find_run(s, run_id))
+
+    def newest_first(self, project: str | None = None) -> list[RunRecord]:
+        """Runs, newest first, optionally of one project."""
+        return self._tx.read(lambda s: runs.list_runs(s, project))
+
+    def history(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """A run's metrics, one dict per step with ``_step``, ordered by step."""
+        return self._tx.read(lambda s: runs.history(s, run_id, keys))
+
+    def console(self, run_id: str) -> list[tuple[str, str]]:
+        """A run's console output as (stream, text) pieces in order."""
+        return self._tx.read(lambda s: runs.console(s, run_id))
+
+    def max_step(self, run_id: str) -> int | None:
+        """The highest step a run logged, None before its first."""
+        return self._tx.read(lambda s: runs.max_step(s, run_id))
+
+    def add_edge(self, run_id: str, name: str, number: int, kind: runs.EdgeKind) -> bool:
+        """Record that a run used or produced ``name:v<number>``; False if the run is unknown.
+
+        Raises:
+            NotFoundError: no such version.
+        """
+
+        def work(session: Session) -> bool:
+            artifact = queries.require_artifact(session, name)
+            version = queries.version_row(session, artifact, number)
+            assert version.id is not None
+            return runs.add_edge(session, run_id, version.id, kind)
+
+        return self._tx.write(work)
+
+    def edges(self, run_id: str) -> list[tuple[runs.EdgeKind, str, int]]:
+        """(kind, artifact name, version number) for each edge of a run, in order recorded."""
+        return self._tx.read(lambda s: runs.edges_of_run(s, run_id))
