@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,9 @@ __all__ = [
     "dumps",
     "error_line",
     "file_json",
+    "history_json",
     "iso_time",
+    "iter_dumps",
     "lineage_text",
     "logged_json",
     "move_json",
@@ -74,6 +76,12 @@ def _finite(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [_finite(value) for value in data]
     return data
+
+
+def iter_dumps(document: Any) -> Iterator[str]:
+    """The text of :func:`dumps` in pieces, for a document too large to hold as one string."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    return encoder.iterencode(_finite(document))
 
 
 def _version_label(number: int | None) -> str | None:
@@ -269,6 +277,20 @@ def run_detail_json(
 def run_exit_json(run: Run, exit_code: int) -> dict[str, Any]:
     """``art run``: the run that wrapped the command, and the command's exit code."""
     return {"id": run.id, "project": run.project, "name": run.name, "exit_code": exit_code}
+
+
+def history_json(
+    run_id: str, keys: Sequence[str], rows: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """``art runs history``: the run, its metric keys, and one object per step.
+
+    Each row holds ``_step`` and every key, null where the step did not log it.
+    """
+    return {
+        "run": run_id,
+        "keys": list(keys),
+        "rows": [{"_step": row["_step"], **{k: row.get(k) for k in keys}} for row in rows],
+    }
 
 
 def sync_json(result: SyncResult, folder: Path) -> dict[str, Any]:

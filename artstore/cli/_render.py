@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +15,10 @@ from artstore.serialize import dumps
 if TYPE_CHECKING:
     from artstore.storage import Callback
 
-__all__ = ["human_size", "print_json", "progress", "table", "when"]
+__all__ = ["human_size", "print_chunks", "print_json", "progress", "table", "when"]
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+_CHUNK = 1 << 16
 
 
 def human_size(size: int) -> str:
@@ -57,6 +58,22 @@ def print_json(document: Any) -> None:
     Under ``--json`` only JSON goes to stdout.
     """
     click.echo(dumps(document))
+
+
+def print_chunks(pieces: Iterable[str]) -> None:
+    """Print text given in pieces (rows of a long listing) on stdout, 64 KiB at a time.
+
+    A million rows never become one string, and each write is large enough to be cheap.
+    """
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            click.echo("".join(buffer), nl=False)
+            buffer, size = [], 0
+    click.echo("".join(buffer), nl=False)
 
 
 def progress(description: str) -> Callback:

@@ -1,16 +1,27 @@
-"""``art runs [ls]|show|log``: tracked runs."""
+"""``art runs [ls]|show|log|history|plot``: tracked runs."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import logging
+import math
 import re
-from typing import Any
+import shutil
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from artstore.cli._chart import Series, draw
 from artstore.cli._context import json_option, store_from
-from artstore.cli._render import print_json, table, when
-from artstore.serialize import run_detail_json, run_json
+from artstore.cli._render import print_chunks, print_json, table, when
+from artstore.errors import InvalidArgumentError, NotFoundError
+from artstore.serialize import history_json, iter_dumps, run_detail_json, run_json
+
+if TYPE_CHECKING:
+    from artstore.artifacts import RunInfo
 
 _FILTER = re.compile(r"^([A-Za-z_][\w.\-]*)(>=|<=|!=|=|>|<)(.*)$")
 _OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
@@ -26,7 +37,7 @@ class _RunsGroup(click.Group):
 
 @click.group("runs", cls=_RunsGroup)
 def command() -> None:
-    """Tracked runs: list, show, console log."""
+    """Tracked runs: list, show, console log, metric history and charts."""
 
 
 def parse_filters(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -127,3 +138,130 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 def console_log(ctx: click.Context, run_id: str) -> None:
     """Print what the run wrote to stdout and stderr."""
     click.echo(store_from(ctx).run(run_id).console(), nl=False)
+
+
+def _split_keys(text: str) -> list[str]:
+    keys = list(dict.fromkeys(key.strip() for key in text.split(",") if key.strip()))
+    if not keys:
+        raise InvalidArgumentError(f"--keys takes KEY[,KEY...], got {text!r}")
+    return keys
+
+
+def _metric_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The keys of ``rows`` in the order first logged."""
+    return list(dict.fromkeys(key for row in rows for key in row if key != "_step"))
+
+
+def _history(run: RunInfo, keys: Sequence[str] | None) -> tuple[list[str], list[dict[str, Any]]]:
+    """The run's columns (``keys``, or every key it logged) and its rows that hold one of them.
+
+    Raises:
+        NotFoundError: the run never logged one of ``keys``; the message lists what it has.
+    """
+    rows = run.history(keys)
+    found = _metric_keys(rows)
+    if keys is None:
+        return found, rows
+    missing = [key for key in keys if key not in set(found)]
+    if missing:
+        every = _metric_keys(run.history())
+        has = ", ".join(every[:20]) + (", ..." if len(every) > 20 else "")
+        raise NotFoundError(
+            f"run {run.id} never logged {missing[0]!r}; "
+            + (f"it has: {has}" if every else "it logged no metrics")
+        )
+    return list(keys), rows
+
+
+def _table_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    return text if text.isprintable() else repr(text)
+
+
+def _csv_cell(value: Any) -> Any:
+    # repr keeps every digit of a float, and writes nan, inf, -inf as pandas reads them.
+    return repr(value) if isinstance(value, float) else ("" if value is None else value)
+
+
+def _csv_lines(keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes only where needed
+    writer.writerow(["_step", *keys])
+    for row in rows:
+        writer.writerow([row["_step"], *(_csv_cell(row.get(key)) for key in keys)])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@command.command("history")
+@click.argument("run_id")
+@click.option("--keys", "-k", metavar="K1,K2", help="Only these metrics, as columns in this order.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@json_option
+@click.pass_context
+def history(ctx: click.Context, run_id: str, keys: str | None, as_csv: bool, as_json: bool) -> None:
+    """Print a run's logged metrics, one row per step."""
+    if as_csv and as_json:
+        raise InvalidArgumentError("--csv and --json print different formats; give one")
+    run = store_from(ctx).run(run_id)
+    columns, rows = _history(run, None if keys is None else _split_keys(keys))
+    if as_json:
+        print_chunks(iter_dumps(history_json(run.id, columns, rows)))
+        click.echo()
+    elif as_csv:
+        print_chunks(_csv_lines(columns, rows))
+    else:
+        table(
+            ["_step", *columns],
+            [[row["_step"], *(_table_cell(row.get(key)) for key in columns)] for row in rows],
+            right=range(len(columns) + 1),
+        )
+
+
+def _series(run_id: str, key: str, rows: Sequence[dict[str, Any]]) -> Series:
+    """The points of ``key``.
+
+    Raises:
+        InvalidArgumentError: ``key`` holds text, or nothing but NaN.
+    """
+    points = [(row["_step"], row[key]) for row in rows if key in row]
+    for _, value in points:
+        if isinstance(value, str):
+            raise InvalidArgumentError(
+                f"{key!r} of run {run_id} holds text ({value[:40]!r}), not numbers; "
+                f"see: art runs history {run_id} --keys {key}"
+            )
+    if all(math.isnan(value) for _, value in points):
+        raise InvalidArgumentError(f"{key!r} of run {run_id} holds only NaN; nothing to plot")
+    return Series(key, points)
+
+
+@command.command("plot")
+@click.argument("run_id")
+@click.argument("keys", nargs=-1, required=True, metavar="KEY...")
+@click.option(
+    "--width", type=click.IntRange(min=20), help="Characters per line (default: the terminal's)."
+)
+@click.option(
+    "--height", type=click.IntRange(min=2), default=15, show_default=True, help="Rows of plot."
+)
+@click.pass_context
+def plot(
+    ctx: click.Context, run_id: str, keys: tuple[str, ...], width: int | None, height: int
+) -> None:
+    """Draw KEY (several overlaid) against step as a line chart on the terminal."""
+    run = store_from(ctx).run(run_id)
+    columns, rows = _history(run, list(dict.fromkeys(keys)))
+    series = [_series(run.id, key, rows) for key in columns]
+    # get_terminal_size reads $COLUMNS, then the terminal, and falls back to 80 when piped.
+    lines, notes = draw(series, width or shutil.get_terminal_size((80, 24)).columns, height)
+    for line in lines:
+        click.echo(line)
+    for note in notes:
+        logging.getLogger("artstore.cli").warning(note)
