@@ -3,12 +3,12 @@
 from artstore.artifacts.artifact import Artifact, JSONValue
 from artstore.artifacts.diff import Diff, FileChange, FileSize, TensorChange, TensorDiff
 from artstore.artifacts.identity import who
+from artstore.artifacts.log import StagedVersion
 from artstore.artifacts.manifest import FileEntry, Manifest, safe_relpath
 from artstore.artifacts.names import LATEST, Ref, check_alias, check_name, check_settable_alias
 from artstore.artifacts.promote import Check, PromotionResult, Requirement
 from artstore.artifacts.runs import RunInfo
 from artstore.artifacts.store import Store
-from artstore.artifacts.transfer import StagedVersion
 from artstore.artifacts.verify import Problem, VerifyReport
 from artstore.artifacts.version import ArtifactVersion
 

@@ -1,53 +1,16 @@
-"""Moving versions between blob stores: staging files anywhere, importing staged versions."""
+"""Moving a staged version between blob stores: from an offline spool into the store it syncs to.
+
+Staging into any blob store is :func:`artstore.artifacts.log.stage`; this copies what was
+staged, so that the catalog can record it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from artstore.artifacts.artifact import Artifact
-from artstore.artifacts.log import stage
 from artstore.artifacts.manifest import Manifest
 from artstore.errors import CorruptBlobError, InvalidArgumentError
-from artstore.storage import BlobStore, Digest, Kind, StatCache
+from artstore.storage import BlobStore, Digest, Kind
 
-__all__ = ["StagedVersion", "copy_version", "stage_artifact"]
-
-
-class StagedVersion:
-    """An artifact's files and manifest in some blob store, not yet recorded in a catalog."""
-
-    __slots__ = ("description", "digest", "metadata", "name", "type")
-
-    def __init__(
-        self, name: str, type: str, description: str | None, metadata: dict[str, Any], digest: str
-    ) -> None:
-        self.name = name
-        self.type = type
-        self.description = description
-        self.metadata = metadata
-        self.digest = digest
-
-    def to_json(self) -> dict[str, Any]:
-        """The fields that describe the staged version (for spool files)."""
-        return {
-            "name": self.name,
-            "type": self.type,
-            "description": self.description,
-            "metadata": self.metadata,
-            "digest": self.digest,
-        }
-
-
-def stage_artifact(blobs: BlobStore, artifact: Artifact, stat_cache: StatCache) -> StagedVersion:
-    """Put an artifact's files and manifest into ``blobs`` without recording a version."""
-    staged = stage(blobs, artifact, stat_cache)
-    return StagedVersion(
-        artifact.name,
-        artifact.type,
-        artifact.description,
-        dict(artifact.metadata),
-        staged.digest.hex,
-    )
+__all__ = ["copy_version"]
 
 
 def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
