@@ -23,6 +23,8 @@ from artstore.serialize import history_json, iter_dumps, run_detail_json, run_js
 if TYPE_CHECKING:
     from artstore.artifacts import RunInfo
 
+logger = logging.getLogger(__name__)
+
 _FILTER = re.compile(r"^([A-Za-z_][\w.\-]*)(>=|<=|!=|=|>|<)(.*)$")
 _OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
 
@@ -162,7 +164,8 @@ def _history(run: RunInfo, keys: Sequence[str] | None) -> tuple[list[str], list[
     found = _metric_keys(rows)
     if keys is None:
         return found, rows
-    missing = [key for key in keys if key not in set(found)]
+    logged = set(found)
+    missing = [key for key in keys if key not in logged]
     if missing:
         every = _metric_keys(run.history())
         has = ", ".join(every[:20]) + (", ..." if len(every) > 20 else "")
@@ -264,4 +267,4 @@ def plot(
     for line in lines:
         click.echo(line)
     for note in notes:
-        logging.getLogger("artstore.cli").warning(note)
+        logger.warning(note)
