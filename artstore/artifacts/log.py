@@ -222,7 +222,7 @@ def check_type(catalog: Catalog, artifact: Artifact) -> None:
         ArtifactTypeError: it does.
     """
     try:
-        existing = catalog.get_artifact(artifact.name).type
+        existing = catalog.versions.artifact(artifact.name).type
     except NotFoundError:
         return
     if existing != artifact.type:
@@ -243,7 +243,7 @@ def record(
         metadata=staged.metadata,
         aliases=aliases,
     )
-    result = catalog.record_version(new, actor)
+    result = catalog.versions.record(new, actor)
     if result.ignored_metadata_keys:
         logger.warning(
             "%s is unchanged, so it stays %s and keeps its metadata; ignored new values for: %s",

@@ -173,7 +173,7 @@ class Store:
     def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
         """The version ``ref`` names, recording that the run ``run_id`` used it."""
         version = self.artifact(ref)
-        if run_id is not None and not self.catalog.add_edge(
+        if run_id is not None and not self.catalog.runs.add_edge(
             run_id, version.name, version.number, "used"
         ):
             self.repository.unknown_run(run_id)
@@ -207,20 +207,20 @@ class Store:
             depth = None  # more hops than any catalog holds: no limit
         catalog = self.catalog
         if run_id is not None:
-            node = catalog.run_node(check_run_id(run_id))
+            node = catalog.lineage.run_node(check_run_id(run_id))
         elif ref is not None:
             version = self.artifact(ref)
-            node = catalog.version_node(version.name, version.number)
+            node = catalog.lineage.version_node(version.name, version.number)
         else:
             raise UserError("lineage needs a version (name:ref) or a run id")
-        return catalog.lineage(node, direction=direction, depth=depth)
+        return catalog.lineage.walk(node, direction=direction, depth=depth)
 
     def runs(
         self, project: str | None = None, filters: dict[str, Any] | None = None
     ) -> list[RunInfo]:
         """Runs, newest first: of one project, matching ``filters`` (see :func:`matches`),
         e.g. ``{"state": "finished", "config.lr": 0.001, "summary.acc": {"$gt": 0.9}}``."""
-        records = self.catalog.list_runs(project)
+        records = self.catalog.runs.newest_first(project)
         catalog = self.catalog
         return [RunInfo(r, catalog, self.artifact) for r in records if matches(r, filters or {})]
 
@@ -231,7 +231,7 @@ class Store:
             InvalidNameError: ``run_id`` is not shaped like a run id.
             NotFoundError: no such run.
         """
-        return RunInfo(self.catalog.get_run(check_run_id(run_id)), self.catalog, self.artifact)
+        return RunInfo(self.catalog.runs.get(check_run_id(run_id)), self.catalog, self.artifact)
 
     def artifact(self, ref: str) -> ArtifactVersion:
         """The version ``name:v3``, ``name:alias`` or ``name`` (latest).
@@ -244,7 +244,7 @@ class Store:
 
     def artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
         """Every artifact in the store (optionally of one type), sorted by name."""
-        return self.catalog.list_artifacts(type)
+        return self.catalog.versions.artifacts(type)
 
     def versions(self, name: str) -> list[ArtifactVersion]:
         """Every version of an artifact, oldest first.
@@ -309,8 +309,8 @@ class Store:
         """
         check_settable_alias(alias)
         parsed = Ref.parse(ref)
-        target = self.catalog.get_version(parsed.name, parsed.selector)
-        return self.catalog.move_alias(
+        target = self.catalog.versions.get(parsed.name, parsed.selector)
+        return self.catalog.versions.move_alias(
             parsed.name,
             alias,
             target.number,
@@ -328,13 +328,13 @@ class Store:
             ProtectedAliasError: the alias is protected; only :meth:`promote` moves it.
         """
         check_settable_alias(alias)
-        return self.catalog.remove_alias(
+        return self.catalog.versions.remove_alias(
             check_name(name), alias, current_actor(run_id=run_id, reason=reason)
         )
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of the artifact's aliases (or of one alias), oldest first."""
-        return self.catalog.alias_history(check_name(name), alias)
+        return self.catalog.versions.alias_history(check_name(name), alias)
 
     def promote(
         self,

@@ -43,15 +43,15 @@ class CatalogSink:
         # docstring inherited
         catalog = self.store.catalog
         if resume:
-            catalog.update_run(self.run_id, **fields)
+            catalog.runs.update(self.run_id, **fields)
         else:
-            catalog.create_run(id=self.run_id, **fields)
+            catalog.runs.create(id=self.run_id, **fields)
 
     def write(
         self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         # docstring inherited
-        self.store.catalog.write_run_batch(self.run_id, metrics, console, fields)
+        self.store.catalog.runs.write_batch(self.run_id, metrics, console, fields)
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         # docstring inherited
