@@ -1,4 +1,5 @@
-"""Finding versions in a repository: by reference, of one artifact, or every one.
+"""Finding versions in a repository: by reference, of one artifact, or every one; and
+using one, which records the run's "used" edge.
 
 Every :class:`ArtifactVersion` handed out is made by :func:`make_version`, so none downloads
 over the store's own folder or its catalog.
@@ -13,9 +14,16 @@ from artstore.artifacts.version import ArtifactVersion
 
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
-    from artstore.lineage import VersionInfo
+    from artstore.lineage import ArtifactInfo, VersionInfo
 
-__all__ = ["every_version", "find_version", "list_versions", "make_version"]
+__all__ = [
+    "every_version",
+    "find_version",
+    "list_artifacts",
+    "list_versions",
+    "make_version",
+    "use_version",
+]
 
 
 def make_version(repo: Repository, info: VersionInfo, *, created: bool = True) -> ArtifactVersion:
@@ -32,6 +40,27 @@ def find_version(repo: Repository, ref: str) -> ArtifactVersion:
     """
     parsed = Ref.parse(ref)
     return make_version(repo, repo.catalog.versions.get(parsed.name, parsed.selector))
+
+
+def use_version(repo: Repository, ref: str, *, run_id: str | None) -> ArtifactVersion:
+    """The version ``ref`` names, recording that the run ``run_id`` used it (a run the
+    catalog lacks is warned about, and nothing is recorded).
+
+    Raises:
+        InvalidNameError: the reference is malformed.
+        NotFoundError: no such artifact, version or alias.
+    """
+    version = find_version(repo, ref)
+    if run_id is not None and not repo.catalog.runs.add_edge(
+        run_id, version.name, version.number, "used"
+    ):
+        repo.unknown_run(run_id)
+    return version
+
+
+def list_artifacts(repo: Repository, type: str | None = None) -> list[ArtifactInfo]:
+    """Every artifact (optionally of one type), sorted by name."""
+    return repo.catalog.versions.artifacts(type)
 
 
 def list_versions(repo: Repository, name: str) -> list[ArtifactVersion]:

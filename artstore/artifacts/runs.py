@@ -1,18 +1,21 @@
-"""Read-only run queries: ``Store.runs()`` and ``RunInfo`` (the tracker writes runs)."""
+"""Read-only run queries: ``find_runs``, ``get_run`` and ``RunInfo`` (the tracker writes
+runs)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from artstore.artifacts.lookup import find_version
+from artstore.artifacts.names import check_run_id
 from artstore.errors import ConfigError, UserError
 from artstore.lineage import RunRecord
 
 if TYPE_CHECKING:
+    from artstore.artifacts.repository import Repository
     from artstore.artifacts.version import ArtifactVersion
-    from artstore.lineage import Catalog
 
-__all__ = ["RunInfo", "matches"]
+__all__ = ["RunInfo", "find_runs", "get_run", "matches"]
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "$eq": lambda a, b: a == b,
@@ -29,16 +32,13 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 class RunInfo:
     """One tracked run, as ``Store.runs()`` and ``Store.run()`` return it.
 
-    It reads the catalog it is given and asks ``artifact`` (``Store.artifact``) for the
-    versions it used or produced, so it needs nothing else from the store.
+    Its history, console output and the versions it used or produced are read from the
+    repository it came from when asked.
     """
 
-    def __init__(
-        self, record: RunRecord, catalog: Catalog, artifact: Callable[[str], ArtifactVersion]
-    ) -> None:
+    def __init__(self, record: RunRecord, repo: Repository) -> None:
         self.record = record
-        self._catalog = catalog
-        self._artifact = artifact
+        self._repo = repo
 
     id = property(lambda self: self.record.id, doc="The run id.")
     project = property(lambda self: self.record.project, doc="The project.")
@@ -56,7 +56,7 @@ class RunInfo:
         Raises:
             ConfigError: ``pandas=True`` but pandas is not installed.
         """
-        rows = self._catalog.runs.history(self.id, keys)
+        rows = self._repo.catalog.runs.history(self.id, keys)
         if not pandas:
             return rows
         try:
@@ -67,7 +67,7 @@ class RunInfo:
 
     def console(self) -> str:
         """Everything the run printed, stdout and stderr interleaved as written."""
-        return "".join(text for _, text in self._catalog.runs.console(self.id))
+        return "".join(text for _, text in self._repo.catalog.runs.console(self.id))
 
     def used(self) -> list[ArtifactVersion]:
         """The versions this run used, in order."""
@@ -79,13 +79,35 @@ class RunInfo:
 
     def _edges(self, kind: str) -> list[ArtifactVersion]:
         return [
-            self._artifact(f"{name}:v{number}")
-            for k, name, number in self._catalog.runs.edges(self.id)
+            find_version(self._repo, f"{name}:v{number}")
+            for k, name, number in self._repo.catalog.runs.edges(self.id)
             if k == kind
         ]
 
     def __repr__(self) -> str:
         return f"<RunInfo {self.project}/{self.name or self.id} ({self.id}) {self.state}>"
+
+
+def find_runs(
+    repo: Repository, project: str | None = None, filters: Mapping[str, Any] | None = None
+) -> list[RunInfo]:
+    """Runs, newest first: of one project, matching ``filters`` (see :func:`matches`).
+
+    Raises:
+        UserError: an unknown filter key or operator.
+    """
+    records = repo.catalog.runs.newest_first(project)
+    return [RunInfo(r, repo) for r in records if matches(r, filters or {})]
+
+
+def get_run(repo: Repository, run_id: str) -> RunInfo:
+    """One run.
+
+    Raises:
+        InvalidNameError: ``run_id`` is not shaped like a run id.
+        NotFoundError: no such run.
+    """
+    return RunInfo(repo.catalog.runs.get(check_run_id(run_id)), repo)
 
 
 def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:

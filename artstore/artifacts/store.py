@@ -6,29 +6,25 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from artstore.artifacts import aliases as _aliases
 from artstore.artifacts import diff as _diff
+from artstore.artifacts import lineage as _lineage
 from artstore.artifacts import log, lookup
 from artstore.artifacts import promote as _promote
+from artstore.artifacts import runs as _runs
 from artstore.artifacts import verify as _verify
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.diff import Diff
 from artstore.artifacts.download import KeepOut
-from artstore.artifacts.identity import current_actor
 from artstore.artifacts.manifest import Manifest
-from artstore.artifacts.names import (
-    MAX_VERSION,
-    Ref,
-    check_name,
-    check_run_id,
-    check_settable_alias,
-)
+from artstore.artifacts.names import check_settable_alias
 from artstore.artifacts.promote import PromotionResult
 from artstore.artifacts.repository import Repository, open_repository
-from artstore.artifacts.runs import RunInfo, matches
+from artstore.artifacts.runs import RunInfo
 from artstore.artifacts.transfer import copy_version
 from artstore.artifacts.verify import VerifyReport
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import InvalidArgumentError, UserError
+from artstore.errors import InvalidArgumentError
 from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, VersionInfo
 from artstore.settings import StoreLocation, StoreSettings, resolve_store
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback
@@ -172,12 +168,7 @@ class Store:
 
     def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
         """The version ``ref`` names, recording that the run ``run_id`` used it."""
-        version = self.artifact(ref)
-        if run_id is not None and not self.catalog.runs.add_edge(
-            run_id, version.name, version.number, "used"
-        ):
-            self.repository.unknown_run(run_id)
-        return version
+        return lookup.use_version(self.repository, ref, run_id=run_id)
 
     # -- runs and lineage -------------------------------------------------------------------------
 
@@ -197,32 +188,17 @@ class Store:
             InvalidArgumentError: ``direction`` is not up, down or both, or ``depth`` is not a whole
                 number >= 0.
         """
-        if direction not in ("up", "down", "both"):
-            raise InvalidArgumentError(
-                f"direction must be 'up', 'down' or 'both', not {str(direction)[:40]!r}"
-            )
-        if depth is not None and (type(depth) is not int or depth < 0):
-            raise InvalidArgumentError(f"depth must be a whole number >= 0 or None, not {depth!r}")
-        if depth is not None and depth > MAX_VERSION:
-            depth = None  # more hops than any catalog holds: no limit
-        catalog = self.catalog
-        if run_id is not None:
-            node = catalog.lineage.run_node(check_run_id(run_id))
-        elif ref is not None:
-            version = self.artifact(ref)
-            node = catalog.lineage.version_node(version.name, version.number)
-        else:
-            raise UserError("lineage needs a version (name:ref) or a run id")
-        return catalog.lineage.walk(node, direction=direction, depth=depth)
+        return _lineage.walk(
+            self.repository, ref, run_id=run_id, direction=direction, depth=depth
+        )
 
     def runs(
         self, project: str | None = None, filters: dict[str, Any] | None = None
     ) -> list[RunInfo]:
-        """Runs, newest first: of one project, matching ``filters`` (see :func:`matches`),
+        """Runs, newest first: of one project, matching ``filters`` (see
+        :func:`artstore.artifacts.runs.matches`),
         e.g. ``{"state": "finished", "config.lr": 0.001, "summary.acc": {"$gt": 0.9}}``."""
-        records = self.catalog.runs.newest_first(project)
-        catalog = self.catalog
-        return [RunInfo(r, catalog, self.artifact) for r in records if matches(r, filters or {})]
+        return _runs.find_runs(self.repository, project, filters)
 
     def run(self, run_id: str) -> RunInfo:
         """One run.
@@ -231,7 +207,7 @@ class Store:
             InvalidNameError: ``run_id`` is not shaped like a run id.
             NotFoundError: no such run.
         """
-        return RunInfo(self.catalog.runs.get(check_run_id(run_id)), self.catalog, self.artifact)
+        return _runs.get_run(self.repository, run_id)
 
     def artifact(self, ref: str) -> ArtifactVersion:
         """The version ``name:v3``, ``name:alias`` or ``name`` (latest).
@@ -244,7 +220,7 @@ class Store:
 
     def artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
         """Every artifact in the store (optionally of one type), sorted by name."""
-        return self.catalog.versions.artifacts(type)
+        return lookup.list_artifacts(self.repository, type)
 
     def versions(self, name: str) -> list[ArtifactVersion]:
         """Every version of an artifact, oldest first.
@@ -298,43 +274,54 @@ class Store:
     # -- aliases ---------------------------------------------------------------------------------
 
     def set_alias(
-        self, ref: str, alias: str, *, reason: str | None = None, run_id: str | None = None
+        self,
+        ref: str,
+        alias: str,
+        *,
+        expect: str | int | None = None,
+        reason: str | None = None,
+        run_id: str | None = None,
     ) -> AliasMove:
-        """Point ``alias`` at the version ``ref`` names, moving it off any other version.
+        """Point ``alias`` at the version ``ref`` names, moving it off any other version;
+        with ``expect`` (``"v3"``, or ``"none"`` for unset) only if it points there now.
 
         Raises:
             InvalidNameError: the alias is malformed, version-shaped or ``latest``.
+            InvalidRequirementError: ``expect`` is malformed.
             NotFoundError: no such version.
             ProtectedAliasError: the alias is protected; use :meth:`promote`.
+            AliasConflictError: the alias did not point at ``expect``; nothing was moved.
         """
-        check_settable_alias(alias)
-        parsed = Ref.parse(ref)
-        target = self.catalog.versions.get(parsed.name, parsed.selector)
-        return self.catalog.versions.move_alias(
-            parsed.name,
-            alias,
-            target.number,
-            current_actor(run_id=run_id, reason=reason),
+        return _aliases.set_alias(
+            self.repository, ref, alias, expect=expect, reason=reason, run_id=run_id
         )
 
     def remove_alias(
-        self, name: str, alias: str, *, reason: str | None = None, run_id: str | None = None
+        self,
+        name: str,
+        alias: str,
+        *,
+        expect: str | int | None = None,
+        reason: str | None = None,
+        run_id: str | None = None,
     ) -> AliasMove:
-        """Take ``alias`` off the artifact ``name``.
+        """Take ``alias`` off the artifact ``name``; with ``expect`` (``"v3"``) only if it
+        points there now.
 
         Raises:
             InvalidNameError: the alias is malformed or ``latest``.
+            InvalidRequirementError: ``expect`` is malformed or ``"none"``.
             NotFoundError: the artifact has no such alias.
             ProtectedAliasError: the alias is protected; only :meth:`promote` moves it.
+            AliasConflictError: the alias did not point at ``expect``; nothing was removed.
         """
-        check_settable_alias(alias)
-        return self.catalog.versions.remove_alias(
-            check_name(name), alias, current_actor(run_id=run_id, reason=reason)
+        return _aliases.remove_alias(
+            self.repository, name, alias, expect=expect, reason=reason, run_id=run_id
         )
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of the artifact's aliases (or of one alias), oldest first."""
-        return self.catalog.versions.alias_history(check_name(name), alias)
+        return _aliases.alias_history(self.repository, name, alias)
 
     def promote(
         self,

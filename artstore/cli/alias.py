@@ -28,12 +28,26 @@ def _describe(move: AliasMove) -> str:
 @command.command("set")
 @click.argument("ref", metavar="NAME:REF")
 @click.argument("alias")
+@click.option(
+    "--expect",
+    metavar="VERSION",
+    help="Move only if ALIAS points at VERSION now (v3), or is unset (none).",
+)
 @click.option("--reason", "-r", help="Why, for the alias history.")
 @json_option
 @click.pass_context
-def set_alias(ctx: click.Context, ref: str, alias: str, reason: str | None, as_json: bool) -> None:
+def set_alias(
+    ctx: click.Context,
+    ref: str,
+    alias: str,
+    expect: str | None,
+    reason: str | None,
+    as_json: bool,
+) -> None:
     """Point ALIAS at the version NAME:REF."""
-    move = store_from(ctx).set_alias(ref, alias, reason=reason, run_id=run_from_env())
+    move = store_from(ctx).set_alias(
+        ref, alias, expect=expect, reason=reason, run_id=run_from_env()
+    )
     if as_json:
         print_json(move_json(move))
     else:
@@ -43,14 +57,24 @@ def set_alias(ctx: click.Context, ref: str, alias: str, reason: str | None, as_j
 @command.command("rm")
 @click.argument("name")
 @click.argument("alias")
+@click.option(
+    "--expect", metavar="VERSION", help="Remove only if ALIAS points at VERSION now (v3)."
+)
 @click.option("--reason", "-r", help="Why, for the alias history.")
 @json_option
 @click.pass_context
 def remove_alias(
-    ctx: click.Context, name: str, alias: str, reason: str | None, as_json: bool
+    ctx: click.Context,
+    name: str,
+    alias: str,
+    expect: str | None,
+    reason: str | None,
+    as_json: bool,
 ) -> None:
     """Take ALIAS off the artifact NAME."""
-    move = store_from(ctx).remove_alias(name, alias, reason=reason, run_id=run_from_env())
+    move = store_from(ctx).remove_alias(
+        name, alias, expect=expect, reason=reason, run_id=run_from_env()
+    )
     if as_json:
         print_json(move_json(move))
     else:

@@ -101,17 +101,24 @@ class CatalogVersions:
             )
         )
 
-    def remove_alias(self, name: str, alias: str, actor: Actor) -> AliasMove:
+    def remove_alias(
+        self, name: str, alias: str, actor: Actor, *, expect: int | Literal["any"] = "any"
+    ) -> AliasMove:
         """Remove an alias from an artifact, recording the move (``to_number`` None) by ``actor``.
+
+        Args:
+            expect: compare-and-swap: unless ``"any"``, the alias must point at version
+                ``expect`` in the same transaction as the removal.
 
         Raises:
             InvalidNameError: the alias is ``latest``, which the catalog keeps itself.
             ProtectedAliasError: the alias is protected (no write removes one).
             NotFoundError: no such artifact, or it has no such alias.
+            AliasConflictError: the alias did not point at ``expect``; nothing was written.
         """
         return self._tx.write(
             lambda session: versions.remove_alias(
-                session, name, alias, actor=actor, protected=self._protected
+                session, name, alias, actor=actor, expect=expect, protected=self._protected
             )
         )
 

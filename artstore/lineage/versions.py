@@ -145,17 +145,7 @@ def move_alias(
     artifact = require_artifact(session, name, lock=True)
     version = version_row(session, artifact, number)
     if expect != "any":
-        # Checked under the artifact lock, so no other move can slip in before ours.
-        row = _alias_row(session, artifact, alias)
-        actual = None if row is None else _number_of(session, row.version_id)
-        if actual != expect:
-            raise AliasConflictError(
-                name,
-                alias,
-                expect,
-                actual,
-                f"nothing was moved; see: art alias log {name} {alias}",
-            )
+        _check_holder(session, artifact, alias, expect)
     move = _point(session, artifact, alias, version, actor)
     if move is None:
         return AliasMove(
@@ -178,18 +168,36 @@ def remove_alias(
     alias: str,
     *,
     actor: Actor,
+    expect: int | Literal["any"] = "any",
     protected: Collection[str] = frozenset(),
 ) -> AliasMove:
     """Remove ``alias`` from ``name``, with its history row (``to_number`` None); neither
-    ``latest`` nor a protected alias is ever removed."""
+    ``latest`` nor a protected alias is ever removed. Unless ``expect`` is ``"any"``, the
+    alias must point at version ``expect`` when it is removed, or nothing is written."""
     check_settable(name, [alias], protected)
     artifact = require_artifact(session, name, lock=True)
     row = _alias_row(session, artifact, alias)
     if row is None:
         raise missing_alias(session, artifact, alias)
+    if expect != "any":
+        _check_holder(session, artifact, alias, expect)
     from_number = _number_of(session, row.version_id)
     session.delete(row)
     return _history(session, artifact, alias, from_number, None, actor)
+
+
+def _check_holder(session: Session, artifact: ArtifactRow, alias: str, expect: int | None) -> None:
+    # Called under the artifact lock, so no other move can slip in before ours.
+    row = _alias_row(session, artifact, alias)
+    actual = None if row is None else _number_of(session, row.version_id)
+    if actual != expect:
+        raise AliasConflictError(
+            artifact.name,
+            alias,
+            expect,
+            actual,
+            f"nothing was moved; see: art alias log {artifact.name} {alias}",
+        )
 
 
 def _lock_or_create_artifact(

@@ -45,6 +45,21 @@ def test_alias_rm(art, store_url, two_versions):
     assert "prod" in one_error_line(art("alias", "rm", "m", "prod"))
 
 
+def test_alias_expect_is_a_compare_and_swap(art, store_url, two_versions):
+    art("alias", "set", "m:v1", "prod")
+    for args in (["set", "m:v0", "prod", "--expect", "v0"], ["rm", "m", "prod", "--expect", "v0"]):
+        line = one_error_line(art("alias", *args), code=1)
+        assert "m:prod points at v1, not v0; nothing was moved" in line
+    with Store(store_url) as store:
+        assert store.artifact("m:prod").version == "v1"
+        assert len(store.alias_history("m", "prod")) == 1
+    assert "unset" in one_error_line(art("alias", "rm", "m", "prod", "--expect", "none"))
+    assert art("alias", "set", "m:v0", "prod", "--expect", "v1").exit_code == 0
+    data = json_out(art("alias", "rm", "m", "prod", "--expect", "v0", "--json"))
+    assert (data["from"], data["to"]) == ("v0", None)
+    assert art("alias", "set", "m:v1", "prod", "--expect", "none").exit_code == 0
+
+
 @pytest.mark.parametrize("alias", ["v1", "latest", "bad alias", "x" * 129, ".x"])
 def test_alias_set_refuses_bad_aliases(art, two_versions, alias):
     one_error_line(art("alias", "set", "m:v0", alias))

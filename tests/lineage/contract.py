@@ -18,7 +18,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from artstore.errors import ArtifactTypeError, ConfigError, NotFoundError, UnsupportedFormatError
+from artstore.errors import (
+    AliasConflictError,
+    ArtifactTypeError,
+    ConfigError,
+    NotFoundError,
+    UnsupportedFormatError,
+)
 from artstore.lineage import SCHEMA_VERSION, Actor, Catalog, LogResult, NewVersion, migrations
 from artstore.lineage.migrations import Migration
 
@@ -251,6 +257,17 @@ class CatalogContract:
         with pytest.raises(NotFoundError, match="has no alias 'prod'"):
             catalog.versions.remove_alias("mnist", "prod", Actor("b@h"))
         assert len(catalog.versions.alias_history("mnist", "prod")) == 2
+
+    def test_remove_alias_compare_and_swap(self, catalog):
+        log(catalog, i=0)
+        log(catalog, i=1)
+        catalog.versions.move_alias("mnist", "prod", 1, Actor("a@h"))
+        with pytest.raises(AliasConflictError, match="points at v1, not v0; nothing was moved"):
+            catalog.versions.remove_alias("mnist", "prod", Actor("b@h"), expect=0)
+        assert catalog.versions.get("mnist", "prod").number == 1
+        assert len(catalog.versions.alias_history("mnist", "prod")) == 1
+        move = catalog.versions.remove_alias("mnist", "prod", Actor("b@h"), expect=1)
+        assert (move.from_number, move.to_number) == (1, None)
 
     # -- lookups and errors ------------------------------------------------------------------
 

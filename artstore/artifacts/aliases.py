@@ -1,0 +1,97 @@
+"""Moving aliases by hand: set, remove, and the history of every move.
+
+A promotion (gated, and the only way to move a protected alias) is :mod:`promote`; the rules
+of aliases are enforced by the catalog in the transaction that moves them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from artstore.artifacts.identity import current_actor
+from artstore.artifacts.names import Ref, check_name, check_settable_alias
+from artstore.artifacts.promote import parse_expect
+from artstore.errors import InvalidRequirementError
+
+if TYPE_CHECKING:
+    from artstore.artifacts.repository import Repository
+    from artstore.lineage import AliasMove
+
+__all__ = ["alias_history", "remove_alias", "set_alias"]
+
+
+def set_alias(
+    repo: Repository,
+    ref: str,
+    alias: str,
+    *,
+    expect: str | int | None = None,
+    reason: str | None = None,
+    run_id: str | None = None,
+) -> AliasMove:
+    """Point ``alias`` at the version ``ref`` names, moving it off any other version.
+
+    Args:
+        expect: ``"v3"`` (or 3): the alias must point at v3 now; ``"none"``: it must not be
+            set; None: wherever it points. Checked in the transaction of the move.
+
+    Raises:
+        InvalidNameError: the alias is malformed, version-shaped or ``latest``.
+        InvalidRequirementError: ``expect`` is malformed.
+        NotFoundError: no such version.
+        ProtectedAliasError: the alias is protected; use :func:`promote.promote`.
+        AliasConflictError: the alias did not point at ``expect``; nothing was moved.
+    """
+    check_settable_alias(alias)
+    parsed = Ref.parse(ref)
+    expected: int | Literal["any"] | None = "any" if expect is None else parse_expect(expect)
+    versions = repo.catalog.versions
+    target = versions.get(parsed.name, parsed.selector)
+    actor = current_actor(run_id=run_id, reason=reason)
+    return versions.move_alias(parsed.name, alias, target.number, actor, expect=expected)
+
+
+def remove_alias(
+    repo: Repository,
+    name: str,
+    alias: str,
+    *,
+    expect: str | int | None = None,
+    reason: str | None = None,
+    run_id: str | None = None,
+) -> AliasMove:
+    """Take ``alias`` off the artifact ``name``.
+
+    Args:
+        expect: ``"v3"`` (or 3): the alias must point at v3 when it is removed; None:
+            wherever it points. Checked in the transaction of the removal.
+
+    Raises:
+        InvalidNameError: the alias is malformed or ``latest``.
+        InvalidRequirementError: ``expect`` is malformed, or ``"none"``.
+        NotFoundError: the artifact has no such alias.
+        ProtectedAliasError: the alias is protected; only a promotion moves it.
+        AliasConflictError: the alias did not point at ``expect``; nothing was removed.
+    """
+    check_settable_alias(alias)
+    expected: int | Literal["any"] = "any"
+    if expect is not None:
+        number = parse_expect(expect)
+        if number is None:
+            raise InvalidRequirementError(
+                f"cannot expect alias {alias!r} to be unset when removing it; give the "
+                "version it points at now (v3)"
+            )
+        expected = number
+    actor = current_actor(run_id=run_id, reason=reason)
+    return repo.catalog.versions.remove_alias(check_name(name), alias, actor, expect=expected)
+
+
+def alias_history(repo: Repository, name: str, alias: str | None = None) -> list[AliasMove]:
+    """Every move of the artifact's aliases (or of one alias), oldest first.
+
+    Raises:
+        InvalidNameError: ``name`` is malformed.
+        NotFoundError: no artifact named ``name``.
+    """
+    return repo.catalog.versions.alias_history(check_name(name), alias)

@@ -1,0 +1,52 @@
+"""The lineage around a version or a run: what it came from, and what came from it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from artstore.artifacts.lookup import find_version
+from artstore.artifacts.names import MAX_VERSION, check_run_id
+from artstore.errors import InvalidArgumentError, UserError
+
+if TYPE_CHECKING:
+    from artstore.artifacts.repository import Repository
+    from artstore.lineage import LineageGraph
+
+__all__ = ["walk"]
+
+
+def walk(
+    repo: Repository,
+    ref: str | None = None,
+    *,
+    run_id: str | None = None,
+    direction: Literal["up", "down", "both"] = "both",
+    depth: int | None = None,
+) -> LineageGraph:
+    """The lineage around the run ``run_id``, else the version ``ref`` (``name:ref``): what it
+    came from (``up``), what came from it (``down``), or both, within ``depth`` hops if given.
+
+    Raises:
+        NotFoundError: no such version or run.
+        InvalidNameError: ``ref`` or ``run_id`` is malformed.
+        InvalidArgumentError: ``direction`` is not up, down or both, or ``depth`` is not a
+            whole number >= 0.
+        UserError: neither ``ref`` nor ``run_id`` is given.
+    """
+    if direction not in ("up", "down", "both"):
+        raise InvalidArgumentError(
+            f"direction must be 'up', 'down' or 'both', not {str(direction)[:40]!r}"
+        )
+    if depth is not None and (type(depth) is not int or depth < 0):
+        raise InvalidArgumentError(f"depth must be a whole number >= 0 or None, not {depth!r}")
+    if depth is not None and depth > MAX_VERSION:
+        depth = None  # more hops than any catalog holds: no limit
+    lineage = repo.catalog.lineage
+    if run_id is not None:
+        node = lineage.run_node(check_run_id(run_id))
+    elif ref is not None:
+        version = find_version(repo, ref)
+        node = lineage.version_node(version.name, version.number)
+    else:
+        raise UserError("lineage needs a version (name:ref) or a run id")
+    return lineage.walk(node, direction=direction, depth=depth)
