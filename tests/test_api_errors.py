@@ -9,6 +9,7 @@ parsers behind references, requirements and lineage queries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import artstore
+from artstore.artifacts import Manifest
 from artstore.artifacts.names import Ref
 from artstore.artifacts.promote import Requirement
 from artstore.errors import ArtstoreError
 from artstore.storage import Digest
+from artstore.storage.layout import parse_key
 from tests.strategies import any_text
 
 Call = Callable[[artstore.Store], object]
@@ -76,6 +79,7 @@ CASES: list[tuple[str, Call]] = [
     ("lineage: float depth", lambda s: s.lineage("data:v0", depth=1.5)),
     ("lineage: neither ref nor run", lambda s: s.lineage()),
     ("lineage: both ref and run", lambda s: s.lineage("data:v0", run_id="abc")),
+    ("lineage graph: unknown node", lambda s: s.lineage("data:v0").node("r:nosuchrun")),
     (
         "catalog.lineage: unknown direction",
         lambda s: s.catalog.lineage.walk("v:1", direction="sideways"),
@@ -255,3 +259,28 @@ def test_artifact_refuses_any_name_and_type_with_an_artstore_error(
     name: object, type_: object
 ) -> None:
     _refused_or_fine(lambda: artstore.Artifact(name, type_))
+
+
+_D = "0" * 32
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"digest": _D, "size": -1},
+        {"digest": _D, "size": "3"},
+        {"digest": _D},
+        {"digest": "nothex", "size": 3},
+        "not an object",
+    ],
+)
+def test_manifest_decode_refuses_a_malformed_chunk_with_an_artstore_error(chunk: object) -> None:
+    raw = json.dumps({"format": 1, "entries": {"a": {"digest": _D, "size": 3, "chunks": [chunk]}}})
+    assert "entry 'a'" in str(_refused(lambda: Manifest.decode(raw.encode())))
+
+
+@given(key=any_text)
+def test_parse_key_refuses_a_stray_path_with_an_artstore_error(key: str) -> None:
+    # What BlobStore.iter_digests meets on disk: an unknown kind is no bare ValueError either.
+    _refused_or_fine(lambda: parse_key(key))
+    _refused(lambda: parse_key(f"things/{_D[:2]}/{_D[2:]}"))

@@ -218,7 +218,7 @@ def _decode_entry(path: str, obj: object, where: str) -> FileEntry:
     if not _is_size(size):
         raise UnsupportedFormatError(f"{where}: entry {path!r} has no valid size")
     try:
-        chunks = tuple(_decode_chunk(c) for c in obj.get("chunks", ()))
+        chunks = tuple(_decode_chunk(c, path, where) for c in obj.get("chunks", ()))
         return FileEntry(
             path=safe,
             digest=Digest.parse(obj["digest"]),
@@ -234,8 +234,8 @@ def _is_size(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _decode_chunk(obj: Any) -> Chunk:
+def _decode_chunk(obj: Any, path: str, where: str) -> Chunk:
     size = obj["size"]
     if not _is_size(size):
-        raise ValueError(f"not a size: {size!r}")
+        raise UnsupportedFormatError(f"{where}: entry {path!r} has a chunk with no valid size")
     return Chunk(Digest.parse(obj["digest"]), size)

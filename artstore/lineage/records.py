@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from artstore.errors import NotFoundError
+
 __all__ = [
     "Actor",
     "AliasMove",
@@ -194,15 +196,18 @@ class LineageGraph:
     edges: tuple[tuple[str, str, str], ...]
 
     def node(self, node_id: str) -> LineageNode:
-        """The node with id ``node_id``.
+        """The node with id ``node_id`` (``v:<version id>`` or ``r:<run id>``).
 
         Raises:
-            KeyError: it is not in the graph.
+            NotFoundError: it is not in the graph (a ``LookupError``).
         """
         for found in self.nodes:
             if found.id == node_id:
                 return found
-        raise KeyError(node_id)
+        raise NotFoundError(
+            f"the lineage graph of {self.root} has no node {str(node_id)[:80]!r}; "
+            "its nodes are in .nodes"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from artstore.errors import (
     CorruptBlobError,
+    InvalidNameError,
     NotFoundError,
     SourceChangedError,
     StoreUnavailableError,
@@ -421,7 +422,7 @@ class BlobStore:
             tail = "/".join(str(path).rstrip("/").split("/")[-3:])
             try:
                 found, digest = parse_key(tail)
-            except ValueError:
+            except InvalidNameError:
                 logger.debug("ignoring stray file %s", path)
                 continue
             if found is kind:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from artstore.errors import InvalidNameError
 from artstore.storage.digest import Digest
 
 __all__ = [
@@ -29,6 +30,9 @@ class Kind(StrEnum):
     MANIFEST = "manifests"
 
 
+_KINDS = frozenset(kind.value for kind in Kind)
+
+
 def key_for(kind: Kind, digest: Digest) -> str:
     """The key of an object relative to the store root: ``blobs/ab/<30 hex>``."""
     return f"{kind.value}/{digest.hex[:2]}/{digest.hex[2:]}"
@@ -38,9 +42,9 @@ def parse_key(key: str) -> tuple[Kind, Digest]:
     """Invert :func:`key_for`.
 
     Raises:
-        ValueError: the key is not shaped like an object key.
+        InvalidNameError: the key is not shaped like an object key (a ``ValueError``).
     """
     parts = key.strip("/").split("/")
-    if len(parts) != 3 or len(parts[1]) != 2:
-        raise ValueError(f"not an object key: {key!r}")
+    if len(parts) != 3 or len(parts[1]) != 2 or parts[0] not in _KINDS:
+        raise InvalidNameError(f"not an object key: {key[:80]!r}")
     return Kind(parts[0]), Digest.parse(parts[1] + parts[2])
