@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from artstore.artifacts.artifact import Artifact
-from artstore.artifacts.identity import who
+from artstore.artifacts.identity import current_actor
 from artstore.artifacts.manifest import check_tree, encode_entries
 from artstore.errors import ArtifactTypeError, CorruptBlobError, NotFoundError, UserError
 from artstore.lineage import Actor, LogResult, NewVersion
@@ -282,6 +282,6 @@ def log_artifact(
         )
         catalog = opening.result()
     run_id = repo.known_run(run_id)
-    # A log records no CI job or reason on the alias history rows it writes.
-    actor = Actor(who=who(), run_id=run_id)
+    # The alias history rows of a log carry the same actor fields as any other move.
+    actor = current_actor(run_id=run_id)
     return record(catalog, staged, aliases=aliases, actor=actor)

@@ -243,7 +243,9 @@ class RunImport:
     ``columns`` are the run's columns as the spool ends them (with ``project``, ``user``,
     ``created_at`` and ``heartbeat_at``); ``metrics`` and ``console`` rows are as in
     :meth:`artstore.lineage.catalog_runs.CatalogRuns.write_batch`; ``lineage`` lists what the
-    run produced and used, in order.
+    run produced and used, in order. ``actor`` is who imports it, recorded as each produced
+    version's creator and on the alias history rows the import writes; its ``run_id`` is the
+    imported run.
     """
 
     run_id: str
@@ -251,7 +253,7 @@ class RunImport:
     metrics: Sequence[tuple[str, int, str, float | None, str | None, float]]
     console: Sequence[tuple[str, int, str, str, float]]
     lineage: Sequence[ImportedVersion | UsedVersion]
-    who: str
+    actor: Actor
 
 
 @dataclass(frozen=True, slots=True)

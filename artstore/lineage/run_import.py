@@ -14,10 +14,9 @@ from collections.abc import Collection
 
 from sqlmodel import Session, col, select
 
-from artstore.errors import ArtifactTypeError, RunStateError
+from artstore.errors import ArtifactTypeError, InvalidArgumentError, RunStateError
 from artstore.lineage import queries, runs, versions
 from artstore.lineage.records import (
-    Actor,
     ImportedVersion,
     NewVersion,
     RunImport,
@@ -79,6 +78,11 @@ def check_import(
 
 
 def _check_aliases(spec: RunImport, protected: Collection[str]) -> None:
+    if spec.actor.run_id != spec.run_id:
+        raise InvalidArgumentError(
+            f"an import of run {spec.run_id!r} is written by that run, not by "
+            f"{spec.actor.run_id!r}; build its actor with run_id={spec.run_id!r}"
+        )
     # Before anything is written, also for a version imported before (which sets no alias).
     for item in spec.lineage:
         if isinstance(item, ImportedVersion):
@@ -142,8 +146,7 @@ def _produce(
         metadata=item.metadata,
         aliases=item.aliases,
     )
-    actor = Actor(who=spec.who, run_id=spec.run_id)
-    result = versions.record_version(session, new, actor, protected=protected)
+    result = versions.record_version(session, new, spec.actor, protected=protected)
     return f"{item.name}:v{result.version.number}"
 
 

@@ -185,7 +185,8 @@ def _online(
     policy: str,
     attaching: bool,
 ) -> Run:
-    existing = store.writable().catalog.runs.find(run_id)
+    runs = store.writable().repository.catalog.runs
+    existing = runs.find(run_id)
     if attaching and existing is not None:
         # A process inside `art run`: log into that run; `art run` owns its status and console.
         options.capture_console = False
@@ -221,7 +222,7 @@ def _online(
     }
     if fields["name"]:
         reopened["name"] = fields["name"]
-    last = store.catalog.runs.max_step(run_id)
+    last = runs.max_step(run_id)
     return Run(
         run_id=run_id,
         project=existing.project,

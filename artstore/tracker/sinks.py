@@ -33,7 +33,8 @@ class RunSink(Protocol):
 
 
 class CatalogSink:
-    """Writes straight into a store's catalog."""
+    """Writes straight into a store's catalog: the run's rows through its repository's
+    ``catalog.runs``, artifacts through the store's verbs."""
 
     def __init__(self, store: Store, run_id: str) -> None:
         self.store = store
@@ -41,17 +42,17 @@ class CatalogSink:
 
     def start(self, fields: dict[str, Any], *, resume: bool) -> None:
         # docstring inherited
-        catalog = self.store.catalog
+        runs = self.store.repository.catalog.runs
         if resume:
-            catalog.runs.update(self.run_id, **fields)
+            runs.update(self.run_id, **fields)
         else:
-            catalog.runs.create(id=self.run_id, **fields)
+            runs.create(id=self.run_id, **fields)
 
     def write(
         self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         # docstring inherited
-        self.store.catalog.runs.write_batch(self.run_id, metrics, console, fields)
+        self.store.repository.catalog.runs.write_batch(self.run_id, metrics, console, fields)
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         # docstring inherited

@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from artstore.artifacts import Store, who
+from artstore.artifacts import Store
+from artstore.artifacts.identity import current_actor
+from artstore.artifacts.transfer import copy_version
 from artstore.errors import InvalidSpoolError, RunStateError
 from artstore.lineage import ImportedVersion, RunImport, UsedVersion
 from artstore.storage import BlobStore, init_store
@@ -119,16 +121,19 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
     """
     if not isinstance(spool, Spool):
         spool = read_spool(spool)
-    lineage = _lineage(spool, store.settings.protected_aliases)
+    repo = store.repository
+    blobs = repo.writable_blobs()
+    catalog = repo.catalog
+    # The protected set the catalog enforces, so the warning names exactly what it would refuse.
+    lineage = _lineage(spool, catalog.protected)
     spec = RunImport(
         run_id=spool.run_id,
         columns=spool.columns,
         metrics=spool.metrics,
         console=spool.console,
         lineage=lineage,
-        who=who(),
+        actor=current_actor(run_id=spool.run_id),
     )
-    catalog = store.writable().catalog
     try:
         # Refused before any file is copied; the import checks again in its transaction.
         catalog.runs.check_import(spec)
@@ -136,7 +141,7 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
         if artifacts:
             source = spool.blobs
             for item in artifacts:
-                store.import_files(source, item.digest)
+                copy_version(source, blobs, item.digest)
         done = catalog.runs.import_run(spec)
     except RunStateError as exc:
         raise InvalidSpoolError(f"{spool.path}:1: {exc}") from None

@@ -9,6 +9,7 @@ move checks its holder in the transaction, promotion or not.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from artstore.errors import (
     AliasConflictError,
     ArtifactTypeError,
+    InvalidArgumentError,
     InvalidNameError,
     ProtectedAliasError,
 )
@@ -60,7 +62,7 @@ def imported(aliases: tuple[str, ...], type: str = "dataset") -> RunImport:
         metrics=[],
         console=[],
         lineage=[version],
-        who="u@host",
+        actor=Actor("u@host", run_id="offline1"),
     )
 
 
@@ -134,6 +136,18 @@ REFUSED: dict[str, tuple[Callable[[Catalog], object], type[Exception], str]] = {
         lambda c: c.runs.import_run(imported((), type="model")),
         ArtifactTypeError,
         "has type .dataset., not .model.",
+    ),
+    "import_run whose actor acts for another run": (
+        lambda c: c.runs.import_run(
+            dataclasses.replace(imported(("candidate",)), actor=Actor("u@host", run_id="other"))
+        ),
+        InvalidArgumentError,
+        "is written by that run, not by 'other'",
+    ),
+    "remove_alias protected, compare-and-swap": (
+        lambda c: c.versions.remove_alias("mnist", "production", Actor("a@h"), expect=0),
+        ProtectedAliasError,
+        "protected",
     ),
     "promotion with a stale compare-and-swap": (
         lambda c: c.versions.move_alias(
