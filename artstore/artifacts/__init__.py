@@ -7,6 +7,7 @@ from artstore.artifacts.log import StagedVersion
 from artstore.artifacts.manifest import FileEntry, Manifest, safe_relpath
 from artstore.artifacts.names import LATEST, Ref, check_alias, check_name, check_settable_alias
 from artstore.artifacts.promote import Check, PromotionResult, Requirement
+from artstore.artifacts.repository import Repository, open_repository
 from artstore.artifacts.runs import RunInfo
 from artstore.artifacts.store import Store
 from artstore.artifacts.verify import Problem, VerifyReport
@@ -26,6 +27,7 @@ __all__ = [
     "Problem",
     "PromotionResult",
     "Ref",
+    "Repository",
     "Requirement",
     "RunInfo",
     "StagedVersion",
@@ -36,6 +38,7 @@ __all__ = [
     "check_alias",
     "check_name",
     "check_settable_alias",
+    "open_repository",
     "safe_relpath",
     "who",
 ]

@@ -8,28 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from artstore.artifacts.identity import current_actor
 from artstore.artifacts.names import Ref, check_name, check_settable_alias
 from artstore.artifacts.promote import parse_expect
 from artstore.errors import InvalidRequirementError
 
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
-    from artstore.lineage import AliasMove
+    from artstore.lineage import Actor, AliasMove
 
 __all__ = ["alias_history", "remove_alias", "set_alias"]
 
 
 def set_alias(
-    repo: Repository,
-    ref: str,
-    alias: str,
-    *,
-    expect: str | int | None = None,
-    reason: str | None = None,
-    run_id: str | None = None,
+    repo: Repository, ref: str, alias: str, actor: Actor, *, expect: str | int | None = None
 ) -> AliasMove:
-    """Point ``alias`` at the version ``ref`` names, moving it off any other version.
+    """Point ``alias`` at the version ``ref`` names, moving it off any other version; the
+    move is recorded as made by ``actor``.
 
     Args:
         expect: ``"v3"`` (or 3): the alias must point at v3 now; ``"none"``: it must not be
@@ -47,20 +41,13 @@ def set_alias(
     expected: int | Literal["any"] | None = "any" if expect is None else parse_expect(expect)
     versions = repo.catalog.versions
     target = versions.get(parsed.name, parsed.selector)
-    actor = current_actor(run_id=run_id, reason=reason)
     return versions.move_alias(parsed.name, alias, target.number, actor, expect=expected)
 
 
 def remove_alias(
-    repo: Repository,
-    name: str,
-    alias: str,
-    *,
-    expect: str | int | None = None,
-    reason: str | None = None,
-    run_id: str | None = None,
+    repo: Repository, name: str, alias: str, actor: Actor, *, expect: str | int | None = None
 ) -> AliasMove:
-    """Take ``alias`` off the artifact ``name``.
+    """Take ``alias`` off the artifact ``name``, recording the removal as made by ``actor``.
 
     Args:
         expect: ``"v3"`` (or 3): the alias must point at v3 when it is removed; None:
@@ -83,7 +70,6 @@ def remove_alias(
                 "version it points at now (v3)"
             )
         expected = number
-    actor = current_actor(run_id=run_id, reason=reason)
     return repo.catalog.versions.remove_alias(check_name(name), alias, actor, expect=expected)
 
 

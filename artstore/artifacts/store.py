@@ -16,6 +16,7 @@ from artstore.artifacts import verify as _verify
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.diff import Diff
 from artstore.artifacts.download import KeepOut
+from artstore.artifacts.identity import current_actor
 from artstore.artifacts.manifest import Manifest
 from artstore.artifacts.names import check_settable_alias
 from artstore.artifacts.promote import PromotionResult
@@ -274,13 +275,8 @@ class Store:
     # -- aliases ---------------------------------------------------------------------------------
 
     def set_alias(
-        self,
-        ref: str,
-        alias: str,
-        *,
-        expect: str | int | None = None,
-        reason: str | None = None,
-        run_id: str | None = None,
+        self, ref: str, alias: str, *, expect: str | int | None = None,
+        reason: str | None = None, run_id: str | None = None,
     ) -> AliasMove:
         """Point ``alias`` at the version ``ref`` names, moving it off any other version;
         with ``expect`` (``"v3"``, or ``"none"`` for unset) only if it points there now.
@@ -292,18 +288,12 @@ class Store:
             ProtectedAliasError: the alias is protected; use :meth:`promote`.
             AliasConflictError: the alias did not point at ``expect``; nothing was moved.
         """
-        return _aliases.set_alias(
-            self.repository, ref, alias, expect=expect, reason=reason, run_id=run_id
-        )
+        actor = current_actor(run_id=run_id, reason=reason)
+        return _aliases.set_alias(self.repository, ref, alias, actor, expect=expect)
 
     def remove_alias(
-        self,
-        name: str,
-        alias: str,
-        *,
-        expect: str | int | None = None,
-        reason: str | None = None,
-        run_id: str | None = None,
+        self, name: str, alias: str, *, expect: str | int | None = None,
+        reason: str | None = None, run_id: str | None = None,
     ) -> AliasMove:
         """Take ``alias`` off the artifact ``name``; with ``expect`` (``"v3"``) only if it
         points there now.
@@ -315,9 +305,8 @@ class Store:
             ProtectedAliasError: the alias is protected; only :meth:`promote` moves it.
             AliasConflictError: the alias did not point at ``expect``; nothing was removed.
         """
-        return _aliases.remove_alias(
-            self.repository, name, alias, expect=expect, reason=reason, run_id=run_id
-        )
+        actor = current_actor(run_id=run_id, reason=reason)
+        return _aliases.remove_alias(self.repository, name, alias, actor, expect=expect)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of the artifact's aliases (or of one alias), oldest first."""

@@ -37,12 +37,7 @@ def _describe(move: AliasMove) -> str:
 @json_option
 @click.pass_context
 def set_alias(
-    ctx: click.Context,
-    ref: str,
-    alias: str,
-    expect: str | None,
-    reason: str | None,
-    as_json: bool,
+    ctx: click.Context, ref: str, alias: str, expect: str | None, reason: str | None, as_json: bool
 ) -> None:
     """Point ALIAS at the version NAME:REF."""
     move = store_from(ctx).set_alias(
@@ -64,12 +59,7 @@ def set_alias(
 @json_option
 @click.pass_context
 def remove_alias(
-    ctx: click.Context,
-    name: str,
-    alias: str,
-    expect: str | None,
-    reason: str | None,
-    as_json: bool,
+    ctx: click.Context, name: str, alias: str, expect: str | None, reason: str | None, as_json: bool
 ) -> None:
     """Take ALIAS off the artifact NAME."""
     move = store_from(ctx).remove_alias(
