@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from artstore.lineage import queries, run_import, runs
-from artstore.lineage.records import RunImport, RunImportResult, RunRecord
+from artstore.lineage import history, queries, run_import, runs
+from artstore.lineage.records import RunAlert, RunFile, RunImport, RunImportResult, RunRecord
 from artstore.lineage.transactions import Transactions
 
 __all__ = ["CatalogRuns"]
@@ -54,11 +54,11 @@ class CatalogRuns:
 
     def import_run(self, spec: RunImport) -> RunImportResult:
         """Merge a run recorded elsewhere (an offline spool) in one transaction: its row, the
-        metric and console rows it does not have yet, the versions it produced and the edges
-        to the versions it used. Nothing is deleted, and importing again adds nothing.
+        metric, console, file and alert rows it does not have yet, the versions it produced and
+        the edges to the versions it used. Nothing is deleted, and importing again adds nothing.
 
         A metric row is identified by (step, key, value, text, time), a console row by (seq,
-        stream, time).
+        stream, time), a file by (name, digest, saved at), an alert by all its fields.
         A new run gets ``spec.columns``; an existing one gets them only if its heartbeat is not
         later than ``spec.columns["heartbeat_at"]`` (else it was written since, and is kept).
         A version is recorded (as ``catalog.versions.record`` does) unless the run already
@@ -108,6 +108,26 @@ class CatalogRuns:
         """A run's metrics, one dict per step with ``_step``, ordered by step."""
         return self._tx.read(lambda s: runs.history(s, run_id, keys))
 
+    def history_page(
+        self, run_id: str, keys: Sequence[str], start: int, stop: int | None, steps: int
+    ) -> list[dict[str, Any]]:
+        """The rows of the first ``steps`` steps in ``[start, stop)`` that logged any of
+        ``keys``, holding only those (see :func:`artstore.lineage.history.history_page`);
+        empty when none is left.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: history.history_page(s, run_id, keys, start, stop, steps))
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        """The metric names a run logged, sorted.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: history.metric_keys(s, run_id))
+
     def console(self, run_id: str) -> list[tuple[str, str]]:
         """A run's console output as (stream, text) pieces in order."""
         return self._tx.read(lambda s: runs.console(s, run_id))
@@ -115,6 +135,38 @@ class CatalogRuns:
     def max_step(self, run_id: str) -> int | None:
         """The highest step a run logged, None before its first."""
         return self._tx.read(lambda s: runs.max_step(s, run_id))
+
+    def add_file(self, run_id: str, kept: RunFile) -> None:
+        """Record a file kept with a run; its blob must already be in the store.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        self._tx.write(lambda s: runs.add_files(s, run_id, [kept], merge=False))
+
+    def files(self, run_id: str) -> list[RunFile]:
+        """The files kept with a run, each as last saved, sorted by name.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: runs.files(s, run_id))
+
+    def add_alert(self, run_id: str, alert: RunAlert) -> None:
+        """Record an alert a run raised.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        self._tx.write(lambda s: runs.add_alerts(s, run_id, [alert], merge=False))
+
+    def alerts(self, run_id: str) -> list[RunAlert]:
+        """The alerts of a run, oldest first.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: runs.alerts(s, run_id))
 
     def add_edge(self, run_id: str, name: str, number: int, kind: runs.EdgeKind) -> bool:
         """Record that a run used or produced ``name:v<number>``; False if the run is unknown.

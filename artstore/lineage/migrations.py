@@ -12,11 +12,29 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, inspect, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 from artstore.errors import ConfigError, UnsupportedFormatError
 from artstore.lineage import tables as _tables  # noqa: F401  (registers the tables)
+from artstore.lineage.tables import UTCDateTime
 
 __all__ = [
     "MIGRATIONS",
@@ -51,6 +69,47 @@ def _create_tables(*names: str) -> Callable[[Connection], None]:
     return apply
 
 
+def _runs_v2(metadata: MetaData) -> Table:
+    # Frozen: the runs table as migration 2 created it. Columns added later (``entity``, by
+    # migration 3) must not exist before the step that adds them.
+    return Table(
+        "runs",
+        metadata,
+        Column("id", AutoString(), primary_key=True),
+        Column("project", AutoString(), nullable=False),
+        Column("name", AutoString()),
+        Column("status", AutoString(), nullable=False),
+        Column("config", JSON, nullable=False),
+        Column("summary", JSON, nullable=False),
+        Column("tags", JSON, nullable=False),
+        Column("notes", AutoString()),
+        Column("user", AutoString(), nullable=False),
+        Column("host", AutoString()),
+        Column("python", AutoString()),
+        Column("command", AutoString()),
+        Column("git_commit", AutoString()),
+        Column("git_dirty", Boolean()),
+        Column("exit_code", Integer()),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("finished_at", UTCDateTime()),
+        Column("heartbeat_at", UTCDateTime(), nullable=False),
+        Column("heartbeat_timeout", Float(), nullable=False),
+        Index("ix_runs_project", "project"),
+    )
+
+
+def _runs_metrics_console_edges(connection: Connection) -> None:
+    frozen = MetaData()
+    _runs_v2(frozen).create(connection)
+    _create_tables("metrics", "console_lines", "lineage_edges")(connection)
+
+
+def _run_entity_files_alerts(connection: Connection) -> None:
+    column = String().compile(dialect=connection.dialect)
+    connection.execute(text(f"ALTER TABLE runs ADD COLUMN entity {column}"))
+    _create_tables("run_files", "alerts")(connection)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -60,7 +119,12 @@ MIGRATIONS: list[Migration] = [
     Migration(
         2,
         "runs, metrics, console lines and lineage edges",
-        _create_tables("runs", "metrics", "console_lines", "lineage_edges"),
+        _runs_metrics_console_edges,
+    ),
+    Migration(
+        3,
+        "a run's entity, files kept with runs, alerts",
+        _run_entity_files_alerts,
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

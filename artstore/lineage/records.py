@@ -19,6 +19,8 @@ __all__ = [
     "LogResult",
     "NewVersion",
     "Promotion",
+    "RunAlert",
+    "RunFile",
     "RunImport",
     "RunImportResult",
     "RunRecord",
@@ -142,7 +144,11 @@ class LogResult:
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """A tracked run as stored; ``status`` is ``crashed`` for a running one gone silent."""
+    """A tracked run as stored; ``status`` is ``crashed`` for a running one gone silent.
+
+    ``entity`` is the W&B-style team or user the run was started for (``init(entity=)``), if
+    any.
+    """
 
     id: str
     project: str
@@ -163,6 +169,35 @@ class RunRecord:
     finished_at: datetime | None
     heartbeat_at: datetime
     heartbeat_timeout: float
+    entity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFile:
+    """A file kept with a run (``run.save``).
+
+    ``name`` is its relative POSIX path (checked as a manifest path is); ``digest`` and
+    ``size`` those of its content, a blob in the store; ``policy`` how it was saved (``live``,
+    ``now`` or ``end``); ``saved_at`` when this content was stored.
+    """
+
+    name: str
+    digest: str
+    size: int
+    policy: str
+    saved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunAlert:
+    """An alert a run raised: when, how serious (``INFO``, ``WARN``, ``ERROR``), its title and
+    text, and the step the run had reached."""
+
+    at: datetime
+    level: str
+    title: str
+    text: str
+    step: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +280,8 @@ class RunImport:
     :meth:`artstore.lineage.catalog_runs.CatalogRuns.write_batch`; ``lineage`` lists what the
     run produced and used, in order. ``actor`` is who imports it, recorded as each produced
     version's creator and on the alias history rows the import writes; its ``run_id`` is the
-    imported run.
+    imported run. ``files`` are the files it kept (their blobs already in the store) and
+    ``alerts`` the alerts it raised, in order.
     """
 
     run_id: str
@@ -254,6 +290,8 @@ class RunImport:
     console: Sequence[tuple[str, int, str, str, float]]
     lineage: Sequence[ImportedVersion | UsedVersion]
     actor: Actor
+    files: Sequence[RunFile] = ()
+    alerts: Sequence[RunAlert] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +302,8 @@ class RunImportResult:
     catalog's run was written after the import's last heartbeat (kept as it was).
     ``new_metrics`` and ``new_console`` count the rows added (rows already there are not
     written again). ``produced`` and ``used`` are ``name:v<n>`` in order; ``skipped_uses``
-    are the used versions this catalog does not have with that digest.
+    are the used versions this catalog does not have with that digest. ``new_files`` and
+    ``new_alerts`` count the file and alert rows added.
     """
 
     created: bool
@@ -274,3 +313,5 @@ class RunImportResult:
     produced: tuple[str, ...]
     used: tuple[str, ...]
     skipped_uses: tuple[str, ...]
+    new_files: int = 0
+    new_alerts: int = 0

@@ -1,11 +1,11 @@
 """Merging a run recorded elsewhere (an offline spool) into the catalog, in one transaction.
 
 The merge never deletes and never doubles: a metric row is identified by (step, key, value,
-text, time) and a console row by (seq, stream, time), and only rows the run does not have yet
-are inserted, so rows another writer added (a resumed online run) stay, and a repeated import
-adds nothing. The run's columns are taken from the import only when the catalog has nothing
-newer: a run whose heartbeat is later than the import's last one (resumed online since) keeps
-its columns.
+text, time), a console row by (seq, stream, time), a kept file by (name, digest, saved at) and
+an alert by all its fields, and only rows the run does not have yet are inserted, so rows
+another writer added (a resumed online run) stay, and a repeated import adds nothing. The
+run's columns are taken from the import only when the catalog has nothing newer: a run whose
+heartbeat is later than the import's last one (resumed online since) keeps its columns.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def import_run(
     connection = session.connection()
     new_metrics = runs.merge_rows(connection, "metrics", spec.run_id, spec.metrics)
     new_console = runs.merge_rows(connection, "console_lines", spec.run_id, spec.console)
+    new_files = runs.add_files(session, spec.run_id, spec.files, merge=True)
+    new_alerts = runs.add_alerts(session, spec.run_id, spec.alerts, merge=True)
     produced: list[str] = []
     used: list[str] = []
     skipped: list[str] = []
@@ -59,6 +61,8 @@ def import_run(
         produced=tuple(produced),
         used=tuple(used),
         skipped_uses=tuple(skipped),
+        new_files=new_files,
+        new_alerts=new_alerts,
     )
 
 

@@ -12,12 +12,14 @@ from sqlalchemy import Connection, update
 from sqlmodel import Session, SQLModel, col, func, select
 
 from artstore.errors import NotFoundError
-from artstore.lineage.records import RunRecord
+from artstore.lineage.records import RunAlert, RunFile, RunRecord
 from artstore.lineage.tables import (
+    AlertRow,
     ArtifactRow,
     ConsoleRow,
     EdgeRow,
     MetricRow,
+    RunFileRow,
     RunRow,
     VersionRow,
     utcnow,
@@ -27,12 +29,16 @@ __all__ = [
     "ConsoleValue",
     "EdgeKind",
     "MetricValue",
+    "add_alerts",
     "add_edge",
+    "add_files",
+    "alerts",
     "append_rows",
     "console",
     "create_run",
     "edges_of_run",
     "effective_status",
+    "files",
     "find_run",
     "get_run",
     "history",
@@ -96,6 +102,7 @@ def run_record(row: RunRow, now: datetime | None = None) -> RunRecord:
         finished_at=row.finished_at,
         heartbeat_at=row.heartbeat_at,
         heartbeat_timeout=row.heartbeat_timeout,
+        entity=row.entity,
     )
 
 
@@ -292,3 +299,106 @@ def merge_rows(
             new.append(row)
     append_rows(connection, table, new)
     return len(new)
+
+
+def add_files(session: Session, run_id: str, kept: Sequence[RunFile], *, merge: bool) -> int:
+    """Record files kept with a run; return how many rows were added.
+
+    With ``merge``, a file the run has with the same name, digest and time is left out (an
+    import repeated adds nothing).
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    _require(session, run_id)
+    seen: set[tuple[str, str, datetime]] = set()
+    if merge and kept:
+        seen = {
+            (row.name, row.digest, row.saved_at)
+            for row in session.exec(select(RunFileRow).where(RunFileRow.run_id == run_id))
+        }
+    added = 0
+    for item in kept:
+        key = (item.name, item.digest, item.saved_at)
+        if key in seen:
+            continue
+        seen.add(key)
+        session.add(
+            RunFileRow(
+                run_id=run_id,
+                name=item.name,
+                digest=item.digest,
+                size=item.size,
+                policy=item.policy,
+                saved_at=item.saved_at,
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def files(session: Session, run_id: str) -> list[RunFile]:
+    """The files kept with a run, each as last saved, sorted by name.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    _require(session, run_id)
+    newest: dict[str, RunFile] = {}
+    rows = session.exec(
+        select(RunFileRow)
+        .where(RunFileRow.run_id == run_id)
+        .order_by(col(RunFileRow.saved_at), col(RunFileRow.id))
+    )
+    for row in rows:
+        newest[row.name] = RunFile(row.name, row.digest, row.size, row.policy, row.saved_at)
+    return [newest[name] for name in sorted(newest)]
+
+
+def add_alerts(session: Session, run_id: str, raised: Sequence[RunAlert], *, merge: bool) -> int:
+    """Record alerts of a run; return how many rows were added.
+
+    With ``merge``, an alert the run has with the same time, level, title, text and step is
+    left out.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    _require(session, run_id)
+    seen: set[RunAlert] = set()
+    if merge and raised:
+        seen = set(alerts(session, run_id))
+    added = 0
+    for item in raised:
+        if item in seen:
+            continue
+        seen.add(item)
+        session.add(
+            AlertRow(
+                run_id=run_id,
+                at=item.at,
+                level=item.level,
+                title=item.title,
+                text=item.text,
+                step=item.step,
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def alerts(session: Session, run_id: str) -> list[RunAlert]:
+    """The alerts of a run, oldest first.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    _require(session, run_id)
+    rows = session.exec(
+        select(AlertRow)
+        .where(AlertRow.run_id == run_id)
+        .order_by(col(AlertRow.at), col(AlertRow.id))
+    )
+    return [RunAlert(row.at, row.level, row.title, row.text, row.step) for row in rows]

@@ -15,12 +15,14 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "AlertRow",
     "AliasHistoryRow",
     "AliasRow",
     "ArtifactRow",
     "ConsoleRow",
     "EdgeRow",
     "MetricRow",
+    "RunFileRow",
     "RunRow",
     "SchemaVersionRow",
     "UTCDateTime",
@@ -161,6 +163,8 @@ class RunRow(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     heartbeat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     heartbeat_timeout: float = 60.0
+    # Added by migration 3: the W&B entity (team or user) the run was started for.
+    entity: str | None = None
 
 
 class MetricRow(SQLModel, table=True):
@@ -218,3 +222,37 @@ class EdgeRow(SQLModel, table=True):
     src: str
     dst: str
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RunFileRow(SQLModel, table=True):
+    """A file kept with a run (``run.save``): its relative name and the blob of its content.
+
+    A file saved again with other content gets another row; the newest row of a name is the
+    file as the run left it.
+    """
+
+    __tablename__ = "run_files"
+    __table_args__ = (Index("ix_run_files_run_name", "run_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id")
+    name: str
+    digest: str
+    size: int = Field(sa_type=BigInteger)
+    policy: str
+    saved_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AlertRow(SQLModel, table=True):
+    """An alert a run raised (``run.alert``), at the step it had reached."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_run_at", "run_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+    level: str
+    title: str
+    text: str
+    step: int = Field(sa_type=BigInteger)
