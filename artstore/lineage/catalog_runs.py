@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from artstore.lineage import queries, run_import, runs
+from artstore.lineage import history, queries, run_import, runs
 from artstore.lineage.records import RunAlert, RunFile, RunImport, RunImportResult, RunRecord
 from artstore.lineage.transactions import Transactions
 
@@ -107,6 +107,26 @@ class CatalogRuns:
     def history(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """A run's metrics, one dict per step with ``_step``, ordered by step."""
         return self._tx.read(lambda s: runs.history(s, run_id, keys))
+
+    def history_page(
+        self, run_id: str, keys: Sequence[str], start: int, stop: int | None, steps: int
+    ) -> list[dict[str, Any]]:
+        """The rows of the first ``steps`` steps in ``[start, stop)`` that logged any of
+        ``keys``, holding only those (see :func:`artstore.lineage.history.history_page`);
+        empty when none is left.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: history.history_page(s, run_id, keys, start, stop, steps))
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        """The metric names a run logged, sorted.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: history.metric_keys(s, run_id))
 
     def console(self, run_id: str) -> list[tuple[str, str]]:
         """A run's console output as (stream, text) pieces in order."""
