@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from artstore import errors
 
 if TYPE_CHECKING:
+    from artstore.api import Api
     from artstore.artifacts import Artifact, ArtifactVersion, RunInfo, Store
     from artstore.lineage import AliasMove, ArtifactInfo
     from artstore.tracker import Run, finish, init, log
@@ -42,7 +43,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "AliasMove": ("artstore.lineage", "AliasMove"),
-    "Api": ("artstore.artifacts", "Store"),
+    "Api": ("artstore.api", "Api"),
     "Artifact": ("artstore.artifacts", "Artifact"),
     "ArtifactInfo": ("artstore.lineage", "ArtifactInfo"),
     "ArtifactVersion": ("artstore.artifacts", "ArtifactVersion"),

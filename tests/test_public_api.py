@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import artstore
+import artstore.api
 import artstore.artifacts
 import artstore.errors
 
@@ -16,8 +17,8 @@ def test_every_exported_name_resolves():
         assert getattr(artstore, name) is not None, name
 
 
-def test_api_is_store():
-    assert artstore.Api is artstore.Store
+def test_api_is_the_wandb_shaped_api():
+    assert artstore.Api is artstore.api.Api
     assert artstore.Store is artstore.artifacts.Store
 
 

@@ -1,0 +1,195 @@
+"""Runs as W&B's public API returns them: ``ApiRun`` (one run) and ``Runs`` (a query's)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, overload
+
+from artstore.api.history import HistoryScan, check_keys, sample
+from artstore.errors import ConfigError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from artstore.artifacts import ArtifactVersion, Repository, RunInfo
+
+__all__ = ["ApiRun", "ReadOnlyDict", "Runs"]
+
+
+class ReadOnlyDict(dict[str, Any]):
+    """A run's config or summary as read back: a dict that refuses changes.
+
+    W&B's public run takes edits and stores them on ``run.update()``; here a run is changed
+    only by the process that runs it, so an edit is refused rather than kept in memory and
+    lost.
+    """
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise InvalidArgumentError(
+            "a run read through Api() is read-only; set config and summary in the run "
+            "itself (artstore.init(resume=...) reopens a run)"
+        )
+
+    def __reduce__(self) -> tuple[type[ReadOnlyDict], tuple[dict[str, Any]]]:
+        # copy and pickle rebuild from one dict rather than setting items one by one.
+        return (type(self), (dict(self),))
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    update = pop = popitem = setdefault = clear = _refuse
+
+
+class ApiRun:
+    """One run as ``Api().run()`` and ``Api().runs()`` return it, named as W&B names it.
+
+    ``entity`` is the entity the run was started for (``init(entity=)``), None if none was
+    given. There is no ``url``'s web page: it is None, and ``art runs show ID`` shows the run.
+    """
+
+    def __init__(self, info: RunInfo, repo: Repository) -> None:
+        self._info = info
+        self._runs = repo.catalog.runs
+        self._config = ReadOnlyDict(info.record.config)
+        self._summary = ReadOnlyDict(info.record.summary)
+
+    @property
+    def info(self) -> RunInfo:
+        """The run as artstore's own API reads it (console, lineage, ...)."""
+        return self._info
+
+    id = property(lambda self: self._info.id, doc="The run id.")
+    name = property(lambda self: self._info.name, doc="The run's name (W&B's display name).")
+    display_name = name
+    project = property(lambda self: self._info.project, doc="The project.")
+    entity = property(lambda self: self._info.record.entity, doc="The entity, or None.")
+    state = property(lambda self: self._info.state, doc="running, finished, failed or crashed.")
+    notes = property(lambda self: self._info.record.notes, doc="The run's notes, or None.")
+    user = property(lambda self: self._info.record.user, doc="Who ran it (user name).")
+    tags = property(lambda self: self._info.tags, doc="Tags (a new list each time).")
+    config = property(lambda self: self._config, doc="Hyperparameters (read-only).")
+    summary = property(lambda self: self._summary, doc="Final numbers (read-only).")
+    url = property(lambda self: None, doc="Always None: no web page shows a run here.")
+
+    @property
+    def created_at(self) -> str:
+        """When the run started: ISO 8601 UTC text, as W&B gives it."""
+        return self._info.record.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def path(self) -> list[str]:
+        """``[entity, project, id]``, or ``[project, id]`` for a run without an entity: its
+        ``"/".join`` is a path ``Api().run()`` takes."""
+        head = [self.entity] if self.entity else []
+        return [*head, self.project, self.id]
+
+    @property
+    def lastHistoryStep(self) -> int:  # W&B's name
+        """The highest step logged, -1 before the first."""
+        step = self._runs.max_step(self.id)
+        return -1 if step is None else step
+
+    def history(
+        self,
+        samples: int = 500,
+        keys: list[str] | None = None,
+        x_axis: str = "_step",
+        pandas: bool = True,
+        stream: str = "default",
+    ) -> Any:
+        """At most ``samples`` rows of the run's history, evenly spaced (the first and last
+        kept), as a pandas DataFrame, or a list of dicts with ``pandas=False``.
+
+        With ``keys``, a row holds ``x_axis`` and those keys, and only steps that logged all
+        of them have one.
+
+        Raises:
+            ConfigError: ``pandas=True`` but pandas is not installed.
+            InvalidArgumentError: ``samples`` below 1, ``keys`` not a list of names, or
+                ``stream="system"`` (no machine metrics are kept).
+            NotFoundError: the run no longer exists.
+        """
+        wanted = check_keys(keys)
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise InvalidArgumentError(f"samples is a whole number from 1, not {samples!r}")
+        if stream != "default":
+            raise InvalidArgumentError(
+                f"stream={stream!r}: artstore keeps no machine metrics; use stream='default'"
+            )
+        frame = _pandas() if pandas else None
+        columns = None if wanted is None else [x_axis, *wanted]
+        rows = sample(list(self.scan_history(keys=columns)), samples)
+        return rows if frame is None else frame.DataFrame.from_records(rows)
+
+    def scan_history(
+        self,
+        keys: list[str] | None = None,
+        page_size: int = 1000,
+        min_step: int = 0,
+        max_step: int | None = None,
+        use_cache: bool = True,
+    ) -> HistoryScan:
+        """Every history row of steps ``min_step`` to ``max_step`` (exclusive), by step, read
+        ``page_size`` steps at a time (``use_cache`` is W&B's and has no effect here).
+
+        With ``keys``, a row holds ``_step`` and those keys, and only steps that logged all
+        of them have one.
+
+        Raises:
+            InvalidArgumentError: ``keys`` not a list of names, or a step bound or page size
+                that is not a whole number (a page size from 1).
+        """
+        for what, value, low in (("page_size", page_size, 1), ("min_step", min_step, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InvalidArgumentError(f"{what} is a whole number from {low}, not {value!r}")
+        if max_step is not None and (isinstance(max_step, bool) or not isinstance(max_step, int)):
+            raise InvalidArgumentError(f"max_step is a whole number or None, not {max_step!r}")
+        return HistoryScan(self._runs, self.id, check_keys(keys), page_size, min_step, max_step)
+
+    def logged_artifacts(self, per_page: int = 100) -> list[ArtifactVersion]:
+        """The versions this run logged, in order."""
+        return self._info.produced()
+
+    def used_artifacts(self, per_page: int = 100) -> list[ArtifactVersion]:
+        """The versions this run used, in order."""
+        return self._info.used()
+
+    def __repr__(self) -> str:
+        return f"<Run {'/'.join(self.path)} ({self.state})>"
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise ConfigError(
+            "history() returns a pandas DataFrame and pandas is not installed: "
+            "pip install pandas, or call history(pandas=False) for a list of dicts"
+        ) from None
+    return pandas
+
+
+class Runs(Sequence[ApiRun]):
+    """The runs of an ``Api().runs()`` query: a sequence, read on first use."""
+
+    def __init__(self, load: Callable[[], Iterable[ApiRun]], description: str) -> None:
+        self._load = load
+        self._runs: list[ApiRun] | None = None
+        self._description = description
+
+    def _all(self) -> list[ApiRun]:
+        if self._runs is None:
+            self._runs = list(self._load())
+        return self._runs
+
+    @overload
+    def __getitem__(self, index: int) -> ApiRun: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ApiRun]: ...
+    def __getitem__(self, index: int | slice) -> ApiRun | list[ApiRun]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[ApiRun]:
+        return iter(self._all())
+
+    def __repr__(self) -> str:
+        return f"<Runs {self._description}>"
