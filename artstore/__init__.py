@@ -16,12 +16,15 @@ if TYPE_CHECKING:
     from artstore.artifacts import Artifact, ArtifactVersion, RunInfo, Store
     from artstore.lineage import AliasMove, ArtifactInfo
     from artstore.tracker import Run, finish, init, log
+    from artstore.tracker.alerts import AlertLevel
     from artstore.tracker.mappings import Config, Summary
+    from artstore.tracker.shortcuts import alert, save
 
     config: Config
     summary: Summary
 
 __all__ = [
+    "AlertLevel",
     "AliasMove",
     "Api",
     "Artifact",
@@ -31,17 +34,20 @@ __all__ = [
     "RunInfo",
     "Store",
     "__version__",
+    "alert",
     "config",
     "errors",
     "finish",
     "init",
     "log",
+    "save",
     "summary",
 ]
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AlertLevel": ("artstore.tracker.alerts", "AlertLevel"),
     "AliasMove": ("artstore.lineage", "AliasMove"),
     "Api": ("artstore.api", "Api"),
     "Artifact": ("artstore.artifacts", "Artifact"),
@@ -50,9 +56,11 @@ _LAZY = {
     "Run": ("artstore.tracker", "Run"),
     "RunInfo": ("artstore.artifacts", "RunInfo"),
     "Store": ("artstore.artifacts", "Store"),
+    "alert": ("artstore.tracker.shortcuts", "alert"),
     "finish": ("artstore.tracker", "finish"),
     "init": ("artstore.tracker", "init"),
     "log": ("artstore.tracker", "log"),
+    "save": ("artstore.tracker.shortcuts", "save"),
 }
 
 

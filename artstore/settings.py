@@ -56,6 +56,7 @@ class StoreSettings:
     catalog: str | None = None
     storage_options: dict[str, Any] = field(default_factory=dict)
     protected_aliases: dict[str, list[str]] = field(default_factory=dict)
+    alert_webhook: str | None = None
 
 
 def resolve_store(explicit: str | None = None, cwd: Path | None = None) -> StoreLocation:
@@ -152,7 +153,7 @@ def parse_settings(text: str, source: str) -> StoreSettings:
         return StoreSettings()
     if not isinstance(data, dict):
         raise ConfigError(f"{source} must hold a mapping of settings, not {type(data).__name__}")
-    known = {"catalog", "storage_options", "protected_aliases"}
+    known = {"catalog", "storage_options", "protected_aliases", "alert_webhook"}
     unknown = sorted(str(k) for k in set(data) - known)
     if unknown:
         raise ConfigError(f"{source} has unknown settings {unknown}; see docs/format.md")
@@ -162,10 +163,16 @@ def parse_settings(text: str, source: str) -> StoreSettings:
     options = data.get("storage_options") or {}
     if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
         raise ConfigError(f"{source}: storage_options must be a mapping of option names")
+    webhook = data.get("alert_webhook")
+    if webhook is not None and not (
+        isinstance(webhook, str) and webhook.startswith(("http://", "https://"))
+    ):
+        raise ConfigError(f"{source}: alert_webhook must be an http:// or https:// URL")
     return StoreSettings(
         catalog=catalog,
         storage_options=options,
         protected_aliases=_parse_protected(data.get("protected_aliases"), source),
+        alert_webhook=webhook,
     )
 
 

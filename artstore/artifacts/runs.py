@@ -4,18 +4,29 @@ runs)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from artstore.artifacts.download import materialize
 from artstore.artifacts.lookup import find_version
+from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.names import check_run_id
-from artstore.errors import ConfigError, UserError
-from artstore.lineage import RunRecord
+from artstore.errors import (
+    ConfigError,
+    FileAccessError,
+    InvalidArgumentError,
+    NotFoundError,
+    UserError,
+)
+from artstore.lineage import RunAlert, RunFile, RunRecord
+from artstore.storage import Digest
 
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.artifacts.version import ArtifactVersion
 
-__all__ = ["RunInfo", "find_runs", "get_run", "matches"]
+__all__ = ["RunFileInfo", "RunInfo", "find_runs", "get_run", "matches"]
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "$eq": lambda a, b: a == b,
@@ -47,6 +58,7 @@ class RunInfo:
     config = property(lambda self: dict(self.record.config), doc="Hyperparameters.")
     summary = property(lambda self: dict(self.record.summary), doc="Final numbers.")
     tags = property(lambda self: list(self.record.tags), doc="Tags.")
+    entity = property(lambda self: self.record.entity, doc="The W&B entity, or None.")
 
     def history(
         self, keys: Sequence[str] | None = None, *, pandas: bool = False
@@ -77,6 +89,32 @@ class RunInfo:
         """The versions this run produced (or re-logged unchanged), in order."""
         return self._edges("produced")
 
+    def files(self) -> list[RunFileInfo]:
+        """The files kept with the run (``run.save``), each as last saved, sorted by name."""
+        return [
+            RunFileInfo(self, kept, self._repo) for kept in self._repo.catalog.runs.files(self.id)
+        ]
+
+    def file(self, name: str) -> RunFileInfo:
+        """One file kept with the run.
+
+        Raises:
+            NotFoundError: the run kept no file of that name.
+            InvalidArgumentError: ``name`` is not a string.
+        """
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"a file name is a string, not a {type(name).__name__}")
+        for kept in self._repo.catalog.runs.files(self.id):
+            if kept.name == name:
+                return RunFileInfo(self, kept, self._repo)
+        raise NotFoundError(
+            f"run {self.id} kept no file {name[:80]!r}; see: art runs files {self.id}"
+        )
+
+    def alerts(self) -> list[RunAlert]:
+        """The alerts the run raised (``run.alert``), oldest first."""
+        return self._repo.catalog.runs.alerts(self.id)
+
     def _edges(self, kind: str) -> list[ArtifactVersion]:
         return [
             find_version(self._repo, f"{name}:v{number}")
@@ -86,6 +124,58 @@ class RunInfo:
 
     def __repr__(self) -> str:
         return f"<RunInfo {self.project}/{self.name or self.id} ({self.id}) {self.state}>"
+
+
+class RunFileInfo:
+    """A file kept with a run: ``name``, ``size``, ``digest``, ``policy``, ``saved_at``."""
+
+    def __init__(self, run: RunInfo, kept: RunFile, repo: Repository) -> None:
+        self.run = run
+        self.record = kept
+        self._repo = repo
+
+    name = property(lambda self: self.record.name, doc="Its path relative to the save base.")
+    size = property(lambda self: self.record.size, doc="Its size in bytes.")
+    digest = property(lambda self: self.record.digest, doc="The xxh3-128 of its content.")
+    policy = property(lambda self: self.record.policy, doc="live, now or end.")
+
+    @property
+    def saved_at(self) -> datetime:
+        """When this content was kept."""
+        return self.record.saved_at
+
+    def download(
+        self, root: str | Path = ".", replace: bool = False, exist_ok: bool = False
+    ) -> Path:
+        """Write the file to ``root/<name>``, verified against its digest; returns the path.
+
+        As W&B's ``File.download``: a file already there is an error, unless ``replace``
+        (written again) or ``exist_ok`` (left as it is).
+
+        Raises:
+            FileAccessError: a file is already there (and neither flag is given), the
+                destination cannot be written, or it lies in the store's own folder or is its
+                catalog.
+            UnsafePathError: the destination would fall outside ``root`` through a link.
+            CorruptBlobError: the stored bytes do not match the digest.
+            NotFoundError: the blob is missing from the store.
+        """
+        target = Path(root) / self.record.name
+        if target.exists() and not replace:
+            if exist_ok:
+                return target
+            raise FileAccessError(
+                str(target), "it exists; pass replace=True to overwrite or exist_ok=True to keep"
+            )
+        entry = FileEntry(self.record.name, Digest.parse(self.record.digest), self.record.size)
+        label = f"run {self.run.id} file"
+        materialize(
+            self._repo.blobs, [entry], Path(root), label=label, keep_out=self._repo.keep_out()
+        )
+        return target
+
+    def __repr__(self) -> str:
+        return f"<RunFileInfo {self.run.id}:{self.name} ({self.size} bytes)>"
 
 
 def find_runs(

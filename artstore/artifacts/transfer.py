@@ -6,11 +6,13 @@ staged, so that the catalog can record it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from artstore.artifacts.manifest import Manifest
 from artstore.errors import CorruptBlobError, InvalidArgumentError
 from artstore.storage import BlobStore, Digest, Kind
 
-__all__ = ["copy_version"]
+__all__ = ["copy_blobs", "copy_version"]
 
 
 def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
@@ -27,13 +29,25 @@ def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
     manifest_digest = Digest.parse(digest)
     raw = source.read_bytes(Kind.MANIFEST, manifest_digest)
     manifest = Manifest.decode(raw, f"manifest {digest}")
-    needed = {e.digest for e in manifest}
-    for blob in sorted(target.missing(Kind.BLOB, needed), key=str):
+    copy_blobs(source, target, {e.digest for e in manifest})
+    target.put_bytes(Kind.MANIFEST, raw)
+    target.sync()
+    return manifest
+
+
+def copy_blobs(source: BlobStore, target: BlobStore, digests: Iterable[Digest]) -> None:
+    """Copy the blobs ``target`` lacks from ``source``, a store on the local disk, verifying
+    each, and make them durable.
+
+    Raises:
+        CorruptBlobError: a source blob does not match its digest.
+        InvalidArgumentError: ``source`` is not on the local disk.
+    """
+    if not source.backend.local:
+        raise InvalidArgumentError(f"copy_blobs reads from a local store, not {source.url}")
+    for blob in sorted(target.missing(Kind.BLOB, set(digests)), key=str):
         # Streamed and re-hashed on the way: a corrupt source blob is caught, not copied.
         stored = target.put_file(source.path(Kind.BLOB, blob))
         if stored.digest != blob:
             raise CorruptBlobError(blob.hex, stored.digest.hex)
     target.sync()
-    target.put_bytes(Kind.MANIFEST, raw)
-    target.sync()
-    return manifest

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from artstore.artifacts import Manifest, check_name, check_settable_alias
+from artstore.artifacts import Manifest, check_name, check_settable_alias, safe_relpath
 from artstore.artifacts.names import MAX_VERSION, check_run_id
 from artstore.errors import (
     ArtstoreError,
@@ -27,7 +27,10 @@ from artstore.errors import (
     NotFoundError,
     UnsupportedFormatError,
 )
-from artstore.storage import BlobStore, Digest, Kind, open_store, parse_format
+from artstore.lineage import RunAlert, RunFile
+from artstore.storage import BlobStore, Digest, Kind, open_store
+from artstore.tracker.alerts import ALERT_LEVELS, MAX_ALERT_TEXT, MAX_ALERT_TITLE
+from artstore.tracker.files import POLICIES
 from artstore.tracker.mappings import MAX_DEPTH
 from artstore.tracker.values import MAX_KEY, MAX_STEP, MAX_TEXT, text_problem
 
@@ -44,6 +47,8 @@ logger = logging.getLogger(__name__)
 SPOOL_FILE = "run.jsonl"
 
 _FOLDER = re.compile(r"offline-run-\d{8}_\d{6}-(.+)")
+#: Record formats this reader knows: 2 marks records a format-1 reader must refuse.
+SPOOL_FORMATS = (1, 2)
 _INT32 = 2**31 - 1
 _STATUSES = ("running", "finished", "failed")
 _STREAMS = ("stdout", "stderr")
@@ -53,7 +58,12 @@ _RECORD_FIELDS = {
     "artifact": ({"name", "artifact_type", "description", "metadata", "digest", "aliases"}, set()),
     "use": ({"name", "number", "digest"}, set()),
     "finish": ({"fields"}, set()),
+    "file": ({"name", "digest", "size", "policy", "saved_at"}, set()),
+    "alert": ({"at", "level", "title", "text", "step"}, set()),
 }
+# Record types, and run columns, that only format 2 has.
+_FORMAT_2_TYPES = ("file", "alert")
+_FORMAT_2_COLUMNS = ("entity",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +96,9 @@ class Spool:
     """A checked spool: the run's columns as its records end them, its rows, its lineage.
 
     ``columns`` are the start record's fields (without ``id``) updated by every batch and
-    finish record in order; ``finished`` says whether the spool records the run's end.
+    finish record in order; ``finished`` says whether the spool records the run's end;
+    ``files`` and ``alerts`` are the files the run kept (their blobs in the spool's store) and
+    the alerts it raised, in order.
     """
 
     folder: Path
@@ -96,6 +108,8 @@ class Spool:
     console: tuple[tuple[str, int, str, str, float], ...]
     lineage: tuple[SpooledArtifact | SpooledUse, ...]
     finished: bool
+    files: tuple[RunFile, ...] = ()
+    alerts: tuple[RunAlert, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -175,7 +189,10 @@ class _Reader:
         self.metrics: list[tuple[str, int, str, float | None, str | None, float]] = []
         self.console: list[tuple[str, int, str, str, float]] = []
         self.lineage: list[SpooledArtifact | SpooledUse] = []
+        self.files: list[RunFile] = []
+        self.alerts: list[RunAlert] = []
         self.finished = False
+        self.format = 1
         self._blobs: BlobStore | None = None
         self.line = 0
 
@@ -198,7 +215,12 @@ class _Reader:
         fmt = record.get("format")
         if type(fmt) is not int:
             raise self.fail("format", f"{_show(fmt)} is not a format number")
-        parse_format(fmt, where)
+        if fmt not in SPOOL_FORMATS:
+            raise UnsupportedFormatError(
+                f"{where} has format {fmt}; this artstore reads spool formats "
+                f"{SPOOL_FORMATS[0]}-{SPOOL_FORMATS[-1]}: upgrade artstore to sync this run"
+            )
+        self.format = fmt
         kind = record.get("type")
         if not isinstance(kind, str):
             raise self.fail("type", f"{_show(kind)} is not a record type")
@@ -206,6 +228,8 @@ class _Reader:
             raise UnsupportedFormatError(
                 f"{where}: unknown record type {kind!r}; upgrade artstore to sync this run"
             )
+        if kind in _FORMAT_2_TYPES and fmt < 2:
+            raise self.fail("format", f"1 cannot hold a {kind} record (format 2 can)")
         required, optional = _RECORD_FIELDS[kind]
         for name in sorted(required - record.keys()):
             raise self.fail(name, "is missing")
@@ -285,13 +309,46 @@ class _Reader:
         digest = self.check("digest", record["digest"], _digest)
         self.lineage.append(SpooledUse(self.line, name, number, digest))
 
-    def manifest(self, digest: str) -> Manifest:
-        """The manifest of a logged artifact, with every blob it names in the spool's store."""
+    def _file(self, record: dict[str, Any]) -> None:
+        name = self.check("name", record["name"], _run_file_name)
+        digest = self.check("digest", record["digest"], _digest)
+        size = self.check("size", record["size"], _int_in(0, MAX_STEP))
+        policy = self.check("policy", record["policy"], _policy)
+        saved_at = self.check("saved_at", record["saved_at"], _time)
+        blobs = self.spool_blobs()
+        parsed = Digest.parse(digest)
+        if not blobs.has(Kind.BLOB, parsed):
+            raise self.fail("digest", f"names blob {digest}, which {self.folder / 'store'} lacks")
+        if blobs.size(Kind.BLOB, parsed) != size:
+            raise self.fail("size", f"{size} is not the size of blob {digest}")
+        self.files.append(RunFile(name, digest, size, policy, saved_at))
+
+    def _alert(self, record: dict[str, Any]) -> None:
+        at = self.check("at", record["at"], _time)
+        level = self.check("level", record["level"], _level)
+        title = self.check("title", record["title"], _alert_title)
+        text = self.check("text", record["text"], _alert_text)
+        step = self.check("step", record["step"], _int_in(0, MAX_STEP))
+        self.alerts.append(RunAlert(at, level, title, text, step))
+
+    def spool_blobs(self) -> BlobStore:
+        """The spool's store, holding the files the run logged or kept.
+
+        Raises:
+            InvalidSpoolError: the spool has no store.
+        """
         store = self.folder / "store"
         if self._blobs is None:
             if not (store / "artstore.json").is_file():
                 raise self.fail("digest", f"names files, but {store} is not a store")
             self._blobs = open_store(str(store))
+        return self._blobs
+
+    def manifest(self, digest: str) -> Manifest:
+        """The manifest of a logged artifact, with every blob it names in the spool's store."""
+        store = self.folder / "store"
+        self.spool_blobs()
+        assert self._blobs is not None
         try:
             raw = self._blobs.read_bytes(Kind.MANIFEST, Digest.parse(digest))
         except NotFoundError:
@@ -310,11 +367,13 @@ class _Reader:
             rule = _COLUMNS.get(name)
             if name == "id" and start:
                 continue
-            if rule is None or (name in _IDENTITY and not start):
+            if rule is None or (name in _FIXED and not start):
                 shown = (
                     "is not a run column" if rule is None or name == "id" else "is fixed at start"
                 )
                 raise self.fail(f"fields.{_show(name)}", shown)
+            if name in _FORMAT_2_COLUMNS and self.format < 2:
+                raise self.fail(f"fields.{name}", "needs record format 2")
             columns[name] = self.check(f"fields.{name}", value, rule)
         return columns
 
@@ -359,6 +418,8 @@ class _Reader:
             tuple(self.console),
             tuple(self.lineage),
             self.finished,
+            tuple(self.files),
+            tuple(self.alerts),
         )
 
 
@@ -504,6 +565,39 @@ def _json_object(value: Any) -> dict[str, Any]:
     return value  # type: ignore[no-any-return]
 
 
+def _run_file_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"{_show(value)} is not a string")
+    name = safe_relpath(value)  # UnsafePathError: reported by check() with its reason
+    if name != value:
+        raise _Bad(f"{_show(value)} is not in NFC form")
+    return name
+
+
+def _policy(value: Any) -> str:
+    if value not in POLICIES:
+        raise _Bad(f"{_show(value)} is not one of {', '.join(POLICIES)}")
+    return str(value)
+
+
+def _level(value: Any) -> str:
+    if value not in ALERT_LEVELS:
+        raise _Bad(f"{_show(value)} is not one of {', '.join(ALERT_LEVELS)}")
+    return str(value)
+
+
+def _alert_title(value: Any) -> str:
+    if not 1 <= len(_text(value)) <= MAX_ALERT_TITLE:
+        raise _Bad(f"{_show(value)} is not 1-{MAX_ALERT_TITLE} characters long")
+    return str(value)
+
+
+def _alert_text(value: Any) -> str:
+    if len(_text(value)) > MAX_ALERT_TEXT:
+        raise _Bad(f"is longer than {MAX_ALERT_TEXT} characters")
+    return str(value)
+
+
 def _row(row: Any, length: int) -> list[Any]:
     if type(row) is not list or len(row) != length:
         raise _Bad(f"{_show(row)} is not a row of {length} values")
@@ -511,8 +605,10 @@ def _row(row: Any, length: int) -> list[Any]:
 
 
 _IDENTITY = ("project", "user", "created_at")
+_FIXED = (*_IDENTITY, "entity")
 _COLUMNS: dict[str, Callable[[Any], Any]] = {
     "project": _nonempty,
+    "entity": _optional(_nonempty),
     "user": _text,
     "created_at": _time,
     "name": _optional(_text),

@@ -13,7 +13,9 @@ from typing import Any, Literal
 from artstore.artifacts import Artifact, ArtifactVersion
 from artstore.errors import InvalidArgumentError, InvalidValueError, RunStateError
 from artstore.tracker._writer import BatchWriter
+from artstore.tracker.alerts import Alerter
 from artstore.tracker.console import ConsoleCapture
+from artstore.tracker.files import KeptFiles, save_glob
 from artstore.tracker.mappings import Config, Summary
 from artstore.tracker.sinks import RunSink
 from artstore.tracker.values import MAX_STEP, check_key, summarise, text_problem, to_cell
@@ -111,6 +113,14 @@ class Run:
         if options.capture_console:
             self._console = ConsoleCapture(self._keep_console)
             self._console.start()
+        self._files = KeptFiles(sink.keep_file)
+        about = {
+            "run_id": run_id,
+            "project": project,
+            "name": name,
+            "entity": start_fields.get("entity"),
+        }
+        self._alerts = Alerter(sink.alert, sink.alert_webhook, about, enabled=mode != "disabled")
 
     # -- logging --------------------------------------------------------------------------------
 
@@ -244,6 +254,53 @@ class Run:
         text = ref.qualified_name if isinstance(ref, ArtifactVersion) else ref
         return self._sink.use_artifact(text)
 
+    # -- files and alerts -----------------------------------------------------------------------
+
+    def save(self, glob_str: Any = None, base_path: Any = None, policy: str = "live") -> list[str]:
+        """Keep files with the run, as ``wandb.save``: each a blob in the store, listed by
+        ``art runs files``.
+
+        Args:
+            glob_str: a file or glob; relative to the working folder, inside ``base_path``.
+            base_path: the folder names start from (default: the working folder, or for an
+                absolute glob the folder above the file's folder).
+            policy: ``live`` (kept now, and again at the end if changed), ``now`` (kept now)
+                or ``end`` (kept when the run finishes).
+
+        Returns:
+            The names of the files the glob matches now.
+
+        Raises:
+            InvalidArgumentError: no glob, a URL, a NUL character, or an unknown policy.
+            UnsafePathError: the glob reaches outside ``base_path``, or a file leads outside
+                it through a link.
+            SourceChangedError: a file changed while it was read (nothing of it is kept).
+            RunStateError: the run is finished.
+        """
+        self._check_open()
+        return self._files.save(save_glob(glob_str, base_path, policy))
+
+    def alert(
+        self, title: str, text: str = "", level: Any = None, wait_duration: Any = None
+    ) -> None:
+        """Raise an alert, as ``wandb.alert``: recorded with the run (time, level, step),
+        printed on stderr, and posted to the alert webhook if one is set.
+
+        Args:
+            title: 1-64 characters.
+            text: up to 10,000 characters.
+            level: ``INFO`` (default), ``WARN`` or ``ERROR`` (or an ``AlertLevel``).
+            wait_duration: seconds or a ``timedelta`` (default one minute): another alert of
+                this title within it is suppressed (not printed, recorded nor posted).
+
+        Raises:
+            InvalidValueError: a title, text, level or wait_duration artstore cannot keep.
+            ConfigError: ``$ARTSTORE_ALERT_WEBHOOK`` is not an http(s) URL.
+            RunStateError: the run is finished.
+        """
+        self._check_open()
+        self._alerts.alert(title, text, level, wait_duration, self._step)
+
     def _check_open(self) -> None:
         if self._finished:
             raise RunStateError(f"run {self.id} is finished; start another with artstore.init()")
@@ -258,6 +315,7 @@ class Run:
         """End the run: ``finished`` for exit code 0, else ``failed``; writes what is left."""
         if self._finished:
             return
+        self._files.finish()
         self._finished = True
         if self._console is not None:
             self._console.stop()
@@ -273,6 +331,7 @@ class Run:
             )
         self._writer.set_fields(**fields)
         self._writer.close()
+        self._alerts.close()
         self._sink.close()
         if self._on_finish is not None:
             self._on_finish(self)

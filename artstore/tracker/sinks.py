@@ -6,6 +6,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from artstore.artifacts import Artifact, ArtifactVersion, Store
+from artstore.errors import ArtstoreError
+from artstore.lineage import RunAlert, RunFile
+from artstore.storage import BlobStore, LocalFile
+from artstore.tracker.files import SavedFile
 from artstore.tracker.spool import SpoolWriter
 
 __all__ = ["CatalogSink", "NullSink", "RunSink", "SpoolSink"]
@@ -28,8 +32,43 @@ class RunSink(Protocol):
     def use_artifact(self, ref: str) -> ArtifactVersion:
         """Resolve a version and record that the run used it."""
 
+    def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
+        """Store a file's content as a blob, then record it with the run; None when its digest
+        is ``previous`` (unchanged since it was last kept: nothing is recorded) or disabled.
+
+        Raises:
+            SourceChangedError: the file changed while it was read; nothing is kept.
+            UnsafePathError: through a link, the file lies outside the folder it is named from.
+            NotFoundError, FileAccessError: it cannot be read.
+        """
+
+    def alert(self, alert: RunAlert) -> None:
+        """Record an alert the run raised."""
+
+    def alert_webhook(self) -> str | None:
+        """The ``alert_webhook`` of the store's ``artstore.yaml``, if any."""
+
     def close(self) -> None:
         """Release what the sink holds."""
+
+
+def _put_file(
+    blobs: BlobStore, file: SavedFile, policy: str, previous: str | None
+) -> RunFile | None:
+    # The same path as a put: every byte read once, refused if the file changes meanwhile or
+    # leads outside its base through a link; durable before anything refers to it.
+    [result] = blobs.put_files([LocalFile(str(file.path), within=str(file.base))])
+    if result.digest.hex == previous:
+        return None
+    blobs.sync()
+    return RunFile(file.name, result.digest.hex, result.size, policy, datetime.now(UTC))
+
+
+def _configured_webhook(store: Store) -> str | None:
+    try:
+        return store.repository.settings.alert_webhook
+    except ArtstoreError:  # no store here (an offline run elsewhere): only the environment's
+        return None
 
 
 class CatalogSink:
@@ -62,6 +101,22 @@ class CatalogSink:
         # docstring inherited
         return self.store.use(ref, run_id=self.run_id)
 
+    def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
+        # docstring inherited
+        repo = self.store.repository
+        kept = _put_file(repo.writable_blobs(), file, policy, previous)
+        if kept is not None:
+            repo.catalog.runs.add_file(self.run_id, kept)
+        return kept
+
+    def alert(self, alert: RunAlert) -> None:
+        # docstring inherited
+        self.store.repository.catalog.runs.add_alert(self.run_id, alert)
+
+    def alert_webhook(self) -> str | None:
+        # docstring inherited
+        return _configured_webhook(self.store)
+
     def close(self) -> None:
         # docstring inherited
         self.store.close()
@@ -79,7 +134,13 @@ class SpoolSink:
 
     def start(self, fields: dict[str, Any], *, resume: bool) -> None:
         # docstring inherited
-        self.spool.record("start", fields=fields, resume=resume)
+        # Only a run with an entity needs format 2; a run without one stays readable by
+        # artstore releases that read format 1.
+        if fields.get("entity") is None:
+            fields = {k: v for k, v in fields.items() if k != "entity"}
+            self.spool.record("start", fields=fields, resume=resume)
+        else:
+            self.spool.record("start", record_format=2, fields=fields, resume=resume)
 
     def write(
         self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
@@ -111,6 +172,38 @@ class SpoolSink:
         self.spool.record("use", name=version.name, number=version.number, digest=version.digest)
         return version
 
+    def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
+        # docstring inherited
+        kept = _put_file(self.spool.blobs(), file, policy, previous)
+        if kept is None:
+            return None
+        self.spool.record(
+            "file",
+            record_format=2,
+            name=kept.name,
+            digest=kept.digest,
+            size=kept.size,
+            policy=kept.policy,
+            saved_at=kept.saved_at,
+        )
+        return kept
+
+    def alert(self, alert: RunAlert) -> None:
+        # docstring inherited
+        self.spool.record(
+            "alert",
+            record_format=2,
+            at=alert.at,
+            level=alert.level,
+            title=alert.title,
+            text=alert.text,
+            step=alert.step,
+        )
+
+    def alert_webhook(self) -> str | None:
+        # docstring inherited
+        return _configured_webhook(self.store)
+
     def close(self) -> None:
         # docstring inherited
         self.spool.close()
@@ -140,6 +233,18 @@ class NullSink:
     def use_artifact(self, ref: str) -> ArtifactVersion:
         # docstring inherited
         return self.store.artifact(ref)
+
+    def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
+        # docstring inherited
+        return None
+
+    def alert(self, alert: RunAlert) -> None:
+        # docstring inherited
+        return None
+
+    def alert_webhook(self) -> str | None:
+        # docstring inherited
+        return None
 
     def close(self) -> None:
         # docstring inherited

@@ -1,8 +1,9 @@
 """The offline spool: a run's records as JSON lines in a folder, replayed by ``art sync``.
 
 Layout of ``artstore-runs/offline-run-<time>-<id>/``: ``run.jsonl`` (one record per line, each
-with ``"format": 1`` and a ``"type"``: start, batch, artifact, use, finish) and ``store/``, a blob
-store holding the files of artifacts the run logged. Each batch is flushed and fsynced as it is
+with a ``"format"`` (1, or 2 for what format-1 readers lack) and a ``"type"``: start, batch,
+artifact, use, finish, file, alert) and ``store/``, a blob store holding the files of artifacts
+the run logged and the files it kept. Each batch is flushed and fsynced as it is
 written, so a killed process loses at most its unwritten batch; a torn last line is ignored.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,10 +21,10 @@ from typing import IO, Any
 
 from artstore.artifacts import Store
 from artstore.artifacts.identity import current_actor
-from artstore.artifacts.transfer import copy_version
+from artstore.artifacts.transfer import copy_blobs, copy_version
 from artstore.errors import InvalidSpoolError, RunStateError
 from artstore.lineage import ImportedVersion, RunImport, UsedVersion
-from artstore.storage import BlobStore, init_store
+from artstore.storage import BlobStore, Digest, init_store
 from artstore.tracker._spool_read import (
     SPOOL_FILE,
     Spool,
@@ -65,13 +67,21 @@ class SpoolWriter:
         folder.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = open(folder / SPOOL_FILE, "a", encoding="utf-8")  # noqa: SIM115
         self._blobs: BlobStore | None = None
+        self._lock = threading.Lock()
 
-    def record(self, kind: str, **fields: Any) -> None:
-        """Append one record and make it durable."""
-        line = json.dumps({"format": 1, "type": kind, **fields}, default=_encode)
-        self._file.write(line + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+    def record(self, kind: str, *, record_format: int = 1, **fields: Any) -> None:
+        """Append one record and make it durable.
+
+        ``record_format`` is 2 for what format-1 readers do not know (``file`` and ``alert``
+        records, a start record with an ``entity``), so they refuse it instead of misreading.
+        """
+        line = json.dumps({"format": record_format, "type": kind, **fields}, default=_encode)
+        # The writer thread spools batches while the training thread spools artifacts, files
+        # and alerts: one line at a time.
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def blobs(self) -> BlobStore:
         """The spool's own blob store, for the files of logged artifacts."""
@@ -100,6 +110,8 @@ class SyncResult:
     produced: list[str] = field(default_factory=list)
     used: list[str] = field(default_factory=list)
     finished: bool = False
+    new_files: int = 0
+    new_alerts: int = 0
 
 
 def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
@@ -133,6 +145,8 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
         console=spool.console,
         lineage=lineage,
         actor=current_actor(run_id=spool.run_id),
+        files=spool.files,
+        alerts=spool.alerts,
     )
     try:
         # Refused before any file is copied; the import checks again in its transaction.
@@ -142,6 +156,8 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
             source = spool.blobs
             for item in artifacts:
                 copy_version(source, blobs, item.digest)
+        if spool.files:
+            copy_blobs(spool.blobs, blobs, {Digest.parse(kept.digest) for kept in spool.files})
         done = catalog.runs.import_run(spec)
     except RunStateError as exc:
         raise InvalidSpoolError(f"{spool.path}:1: {exc}") from None
@@ -167,6 +183,8 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
         produced=list(done.produced),
         used=list(done.used),
         finished=spool.finished,
+        new_files=done.new_files,
+        new_alerts=done.new_alerts,
     )
 
 
