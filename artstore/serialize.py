@@ -23,16 +23,18 @@ if TYPE_CHECKING:
         FileEntry,
         Problem,
         PromotionResult,
+        RunFileInfo,
         RunInfo,
         Store,
         TensorChange,
         TensorDiff,
         VerifyReport,
     )
-    from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph
+    from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, RunAlert
     from artstore.tracker import Run, SyncResult
 
 __all__ = [
+    "alert_json",
     "artifact_json",
     "diff_json",
     "downloaded_json",
@@ -48,6 +50,7 @@ __all__ = [
     "promotion_json",
     "run_detail_json",
     "run_exit_json",
+    "run_file_json",
     "run_json",
     "store_json",
     "sync_json",
@@ -260,17 +263,47 @@ def run_json(run: RunInfo) -> dict[str, Any]:
         "created_at": iso_time(r.created_at),
         "finished_at": None if r.finished_at is None else iso_time(r.finished_at),
         "heartbeat_at": iso_time(r.heartbeat_at),
+        "entity": r.entity,
     }
 
 
 def run_detail_json(
-    run: RunInfo, used: Iterable[ArtifactVersion], produced: Iterable[ArtifactVersion]
+    run: RunInfo,
+    used: Iterable[ArtifactVersion],
+    produced: Iterable[ArtifactVersion],
+    files: Iterable[RunFileInfo] = (),
+    alerts: Iterable[RunAlert] = (),
 ) -> dict[str, Any]:
-    """``art runs show``: the run object and the versions it used and produced."""
+    """``art runs show``: the run object, the versions it used and produced, the files it
+    kept and the alerts it raised."""
     return {
         **run_json(run),
         "used": [v.qualified_name for v in used],
         "produced": [v.qualified_name for v in produced],
+        "files": [run_file_json(f) for f in files],
+        "alerts": [alert_json(a) for a in alerts],
+    }
+
+
+def run_file_json(kept: RunFileInfo) -> dict[str, Any]:
+    """A file kept with a run (``art runs files`` lists them)."""
+    return {
+        "name": kept.name,
+        "size": kept.size,
+        "digest": kept.digest,
+        "policy": kept.policy,
+        "saved_at": iso_time(kept.saved_at),
+    }
+
+
+def alert_json(alert: RunAlert) -> dict[str, Any]:
+    """An alert a run raised."""
+    return {
+        "time": iso_time(alert.at),
+        "level": alert.level,
+        "title": alert.title,
+        "text": alert.text,
+        "step": alert.step,
     }
 
 

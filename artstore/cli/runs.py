@@ -1,4 +1,4 @@
-"""``art runs [ls]|show|log|history|plot``: tracked runs."""
+"""``art runs [ls]|show|log|history|plot|files``: tracked runs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,13 @@ from artstore.cli._chart import Series, draw
 from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_chunks, print_json, table, when
 from artstore.errors import InvalidArgumentError, NotFoundError
-from artstore.serialize import history_json, iter_dumps, run_detail_json, run_json
+from artstore.serialize import (
+    history_json,
+    iter_dumps,
+    run_detail_json,
+    run_file_json,
+    run_json,
+)
 
 if TYPE_CHECKING:
     from artstore.artifacts import RunInfo
@@ -112,8 +118,10 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     run = store_from(ctx).run(run_id)
     used = run.used()
     produced = run.produced()
+    files = run.files()
+    alerts = run.alerts()
     if as_json:
-        print_json(run_detail_json(run, used, produced))
+        print_json(run_detail_json(run, used, produced, files, alerts))
         return
     r = run.record
     click.echo(f"run {r.id}  {r.project}/{r.name or '-'}  {r.status}")
@@ -132,6 +140,29 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
             click.echo(f"  {key}: {json.dumps(value)}")
     click.echo(f"used:     {', '.join(v.qualified_name for v in used) or '-'}")
     click.echo(f"produced: {', '.join(v.qualified_name for v in produced) or '-'}")
+    shown = f"{len(files)} (art runs files {r.id})" if files else "-"
+    click.echo(f"files:    {shown}")
+    click.echo(f"alerts:   {len(alerts) or '-'}")
+    for alert in alerts:
+        text = " ".join(f"{alert.title}: {alert.text}".split()) if alert.text else alert.title
+        click.echo(f"  {when(alert.at)}  {alert.level:<5}  step {alert.step}  {text}")
+
+
+@command.command("files")
+@click.argument("run_id")
+@json_option
+@click.pass_context
+def files(ctx: click.Context, run_id: str, as_json: bool) -> None:
+    """List the files kept with a run (``run.save``), each as last saved."""
+    kept = store_from(ctx).run(run_id).files()
+    if as_json:
+        print_json([run_file_json(f) for f in kept])
+        return
+    table(
+        ["NAME", "SIZE", "SAVED", "POLICY", "DIGEST"],
+        [[f.name, str(f.size), when(f.saved_at), f.policy, f.digest] for f in kept],
+        right=[1],
+    )
 
 
 @command.command("log")
