@@ -15,13 +15,25 @@ if TYPE_CHECKING:
     from artstore.api import Api
     from artstore.artifacts import Artifact, ArtifactVersion, RunInfo, Store
     from artstore.lineage import AliasMove, ArtifactInfo
-    from artstore.tracker import Run, finish, init, log
+    from artstore.tracker import (
+        Run,
+        Settings,
+        define_metric,
+        finish,
+        init,
+        log,
+        log_artifact,
+        login,
+        mark_preempting,
+        use_artifact,
+    )
     from artstore.tracker.alerts import AlertLevel
     from artstore.tracker.mappings import Config, Summary
     from artstore.tracker.shortcuts import alert, save
 
     config: Config
     summary: Summary
+    run: Run | None
 
 __all__ = [
     "AlertLevel",
@@ -32,16 +44,22 @@ __all__ = [
     "ArtifactVersion",
     "Run",
     "RunInfo",
+    "Settings",
     "Store",
     "__version__",
     "alert",
     "config",
+    "define_metric",
     "errors",
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "login",
+    "mark_preempting",
     "save",
     "summary",
+    "use_artifact",
 ]
 
 __version__ = "0.1.0"
@@ -55,29 +73,41 @@ _LAZY = {
     "ArtifactVersion": ("artstore.artifacts", "ArtifactVersion"),
     "Run": ("artstore.tracker", "Run"),
     "RunInfo": ("artstore.artifacts", "RunInfo"),
+    "Settings": ("artstore.tracker", "Settings"),
     "Store": ("artstore.artifacts", "Store"),
     "alert": ("artstore.tracker.shortcuts", "alert"),
+    "define_metric": ("artstore.tracker", "define_metric"),
     "finish": ("artstore.tracker", "finish"),
     "init": ("artstore.tracker", "init"),
     "log": ("artstore.tracker", "log"),
+    "log_artifact": ("artstore.tracker", "log_artifact"),
+    "login": ("artstore.tracker", "login"),
+    "mark_preempting": ("artstore.tracker", "mark_preempting"),
     "save": ("artstore.tracker.shortcuts", "save"),
+    "use_artifact": ("artstore.tracker", "use_artifact"),
 }
 
 
-def _current_mapping(name: str) -> Any:
-    # art.config / art.summary follow the current run, so they are never cached here.
+def _current(name: str) -> Any:
+    # art.run / art.config / art.summary follow the current run, so they are never cached here.
     from artstore.tracker import current
-    from artstore.tracker.mappings import Config, Summary
+    from artstore.tracker.current_run import pending_config
+    from artstore.tracker.mappings import Summary
 
     run = current()
-    if run is not None:
-        return getattr(run, name)
-    return Config(lambda: None) if name == "config" else Summary(lambda: None)
+    if name == "run" or run is not None:
+        return run if name == "run" else getattr(run, name)
+    # Before init(): the config set now is the next run's (as in W&B); a summary has no run.
+    return pending_config() if name == "config" else Summary(_no_run)
+
+
+def _no_run() -> None:
+    raise errors.RunStateError("no run is active; call artstore.init() before artstore.summary")
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("config", "summary"):
-        return _current_mapping(name)
+    if name in ("config", "summary", "run"):
+        return _current(name)
     try:
         module, attr = _LAZY[name]
     except KeyError:
@@ -88,4 +118,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    # ``run`` is left out of __all__: it is None until init(), so ``import *`` would freeze it.
+    return sorted([*__all__, "run"])

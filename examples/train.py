@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         config=config,
         mode="offline" if args.offline else "online",
     ) as run:
-        run.define_metric("val/acc", summary="max")
+        run.summarize("val/acc", "max")
         data_version = run.use_artifact("train-data:latest")
         data = data_version.download()  # ./artifacts/train-data-vN, every file verified
         print(f"run      {run.id} ({run.mode}) uses {data_version.qualified_name} from {data}")

@@ -19,12 +19,15 @@ from artstore.lineage import Actor, NewVersion
 from tests.services import require_service, start_gcs_emulator, start_moto_server
 
 _ENV = ("ARTSTORE_URL", "ARTSTORE_DB", "ARTSTORE_MODE", "ARTSTORE_PROJECT", "ARTSTORE_RUN_ID")
+# init() reads these when the artstore variables are unset (a W&B habit).
+_WANDB_ENV = ("WANDB_MODE", "WANDB_PROJECT", "WANDB_DIR", "WANDB_ENTITY")
+_CI_ENV = ("GITHUB_RUN_ID", "CI_JOB_ID", "BUILDKITE_BUILD_ID", "BUILD_ID")
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the user's stores, caches or CI variables, or leaves files in the repo."""
-    for name in (*_ENV, "GITHUB_RUN_ID", "CI_JOB_ID", "BUILDKITE_BUILD_ID", "BUILD_ID"):
+    for name in (*_ENV, *_WANDB_ENV, *_CI_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

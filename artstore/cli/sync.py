@@ -18,7 +18,9 @@ from artstore.serialize import sync_json
 def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     """Sync offline runs (folders made by mode="offline") into the store; safe to repeat.
 
-    PATH is a run folder, or a folder holding them (default: ./artstore-runs).
+    PATH is a run folder, or a folder holding them (default: ./artstore-runs). W&B's paths
+    work too: a PATH through a missing wandb/ folder is read in artstore-runs/ beside it
+    (art sync wandb/, art sync 'wandb/offline-run-*').
     """
     from artstore.errors import NotFoundError
     from artstore.tracker import SPOOL_FILE, read_spool, sync_spool
@@ -26,7 +28,8 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     folders: list[Path] = []
     # Without PATH, a missing ./artstore-runs just means no offline run was made here.
     default = Path("artstore-runs")
-    for path in paths or ((default,) if default.exists() else ()):
+    given = paths or ((default,) if default.exists() else ())
+    for path in (found for named in given for found in _wandb_habit(named)):
         if (path / SPOOL_FILE).is_file():
             folders.append(path)
         elif path.is_dir():
@@ -52,3 +55,20 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
             f"({result.new_metrics} new), "
             f"produced {', '.join(result.produced) or '-'}, used {', '.join(result.used) or '-'}"
         )
+
+
+def _wandb_habit(path: Path) -> list[Path]:
+    """``path``, or where a W&B path means: offline runs live in ``artstore-runs/``, not the
+    ``wandb/`` a W&B user names (an unexpanded ``offline-run-*`` is expanded there)."""
+    from artstore.tracker.spool import SPOOL_ROOT
+
+    parts = path.parts
+    if path.exists() or "wandb" not in parts:
+        return [path]
+    at = len(parts) - 1 - parts[::-1].index("wandb")
+    if Path(*parts[: at + 1]).exists():
+        return [path]
+    mapped = Path(*parts[:at], SPOOL_ROOT, *parts[at + 1 :])
+    if any(mark in mapped.name for mark in "*?["):
+        return sorted(mapped.parent.glob(mapped.name)) or [path]
+    return [mapped]

@@ -1,19 +1,37 @@
 """The run tracker: ``init``, ``log``, ``finish`` and ``Run``, shaped like W&B's."""
 
-from artstore.tracker.current_run import current, finish, init, log
+from artstore.tracker.current_run import (
+    current,
+    define_metric,
+    finish,
+    init,
+    log,
+    log_artifact,
+    mark_preempting,
+    use_artifact,
+)
+from artstore.tracker.habits import Settings, login
+from artstore.tracker.metrics import MetricDefinition
 from artstore.tracker.run import Run, RunOptions
 from artstore.tracker.spool import SPOOL_FILE, Spool, SyncResult, read_spool, sync_spool
 
 __all__ = [
     "SPOOL_FILE",
+    "MetricDefinition",
     "Run",
     "RunOptions",
+    "Settings",
     "Spool",
     "SyncResult",
     "current",
+    "define_metric",
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "login",
+    "mark_preempting",
     "read_spool",
     "sync_spool",
+    "use_artifact",
 ]

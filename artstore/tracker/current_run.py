@@ -14,17 +14,36 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from artstore.artifacts import Store, who
+from artstore.artifacts import Artifact, ArtifactVersion, Store, who
 from artstore.artifacts.names import check_run_id
-from artstore.errors import InvalidValueError, NotFoundError, RunStateError, UserError
+from artstore.errors import (
+    InvalidArgumentError,
+    InvalidValueError,
+    NotFoundError,
+    RunStateError,
+    UserError,
+)
 from artstore.tracker.environment import run_environment
-from artstore.tracker.mappings import to_plain
+from artstore.tracker.habits import Settings, environ, ignore
+from artstore.tracker.mappings import Config, to_plain
+from artstore.tracker.metrics import MetricDefinition
 from artstore.tracker.run import Mode, Run, RunOptions
 from artstore.tracker.sinks import CatalogSink, NullSink, RunSink, SpoolSink
 from artstore.tracker.spool import SpoolWriter, spool_folder
 from artstore.tracker.values import text_problem
 
-__all__ = ["current", "finish", "forget", "init", "log"]
+__all__ = [
+    "current",
+    "define_metric",
+    "finish",
+    "forget",
+    "init",
+    "log",
+    "log_artifact",
+    "mark_preempting",
+    "pending_config",
+    "use_artifact",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +51,30 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 _MODES = ("online", "offline", "disabled")
 
 _run: Run | None = None
+# The store the current run writes to, for the lookups of the W&B-shaped functions below.
+_store: Store | None = None
 _failed_by_exception = False
 _hooks_installed = False
+# ``artstore.config`` before ``init``: W&B scripts set it first; init() takes it over.
+_pending = Config(lambda: None)
+_REINIT = {
+    None: "finish_previous",
+    True: "finish_previous",
+    "default": "finish_previous",
+    "finish_previous": "finish_previous",
+    False: "return_previous",
+    "return_previous": "return_previous",
+}
 
 
 def current() -> Run | None:
     """The run started by the last ``init()`` and not finished yet."""
     return _run
+
+
+def pending_config() -> Config:
+    """The config set before ``init()``; the next run starts with it."""
+    return _pending
 
 
 def forget(run: Run) -> None:
@@ -69,6 +105,23 @@ def init(
     heartbeat_interval: float = 10.0,
     capture_console: bool = True,
     dir: str | Path | None = None,
+    entity: str | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    reinit: bool | str | None = None,
+    config_exclude_keys: Sequence[str] | None = None,
+    config_include_keys: Sequence[str] | None = None,
+    allow_val_change: bool | None = None,
+    settings: Settings | None = None,
+    resume_from: str | None = None,
+    fork_from: str | None = None,
+    save_code: bool | None = None,
+    anonymous: str | None = None,
+    force: bool | None = None,
+    magic: Any = None,
+    tensorboard: bool | None = None,
+    sync_tensorboard: bool | None = None,
+    monitor_gym: bool | None = None,
 ) -> Run:
     """Start a run, as ``wandb.init`` does: ``with artstore.init(project="mnist") as run: ...``.
 
@@ -89,28 +142,80 @@ def init(
         heartbeat_interval: seconds between heartbeats; a run silent for three intervals is
             shown as crashed.
         capture_console: keep stdout and stderr with the run.
-        dir: where offline runs are spooled (default: the working folder).
+        dir: where offline runs are spooled (default: ``$WANDB_DIR``, else the working folder).
+        entity: W&B's team or user name, kept with the run (default ``$WANDB_ENTITY``).
+        group: kept as the tag ``group:<group>``.
+        job_type: kept as the tag ``job_type:<job_type>``.
+        reinit: what happens to a run still going: True, None, ``"default"`` or
+            ``"finish_previous"`` finish it (None with a warning); False or
+            ``"return_previous"`` return it; artstore has one current run per process.
+        config_exclude_keys: keys of ``config`` not kept.
+        config_include_keys: the only keys of ``config`` kept.
+        allow_val_change: True lets ``run.config`` change a key's value.
+        settings: a :class:`Settings`; what it holds fills in what is not given here.
+        resume_from: refused: artstore does not rewind a run (continue it with ``resume``).
+        fork_from: refused: artstore does not fork a run.
+        save_code, anonymous, force, magic, tensorboard, sync_tensorboard, monitor_gym: W&B's;
+            accepted and ignored, with one warning.
 
     Raises:
+        InvalidArgumentError: ``resume_from`` or ``fork_from``, an unknown ``reinit``, or
+            include and exclude keys together.
         InvalidNameError: a malformed id.
         InvalidValueError: the project, name, notes or a tag holds a NUL character or a lone
             surrogate, which catalogs cannot store.
         NotFoundError: ``resume="must"`` and there is no such run.
         RunStateError: ``id`` exists and resuming was not asked for.
     """
-    global _run
+    global _run, _store
+    if resume_from is not None or fork_from is not None:
+        raise InvalidArgumentError(
+            "artstore does not rewind or fork a run; continue one with "
+            "init(id=..., resume='allow'), or start a new one"
+        )
+    ignore(
+        "artstore.init",
+        {
+            "save_code": save_code,
+            "anonymous": anonymous,
+            "force": force,
+            "magic": magic,
+            "tensorboard": tensorboard,
+            "sync_tensorboard": sync_tensorboard,
+            "monitor_gym": monitor_gym,
+        },
+    )
+    if reinit not in _REINIT:
+        raise InvalidArgumentError(
+            f"reinit must be True, False, 'finish_previous' or 'return_previous', not "
+            f"{reinit!r}; artstore has one current run per process"
+        )
     if _run is not None:
-        logger.warning("artstore.init: finishing the previous run %s first", _run.id)
+        if _REINIT[reinit] == "return_previous":
+            return _run
+        if reinit is None:
+            logger.warning("artstore.init: finishing the previous run %s first", _run.id)
         _run.finish()
-    chosen: str = mode or os.environ.get("ARTSTORE_MODE") or "online"
+    given = settings or Settings()
+    chosen: str = mode or given.mode or environ("mode") or "online"
     if chosen not in _MODES:
         raise UserError(f"mode must be one of {', '.join(_MODES)}, not {chosen!r}")
     run_mode: Mode = chosen  # type: ignore[assignment]
-    project = project or os.environ.get("ARTSTORE_PROJECT") or "uncategorized"
-    tags = list(tags or ())
-    for what, text in [("project", project), ("name", name), ("notes", notes)] + [
-        ("tag", tag) for tag in tags
-    ]:
+    project = project or given.project or environ("project") or "uncategorized"
+    name = name or given.run_name
+    notes = notes or given.run_notes
+    id = id or given.run_id
+    entity = entity or given.entity or environ("entity")
+    dir = dir or given.root_dir or environ("dir")
+    if given.console == "off":
+        capture_console = False
+    tags = list(tags or given.run_tags or ())
+    group, job_type = group or given.run_group, job_type or given.run_job_type
+    tags += [
+        f"{label}:{value}" for label, value in (("group", group), ("job_type", job_type)) if value
+    ]
+    named = [("project", project), ("name", name), ("notes", notes), ("entity", entity)]
+    for what, text in named + [("tag", tag) for tag in tags]:
         _check_text(what, text)
     store_obj = store if isinstance(store, Store) else Store(store)
     options = RunOptions(
@@ -122,6 +227,10 @@ def init(
     plain_config = to_plain(config or {}, "config")
     if not isinstance(plain_config, dict):
         raise UserError("config must be a mapping, dataclass or argparse.Namespace")
+    plain_config = {
+        **_pending.as_dict(),
+        **_chosen_keys(plain_config, config_include_keys, config_exclude_keys),
+    }
     policy = _resume_policy(resume)
     attach_to = None if id is not None else os.environ.get("ARTSTORE_RUN_ID")
     run_id = id or attach_to or new_run_id()
@@ -139,6 +248,13 @@ def init(
         "heartbeat_at": now,
         "heartbeat_timeout": options.heartbeat_timeout,
     }
+    if entity is not None:
+        fields["entity"] = entity
+    habits: dict[str, Any] = {
+        "entity": entity,
+        "tags": tags,
+        "allow_val_change": bool(allow_val_change),
+    }
     if run_mode == "disabled":
         run = Run(
             run_id=run_id,
@@ -151,6 +267,7 @@ def init(
             resume=False,
             config=plain_config,
             on_finish=forget,
+            **habits,
         )
     elif run_mode == "offline":
         if policy != "never" or attach_to:
@@ -169,10 +286,12 @@ def init(
             config=plain_config,
             spool=folder,
             on_finish=forget,
+            **habits,
         )
     else:
-        run = _online(store_obj, run_id, fields, options, policy, attach_to is not None)
-    _run = run
+        run = _online(store_obj, run_id, fields, options, policy, attach_to is not None, habits)
+    _run, _store = run, store_obj
+    _pending.load({})
     _install_exit_hooks()
     return run
 
@@ -184,6 +303,7 @@ def _online(
     options: RunOptions,
     policy: str,
     attaching: bool,
+    habits: dict[str, Any],
 ) -> Run:
     runs = store.writable().repository.catalog.runs
     existing = runs.find(run_id)
@@ -211,6 +331,7 @@ def _online(
             resume=False,
             config=fields["config"],
             on_finish=forget,
+            **habits,
         )
     config = {**existing.config, **fields["config"]}
     reopened = {
@@ -222,6 +343,9 @@ def _online(
     }
     if fields["name"]:
         reopened["name"] = fields["name"]
+    entity = existing.entity or habits["entity"]
+    if entity != existing.entity:
+        reopened["entity"] = entity
     last = runs.max_step(run_id)
     return Run(
         run_id=run_id,
@@ -237,7 +361,21 @@ def _online(
         summary=existing.summary,
         owns_status=not attaching,
         on_finish=forget,
+        entity=entity,
+        tags=existing.tags,
+        allow_val_change=habits["allow_val_change"],
     )
+
+
+def _chosen_keys(
+    config: dict[str, Any], include: Sequence[str] | None, exclude: Sequence[str] | None
+) -> dict[str, Any]:
+    # W&B's config_include_keys / config_exclude_keys: they filter init's config only.
+    if include is not None and exclude is not None:
+        raise InvalidArgumentError("pass config_include_keys or config_exclude_keys, not both")
+    if include is not None:
+        return {k: v for k, v in config.items() if k in set(include)}
+    return {k: v for k, v in config.items() if k not in set(exclude or ())}
 
 
 def _check_text(what: str, text: object) -> None:
@@ -271,10 +409,92 @@ def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -
     _require().log(data, step=step, commit=commit)
 
 
-def finish(exit_code: int = 0) -> None:
-    """Finish the current run, if there is one."""
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run, if there is one (``quiet`` is W&B's; nothing is printed)."""
     if _run is not None:
         _run.finish(exit_code)
+
+
+def define_metric(
+    name: str,
+    step_metric: str | None = None,
+    step_sync: bool | None = None,
+    hidden: bool | None = None,
+    summary: str | None = None,
+    goal: str | None = None,
+    overwrite: bool | None = None,
+) -> MetricDefinition:
+    """``run.define_metric`` on the current run (W&B's summary shapes: see :mod:`metrics`).
+
+    Raises:
+        RunStateError: no run was started with ``artstore.init()``.
+        InvalidArgumentError: an unknown summary kind or goal.
+    """
+    return _require().define_metric(name, step_metric, step_sync, hidden, summary, goal, overwrite)
+
+
+def log_artifact(
+    artifact_or_path: Artifact | str | os.PathLike[str],
+    name: str | None = None,
+    type: str | None = None,
+    aliases: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> ArtifactVersion | None:
+    """W&B's ``wandb.log_artifact``: an :class:`Artifact`, or a file or folder logged as one.
+
+    A path becomes the artifact ``name`` (default ``run-<run id>-<file or folder name>``) of
+    ``type`` (default ``unspecified``), as in W&B.
+
+    Raises:
+        RunStateError: no run was started with ``artstore.init()``.
+        InvalidArgumentError: ``tags`` (artstore versions have aliases and metadata), or
+            ``name``/``type`` with an :class:`Artifact`, which has its own.
+    """
+    run = _require()
+    if tags:
+        raise InvalidArgumentError(
+            "artstore versions have no tags; use aliases=[...] or the Artifact's metadata"
+        )
+    if isinstance(artifact_or_path, Artifact):
+        if name is not None or type is not None:
+            raise InvalidArgumentError(
+                "an Artifact has its own name and type; pass name= and type= with a path"
+            )
+        artifact = artifact_or_path
+    else:
+        path = Path(artifact_or_path)
+        artifact = Artifact(name or f"run-{run.id}-{path.name}", type=type or "unspecified")
+        if path.is_dir():
+            artifact.add_dir(path)
+        else:
+            artifact.add_file(path)
+    return run.log_artifact(artifact, aliases or ())
+
+
+def use_artifact(ref: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:
+    """``run.use_artifact`` on the current run; ``type``, if given, must be the version's.
+
+    Raises:
+        RunStateError: no run was started with ``artstore.init()``.
+        InvalidArgumentError: the version is of another type (its use is not recorded).
+    """
+    run = _require()
+    if type is not None and _store is not None:
+        found = ref if isinstance(ref, ArtifactVersion) else _store.artifact(ref)
+        if found.type != type:
+            raise InvalidArgumentError(
+                f"{found.qualified_name} is of type {found.type!r}, not {type!r}; nothing recorded"
+            )
+    return run.use_artifact(ref)
+
+
+def mark_preempting() -> None:
+    """``run.mark_preempting`` on the current run: tags it ``preempting``.
+
+    Raises:
+        RunStateError: no run was started with ``artstore.init()``.
+    """
+    _require().mark_preempting()
 
 
 def _require() -> Run:

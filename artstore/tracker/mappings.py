@@ -72,8 +72,29 @@ class _Notifying(MutableMapping[str, Any]):
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = to_plain(value, f"{self._what}[{key!r}]")
+        self._data[key] = self._checked(key, to_plain(value, f"{self._what}[{key!r}]"))
         self._on_change()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # ``run.config.dropout = 0.2`` is ``run.config["dropout"] = 0.2``, as in W&B: an
+        # attribute of its own would read back in this process and never be stored.
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("_"):
+            object.__delattr__(self, name)
+            return
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(f"{self._what} has no key {name!r}") from None
+
+    def _checked(self, key: str, value: Any) -> Any:
+        """The value to keep under ``key`` (a subclass may refuse it)."""
+        return value
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
@@ -106,22 +127,54 @@ class _Notifying(MutableMapping[str, Any]):
 
 
 class Config(_Notifying):
-    """A run's hyperparameters: ``run.config["lr"] = 1e-3``, ``run.config.update(args)``.
+    """A run's hyperparameters: ``run.config["lr"] = 1e-3``, ``run.config.lr = 1e-3``,
+    ``run.config.update(args)``.
 
     Nested dicts, dataclasses and ``argparse.Namespace`` objects are accepted and stored as
-    JSON; every change is persisted with the run.
+    JSON; every change is persisted with the run. As in W&B, a key keeps its first value: a
+    different value is refused unless ``allow_val_change`` is given to ``update`` (or to
+    ``init``, for every change of the run).
     """
 
-    def __init__(self, on_change: Callable[[], None]) -> None:
+    def __init__(self, on_change: Callable[[], None], *, allow_val_change: bool = False) -> None:
         super().__init__(on_change, "config")
+        self._allow_val_change = allow_val_change
 
-    def update(self, other: Any = (), /, **kwargs: Any) -> None:
-        """Merge a mapping, dataclass or Namespace (and keyword arguments) into the config."""
+    def _checked(self, key: str, value: Any, allow: bool | None = None) -> Any:
+        if allow or (allow is None and self._allow_val_change):
+            return value
+        if key in self._data and self._data[key] != value:
+            raise InvalidValueError(
+                f"config[{key!r}] is already {str(self._data[key])[:40]}, not "
+                f"{str(value)[:40]}; pass allow_val_change=True to config.update() or "
+                "init() to change it"
+            )
+        return value
+
+    def update(
+        self, other: Any = (), /, allow_val_change: bool | None = None, **kwargs: Any
+    ) -> None:
+        """Merge a mapping, dataclass or Namespace (and keyword arguments) into the config.
+
+        Raises:
+            InvalidValueError: a value cannot be stored as JSON, or changes a key's value
+                without ``allow_val_change`` (nothing is changed).
+        """
         plain = to_plain(other, "config") if other != () else {}
         if not isinstance(plain, dict):
             raise InvalidValueError("config.update takes a mapping, dataclass or Namespace")
         plain.update(to_plain(kwargs, "config"))
+        for key, value in plain.items():
+            self._checked(key, value, allow_val_change)
         self._data.update(plain)
+        self._on_change()
+
+    def setdefaults(self, other: Any) -> None:
+        """Add the keys of ``other`` that the config does not hold yet (W&B's ``setdefaults``)."""
+        plain = to_plain(other, "config")
+        if not isinstance(plain, dict):
+            raise InvalidValueError("config.setdefaults takes a mapping, dataclass or Namespace")
+        self._data.update({k: v for k, v in plain.items() if k not in self._data})
         self._on_change()
 
 

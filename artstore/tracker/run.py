@@ -17,6 +17,7 @@ from artstore.tracker.alerts import Alerter
 from artstore.tracker.console import ConsoleCapture
 from artstore.tracker.files import KeptFiles, save_glob
 from artstore.tracker.mappings import Config, Summary
+from artstore.tracker.metrics import MetricDefinition, MetricSummaries, define
 from artstore.tracker.sinks import RunSink
 from artstore.tracker.values import MAX_STEP, check_key, summarise, text_problem, to_cell
 
@@ -80,10 +81,16 @@ class Run:
         owns_status: bool = True,
         spool: Path | None = None,
         on_finish: Callable[[Run], None] | None = None,
+        entity: str | None = None,
+        tags: Iterable[str] = (),
+        allow_val_change: bool = False,
     ) -> None:
         self.id = run_id
         self.project = project
         self.name = name
+        #: W&B's entity (a team or user name), kept with the run.
+        self.entity = entity
+        self.tags = list(tags)
         self.mode: Mode = mode
         #: The offline spool folder, for ``art sync``; None online.
         self.dir = spool
@@ -96,7 +103,8 @@ class Run:
         self._summary_kinds: dict[str, tuple[SummaryKind, int]] = {}
         self._known_keys: set[str] = set()
         self._summary_dirty = False
-        self.config = Config(self._config_changed)
+        self._metrics = MetricSummaries()
+        self.config = Config(self._config_changed, allow_val_change=allow_val_change)
         self.summary = Summary(self._summary_changed)
         self.config.load(config or {})
         self.summary.load(summary or {})
@@ -165,6 +173,11 @@ class Run:
             raise InvalidValueError(
                 f"log takes a mapping of key -> value, not a {type(data).__name__}"
             ) from None
+        metrics = self._metrics if self._metrics.active else None
+        if metrics is not None:
+            data = dict(data)
+            data.update(metrics.step_additions(data))
+            pairs = data.items()
         for key, value in pairs:
             if key not in known:
                 known.add(check_key(key))
@@ -184,6 +197,16 @@ class Run:
                 # NaN is stored as no number and no text (SQLite cannot hold a NaN).
                 stored = None if number is None or number != number else float(number)
                 rows.append((run_id, at, key, stored, text, now))
+                if metrics is not None:
+                    value = number if text is None else text
+                    if key in metrics.step_values:
+                        metrics.step_values[key] = value
+                    defined = metrics.find(key)
+                    if defined is not None:
+                        entry = metrics.fold(key, defined, summary.get(key), value)
+                        if entry is not None:
+                            summary.set_quietly(key, entry)
+                        continue
                 if number is None:
                     summary.set_quietly(key, text)
                     continue
@@ -196,8 +219,41 @@ class Run:
             writer.nudge()
         self._step = at + 1 if commit else at
 
-    def define_metric(self, name: str, summary: SummaryKind = "last") -> None:
-        """Choose what ``summary[name]`` keeps from logged values: min, max, mean or last."""
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> MetricDefinition:
+        """Define a metric as W&B does: ``summary="min"`` keeps ``summary[name] == {"min": x}``.
+
+        Args:
+            name: a metric key, or a prefix ending in ``*`` (``"val/*"``).
+            step_metric: the metric its values are plotted against; with ``step_sync`` (the
+                default) a logged row without it gets its last logged value.
+            step_sync: False: do not add ``step_metric`` to rows.
+            hidden: accepted for W&B; artstore has no chart to hide it from.
+            summary: ``min``, ``max``, ``mean``, ``last``, ``first``, ``best`` (with ``goal``),
+                several joined by commas, ``copy`` (the last value itself) or ``none``.
+            goal: ``minimize`` or ``maximize``, for ``best``.
+            overwrite: True replaces an earlier definition of ``name``; else merged into it.
+
+        Raises:
+            InvalidArgumentError: an unknown summary kind or goal, or a kind given as the
+                second argument (W&B's ``step_metric``); ``summarize`` keeps one number.
+        """
+        previous = None if overwrite else self._metrics.definitions.get(name)
+        definition = define(name, step_metric, step_sync, hidden, summary, goal, previous)
+        with self._writer.lock:
+            self._metrics.add(definition)
+        return definition
+
+    def summarize(self, name: str, summary: SummaryKind = "last") -> None:
+        """Make ``summary[name]`` one number: the min, max, mean or last of logged values."""
         if summary not in ("min", "max", "mean", "last"):
             raise InvalidValueError(f"summary must be min, max, mean or last, not {summary!r}")
         self._summary_kinds[name] = (summary, 0)
@@ -244,7 +300,13 @@ class Run:
         self._check_open()
         if not isinstance(artifact, Artifact):
             raise InvalidArgumentError(
-                f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}"
+                f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}; "
+                "artstore.log_artifact(path, name=, type=) logs a file or folder"
+            )
+        if isinstance(aliases, str):
+            raise InvalidArgumentError(
+                f"log_artifact's aliases are a list, not the string {aliases[:40]!r}; the name "
+                "is the Artifact's"
             )
         return self._sink.log_artifact(artifact, list(aliases))
 
@@ -311,10 +373,22 @@ class Run:
         """Write everything logged so far now (normally the writer thread does it)."""
         self._writer.flush()
 
-    def finish(self, exit_code: int = 0) -> None:
-        """End the run: ``finished`` for exit code 0, else ``failed``; writes what is left."""
+    def mark_preempting(self) -> None:
+        """Tag the run ``preempting`` (W&B's ``mark_preempting``): it may be stopped and
+        resumed, so a stop is not a crash of the code."""
+        self._check_open()
+        if "preempting" not in self.tags:
+            self.tags.append("preempting")
+            self._writer.set_fields(tags=list(self.tags))
+
+    def finish(self, exit_code: int | None = 0, quiet: bool | None = None) -> None:
+        """End the run: ``finished`` for exit code 0, else ``failed``; writes what is left.
+
+        ``quiet`` is W&B's; artstore prints nothing when a run finishes.
+        """
         if self._finished:
             return
+        exit_code = exit_code or 0
         self._files.finish()
         self._finished = True
         if self._console is not None:

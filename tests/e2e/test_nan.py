@@ -26,7 +26,7 @@ TRAIN = textwrap.dedent(
     import math, sys
     import artstore
     run = artstore.init(project="nan", config={{"clip": math.inf}}, flush_interval=0.02)
-    run.define_metric("val_loss", "min")
+    run.summarize("val_loss", "min")
     for step in range({STEPS}):
         if step % 50 == 0:
             run.log({{"val_loss": math.nan if step == 100 else 2.0 - step / 1000}}, commit=False)

@@ -131,7 +131,7 @@ REFUSED = [
 @pytest.mark.parametrize("value", REFUSED)
 def test_refused_values_raise_naming_the_key_and_log_nothing(start, store, value):
     run = start()
-    run.define_metric("good", "max")
+    run.summarize("good", "max")
     run.log({"good": 1.0})
     with pytest.raises(InvalidValueError, match="'bad_key'"):
         run.log({"good": 5.0, "text": "kept?", "bad_key": value, "after": 2.0}, step=7)
@@ -165,7 +165,7 @@ def test_log_after_finish_raises(start):
 def test_define_metric_chooses_what_the_summary_keeps(start, store):
     run = start()
     for key, kind in (("lo", "min"), ("hi", "max"), ("avg", "mean"), ("end", "last")):
-        run.define_metric(key, kind)
+        run.summarize(key, kind)
     for value in (3.0, 1.0, 2.0, 6.0):
         run.log({"lo": value, "hi": value, "avg": value, "end": value, "plain": value})
     expected = {"lo": 1.0, "hi": 6.0, "avg": 3.0, "end": 6.0, "plain": 6.0}
@@ -177,7 +177,7 @@ def test_define_metric_chooses_what_the_summary_keeps(start, store):
 def test_define_metric_refuses_unknown_kinds(start):
     run = start()
     with pytest.raises(InvalidValueError, match="min, max, mean or last"):
-        run.define_metric("loss", "median")
+        run.summarize("loss", "median")
 
 
 def test_explicit_summary_values_are_kept(start, store):

@@ -35,8 +35,8 @@ def train(store_url: str, mode: Mode, workdir: Path) -> artstore.Run:
     )
     with run:
         data = run.use_artifact("data:latest")
-        run.define_metric("val/acc", "max")
-        run.define_metric("loss", "min")
+        run.summarize("val/acc", "max")
+        run.summarize("loss", "min")
         for epoch in range(5):
             run.log({"loss": 1.0 / (epoch + 1), "phase": "train"}, commit=False)
             run.log({"val/acc": [0.5, 0.7, 0.9, 0.8, 0.85][epoch], "epoch": epoch})

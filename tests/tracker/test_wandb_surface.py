@@ -1,0 +1,478 @@
+"""W&B's module surface on ``import artstore as wandb``: each name works as documented in
+docs/wandb.md, or raises a typed error naming what to use instead; nothing is dropped."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+import artstore
+import artstore as wandb
+from artstore.artifacts import Artifact, Store
+from artstore.cli import cli
+from artstore.errors import InvalidArgumentError, InvalidValueError, RunStateError
+from artstore.tracker import habits
+from tests.cli.conftest import json_out
+from tests.conftest import make_folder
+from tests.tracker.conftest import FAST
+
+
+@pytest.fixture(autouse=True)
+def fresh_habits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees its own once-only warnings and login line."""
+    monkeypatch.setattr(habits, "_warned", set())
+    monkeypatch.setattr(habits, "_logged_in", False)
+
+
+def sync(store_url: str, *paths: str) -> Result:
+    """``art --store <store_url> sync --json PATH...`` in this process."""
+    command = ["--store", store_url, "sync", "--json", *paths]
+    return CliRunner().invoke(cli, command, catch_exceptions=False)
+
+
+def start(store_url: str, **kwargs: Any) -> artstore.Run:
+    return wandb.init(store=store_url, **{**FAST, **kwargs})
+
+
+def stored(store_url: str, run_id: str) -> Any:
+    """The run as a fresh store object reads it from the catalog."""
+    with Store(store_url) as store:
+        return store.run(run_id)
+
+
+# -- login and Settings --------------------------------------------------------------------------
+
+
+def test_login_says_once_where_runs_go_and_ignores_w_and_b_arguments(capsys, monkeypatch):
+    monkeypatch.setenv("ARTSTORE_URL", "s3://user:secret@bucket/store")
+    assert wandb.login(key="k" * 40, relogin=True, host="https://api.wandb.ai", anonymous="never")
+    assert wandb.login(timeout=3, verify=True) is True
+    err = capsys.readouterr().err
+    assert err.count("artstore: no login needed") == 1
+    assert "s3://" in err and "secret" not in err and "k" * 40 not in err
+
+
+def test_settings_keep_what_has_a_meaning_and_warn_once_about_the_rest(store_url, caplog):
+    settings = wandb.Settings(project="from-settings", run_tags=("a",), _disable_stats=True)
+    wandb.Settings(_disable_stats=True)
+    assert settings.project == "from-settings" and settings.console is None
+    with pytest.raises(AttributeError, match="artstore keeps"):
+        _ = settings.start_method
+    assert [r.getMessage() for r in caplog.records].count(
+        "Settings: _disable_stats mean nothing in artstore and are ignored"
+    ) == 1
+    run = start(store_url, settings=settings, mode=None)
+    run.finish()
+    info = stored(store_url, run.id)
+    assert info.project == "from-settings" and info.tags == ["a"]
+
+
+def test_settings_mode_offline_and_console_off(store_url, tmp_path):
+    run = start(store_url, settings=wandb.Settings(mode="offline", console="off"), dir=tmp_path)
+    print("not kept")
+    run.finish()
+    assert run.mode == "offline" and run.dir is not None
+
+
+# -- init keywords -------------------------------------------------------------------------------
+
+
+def test_init_keeps_entity_and_makes_group_and_job_type_tags(store_url):
+    run = start(store_url, entity="team", group="sweep-1", job_type="train", tags=["x"])
+    assert run.entity == "team"
+    run.finish()
+    info = stored(store_url, run.id)
+    assert info.record.entity == "team"
+    assert info.tags == ["x", "group:sweep-1", "job_type:train"]
+    with Store(store_url) as store:
+        assert [r.id for r in store.runs(filters={"tags": "group:sweep-1"})] == [run.id]
+
+
+def test_init_ignores_w_and_b_only_keywords_with_one_warning(store_url, caplog):
+    for _ in range(2):
+        start(
+            store_url,
+            save_code=True,
+            anonymous="allow",
+            force=True,
+            sync_tensorboard=True,
+            monitor_gym=True,
+            tensorboard=False,
+        ).finish()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "artstore.init: anonymous, force, monitor_gym, save_code, sync_tensorboard mean nothing "
+        "in artstore and are ignored"
+    ]
+
+
+@pytest.mark.parametrize("keyword", ["resume_from", "fork_from"])
+def test_init_refuses_rewinding_or_forking(store_url, keyword):
+    with pytest.raises(InvalidArgumentError, match="resume='allow'"):
+        start(store_url, **{keyword: "abc?_step=10"})
+    assert wandb.run is None
+
+
+def test_init_reinit(store_url):
+    first = start(store_url)
+    assert start(store_url, reinit=False) is first
+    assert start(store_url, reinit="return_previous") is first
+    second = start(store_url, reinit=True)
+    assert second is not first and stored(store_url, first.id).state == "finished"
+    third = start(store_url, reinit="finish_previous")
+    assert wandb.run is third
+    with pytest.raises(InvalidArgumentError, match="one current run per process"):
+        start(store_url, reinit="create_new")
+    third.finish()
+
+
+def test_init_config_include_and_exclude_keys(store_url):
+    config = {"lr": 0.1, "seed": 1, "path": "/data"}
+    run = start(store_url, config=config, config_exclude_keys=["path"])
+    run.finish()
+    assert stored(store_url, run.id).config == {"lr": 0.1, "seed": 1}
+    run = start(store_url, config=config, config_include_keys=["lr"])
+    run.finish()
+    assert stored(store_url, run.id).config == {"lr": 0.1}
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        start(store_url, config=config, config_include_keys=["lr"], config_exclude_keys=["x"])
+
+
+def test_wandb_environment_variables_are_honoured_after_artstore_ones(
+    store_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("WANDB_PROJECT", "from-wandb")
+    monkeypatch.setenv("WANDB_ENTITY", "team")
+    monkeypatch.setenv("WANDB_MODE", "dryrun")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wd"))
+    run = start(store_url)
+    run.finish()
+    assert (run.mode, run.project, run.entity) == ("offline", "from-wandb", "team")
+    assert run.dir is not None and run.dir.parent == tmp_path / "wd" / "artstore-runs"
+    monkeypatch.setenv("ARTSTORE_PROJECT", "from-artstore")
+    monkeypatch.setenv("ARTSTORE_MODE", "disabled")
+    run = start(store_url)
+    run.finish()
+    assert (run.mode, run.project) == ("disabled", "from-artstore")
+
+
+# -- run, config, summary ------------------------------------------------------------------------
+
+
+def test_module_run_is_the_current_run_or_none(store_url):
+    assert wandb.run is None
+    run = start(store_url)
+    assert wandb.run is run
+    wandb.finish()
+    assert wandb.run is None
+
+
+def test_config_attribute_and_item_sets_are_stored(store_url):
+    run = start(store_url, config={"lr": 0.1})
+    wandb.config.dropout = 0.2
+    wandb.config["batch"] = 32
+    wandb.config.update({"layers": [64, 64]})
+    run.config.epochs = 3
+    assert wandb.config.dropout == 0.2 and run.config["epochs"] == 3
+    del wandb.config.batch
+    with pytest.raises(AttributeError, match="no key 'batch'"):
+        del wandb.config.batch
+    run.finish()
+    assert stored(store_url, run.id).config == {
+        "lr": 0.1,
+        "dropout": 0.2,
+        "layers": [64, 64],
+        "epochs": 3,
+    }
+
+
+def test_config_set_before_init_is_the_next_runs(store_url):
+    wandb.config.epochs = 4
+    wandb.config.update({"lr": 0.5})
+    run = start(store_url, config={"lr": 0.1})
+    assert run.config.epochs == 4
+    run.finish()
+    assert stored(store_url, run.id).config == {"epochs": 4, "lr": 0.1}
+    assert dict(wandb.config) == {}
+
+
+def test_config_refuses_a_changed_value_unless_allowed(store_url):
+    run = start(store_url, config={"lr": 0.1})
+    run.config.lr = 0.1  # the same value is no change
+    with pytest.raises(InvalidValueError, match="allow_val_change=True"):
+        run.config.lr = 0.2
+    with pytest.raises(InvalidValueError, match="allow_val_change=True"):
+        run.config.update({"seed": 1, "lr": 0.3})
+    assert dict(run.config) == {"lr": 0.1}, "a refused update changes nothing"
+    run.config.update({"lr": 0.3}, allow_val_change=True)
+    run.config.setdefaults({"lr": 9.0, "seed": 2})
+    run.finish()
+    assert stored(store_url, run.id).config == {"lr": 0.3, "seed": 2}
+    run = start(store_url, config={"lr": 0.1}, allow_val_change=True)
+    run.config.lr = 0.2
+    run.finish()
+    assert stored(store_url, run.id).config == {"lr": 0.2}
+
+
+def test_summary_attribute_set_is_stored_and_needs_a_run(store_url):
+    with pytest.raises(RunStateError, match=r"artstore\.init\(\)"):
+        wandb.summary["best"] = 1.0
+    with pytest.raises(RunStateError):
+        wandb.summary.best = 1.0
+    run = start(store_url)
+    wandb.log({"acc": 0.5})
+    wandb.summary.best = 0.9
+    run.finish()
+    assert stored(store_url, run.id).summary == {"acc": 0.5, "best": 0.9}
+
+
+def test_log_and_finish_with_exit_code_and_quiet(store_url):
+    run = start(store_url)
+    wandb.log({"loss": 1.0})
+    wandb.finish(exit_code=1, quiet=True)
+    info = stored(store_url, run.id)
+    assert info.state == "failed" and info.record.exit_code == 1
+    wandb.finish(quiet=True)  # no run: nothing to do
+
+
+def test_mark_preempting_tags_the_run(store_url):
+    with pytest.raises(RunStateError):
+        wandb.mark_preempting()
+    run = start(store_url, tags=["a"])
+    wandb.mark_preempting()
+    run.mark_preempting()
+    run.finish()
+    assert stored(store_url, run.id).tags == ["a", "preempting"]
+
+
+# -- artifacts -----------------------------------------------------------------------------------
+
+
+def test_module_log_artifact_takes_an_artifact_or_a_path(store_url, tmp_path):
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"w")
+    folder = make_folder(tmp_path / "data", {"a.csv": b"1"})
+    run = start(store_url)
+    made = Artifact("model", type="model")
+    made.add_file(weights)
+    assert wandb.log_artifact(made, aliases=["best"]).qualified_name == "model:v0"
+    by_path = wandb.log_artifact(weights, name="weights", type="model")
+    by_folder = wandb.log_artifact(folder)
+    with pytest.raises(InvalidArgumentError, match="aliases="):
+        wandb.log_artifact(made, tags=["t"])
+    with pytest.raises(InvalidArgumentError, match="name= and type= with a path"):
+        wandb.log_artifact(made, name="other")
+    with pytest.raises(InvalidArgumentError, match="aliases are a list"):
+        run.log_artifact(made, "best")
+    run.finish()
+    assert (by_path.name, by_path.type) == ("weights", "model")
+    assert (by_folder.name, by_folder.type) == (f"run-{run.id}-data", "unspecified")
+    with Store(store_url) as store:
+        assert store.artifact("model:best").version == "v0"
+        produced = {v.name for v in store.run(run.id).produced()}
+    assert produced == {"model", "weights", f"run-{run.id}-data"}
+
+
+def test_module_use_artifact_checks_the_type_before_recording(store_url, tmp_path):
+    with Store(store_url) as store:
+        data = Artifact("data", type="dataset")
+        data.add_dir(make_folder(tmp_path / "d", {"a.csv": b"1"}))
+        store.log_artifact(data)
+    run = start(store_url)
+    with pytest.raises(InvalidArgumentError, match="of type 'dataset', not 'model'"):
+        wandb.use_artifact("data:latest", type="model")
+    assert wandb.use_artifact("data:latest", type="dataset").version == "v0"
+    run.finish()
+    with Store(store_url) as store:
+        assert [v.qualified_name for v in store.run(run.id).used()] == ["data:v0"]
+
+
+# -- define_metric -------------------------------------------------------------------------------
+
+
+def test_define_metric_keeps_w_and_b_summary_shapes(store_url):
+    run = start(store_url)
+    wandb.define_metric("lo", summary="min")
+    wandb.define_metric("hi", summary="max")
+    run.define_metric("avg", summary="mean")
+    run.define_metric("end", summary="last")
+    run.define_metric("start", summary="first")
+    run.define_metric("acc", summary="best", goal="maximize")
+    run.define_metric("both", summary="min,max")
+    run.define_metric("hidden", summary="none")
+    run.define_metric("copied", summary="copy")
+    keys = ("lo", "hi", "avg", "end", "start", "acc", "both", "hidden", "copied", "plain")
+    for value in (3.0, 1.0, float("nan"), 2.0, 6.0):
+        wandb.log(dict.fromkeys(keys, value))
+    expected = {
+        "lo": {"min": 1.0},
+        "hi": {"max": 6.0},
+        "avg": {"mean": 3.0},
+        "end": {"last": 6.0},
+        "start": {"first": 3.0},
+        "acc": {"best": 6.0},
+        "both": {"min": 1.0, "max": 6.0},
+        "copied": 6.0,
+        "plain": 6.0,
+    }
+    assert dict(run.summary) == expected
+    run.finish()
+    assert stored(store_url, run.id).summary == expected
+
+
+def test_define_metric_prefixes_step_metric_and_merging(store_url):
+    run = start(store_url)
+    definition = wandb.define_metric("val/*", step_metric="epoch", summary="max")
+    assert definition.step_metric == "epoch" and definition.summary == ("max",)
+    run.define_metric("val/loss", summary="min")
+    merged = run.define_metric("val/loss", goal="minimize")
+    assert (merged.summary, merged.goal) == (("min",), "minimize")
+    replaced = run.define_metric("val/loss", summary="last", overwrite=True)
+    assert replaced.goal is None
+    wandb.log({"epoch": 0, "train/loss": 2.0})
+    wandb.log({"val/acc": 0.5})
+    wandb.log({"epoch": 1})
+    wandb.log({"val/acc": 0.7, "val/loss": 0.3})
+    run.define_metric("quiet", step_metric="epoch", step_sync=False)
+    wandb.log({"quiet": 1.0})
+    run.finish()
+    info = stored(store_url, run.id)
+    assert info.summary == {
+        "epoch": 1,
+        "train/loss": 2.0,
+        "val/acc": {"max": 0.7},
+        "val/loss": {"last": 0.3},
+        "quiet": 1.0,
+    }
+    assert info.history() == [
+        {"_step": 0, "epoch": 0.0, "train/loss": 2.0},
+        {"_step": 1, "val/acc": 0.5, "epoch": 0.0},
+        {"_step": 2, "epoch": 1.0},
+        {"_step": 3, "val/acc": 0.7, "val/loss": 0.3, "epoch": 1.0},
+        {"_step": 4, "quiet": 1.0},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("loss", "min"), {}, r"step_metric, as in W&B.*run.summarize"),
+        (("loss",), {"summary": "median"}, "use min, max"),
+        (("loss",), {"summary": "copy,min"}, "copy alone"),
+        (("loss",), {"goal": "up"}, "minimize or maximize"),
+        (("a*b*",), {}, "prefix ending in"),
+    ],
+)
+def test_define_metric_refusals_name_what_to_use(store_url, args, kwargs, message):
+    with pytest.raises(RunStateError):
+        wandb.define_metric("loss", summary="min")
+    run = start(store_url)
+    with pytest.raises(InvalidArgumentError, match=message):
+        run.define_metric(*args, **kwargs)
+    run.finish()
+
+
+# -- offline, and art sync by W&B's paths ---------------------------------------------------------
+
+
+def offline(store_url: str, base: Path, value: float) -> artstore.Run:
+    run = start(store_url, mode="offline", dir=base, entity="team")
+    wandb.config.dropout = value
+    wandb.define_metric("loss", summary="min")
+    wandb.log({"loss": value})
+    wandb.finish()
+    return run
+
+
+@pytest.mark.parametrize("path", ["wandb", "wandb/", "wandb/offline-run-*", "one run"])
+def test_offline_runs_sync_by_w_and_b_paths(store_url, tmp_path, path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = offline(store_url, tmp_path, 0.2)
+    second = offline(store_url, tmp_path, 0.4)
+    assert first.dir is not None and first.dir.parent == tmp_path / "artstore-runs"
+    expected = {first.id, second.id}
+    if path == "one run":
+        path, expected = f"wandb/{first.dir.name}", {first.id}
+    results = json_out(sync(store_url, path))
+    assert {r["run"] for r in results} == expected
+    info = stored(store_url, first.id)
+    assert info.config == {"dropout": 0.2}
+    assert info.summary == {"loss": {"min": 0.2}}
+    assert info.record.entity == "team"
+
+
+def test_an_existing_wandb_folder_is_not_read_as_artstore_runs(store_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    offline(store_url, tmp_path, 0.2)
+    (tmp_path / "wandb").mkdir()
+    result = sync(store_url, "wandb")
+    assert json.loads(result.stdout) == []
+
+
+# -- a W&B tutorial script as a real process ------------------------------------------------------
+
+TUTORIAL = textwrap.dedent(
+    """
+    import random
+
+    import artstore as wandb
+
+    wandb.login()
+    run = wandb.init(
+        entity="my-team",
+        project="tutorial",
+        config={"learning_rate": 0.02, "architecture": "CNN", "epochs": 5},
+        settings=wandb.Settings(start_method="thread"),
+    )
+    wandb.config.dropout = 0.2
+    wandb.define_metric("val/loss", summary="min")
+    wandb.define_metric("val/acc", summary="max")
+    offset = random.random() / 5
+    for epoch in range(2, wandb.config.epochs):
+        acc = 1 - 2 ** -epoch - offset
+        loss = 2 ** -epoch + offset
+        wandb.log({"val/acc": acc, "val/loss": loss, "epoch": epoch})
+    wandb.run.summary["best_epoch"] = 4
+    print(wandb.run.id)
+    wandb.finish()
+    """
+)
+
+
+def test_a_w_and_b_tutorial_script_runs_with_one_changed_import(tmp_path, store_url):
+    script = tmp_path / "train.py"
+    script.write_text(TUTORIAL)
+    env = {**os.environ, "ARTSTORE_URL": store_url}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip()
+    assert "artstore: no login needed" in done.stderr
+    assert "Settings: start_method mean nothing in artstore" in done.stderr
+    art = Path(sys.executable).with_name("art")
+    shown = subprocess.run(
+        [str(art), "runs", "show", run_id, "--json"], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["project"] == "tutorial" and document["state"] == "finished"
+    assert document["config"] == {
+        "learning_rate": 0.02,
+        "architecture": "CNN",
+        "epochs": 5,
+        "dropout": 0.2,
+    }
+    summary = document["summary"]
+    assert set(summary) == {"val/acc", "val/loss", "epoch", "best_epoch"}
+    assert set(summary["val/acc"]) == {"max"} and set(summary["val/loss"]) == {"min"}
+    assert summary["val/acc"]["max"] > 0.7 and summary["epoch"] == 4
