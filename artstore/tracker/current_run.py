@@ -415,22 +415,14 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         _run.finish(exit_code)
 
 
-def define_metric(
-    name: str,
-    step_metric: str | None = None,
-    step_sync: bool | None = None,
-    hidden: bool | None = None,
-    summary: str | None = None,
-    goal: str | None = None,
-    overwrite: bool | None = None,
-) -> MetricDefinition:
-    """``run.define_metric`` on the current run (W&B's summary shapes: see :mod:`metrics`).
+def define_metric(name: str, *args: Any, **kwargs: Any) -> MetricDefinition:
+    """:meth:`Run.define_metric` (W&B's arguments and summary shapes) on the current run.
 
     Raises:
         RunStateError: no run was started with ``artstore.init()``.
         InvalidArgumentError: an unknown summary kind or goal.
     """
-    return _require().define_metric(name, step_metric, step_sync, hidden, summary, goal, overwrite)
+    return _require().define_metric(name, *args, **kwargs)
 
 
 def log_artifact(
