@@ -524,3 +524,56 @@ def test_artstore_api_is_this_api(fleet, monkeypatch):
         assert ids(api.runs("team/vision")) == ["a", "b", "d"]
     with Store(fleet) as store:
         assert Api.over(store).run("a").id == "a"
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(start, store_url, tmp_path: Path, monkeypatch):
+    """Run f keeps model.pt, config.json and logs/out.txt (run.save, policy now)."""
+    work = tmp_path / "work"
+    (work / "logs").mkdir(parents=True)
+    (work / "model.pt").write_bytes(b"weights")
+    (work / "config.json").write_text("{}")
+    (work / "logs" / "out.txt").write_text("hello")
+    monkeypatch.chdir(work)
+    run = start(id="f", project="vision")
+    run.save("*.pt", policy="now")
+    run.save("config.json", policy="now")
+    run.save("logs/*.txt", policy="now")
+    run.finish()
+    return store_url
+
+
+def test_files_and_file_download(saved, api, tmp_path):
+    run = api.run("vision/f")
+    assert [f.name for f in run.files()] == ["config.json", "logs/out.txt", "model.pt"]
+    assert [f.name for f in run.files(names=["model.pt", "none"])] == ["model.pt"]
+    assert [f.name for f in run.files(pattern="%.json")] == ["config.json"]
+    assert [f.name for f in run.files(pattern="logs/ou_.txt")] == ["logs/out.txt"]
+    assert run.files(pattern="%.csv") == []
+    path = run.file("logs/out.txt").download(root=tmp_path / "got")
+    assert path == tmp_path / "got" / "logs" / "out.txt" and path.read_text() == "hello"
+    assert run.file("model.pt").size == len(b"weights")
+
+
+def test_files_refusals(saved, api):
+    run = api.run("f")
+    with pytest.raises(NotFoundError, match="kept no file"):
+        run.file("absent.bin")
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        run.files(names=["a"], pattern="%")
+    with pytest.raises(InvalidArgumentError, match="names"):
+        run.files(names="model.pt")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="pattern"):
+        run.files(pattern=3)  # type: ignore[arg-type]
+    assert len(run.files(names=[])) == 3  # W&B: no names is every file
+
+
+def test_flush_forgets_nothing_because_nothing_is_cached(fleet, api, start):
+    before = api.runs("vision")
+    assert len(before) == 4
+    start(id="late", project="vision").finish()
+    api.flush()
+    assert len(api.runs("vision")) == 5 and len(before) == 4

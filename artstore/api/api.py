@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from artstore.api.paths import ProjectPath, parse_project_path, parse_run_path
@@ -201,6 +200,10 @@ class Api:
             _check_type(version.name, version.type, type_name)
         return versions[::-1] if order == "-created_at" else versions
 
+    def flush(self) -> None:
+        """W&B's: forget cached results. Nothing is cached here (each ``runs()`` reads anew),
+        so there is nothing to forget."""
+
     # -- closing ---------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -210,12 +213,7 @@ class Api:
     def __enter__(self) -> Api:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

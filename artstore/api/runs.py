@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, overload
 
@@ -10,6 +11,7 @@ from artstore.errors import ConfigError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from artstore.artifacts import ArtifactVersion, Repository, RunInfo
+    from artstore.artifacts.runs import RunFileInfo
 
 __all__ = ["ApiRun", "ReadOnlyDict", "Runs"]
 
@@ -24,8 +26,8 @@ class ReadOnlyDict(dict[str, Any]):
 
     def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise InvalidArgumentError(
-            "a run read through Api() is read-only; set config and summary in the run "
-            "itself (artstore.init(resume=...) reopens a run)"
+            "a run read through Api() is read-only; change its config or summary in the run "
+            "itself: artstore.init(id=..., resume='allow') continues it"
         )
 
     def __reduce__(self) -> tuple[type[ReadOnlyDict], tuple[dict[str, Any]]]:
@@ -149,6 +151,40 @@ class ApiRun:
     def used_artifacts(self, per_page: int = 100) -> list[ArtifactVersion]:
         """The versions this run used, in order."""
         return self._info.used()
+
+    def files(
+        self, names: list[str] | None = None, pattern: str | None = None, per_page: int = 50
+    ) -> list[RunFileInfo]:
+        """The files kept with the run (``run.save``), sorted by name: only ``names`` when
+        given, or those matching ``pattern`` (W&B's SQL ``LIKE``: ``%`` any text, ``_`` one
+        character).
+
+        Raises:
+            InvalidArgumentError: both ``names`` and ``pattern``, or either not text.
+        """
+        if names and pattern is not None:
+            raise InvalidArgumentError("files() takes names or pattern, not both")
+        if names:
+            if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+                raise InvalidArgumentError(f"names is a list of file names, not {names!r}")
+            return [f for f in self._info.files() if f.name in set(names)]
+        if pattern is None:
+            return self._info.files()
+        if not isinstance(pattern, str):
+            raise InvalidArgumentError(f"pattern is text, not {type(pattern).__name__}")
+        like = re.compile(
+            "".join({"%": ".*", "_": "."}.get(c, re.escape(c)) for c in pattern), re.DOTALL
+        )
+        return [f for f in self._info.files() if like.fullmatch(f.name)]
+
+    def file(self, name: str) -> RunFileInfo:
+        """One file kept with the run: ``run.file("model.pt").download(root=".")``.
+
+        Raises:
+            NotFoundError: the run kept no file of that name.
+            InvalidArgumentError: ``name`` is not text.
+        """
+        return self._info.file(name)
 
     def __repr__(self) -> str:
         return f"<Run {'/'.join(self.path)} ({self.state})>"
