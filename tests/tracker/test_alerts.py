@@ -70,7 +70,7 @@ def hook(monkeypatch) -> Iterator[Hook]:
 
 
 def test_alert_is_recorded_printed_and_posted(store_url, hook, capfd):
-    with artstore.init(store=store_url, project="p", **FAST) as run:
+    with artstore.init(store=store_url, project="p", entity="team", **FAST) as run:
         run.log({"acc": 0.1})
         run.alert("Low accuracy", "acc 0.1 is below 0.3", level="WARN")
     assert "artstore: alert WARN" in capfd.readouterr().err
@@ -84,7 +84,7 @@ def test_alert_is_recorded_printed_and_posted(store_url, hook, capfd):
     )
     [post] = hook.posts
     assert post["title"] == "Low accuracy" and post["level"] == "WARN"
-    assert post["run_id"] == run.id and post["project"] == "p" and post["entity"] is None
+    assert post["run_id"] == run.id and post["project"] == "p" and post["entity"] == "team"
     assert post["text"] == "acc 0.1 is below 0.3" and post["step"] == 1
 
 
