@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import artstore
 from artstore import Artifact, Store
@@ -27,6 +29,7 @@ from artstore.errors import (
     NotFoundError,
     UserError,
 )
+from tests.strategies import any_text
 
 FAST: dict[str, Any] = {"flush_interval": 0.05, "heartbeat_interval": 0.2}
 
@@ -127,6 +130,17 @@ def test_a_path_is_text():
         parse_run_path(3)  # type: ignore[arg-type]
     with pytest.raises(InvalidNameError, match="text"):
         parse_project_path(["vision"])  # type: ignore[arg-type]
+
+
+@given(st.one_of(any_text, st.text(alphabet="ab/:_ -.", max_size=12)))
+def test_any_text_is_a_path_or_an_invalid_name(text):
+    for parse in (parse_run_path, parse_project_path):
+        try:
+            where = parse(text)
+        except InvalidNameError as error:  # anything else fails the test
+            assert "\n" not in str(error) and len(str(error)) < 300
+        else:
+            assert isinstance(where, (RunPath, ProjectPath))
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def parse_project_path(
         return ProjectPath(entity, parts[0])
     if len(parts) == 2:
         return ProjectPath(parts[0], parts[1])
-    raise InvalidNameError(f"invalid project path {path!r}: {_PROJECT_SHAPES}")
+    raise InvalidNameError(f"invalid project path {_shown(path)}: {_PROJECT_SHAPES}")
 
 
 def parse_run_path(path: str, entity: str | None = None, project: str | None = None) -> RunPath:
@@ -74,9 +74,9 @@ def parse_run_path(path: str, entity: str | None = None, project: str | None = N
     elif len(parts) == 1:
         run_id = parts[0]
     else:
-        raise InvalidNameError(f"invalid run path {path!r}: {_RUN_SHAPES}")
+        raise InvalidNameError(f"invalid run path {_shown(path)}: {_RUN_SHAPES}")
     if not all(parts):
-        raise InvalidNameError(f"invalid run path {path!r} (an empty part): {_RUN_SHAPES}")
+        raise InvalidNameError(f"invalid run path {_shown(path)} (an empty part): {_RUN_SHAPES}")
     return RunPath(entity, project, check_run_id(run_id))
 
 
@@ -85,5 +85,10 @@ def _split(path: object, shapes: str) -> list[str]:
         raise InvalidNameError(f"a path is text, not {type(path).__name__}: {shapes}")
     parts = path.strip(" /").split("/")
     if not all(p.strip() for p in parts) or "\x00" in path:
-        raise InvalidNameError(f"invalid path {path!r}: {shapes}")
+        raise InvalidNameError(f"invalid path {_shown(path)}: {shapes}")
     return [p.strip() for p in parts]
+
+
+def _shown(path: str) -> str:
+    # A hostile path stays one short line in a message.
+    return repr(path) if len(path) <= 80 else f"{path[:60]!r}... ({len(path)} characters)"
