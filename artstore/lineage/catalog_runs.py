@@ -58,7 +58,7 @@ class CatalogRuns:
         the edges to the versions it used. Nothing is deleted, and importing again adds nothing.
 
         A metric row is identified by (step, key, value, text, time), a console row by (seq,
-        stream, time), a file by (name, digest, saved at), an alert by all its fields.
+        stream, time), a kept file or an alert by all its fields.
         A new run gets ``spec.columns``; an existing one gets them only if its heartbeat is not
         later than ``spec.columns["heartbeat_at"]`` (else it was written since, and is kept).
         A version is recorded (as ``catalog.versions.record`` does) unless the run already

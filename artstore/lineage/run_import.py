@@ -1,11 +1,11 @@
 """Merging a run recorded elsewhere (an offline spool) into the catalog, in one transaction.
 
 The merge never deletes and never doubles: a metric row is identified by (step, key, value,
-text, time), a console row by (seq, stream, time), a kept file by (name, digest, saved at) and
-an alert by all its fields, and only rows the run does not have yet are inserted, so rows
-another writer added (a resumed online run) stay, and a repeated import adds nothing. The
-run's columns are taken from the import only when the catalog has nothing newer: a run whose
-heartbeat is later than the import's last one (resumed online since) keeps its columns.
+text, time), a console row by (seq, stream, time), a kept file or an alert by all its fields,
+and only rows the run does not have yet are inserted, so rows another writer added (a resumed
+online run) stay, and a repeated import adds nothing. The run's columns are taken from the
+import only when the catalog has nothing newer: a run whose heartbeat is later than the
+import's last one (resumed online since) keeps its columns.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, update
 from sqlmodel import Session, SQLModel, col, func, select
@@ -64,6 +65,7 @@ _IDENTITY = {
     "metrics": (("step", "key", "value", "text", "time"), itemgetter(1, 2, 3, 4, 5)),
     "console_lines": (("seq", "stream", "time"), itemgetter(1, 2, 4)),
 }
+_Kept = TypeVar("_Kept", RunFile, RunAlert)
 # Rows per multi-row INSERT on SQLite: 6,000 variables, within its 32,766 limit (3.32+).
 _ROWS_PER_STATEMENT = 1000
 
@@ -304,38 +306,24 @@ def merge_rows(
 def add_files(session: Session, run_id: str, kept: Sequence[RunFile], *, merge: bool) -> int:
     """Record files kept with a run; return how many rows were added.
 
-    With ``merge``, a file the run has with the same name, digest and time is left out (an
-    import repeated adds nothing).
+    With ``merge``, a file the run has already (all fields equal) is left out, so an import
+    repeated adds nothing.
 
     Raises:
         NotFoundError: no such run.
     """
     _require(session, run_id)
-    seen: set[tuple[str, str, datetime]] = set()
-    if merge and kept:
-        seen = {
-            (row.name, row.digest, row.saved_at)
-            for row in session.exec(select(RunFileRow).where(RunFileRow.run_id == run_id))
-        }
-    added = 0
-    for item in kept:
-        key = (item.name, item.digest, item.saved_at)
-        if key in seen:
-            continue
-        seen.add(key)
-        session.add(
-            RunFileRow(
-                run_id=run_id,
-                name=item.name,
-                digest=item.digest,
-                size=item.size,
-                policy=item.policy,
-                saved_at=item.saved_at,
-            )
-        )
-        added += 1
-    session.flush()
-    return added
+    have = _all_files(session, run_id) if merge and kept else []
+    return _add_new(session, kept, have, lambda f: RunFileRow(run_id=run_id, **asdict(f)))
+
+
+def _all_files(session: Session, run_id: str) -> list[RunFile]:
+    rows = session.exec(
+        select(RunFileRow)
+        .where(RunFileRow.run_id == run_id)
+        .order_by(col(RunFileRow.saved_at), col(RunFileRow.id))
+    )
+    return [RunFile(row.name, row.digest, row.size, row.policy, row.saved_at) for row in rows]
 
 
 def files(session: Session, run_id: str) -> list[RunFile]:
@@ -345,48 +333,21 @@ def files(session: Session, run_id: str) -> list[RunFile]:
         NotFoundError: no such run.
     """
     _require(session, run_id)
-    newest: dict[str, RunFile] = {}
-    rows = session.exec(
-        select(RunFileRow)
-        .where(RunFileRow.run_id == run_id)
-        .order_by(col(RunFileRow.saved_at), col(RunFileRow.id))
-    )
-    for row in rows:
-        newest[row.name] = RunFile(row.name, row.digest, row.size, row.policy, row.saved_at)
+    newest = {kept.name: kept for kept in _all_files(session, run_id)}
     return [newest[name] for name in sorted(newest)]
 
 
 def add_alerts(session: Session, run_id: str, raised: Sequence[RunAlert], *, merge: bool) -> int:
     """Record alerts of a run; return how many rows were added.
 
-    With ``merge``, an alert the run has with the same time, level, title, text and step is
-    left out.
+    With ``merge``, an alert the run has already (all fields equal) is left out.
 
     Raises:
         NotFoundError: no such run.
     """
     _require(session, run_id)
-    seen: set[RunAlert] = set()
-    if merge and raised:
-        seen = set(alerts(session, run_id))
-    added = 0
-    for item in raised:
-        if item in seen:
-            continue
-        seen.add(item)
-        session.add(
-            AlertRow(
-                run_id=run_id,
-                at=item.at,
-                level=item.level,
-                title=item.title,
-                text=item.text,
-                step=item.step,
-            )
-        )
-        added += 1
-    session.flush()
-    return added
+    have = alerts(session, run_id) if merge and raised else []
+    return _add_new(session, raised, have, lambda a: AlertRow(run_id=run_id, **asdict(a)))
 
 
 def alerts(session: Session, run_id: str) -> list[RunAlert]:
@@ -402,3 +363,20 @@ def alerts(session: Session, run_id: str) -> list[RunAlert]:
         .order_by(col(AlertRow.at), col(AlertRow.id))
     )
     return [RunAlert(row.at, row.level, row.title, row.text, row.step) for row in rows]
+
+
+def _add_new(
+    session: Session,
+    items: Sequence[_Kept],
+    have: Sequence[_Kept],
+    row: Callable[[_Kept], SQLModel],
+) -> int:
+    seen = set(have)
+    added = 0
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            session.add(row(item))
+            added += 1
+    session.flush()
+    return added

@@ -440,16 +440,21 @@ def _text(value: Any) -> str:
     return value
 
 
-def _key(value: Any) -> str:
-    if not 1 <= len(_text(value)) <= MAX_KEY:
-        raise _Bad(f"{_show(value)} is not 1-{MAX_KEY} characters long")
-    return str(value)
+def _text_of(most: int, least: int = 0) -> Callable[[Any], str]:
+    def rule(value: Any) -> str:
+        if not least <= len(_text(value)) <= most:
+            if least:
+                raise _Bad(f"{_show(value)} is not {least}-{most} characters long")
+            raise _Bad(f"is longer than {most} characters")
+        return str(value)
+
+    return rule
 
 
-def _short_text(value: Any) -> str:
-    if len(_text(value)) > MAX_TEXT:
-        raise _Bad(f"is longer than {MAX_TEXT} characters")
-    return str(value)
+_key = _text_of(MAX_KEY, 1)
+_short_text = _text_of(MAX_TEXT)
+_alert_title = _text_of(MAX_ALERT_TITLE, 1)
+_alert_text = _text_of(MAX_ALERT_TEXT)
 
 
 def _optional(rule: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -583,18 +588,6 @@ def _policy(value: Any) -> str:
 def _level(value: Any) -> str:
     if value not in ALERT_LEVELS:
         raise _Bad(f"{_show(value)} is not one of {', '.join(ALERT_LEVELS)}")
-    return str(value)
-
-
-def _alert_title(value: Any) -> str:
-    if not 1 <= len(_text(value)) <= MAX_ALERT_TITLE:
-        raise _Bad(f"{_show(value)} is not 1-{MAX_ALERT_TITLE} characters long")
-    return str(value)
-
-
-def _alert_text(value: Any) -> str:
-    if len(_text(value)) > MAX_ALERT_TEXT:
-        raise _Bad(f"is longer than {MAX_ALERT_TEXT} characters")
     return str(value)
 
 

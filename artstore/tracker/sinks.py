@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -177,28 +178,12 @@ class SpoolSink:
         kept = _put_file(self.spool.blobs(), file, policy, previous)
         if kept is None:
             return None
-        self.spool.record(
-            "file",
-            record_format=2,
-            name=kept.name,
-            digest=kept.digest,
-            size=kept.size,
-            policy=kept.policy,
-            saved_at=kept.saved_at,
-        )
+        self.spool.record("file", record_format=2, **asdict(kept))
         return kept
 
     def alert(self, alert: RunAlert) -> None:
         # docstring inherited
-        self.spool.record(
-            "alert",
-            record_format=2,
-            at=alert.at,
-            level=alert.level,
-            title=alert.title,
-            text=alert.text,
-            step=alert.step,
-        )
+        self.spool.record("alert", record_format=2, **asdict(alert))
 
     def alert_webhook(self) -> str | None:
         # docstring inherited
