@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import artstore
-from artstore.artifacts import Manifest
+from artstore.artifacts import Manifest, Repository, open_repository
 from artstore.artifacts.names import Ref
 from artstore.artifacts.promote import Requirement
 from artstore.errors import ArtstoreError
@@ -43,6 +43,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[artstore.Store]:
     store.log_artifact(artifact, aliases=["best"])
     yield store
     store.close()
+
+
+def _data() -> artstore.Artifact:
+    # Never stored: each case using it is refused before any file is read.
+    return artstore.Artifact("data", "dataset")
 
 
 def _refused(call: Callable[[], object]) -> ArtstoreError:
@@ -97,14 +102,36 @@ CASES: list[tuple[str, Call]] = [
     ("promote: unknown operator", lambda s: s.promote("data:v0", "prod", require=["acc ~ 1"])),
     ("promote: malformed expect", lambda s: s.promote("data:v0", "prod", expect="v-x")),
     ("promote: negative expect", lambda s: s.promote("data:v0", "prod", expect=-2)),
+    ("promote: reason not text", lambda s: s.promote("data:v0", "prod", reason=3)),
+    ("set_alias: malformed expect", lambda s: s.set_alias("data:v0", "best", expect="v-x")),
+    ("set_alias: expect not a version", lambda s: s.set_alias("data:v0", "best", expect=[0])),
+    ("set_alias: reason not text", lambda s: s.set_alias("data:v0", "best", reason=3)),
+    ("set_alias: run id not text", lambda s: s.set_alias("data:v0", "best", run_id=3)),
+    ("set_alias: malformed run id", lambda s: s.set_alias("data:v0", "best", run_id="a b")),
+    ("remove_alias: expect none", lambda s: s.remove_alias("data", "best", expect="none")),
+    ("remove_alias: malformed expect", lambda s: s.remove_alias("data", "best", expect=2.5)),
+    ("remove_alias: reason not text", lambda s: s.remove_alias("data", "best", reason=b"x")),
+    ("alias_history: alias not text", lambda s: s.alias_history("data", alias=3)),
+    ("alias_history: malformed alias", lambda s: s.alias_history("data", alias="a b")),
+    ("alias_history: unknown artifact", lambda s: s.alias_history("nosuch")),
     # stored files
     ("download: file in the way", lambda s: s.artifact("data:v0").download("/dev/null")),
     ("file: unknown path", lambda s: s.artifact("data:v0").file("missing.txt")),
     ("file: escaping path", lambda s: s.artifact("data:v0").file("../x")),
     # verify
     ("verify: malformed ref", lambda s: s.verify("::")),
-    ("import_files: malformed digest", lambda s: s.import_files(s.blobs, "not-a-digest")),
+    ("verify: ref not text", lambda s: s.verify(3)),
+    ("artifacts: type not text", lambda s: s.artifacts([])),
+    ("artifacts: malformed type", lambda s: s.artifacts("a b")),
+    ("stage: not an artifact", lambda s: s.stage("x", s.blobs)),
+    ("stage: not a blob store", lambda s: s.stage(artstore.Artifact("a", "t"), "x")),
+    ("use: malformed run id", lambda s: s.use("data:v0", run_id="a b")),
     ("log_artifact: not an artifact", lambda s: s.log_artifact("data")),
+    ("log_artifact: aliases a number", lambda s: s.log_artifact(_data(), aliases=3)),
+    ("log_artifact: alias not text", lambda s: s.log_artifact(_data(), aliases=[3])),
+    ("log_artifact: malformed alias", lambda s: s.log_artifact(_data(), aliases="a b")),
+    ("open_repository: a path", lambda _: open_repository("path")),
+    ("Repository: a path", lambda _: Repository("path")),
     ("Store: URL not text", lambda _: artstore.Store(3)),
 ]
 
@@ -200,6 +227,7 @@ RUN_CASES: list[tuple[str, Callable[[Any], object]]] = [
     ("define_metric: unknown summary", lambda run: run.define_metric("a", summary="median")),
     ("config: not JSON", lambda run: run.config.update({"x": object()})),
     ("log_artifact: not an artifact", lambda run: run.log_artifact("data")),
+    ("log_artifact: aliases a number", lambda run: run.log_artifact(_data(), aliases=3)),
     ("use_artifact: malformed ref", lambda run: run.use_artifact("::")),
 ]
 
@@ -284,3 +312,18 @@ def test_parse_key_refuses_a_stray_path_with_an_artstore_error(key: str) -> None
     # What BlobStore.iter_digests meets on disk: an unknown kind is no bare ValueError either.
     _refused_or_fine(lambda: parse_key(key))
     _refused(lambda: parse_key(f"things/{_D[:2]}/{_D[2:]}"))
+
+
+def test_a_string_of_aliases_is_one_alias_as_in_wandb(
+    store: artstore.Store, tmp_path: Path
+) -> None:
+    # W&B's log_artifact takes aliases="best" as ["best"]; iterating it would set b, e, s, t.
+    (tmp_path / "one.txt").write_text("one alias")
+    artifact = artstore.Artifact("single", "dataset")
+    artifact.add_file(str(tmp_path / "one.txt"))
+    assert store.log_artifact(artifact, aliases="best").aliases == ("best", "latest")
+    with artstore.init(store=store, mode="online") as run:
+        again = artstore.Artifact("single", "dataset")
+        again.add_file(str(tmp_path / "one.txt"))
+        logged = run.log_artifact(again, aliases="chosen")
+    assert logged is not None and logged.aliases == ("best", "chosen", "latest")

@@ -6,17 +6,33 @@ of aliases are enforced by the catalog in the transaction that moves them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-from artstore.artifacts.names import Ref, check_name, check_settable_alias
+from artstore.artifacts.names import Ref, check_alias, check_name, check_settable_alias
 from artstore.artifacts.promote import parse_expect
-from artstore.errors import InvalidRequirementError
+from artstore.errors import InvalidArgumentError, InvalidRequirementError
 
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.lineage import Actor, AliasMove
 
-__all__ = ["alias_history", "remove_alias", "set_alias"]
+__all__ = ["alias_history", "alias_list", "remove_alias", "set_alias"]
+
+
+def alias_list(aliases: object) -> list[str]:
+    """The aliases given to a log, each checked as settable: a list (or any iterable) of
+    them, or one alias as a string, which W&B's ``log_artifact`` also takes as one alias.
+
+    Raises:
+        InvalidArgumentError: ``aliases`` is neither a string nor an iterable.
+        InvalidNameError: an alias is malformed, version-shaped or ``latest``.
+    """
+    if isinstance(aliases, str):
+        return [check_settable_alias(aliases)]
+    if not isinstance(aliases, Iterable):
+        raise InvalidArgumentError(f"aliases are a list of strings, not a {type(aliases).__name__}")
+    return [check_settable_alias(a) for a in aliases]
 
 
 def set_alias(
@@ -77,7 +93,9 @@ def alias_history(repo: Repository, name: str, alias: str | None = None) -> list
     """Every move of the artifact's aliases (or of one alias), oldest first.
 
     Raises:
-        InvalidNameError: ``name`` is malformed.
+        InvalidNameError: ``name`` or ``alias`` is malformed.
         NotFoundError: no artifact named ``name``.
     """
+    if alias is not None:
+        check_alias(alias)
     return repo.catalog.versions.alias_history(check_name(name), alias)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from artstore.artifacts.artifact import Artifact
-from artstore.artifacts.lookup import find_version
+from artstore.artifacts.lookup import get_version
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.names import Ref
 from artstore.artifacts.tensordiff import TensorChange, TensorDiff, diff_tensors
@@ -287,7 +287,7 @@ def diff(repo: Repository, a: str, b: str, *, stats: bool = False) -> Diff:
     def side(spec: str) -> Side:
         where = locate(spec)
         if isinstance(where, str):
-            return version_side(find_version(repo, where), repo.blobs)
-        return folder_side(where, repo.stats)
+            return version_side(get_version(repo, where), repo.blobs)
+        return folder_side(where, repo.stat_cache)
 
     return compare(side(a), side(b), stats=stats)

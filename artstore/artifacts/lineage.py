@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from artstore.artifacts.lookup import find_version
+from artstore.artifacts.lookup import get_version
 from artstore.artifacts.names import MAX_VERSION, check_run_id
 from artstore.errors import InvalidArgumentError, UserError
 
@@ -23,16 +23,18 @@ def walk(
     direction: Literal["up", "down", "both"] = "both",
     depth: int | None = None,
 ) -> LineageGraph:
-    """The lineage around the run ``run_id``, else the version ``ref`` (``name:ref``): what it
+    """The lineage around the version ``ref`` (``name:ref``) or the run ``run_id``: what it
     came from (``up``), what came from it (``down``), or both, within ``depth`` hops if given.
 
     Raises:
         NotFoundError: no such version or run.
         InvalidNameError: ``ref`` or ``run_id`` is malformed.
-        InvalidArgumentError: ``direction`` is not up, down or both, or ``depth`` is not a
-            whole number >= 0.
+        InvalidArgumentError: both ``ref`` and ``run_id`` are given, ``direction`` is not up,
+            down or both, or ``depth`` is not a whole number >= 0.
         UserError: neither ``ref`` nor ``run_id`` is given.
     """
+    if ref is not None and run_id is not None:
+        raise InvalidArgumentError("lineage is of a version (name:ref) or of a run, not both")
     if direction not in ("up", "down", "both"):
         raise InvalidArgumentError(
             f"direction must be 'up', 'down' or 'both', not {str(direction)[:40]!r}"
@@ -45,7 +47,7 @@ def walk(
     if run_id is not None:
         node = lineage.run_node(check_run_id(run_id))
     elif ref is not None:
-        version = find_version(repo, ref)
+        version = get_version(repo, ref)
         node = lineage.version_node(version.name, version.number)
     else:
         raise UserError("lineage needs a version (name:ref) or a run id")

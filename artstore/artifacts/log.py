@@ -275,9 +275,9 @@ def log_artifact(
         staged = stage(
             blobs,
             artifact,
-            repo.stats,
+            repo.stat_cache,
             callback,
-            catalog_files=repo.keep_out().catalog,
+            catalog_files=repo.keep_out.catalog,
             before_write=lambda: check_type(opening.result(), artifact),
         )
         catalog = opening.result()

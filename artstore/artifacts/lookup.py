@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "every_version",
-    "find_version",
+    "get_version",
     "list_artifacts",
     "list_versions",
     "make_version",
@@ -28,10 +28,10 @@ __all__ = [
 
 def make_version(repo: Repository, info: VersionInfo, *, created: bool = True) -> ArtifactVersion:
     """The version a catalog row describes, reading its files from ``repo``."""
-    return ArtifactVersion(info, repo.blobs, created=created, keep_out=repo.keep_out())
+    return ArtifactVersion(info, repo.blobs, created=created, keep_out=repo.keep_out)
 
 
-def find_version(repo: Repository, ref: str) -> ArtifactVersion:
+def get_version(repo: Repository, ref: str) -> ArtifactVersion:
     """The version ``name:v3``, ``name:alias`` or ``name`` (latest).
 
     Raises:
@@ -50,7 +50,7 @@ def use_version(repo: Repository, ref: str, *, run_id: str | None) -> ArtifactVe
         InvalidNameError: the reference is malformed.
         NotFoundError: no such artifact, version or alias.
     """
-    version = find_version(repo, ref)
+    version = get_version(repo, ref)
     if run_id is not None and not repo.catalog.runs.add_edge(
         run_id, version.name, version.number, "used"
     ):

@@ -14,7 +14,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from artstore.artifacts.download import KeepOut
-from artstore.errors import NotAStoreError, NotFoundError, ProtectedAliasError
+from artstore.errors import (
+    InvalidArgumentError,
+    NotAStoreError,
+    NotFoundError,
+    ProtectedAliasError,
+)
 from artstore.redaction import redact_url
 from artstore.settings import (
     StoreLocation,
@@ -49,6 +54,7 @@ def open_repository(
     catalog are created (or the ones already there opened).
 
     Raises:
+        InvalidArgumentError: ``location`` is not a :class:`~artstore.settings.StoreLocation`.
         ConfigError: (create) the catalog cannot be opened, or a bucket store has none.
         FileAccessError: (create) the location is a local file, or its folders cannot be made.
         UnsupportedFormatError: (create) a store or catalog of a newer format is there.
@@ -73,6 +79,9 @@ class Repository:
         storage_options: passed to the fsspec filesystem.
         creating: made by ``Store.init``: a SQLite catalog may be created anywhere, not only
             as the store's own ``catalog.db``.
+
+    Raises:
+        InvalidArgumentError: ``location`` is not a :class:`~artstore.settings.StoreLocation`.
     """
 
     def __init__(
@@ -83,6 +92,11 @@ class Repository:
         storage_options: dict[str, Any] | None = None,
         creating: bool = False,
     ) -> None:
+        if not isinstance(location, StoreLocation):
+            raise InvalidArgumentError(
+                f"a repository opens a StoreLocation (artstore.settings.resolve_store), not a "
+                f"{type(location).__name__}"
+            )
         self.location = location
         self.creating = creating
         self._db = db
@@ -141,12 +155,13 @@ class Repository:
         return self._catalog
 
     @property
-    def stats(self) -> StatCache:
+    def stat_cache(self) -> StatCache:
         """The stat cache of files already hashed (shared by every store on this machine)."""
         if self._stat_cache is None:
             self._stat_cache = SqliteStatCache(cache_root() / "statcache.db")
         return self._stat_cache
 
+    @property
     def keep_out(self) -> KeepOut:
         """The local places downloads must never write: this store's own folder and the files
         of its SQLite catalog, wherever that is."""
@@ -210,13 +225,14 @@ class Repository:
     def _open_catalog_first(self, blobs: BlobStore) -> None:
         # Before a store is created: a new store has no artstore.yaml yet, so only --db or
         # $ARTSTORE_DB can name its catalog; the default catalog.db is made once the store's
-        # folder exists.
+        # folder exists. The catalog is only created and checked here, then closed: kept, it
+        # would protect nothing, while the settings read later may protect aliases.
         url = resolve_catalog_url(self._db, StoreSettings(), self.url, blobs.local_root)
         local = blobs.local_root
         if local is None or url != default_catalog_url(local):
             from artstore.lineage import Catalog
 
-            self._catalog = Catalog.open(url, create=self.creating)
+            Catalog.open(url, create=self.creating, protected=frozenset()).close()
 
     # -- lifecycle -------------------------------------------------------------------------------
 

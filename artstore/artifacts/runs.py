@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artstore.artifacts.download import materialize
-from artstore.artifacts.lookup import find_version
+from artstore.artifacts.lookup import get_version
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.names import check_run_id
 from artstore.errors import (
@@ -117,7 +117,7 @@ class RunInfo:
 
     def _edges(self, kind: str) -> list[ArtifactVersion]:
         return [
-            find_version(self._repo, f"{name}:v{number}")
+            get_version(self._repo, f"{name}:v{number}")
             for k, name, number in self._repo.catalog.runs.edges(self.id)
             if k == kind
         ]
@@ -170,7 +170,7 @@ class RunFileInfo:
         entry = FileEntry(self.record.name, Digest.parse(self.record.digest), self.record.size)
         label = f"run {self.run.id} file"
         materialize(
-            self._repo.blobs, [entry], Path(root), label=label, keep_out=self._repo.keep_out()
+            self._repo.blobs, [entry], Path(root), label=label, keep_out=self._repo.keep_out
         )
         return target
 

@@ -15,18 +15,15 @@ from artstore.artifacts import runs as _runs
 from artstore.artifacts import verify as _verify
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.diff import Diff
-from artstore.artifacts.download import KeepOut
 from artstore.artifacts.identity import current_actor
-from artstore.artifacts.manifest import Manifest
-from artstore.artifacts.names import check_settable_alias
+from artstore.artifacts.names import check_name, check_run_id
 from artstore.artifacts.promote import PromotionResult
 from artstore.artifacts.repository import Repository, open_repository
 from artstore.artifacts.runs import RunInfo
-from artstore.artifacts.transfer import copy_version
 from artstore.artifacts.verify import VerifyReport
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import InvalidArgumentError
-from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, VersionInfo
+from artstore.lineage import Actor, AliasMove, ArtifactInfo, LineageGraph, VersionInfo
 from artstore.settings import StoreLocation, StoreSettings, resolve_store
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback
 
@@ -121,7 +118,7 @@ class Store:
     def log_artifact(
         self,
         artifact: Artifact,
-        aliases: Iterable[str] = (),
+        aliases: Iterable[str] | str = (),
         *,
         run_id: str | None = None,
         callback: Callback = DEFAULT_CALLBACK,
@@ -129,25 +126,26 @@ class Store:
         """Store an artifact's files and record them as its next version.
 
         Content identical to the newest version creates no version: that version is returned
-        (with ``created`` False) and ``aliases`` are applied to it.
+        (with ``created`` False) and ``aliases`` are applied to it. A string is one alias, as
+        in W&B.
 
         The store's own files are left out (with a warning), and a put that is refused
         (below) keeps nothing of its files.
 
         Raises:
             InvalidNameError: an alias is malformed, version-shaped or ``latest``.
+            ProtectedAliasError: an alias is protected (only :meth:`promote` moves it); no
+                file was stored.
             ArtifactTypeError: the artifact exists with another type.
             SourceChangedError: a file changed while it was read.
             NotFoundError: a file no longer exists.
             FileAccessError: a file cannot be read or is not a regular file.
             UnsafePathError: a file is now a link leading outside the folder it was added from.
-            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`.
+            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`, or ``aliases`` is
+                neither a list nor a string.
         """
-        if not isinstance(artifact, Artifact):
-            raise InvalidArgumentError(
-                f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}"
-            )
-        wanted = [check_settable_alias(a) for a in aliases]
+        _check_artifact("log_artifact", artifact)
+        wanted = _aliases.alias_list(aliases)
         result = log.log_artifact(
             self.repository, artifact, wanted, run_id=run_id, callback=callback
         )
@@ -155,20 +153,27 @@ class Store:
 
     def stage(self, artifact: Artifact, blobs: BlobStore) -> log.StagedVersion:
         """Stage an artifact's files and manifest in another blob store (an offline spool);
-        nothing is recorded."""
-        return log.stage(blobs, artifact, self.repository.stats)
-
-    def import_files(self, source: BlobStore, digest: str) -> Manifest:
-        """Copy a staged version's manifest and the blobs this store lacks from ``source`` (a
-        local store, such as an offline spool), verifying each; nothing is recorded.
+        nothing is recorded.
 
         Raises:
-            CorruptBlobError: a source blob does not match its digest.
+            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`, or ``blobs`` not a
+                :class:`~artstore.storage.BlobStore`.
         """
-        return copy_version(source, self.repository.writable_blobs(), digest)
+        _check_artifact("stage", artifact)
+        if not isinstance(blobs, BlobStore):
+            raise InvalidArgumentError(f"stage puts into a BlobStore, not a {type(blobs).__name__}")
+        return log.stage(blobs, artifact, self.repository.stat_cache)
 
     def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
-        """The version ``ref`` names, recording that the run ``run_id`` used it."""
+        """The version ``ref`` names, recording that the run ``run_id`` used it (a run the
+        catalog lacks is warned about, and nothing is recorded).
+
+        Raises:
+            InvalidNameError: the reference or ``run_id`` is malformed.
+            NotFoundError: no such artifact, version or alias.
+        """
+        if run_id is not None:
+            check_run_id(run_id)
         return lookup.use_version(self.repository, ref, run_id=run_id)
 
     # -- runs and lineage -------------------------------------------------------------------------
@@ -186,12 +191,12 @@ class Store:
 
         Raises:
             NotFoundError: no such version or run.
-            InvalidArgumentError: ``direction`` is not up, down or both, or ``depth`` is not a whole
-                number >= 0.
+            InvalidNameError: ``ref`` or ``run_id`` is malformed.
+            InvalidArgumentError: both ``ref`` and ``run_id`` are given, ``direction`` is not up,
+                down or both, or ``depth`` is not a whole number >= 0.
+            UserError: neither ``ref`` nor ``run_id`` is given.
         """
-        return _lineage.walk(
-            self.repository, ref, run_id=run_id, direction=direction, depth=depth
-        )
+        return _lineage.walk(self.repository, ref, run_id=run_id, direction=direction, depth=depth)
 
     def runs(
         self, project: str | None = None, filters: dict[str, Any] | None = None
@@ -217,10 +222,16 @@ class Store:
             InvalidNameError: the reference is malformed.
             NotFoundError: no such artifact, version or alias.
         """
-        return lookup.find_version(self.repository, ref)
+        return lookup.get_version(self.repository, ref)
 
     def artifacts(self, type: str | None = None) -> list[ArtifactInfo]:
-        """Every artifact in the store (optionally of one type), sorted by name."""
+        """Every artifact in the store (optionally of one type), sorted by name.
+
+        Raises:
+            InvalidNameError: ``type`` is not a type's name.
+        """
+        if type is not None:
+            check_name(type, "artifact type")
         return lookup.list_artifacts(self.repository, type)
 
     def versions(self, name: str) -> list[ArtifactVersion]:
@@ -230,11 +241,6 @@ class Store:
             NotFoundError: no artifact named ``name``.
         """
         return lookup.list_versions(self.repository, name)
-
-    def keep_out(self) -> KeepOut:
-        """The local places downloads must never write: this store's own folder and the files
-        of its SQLite catalog, wherever that is."""
-        return self.repository.keep_out()
 
     def _version(self, info: VersionInfo, *, created: bool = True) -> ArtifactVersion:
         return lookup.make_version(self.repository, info, created=created)
@@ -256,8 +262,14 @@ class Store:
                 stale staging files. What was moved stays a problem until then.
 
         Raises:
+            InvalidNameError: ``ref`` is malformed.
+            InvalidArgumentError: ``ref`` is not a string.
             NotFoundError: no such artifact or version.
         """
+        if ref is not None and not isinstance(ref, str):
+            raise InvalidArgumentError(
+                f"verify takes a name:ref string, not a {type(ref).__name__}"
+            )
         return _verify.verify(self.repository, ref, deep=deep, repair=repair)
 
     def diff(self, a: str, b: str, *, stats: bool = False) -> Diff:
@@ -275,8 +287,13 @@ class Store:
     # -- aliases ---------------------------------------------------------------------------------
 
     def set_alias(
-        self, ref: str, alias: str, *, expect: str | int | None = None,
-        reason: str | None = None, run_id: str | None = None,
+        self,
+        ref: str,
+        alias: str,
+        *,
+        expect: str | int | None = None,
+        reason: str | None = None,
+        run_id: str | None = None,
     ) -> AliasMove:
         """Point ``alias`` at the version ``ref`` names, moving it off any other version;
         with ``expect`` (``"v3"``, or ``"none"`` for unset) only if it points there now.
@@ -287,13 +304,19 @@ class Store:
             NotFoundError: no such version.
             ProtectedAliasError: the alias is protected; use :meth:`promote`.
             AliasConflictError: the alias did not point at ``expect``; nothing was moved.
+            InvalidArgumentError: ``reason`` is not a string.
         """
-        actor = current_actor(run_id=run_id, reason=reason)
+        actor = _actor(run_id, reason)
         return _aliases.set_alias(self.repository, ref, alias, actor, expect=expect)
 
     def remove_alias(
-        self, name: str, alias: str, *, expect: str | int | None = None,
-        reason: str | None = None, run_id: str | None = None,
+        self,
+        name: str,
+        alias: str,
+        *,
+        expect: str | int | None = None,
+        reason: str | None = None,
+        run_id: str | None = None,
     ) -> AliasMove:
         """Take ``alias`` off the artifact ``name``; with ``expect`` (``"v3"``) only if it
         points there now.
@@ -304,12 +327,18 @@ class Store:
             NotFoundError: the artifact has no such alias.
             ProtectedAliasError: the alias is protected; only :meth:`promote` moves it.
             AliasConflictError: the alias did not point at ``expect``; nothing was removed.
+            InvalidArgumentError: ``reason`` is not a string.
         """
-        actor = current_actor(run_id=run_id, reason=reason)
+        actor = _actor(run_id, reason)
         return _aliases.remove_alias(self.repository, name, alias, actor, expect=expect)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
-        """Every move of the artifact's aliases (or of one alias), oldest first."""
+        """Every move of the artifact's aliases (or of one alias), oldest first.
+
+        Raises:
+            InvalidNameError: ``name`` or ``alias`` is malformed.
+            NotFoundError: no artifact named ``name``.
+        """
         return _aliases.alias_history(self.repository, name, alias)
 
     def promote(
@@ -352,7 +381,9 @@ class Store:
             GateFailed: a requirement did not pass; nothing moved (``.result`` has the checks).
             AliasConflictError: ``to`` was not at ``expect``, or it moved while the
                 requirements were checked against its holder; nothing moved.
+            InvalidArgumentError: ``reason`` is not a string.
         """
+        _actor(run_id, reason)  # checked here; the promotion records its own
         return _promote.promote(
             self.repository,
             ref,
@@ -382,3 +413,24 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+
+def _check_artifact(verb: str, artifact: object) -> None:
+    if not isinstance(artifact, Artifact):
+        raise InvalidArgumentError(
+            f"{verb} takes an artstore.Artifact, not a {type(artifact).__name__}"
+        )
+
+
+def _actor(run_id: str | None, reason: str | None) -> Actor:
+    """The actor of a move asked for through the API, its ``run_id`` and ``reason`` checked.
+
+    Raises:
+        InvalidNameError: ``run_id`` is malformed.
+        InvalidArgumentError: ``reason`` is not a string.
+    """
+    if run_id is not None:
+        check_run_id(run_id)
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidArgumentError(f"reason is a string, not a {type(reason).__name__}")
+    return current_actor(run_id=run_id, reason=reason)

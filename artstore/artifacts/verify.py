@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from artstore.artifacts.lookup import every_version, find_version, list_versions
+from artstore.artifacts.lookup import every_version, get_version, list_versions
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import CorruptBlobError, NotFoundError, UserError
@@ -120,7 +120,7 @@ def verify(
     if ref is None:
         versions = every_version(repo)
     elif ":" in ref:
-        versions = [find_version(repo, ref)]
+        versions = [get_version(repo, ref)]
     else:
         versions = list_versions(repo, ref)
     return verify_versions(repo.blobs, versions, deep=deep, repair=repair, debris=ref is None)

@@ -24,7 +24,7 @@ class ArtifactVersion:
     """One logged version of an artifact, as W&B's ``Artifact`` returned by ``use_artifact``.
 
     ``keep_out`` names the local places its downloads must never write (the store's folder
-    and catalog; see ``Store.keep_out``), so only the store makes versions.
+    and catalog; see ``Repository.keep_out``), so only the store makes versions.
     """
 
     def __init__(

@@ -138,10 +138,6 @@ class CatalogVersions:
         """
         return self._tx.read(lambda session: queries.list_versions(session, name))
 
-    def by_digest(self, name: str, digest: str) -> VersionInfo | None:
-        """The newest version of ``name`` with ``digest``; None if there is none."""
-        return self._tx.read(lambda session: queries.version_by_digest(session, name, digest))
-
     def artifact(self, name: str) -> ArtifactInfo:
         """The artifact named ``name``.
 

@@ -30,7 +30,6 @@ __all__ = [
     "missing_alias",
     "missing_version",
     "require_artifact",
-    "version_by_digest",
     "version_info",
 ]
 
@@ -237,17 +236,3 @@ def alias_history(session: Session, name: str, alias: str | None = None) -> list
         statement = statement.where(AliasHistoryRow.alias == alias)
     rows = session.exec(statement.order_by(col(AliasHistoryRow.id))).all()
     return [alias_move(artifact, row) for row in rows]
-
-
-def version_by_digest(session: Session, name: str, digest: str) -> VersionInfo | None:
-    """The newest version of ``name`` with ``digest``; None if none (or no such artifact)."""
-    artifact = find_artifact(session, name)
-    if artifact is None:
-        return None
-    row = session.exec(
-        select(VersionRow)
-        .where(VersionRow.artifact_id == artifact.id, VersionRow.digest == digest)
-        .order_by(col(VersionRow.number).desc())
-        .limit(1)
-    ).first()
-    return None if row is None else version_info_with_aliases(session, artifact, row)

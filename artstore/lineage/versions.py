@@ -10,6 +10,8 @@ The rules of aliases are checked here too, inside the transaction that writes, s
 caller can skip them: ``latest`` is kept by the catalog alone, a protected alias moves only
 by a :class:`~artstore.lineage.records.Promotion`, an artifact keeps the type of its first
 version, and a compare-and-swap move checks its expected holder under the artifact's lock.
+Every write function takes ``protected`` as a required keyword, so a new caller cannot skip
+the rule by leaving it out.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def record_version(
     new: NewVersion,
     actor: Actor,
     *,
-    protected: Collection[str] = frozenset(),
+    protected: Collection[str],
 ) -> LogResult:
     """Record ``new`` unless the newest version of its artifact already has its digest.
 
@@ -131,7 +133,7 @@ def move_alias(
     *,
     actor: Actor,
     expect: int | Literal["any"] | None = "any",
-    protected: Collection[str] = frozenset(),
+    protected: Collection[str],
     promotion: Promotion | None = None,
 ) -> AliasMove:
     """Point ``alias`` of ``name`` at version ``number``, with its history row.
@@ -169,7 +171,7 @@ def remove_alias(
     *,
     actor: Actor,
     expect: int | Literal["any"] = "any",
-    protected: Collection[str] = frozenset(),
+    protected: Collection[str],
 ) -> AliasMove:
     """Remove ``alias`` from ``name``, with its history row (``to_number`` None); neither
     ``latest`` nor a protected alias is ever removed. Unless ``expect`` is ``"any"``, the

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from artstore.artifacts import Artifact, ArtifactVersion
+from artstore.artifacts.aliases import alias_list
 from artstore.errors import InvalidArgumentError, InvalidValueError, RunStateError
 from artstore.tracker._writer import BatchWriter
 from artstore.tracker.alerts import Alerter
@@ -290,12 +291,15 @@ class Run:
     # -- artifacts ------------------------------------------------------------------------------
 
     def log_artifact(
-        self, artifact: Artifact, aliases: Iterable[str] = ()
+        self, artifact: Artifact, aliases: Iterable[str] | str = ()
     ) -> ArtifactVersion | None:
-        """Log an artifact as produced by this run (offline: spooled, returns None).
+        """Log an artifact as produced by this run (offline: spooled, returns None); a string
+        of ``aliases`` is one alias, as in W&B.
 
         Raises:
-            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`.
+            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`, or ``aliases`` is
+                neither a list nor a string.
+            InvalidNameError: an alias is malformed, version-shaped or ``latest``.
         """
         self._check_open()
         if not isinstance(artifact, Artifact):
@@ -303,12 +307,7 @@ class Run:
                 f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}; "
                 "artstore.log_artifact(path, name=, type=) logs a file or folder"
             )
-        if isinstance(aliases, str):
-            raise InvalidArgumentError(
-                f"log_artifact's aliases are a list, not the string {aliases[:40]!r}; the name "
-                "is the Artifact's"
-            )
-        return self._sink.log_artifact(artifact, list(aliases))
+        return self._sink.log_artifact(artifact, alias_list(aliases))
 
     def use_artifact(self, ref: str | ArtifactVersion) -> ArtifactVersion:
         """The version ``name:ref`` names, recorded as used by this run."""

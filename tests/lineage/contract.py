@@ -336,16 +336,6 @@ class CatalogContract:
         assert [v.aliases for v in versions] == [(), ("aa", "zz"), ("latest",)]
         assert [v.size for v in versions] == [100, 101, 102]
 
-    def test_version_by_digest_is_newest_match(self, catalog):
-        log(catalog, i=0)
-        log(catalog, i=1)
-        log(catalog, i=0)
-        found = catalog.versions.by_digest("mnist", digest(0))
-        assert found is not None
-        assert found.number == 2
-        assert catalog.versions.by_digest("mnist", digest(5)) is None
-        assert catalog.versions.by_digest("other", digest(0)) is None
-
     def test_times_are_utc_aware_and_records_frozen(self, catalog):
         version = log(catalog).version
         moves = catalog.versions.alias_history("mnist")
