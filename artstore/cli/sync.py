@@ -71,4 +71,5 @@ def _wandb_habit(path: Path) -> list[Path]:
     mapped = Path(*parts[:at], SPOOL_ROOT, *parts[at + 1 :])
     if any(mark in mapped.name for mark in "*?["):
         return sorted(mapped.parent.glob(mapped.name)) or [path]
-    return [mapped]
+    # Neither exists: the error names what was typed.
+    return [mapped] if mapped.exists() else [path]

@@ -410,6 +410,13 @@ def test_offline_runs_sync_by_w_and_b_paths(store_url, tmp_path, path, monkeypat
     assert info.record.entity == "team"
 
 
+def test_a_wandb_path_with_no_runs_anywhere_names_the_path_given(store_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = sync(store_url, "wandb/offline-run-x")
+    assert result.exit_code == 2
+    assert "wandb/offline-run-x is not an offline run folder" in result.stderr
+
+
 def test_an_existing_wandb_folder_is_not_read_as_artstore_runs(store_url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     offline(store_url, tmp_path, 0.2)
