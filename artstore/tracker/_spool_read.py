@@ -528,10 +528,18 @@ def _time(value: Any) -> datetime:
     return moment
 
 
-def _status(value: Any) -> str:
-    if value not in _STATUSES:
-        raise _Bad(f"{_show(value)} is not one of {', '.join(_STATUSES)}")
-    return str(value)
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def rule(value: Any) -> str:
+        if value not in choices:
+            raise _Bad(f"{_show(value)} is not one of {', '.join(choices)}")
+        return str(value)
+
+    return rule
+
+
+_status = _one_of(_STATUSES)
+_policy = _one_of(POLICIES)
+_level = _one_of(ALERT_LEVELS)
 
 
 def _list(value: Any) -> list[Any]:
@@ -577,18 +585,6 @@ def _run_file_name(value: Any) -> str:
     if name != value:
         raise _Bad(f"{_show(value)} is not in NFC form")
     return name
-
-
-def _policy(value: Any) -> str:
-    if value not in POLICIES:
-        raise _Bad(f"{_show(value)} is not one of {', '.join(POLICIES)}")
-    return str(value)
-
-
-def _level(value: Any) -> str:
-    if value not in ALERT_LEVELS:
-        raise _Bad(f"{_show(value)} is not one of {', '.join(ALERT_LEVELS)}")
-    return str(value)
 
 
 def _row(row: Any, length: int) -> list[Any]:
