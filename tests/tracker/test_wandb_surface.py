@@ -271,8 +271,7 @@ def test_module_log_artifact_takes_an_artifact_or_a_path(store_url, tmp_path):
         wandb.log_artifact(made, tags=["t"])
     with pytest.raises(InvalidArgumentError, match="name= and type= with a path"):
         wandb.log_artifact(made, name="other")
-    with pytest.raises(InvalidArgumentError, match="aliases are a list"):
-        run.log_artifact(made, "best")
+    assert run.log_artifact(made, "best").aliases == ("best", "latest")  # one alias, as in W&B
     run.finish()
     assert (by_path.name, by_path.type) == ("weights", "model")
     assert (by_folder.name, by_folder.type) == (f"run-{run.id}-data", "unspecified")
