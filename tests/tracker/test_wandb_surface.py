@@ -254,6 +254,16 @@ def test_mark_preempting_tags_the_run(store_url):
     assert stored(store_url, run.id).tags == ["a", "preempting"]
 
 
+def test_mark_preempting_and_config_sets_travel_through_the_spool(store_url, tmp_path):
+    run = start(store_url, mode="offline", dir=tmp_path, tags=["a"])
+    wandb.mark_preempting()
+    wandb.config.x = 1
+    run.finish()
+    assert json_out(sync(store_url, str(run.dir)))[0]["run"] == run.id
+    info = stored(store_url, run.id)
+    assert (info.tags, info.config) == (["a", "preempting"], {"x": 1})
+
+
 # -- artifacts -----------------------------------------------------------------------------------
 
 
