@@ -21,6 +21,8 @@ def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
     returns the manifest.
 
     Raises:
+        InvalidNameError: ``digest`` is not 32 lowercase hex characters.
+        NotFoundError: ``source`` has no such manifest.
         CorruptBlobError: a source blob does not match its digest.
         InvalidArgumentError: ``source`` is not on the local disk.
     """
