@@ -22,6 +22,7 @@ import artstore
 from artstore.artifacts import Manifest, Repository, open_repository
 from artstore.artifacts.names import Ref
 from artstore.artifacts.promote import Requirement
+from artstore.artifacts.transfer import copy_version
 from artstore.errors import ArtstoreError
 from artstore.storage import Digest
 from artstore.storage.layout import parse_key
@@ -121,6 +122,7 @@ CASES: list[tuple[str, Call]] = [
     # verify
     ("verify: malformed ref", lambda s: s.verify("::")),
     ("verify: ref not text", lambda s: s.verify(3)),
+    ("copy_version: malformed digest", lambda s: copy_version(s.blobs, s.blobs, "not-a-digest")),
     ("artifacts: type not text", lambda s: s.artifacts([])),
     ("artifacts: malformed type", lambda s: s.artifacts("a b")),
     ("stage: not an artifact", lambda s: s.stage("x", s.blobs)),
