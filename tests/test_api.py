@@ -283,6 +283,11 @@ def test_unknown_overrides_are_ignored_with_a_warning(store_url, caplog):
         ({"$and": [{"config.lr": 0.1}, {"state": "finished"}]}, ["a", "b"]),
         ({"$nor": [{"config.lr": 0.1}]}, ["c"]),
         ({"$or": [{"$and": [{"tags": "x"}, {"state": "failed"}]}, {"name": "c"}]}, ["c", "d"]),
+        ({"display_name": {"$regex": "^run-[ab]$"}}, ["a", "b"]),
+        ({"config.lr": {"$exists": True}, "config.x": {"$exists": False}}, ["a", "b", "c", "d"]),
+        ({"summary_metrics.missing": {"$exists": True}}, []),
+        ({"createdAt": {"$gt": "2000-01-01T00:00:00"}}, ["a", "b", "c", "d"]),
+        ({"createdAt": {"$lt": "2000-01-01"}}, []),
     ],
 )
 def test_runs_filters_as_wandb_writes_them(fleet, api, filters, expected):
@@ -294,6 +299,10 @@ def test_a_bad_filter_is_a_typed_error(fleet, api):
         list(api.runs("vision", filters={"colour": "red"}))
     with pytest.raises(InvalidArgumentError, match=r"\$or takes a list"):
         api.runs("vision", filters={"$or": {"state": "finished"}})
+    with pytest.raises(UserError, match=r"invalid \$regex"):
+        list(api.runs("vision", filters={"display_name": {"$regex": "("}}))
+    with pytest.raises(UserError, match=r"\$regex takes"):
+        list(api.runs("vision", filters={"display_name": {"$regex": 3}}))
 
 
 @pytest.mark.parametrize(

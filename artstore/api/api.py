@@ -27,6 +27,7 @@ _FILTER_KEYS = {
     "display_name": "name",
     "displayName": "name",
     "username": "user",
+    "createdAt": "created_at",
 }
 _LOGICAL = ("$and", "$or", "$nor")
 _ORDER_COLUMNS = {
@@ -130,13 +131,14 @@ class Api:
         nor ``overrides`` names one), matching ``filters``, sorted by ``order``.
 
         ``filters`` are MongoDB-style, as W&B's: ``state``, ``display_name``, ``name`` (the
-        run id), ``tags``, ``username``, ``host``, ``config.KEY``, ``summary_metrics.KEY``,
-        with ``$and``, ``$or``, ``$nor`` and the operators of
-        :func:`artstore.artifacts.runs.matches`. ``order`` is ``created_at`` (default,
-        oldest first), ``heartbeat_at``, ``state``, ``display_name``, ``config.KEY`` or
-        ``summary_metrics.KEY``, with ``+`` (ascending) or ``-`` (descending); runs without
-        the key come last. ``per_page``, ``include_sweeps`` and ``lazy`` are W&B's paging
-        hints: the runs are read once, on first use, whatever they say.
+        run id), ``tags``, ``username``, ``host``, ``createdAt`` (ISO text), ``config.KEY``,
+        ``summary_metrics.KEY``, with ``$and``, ``$or``, ``$nor`` and the operators of
+        :func:`artstore.artifacts.runs.matches` (``$regex`` and ``$exists`` among them).
+        ``order`` is ``created_at`` (default, oldest first), ``heartbeat_at``, ``state``,
+        ``display_name``, ``config.KEY`` or ``summary_metrics.KEY``, with ``+`` (ascending)
+        or ``-`` (descending); runs without the key come last. ``per_page``,
+        ``include_sweeps`` and ``lazy`` are W&B's paging hints: the runs are read once, on
+        first use, whatever they say.
 
         Raises:
             InvalidNameError: the path is malformed.

@@ -3,6 +3,7 @@ runs)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 
 __all__ = ["RunFileInfo", "RunInfo", "find_runs", "get_run", "matches"]
 
+
+def _regex(actual: Any, pattern: Any) -> bool:
+    if not isinstance(pattern, str):
+        raise UserError(f"$regex takes a regular expression as text, not {pattern!r}")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise UserError(f"invalid $regex {pattern[:80]!r}: {error}") from None
+    return isinstance(actual, str) and compiled.search(actual) is not None
+
+
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "$eq": lambda a, b: a == b,
     "$ne": lambda a, b: a != b,
@@ -37,6 +49,8 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "$lte": lambda a, b: a is not None and a <= b,
     "$in": lambda a, b: a in b,
     "$nin": lambda a, b: a not in b,
+    "$exists": lambda a, b: (a is not None) == bool(b),
+    "$regex": _regex,
 }
 
 
@@ -203,10 +217,12 @@ def get_run(repo: Repository, run_id: str) -> RunInfo:
 def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:
     """Whether a run matches every filter.
 
-    Keys are ``state``, ``project``, ``name``, ``tags`` (matches when the run has the tag, or
-    any tag of a ``$in`` list) or dotted paths into ``config.`` and ``summary.``; values are
-    compared for equality, or given as ``{"$gt": 0.9}``-style operators ($eq, $ne, $gt, $gte,
-    $lt, $lte, $in, $nin).
+    Keys are ``state``, ``project``, ``name``, ``id``, ``user``, ``host``, ``created_at``
+    (ISO 8601 UTC text, ``2024-01-31T12:00:00``, compared as text), ``tags`` (matches when the
+    run has the tag, or any tag of a ``$in`` list) or dotted paths into ``config.`` and
+    ``summary.``; values are compared for equality, or given as ``{"$gt": 0.9}``-style
+    operators ($eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists (a key missing or None
+    does not exist), $regex (a Python regular expression found in text)).
 
     Raises:
         UserError: an unknown key or operator.
@@ -237,10 +253,12 @@ def _lookup(record: RunRecord, key: str) -> Any:
         return record.status
     if head in ("project", "name", "id", "user", "host") and not rest:
         return getattr(record, head)
+    if head == "created_at" and not rest:
+        return record.created_at.strftime("%Y-%m-%dT%H:%M:%S")
     if head not in ("config", "summary") or not rest:
         raise UserError(
-            f"cannot filter runs on {key!r}; use state, project, name, tags, config.KEY or "
-            "summary.KEY"
+            f"cannot filter runs on {key!r}; use state, project, name, id, user, host, "
+            "created_at, tags, config.KEY or summary.KEY"
         )
     value: Any = record.config if head == "config" else record.summary
     for part in rest.split("."):
