@@ -240,7 +240,8 @@ SPOOL_CASES: list[tuple[str, Callable[[Records], object], str]] = [
         r":2: 'extra' is not a field of a spool record",
     ),
     ("format 1.0", set_(lambda r: r[1], "format", 1.0), r":2: format 1\.0 is not a format number"),
-    ("format 2", set_(lambda r: r[1], "format", 2), r":2 has format 2; .* upgrade artstore"),
+    # Format 2 holds file and alert records (decision 70); 3 is the next unknown one.
+    ("format 3", set_(lambda r: r[1], "format", 3), r":2 has format 3; .* upgrade artstore"),
     ("unknown record type", set_(lambda r: r[1], "type", "snapshot"), r"'snapshot'; upgrade"),
     (
         "a second start record",
