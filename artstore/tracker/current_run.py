@@ -343,9 +343,14 @@ def _online(
     }
     if fields["name"]:
         reopened["name"] = fields["name"]
+    # An entity is fixed when a run starts; resuming may only fill in one it lacks.
     entity = existing.entity or habits["entity"]
-    if entity != existing.entity:
-        reopened["entity"] = entity
+    if habits["entity"] not in (None, entity):
+        raise RunStateError(
+            f"run {run_id!r} has entity {entity!r}, not {habits['entity']!r}; resume it "
+            "with its own entity or none"
+        )
+    filled = {"entity": entity} if entity != existing.entity else {}
     last = runs.max_step(run_id)
     return Run(
         run_id=run_id,
@@ -354,7 +359,7 @@ def _online(
         mode="online",
         sink=CatalogSink(store, run_id),
         options=options,
-        start_fields={"config": config} if attaching else reopened,
+        start_fields={"config": config, **filled} if attaching else {**reopened, **filled},
         resume=True,
         first_step=0 if last is None else last + 1,
         config=config,

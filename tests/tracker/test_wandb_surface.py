@@ -97,6 +97,18 @@ def test_init_keeps_entity_and_makes_group_and_job_type_tags(store_url):
         assert [r.id for r in store.runs(filters={"tags": "group:sweep-1"})] == [run.id]
 
 
+def test_resuming_fills_in_a_missing_entity_and_refuses_another(store_url):
+    first = start(store_url)
+    first.finish()
+    start(store_url, id=first.id, resume="allow", entity="team").finish()
+    with pytest.raises(RunStateError, match="has entity 'team', not 'other'"):
+        start(store_url, id=first.id, resume="allow", entity="other")
+    resumed = start(store_url, id=first.id, resume="allow")
+    assert resumed.entity == "team"
+    resumed.finish()
+    assert stored(store_url, first.id).record.entity == "team"
+
+
 def test_init_ignores_w_and_b_only_keywords_with_one_warning(store_url, caplog):
     for _ in range(2):
         start(
