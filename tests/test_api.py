@@ -226,11 +226,27 @@ def test_config_and_summary_read_back_are_read_only(fleet, api):
             change()
     assert run.config == {"lr": 0.1}
     assert json.loads(json.dumps(run.summary)) == dict(run.summary)
-    assert copy.deepcopy(run.config) == run.config
     assert pickle.loads(pickle.dumps(run.summary)) == run.summary
     plain = dict(run.config)
     plain["lr"] = 2
     assert plain == {"lr": 2}
+
+
+def test_nested_dicts_read_back_are_read_only_and_a_deep_copy_is_free(start, api):
+    run = start(id="n", project="vision", config={"opt": {"name": "adam", "betas": [0.9, 0.99]}})
+    run.summary["loss"] = {"min": 0.1}
+    run.finish()
+    got = api.run("n")
+    with pytest.raises(InvalidArgumentError, match="read-only"):
+        got.config["opt"]["name"] = "sgd"
+    with pytest.raises(InvalidArgumentError, match="read-only"):
+        got.summary["loss"].update({"min": 0})
+    assert got.config["opt"]["betas"] == [0.9, 0.99]
+    mine = copy.deepcopy(got.config)
+    mine["opt"]["name"] = "sgd"
+    assert type(mine) is dict and type(mine["opt"]) is dict
+    assert got.config["opt"]["name"] == "adam"
+    assert type(copy.copy(got.summary)) is dict
 
 
 # -- Api().runs ----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ class ReadOnlyDict(dict[str, Any]):
 
     W&B's public run takes edits and stores them on ``run.update()``; here a run is changed
     only by the process that runs it, so an edit is refused rather than kept in memory and
-    lost.
+    lost. A copy (``copy.deepcopy``, ``pickle``) is a plain dict, free to edit.
     """
 
     def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
@@ -30,9 +30,14 @@ class ReadOnlyDict(dict[str, Any]):
             "itself: artstore.init(id=..., resume='allow') continues it"
         )
 
-    def __reduce__(self) -> tuple[type[ReadOnlyDict], tuple[dict[str, Any]]]:
-        # copy and pickle rebuild from one dict rather than setting items one by one.
-        return (type(self), (dict(self),))
+    @classmethod
+    def frozen(cls, value: dict[str, Any]) -> ReadOnlyDict:
+        """``value`` with it and every dict inside it read-only."""
+        return cls({k: cls.frozen(v) if isinstance(v, dict) else v for k, v in value.items()})
+
+    def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
+        # A copy is a plain dict, so copy.deepcopy(run.config) is the way to edit one.
+        return (dict, (dict(self),))
 
     __setitem__ = __delitem__ = __ior__ = _refuse
     update = pop = popitem = setdefault = clear = _refuse
@@ -48,8 +53,8 @@ class ApiRun:
     def __init__(self, info: RunInfo, repo: Repository) -> None:
         self._info = info
         self._runs = repo.catalog.runs
-        self._config = ReadOnlyDict(info.record.config)
-        self._summary = ReadOnlyDict(info.record.summary)
+        self._config = ReadOnlyDict.frozen(info.record.config)
+        self._summary = ReadOnlyDict.frozen(info.record.summary)
 
     @property
     def info(self) -> RunInfo:
