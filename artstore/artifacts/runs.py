@@ -1,4 +1,4 @@
-"""Read-only run queries: ``find_runs``, ``get_run`` and ``RunInfo`` (the tracker writes
+"""Read-only run queries: ``list_runs``, ``get_run`` and ``RunInfo`` (the tracker writes
 runs)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.artifacts.version import ArtifactVersion
 
-__all__ = ["RunFileInfo", "RunInfo", "find_runs", "get_run", "matches"]
+__all__ = ["RunFileInfo", "RunInfo", "get_run", "list_runs", "matches"]
 
 
 def _regex(actual: Any, pattern: Any) -> bool:
@@ -192,7 +192,7 @@ class RunFileInfo:
         return f"<RunFileInfo {self.run.id}:{self.name} ({self.size} bytes)>"
 
 
-def find_runs(
+def list_runs(
     repo: Repository, project: str | None = None, filters: Mapping[str, Any] | None = None
 ) -> list[RunInfo]:
     """Runs, newest first: of one project, matching ``filters`` (see :func:`matches`).

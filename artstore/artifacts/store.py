@@ -204,7 +204,7 @@ class Store:
         """Runs, newest first: of one project, matching ``filters`` (see
         :func:`artstore.artifacts.runs.matches`),
         e.g. ``{"state": "finished", "config.lr": 0.001, "summary.acc": {"$gt": 0.9}}``."""
-        return _runs.find_runs(self.repository, project, filters)
+        return _runs.list_runs(self.repository, project, filters)
 
     def run(self, run_id: str) -> RunInfo:
         """One run.

@@ -139,9 +139,9 @@ class SpoolSink:
         # artstore releases that read format 1.
         if fields.get("entity") is None:
             fields = {k: v for k, v in fields.items() if k != "entity"}
-            self.spool.record("start", fields=fields, resume=resume)
+            self.spool.append("start", fields=fields, resume=resume)
         else:
-            self.spool.record("start", record_format=2, fields=fields, resume=resume)
+            self.spool.append("start", record_format=2, fields=fields, resume=resume)
 
     def write(
         self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
@@ -150,13 +150,13 @@ class SpoolSink:
         # The batch's own time is the heartbeat `art sync` records, not the time of the sync:
         # a killed offline run then shows as crashed once synced, not as running.
         fields = {"heartbeat_at": datetime.now(UTC), **fields}
-        self.spool.record("batch", metrics=metrics, console=console, fields=fields)
+        self.spool.append("batch", metrics=metrics, console=console, fields=fields)
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         # docstring inherited
         staged = self.store.stage(artifact, self.spool.blobs())
         # "type" names the record kind in the spool; the artifact's type travels beside it.
-        self.spool.record(
+        self.spool.append(
             "artifact",
             name=staged.name,
             description=staged.description,
@@ -170,7 +170,7 @@ class SpoolSink:
     def use_artifact(self, ref: str) -> ArtifactVersion:
         # docstring inherited
         version = self.store.artifact(ref)
-        self.spool.record("use", name=version.name, number=version.number, digest=version.digest)
+        self.spool.append("use", name=version.name, number=version.number, digest=version.digest)
         return version
 
     def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
@@ -178,12 +178,12 @@ class SpoolSink:
         kept = _put_file(self.spool.blobs(), file, policy, previous)
         if kept is None:
             return None
-        self.spool.record("file", record_format=2, **asdict(kept))
+        self.spool.append("file", record_format=2, **asdict(kept))
         return kept
 
     def alert(self, alert: RunAlert) -> None:
         # docstring inherited
-        self.spool.record("alert", record_format=2, **asdict(alert))
+        self.spool.append("alert", record_format=2, **asdict(alert))
 
     def alert_webhook(self) -> str | None:
         # docstring inherited

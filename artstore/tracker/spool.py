@@ -69,7 +69,7 @@ class SpoolWriter:
         self._blobs: BlobStore | None = None
         self._lock = threading.Lock()
 
-    def record(self, kind: str, *, record_format: int = 1, **fields: Any) -> None:
+    def append(self, kind: str, *, record_format: int = 1, **fields: Any) -> None:
         """Append one record and make it durable.
 
         ``record_format`` is 2 for what format-1 readers do not know (``file`` and ``alert``
