@@ -23,16 +23,8 @@ def walk(
     direction: Literal["up", "down", "both"] = "both",
     depth: int | None = None,
 ) -> LineageGraph:
-    """The lineage around the version ``ref`` (``name:ref``) or the run ``run_id``: what it
-    came from (``up``), what came from it (``down``), or both, within ``depth`` hops if given.
-
-    Raises:
-        NotFoundError: no such version or run.
-        InvalidNameError: ``ref`` or ``run_id`` is malformed.
-        InvalidArgumentError: both ``ref`` and ``run_id`` are given, ``direction`` is not up,
-            down or both, or ``depth`` is not a whole number >= 0.
-        UserError: neither ``ref`` nor ``run_id`` is given.
-    """
+    """The lineage around the version ``ref`` or the run ``run_id``: the verb behind
+    :meth:`artstore.artifacts.Store.lineage`, whose docstring gives the arguments and errors."""
     if ref is not None and run_id is not None:
         raise InvalidArgumentError("lineage is of a version (name:ref) or of a run, not both")
     if direction not in ("up", "down", "both"):
