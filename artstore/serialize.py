@@ -335,6 +335,8 @@ def sync_json(result: SyncResult, folder: Path) -> dict[str, Any]:
         "console": result.console,
         "new_metrics": result.new_metrics,
         "new_console": result.new_console,
+        "new_files": result.new_files,
+        "new_alerts": result.new_alerts,
         "produced": result.produced,
         "used": result.used,
         "finished": result.finished,

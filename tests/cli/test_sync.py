@@ -55,6 +55,8 @@ def test_sync_default_folder_json(art, store_url, spooled):
         "console": 2,
         "new_metrics": 3,
         "new_console": 2,
+        "new_files": 0,
+        "new_alerts": 0,
         "produced": ["model:v0"],
         "used": ["data:v0"],
         "finished": True,
