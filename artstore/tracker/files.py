@@ -46,21 +46,23 @@ class SaveGlob:
     pattern: str
     policy: Policy
 
-    def matches(self) -> list[SavedFile]:
-        """The regular files the glob matches now, by name.
-
-        Raises:
-            UnsafePathError: a match's name is not a safe relative path.
-        """
+    def matches(self) -> tuple[list[SavedFile], list[UnsafePathError]]:
+        """The regular files the glob matches now, by name, and the matches refused because
+        their name is not a safe relative path (one error each)."""
         found: dict[str, SavedFile] = {}
-        for path_str in glob.glob(str(self.base / self.pattern)):
-            path = Path(os.path.abspath(path_str))
+        refused: list[UnsafePathError] = []
+        # Matched relative to the base: a '[', '*' or '?' in the base's own path is not a glob.
+        for relative in glob.glob(self.pattern, root_dir=self.base):
+            path = self.base / relative
             if path.is_dir():
                 continue
-            relative = PurePath(*path.parts[len(self.base.parts) :]).as_posix()
-            name = safe_relpath(relative)
+            try:
+                name = safe_relpath(PurePath(relative).as_posix())
+            except UnsafePathError as exc:
+                refused.append(exc)
+                continue
             found[name] = SavedFile(name, path, self.base)
-        return [found[name] for name in sorted(found)]
+        return [found[name] for name in sorted(found)], refused
 
 
 def save_glob(glob_str: Any, base_path: Any = None, policy: Any = "live") -> SaveGlob:
@@ -136,33 +138,36 @@ class KeptFiles:
 
     def save(self, request: SaveGlob) -> list[str]:
         """Keep what ``request`` matches now (``live``, ``now``), remember it for the end
-        (``live``, ``end``); return the names it matches now.
+        (``live``, ``end``); return the names it matches now. A match whose name is refused is
+        one warning line; the others are kept.
 
         Raises:
             SourceChangedError, UnsafePathError, NotFoundError, FileAccessError: a matched
-                file cannot be kept as it is (nothing of that file is kept).
+                file cannot be kept as it is (nothing of that file is kept; a ``live`` glob is
+                still matched again at the end).
         """
-        matched = request.matches()
-        if request.policy != "end":
-            for file in matched:
-                self._store(file, request.policy)
+        matched, refused = request.matches()
+        _warn_refused(request, refused, "")
         if request.policy != "now":
             self._at_end.append(request)
-        if not matched and request.policy == "now":
-            logger.warning("save(%r, policy='now') matched no file", request.pattern)
+        if request.policy != "end":
+            if not matched:
+                logger.warning(
+                    "save(%r, policy=%r) matched no file", request.pattern, request.policy
+                )
+            for file in matched:
+                self._store(file, request.policy)
         return [file.name for file in matched]
 
     def finish(self) -> None:
         """Keep the files the ``live`` and ``end`` globs match now that changed since kept.
 
-        A file that cannot be kept is one warning line: the run still finishes.
+        A file that cannot be kept is one warning line: the other files are kept and the run
+        still finishes.
         """
         for request in self._at_end:
-            try:
-                matched = request.matches()
-            except ArtstoreError as exc:
-                logger.warning("save(%r) at the end of the run: %s", request.pattern, exc)
-                continue
+            matched, refused = request.matches()
+            _warn_refused(request, refused, " at the end of the run")
             for file in matched:
                 try:
                     self._store(file, request.policy)
@@ -174,3 +179,8 @@ class KeptFiles:
         kept = self._keep(file, policy, self._digests.get(file.name))
         if kept is not None:
             self._digests[file.name] = kept.digest
+
+
+def _warn_refused(request: SaveGlob, refused: list[UnsafePathError], when: str) -> None:
+    for exc in refused:
+        logger.warning("save(%r)%s: a match was not kept: %s", request.pattern, when, exc)

@@ -274,3 +274,60 @@ def test_a_run_without_entity_spools_format_1(store_url, workdir):
     records = [json.loads(x) for x in (run.dir / SPOOL_FILE).read_text().splitlines()]
     assert {r["format"] for r in records} == {1}
     assert "entity" not in records[0]["fields"]
+
+
+@pytest.mark.parametrize("folder", ["runs[x]", "a*b", "what?"])
+def test_a_glob_character_in_the_base_folder_is_not_a_glob(
+    store_url, tmp_path, monkeypatch, folder
+):
+    base = tmp_path / folder
+    base.mkdir()
+    (base / "model.pt").write_bytes(b"m")
+    monkeypatch.chdir(base)
+    with artstore.init(store=store_url, **FAST) as run:
+        assert run.save("model.pt", policy="now") == ["model.pt"]
+        assert run.save(str(base / "*.pt"), base_path=str(base), policy="now") == ["model.pt"]
+    assert _files(store_url, run.id) == {"model.pt": b"m"}
+
+
+def test_a_live_glob_matching_nothing_warns(store_url, workdir, caplog):
+    with artstore.init(store=store_url, **FAST) as run:
+        assert run.save("*.ckpt") == []
+        assert run.save("*.none", policy="end") == []
+    assert "save('*.ckpt', policy='live') matched no file" in caplog.text
+    assert "*.none" not in caplog.text
+
+
+def test_a_refused_name_keeps_the_other_matches(store_url, workdir, caplog):
+    (workdir / "a.txt").write_text("a")
+    (workdir / "b\\c.txt").write_text("bad")
+    with artstore.init(store=store_url, **FAST) as run:
+        assert run.save("*.txt", policy="live") == ["a.txt"]
+        assert "a match was not kept" in caplog.text and "backslashes" in caplog.text
+        (workdir / "a.txt").write_text("a2")
+        caplog.clear()
+    assert "at the end of the run: a match was not kept" in caplog.text
+    assert _files(store_url, run.id) == {"a.txt": b"a2"}
+
+
+def test_a_live_glob_is_matched_at_the_end_even_if_a_file_failed(store_url, workdir, monkeypatch):
+    (workdir / "a.bin").write_bytes(b"a" * 100)
+    target = workdir / "b.bin"
+    target.write_bytes(b"b" * 100)
+    real = blobstore.open_source
+    run = artstore.init(store=store_url, **FAST)
+
+    def changing_b(file):
+        source = real(file)
+        if file.path.endswith("b.bin"):
+            with open(target, "ab") as f:
+                f.write(b"more")
+        return source
+
+    monkeypatch.setattr(blobstore, "open_source", changing_b)
+    with pytest.raises(SourceChangedError):
+        run.save("*.bin", policy="live")
+    monkeypatch.setattr(blobstore, "open_source", real)
+    run.finish()
+    kept = _files(store_url, run.id)
+    assert kept == {"a.bin": b"a" * 100, "b.bin": target.read_bytes()}
