@@ -56,7 +56,8 @@ def ignore(where: str, names: Mapping[str, Any]) -> None:
     if given:
         warn_once(
             f"{where}:{','.join(given)}",
-            f"{where}: {', '.join(given)} mean nothing in artstore and are ignored",
+            f"{where}: {', '.join(given)} {'means' if len(given) == 1 else 'mean'} nothing"
+            f" in artstore and {'is' if len(given) == 1 else 'are'} ignored",
         )
 
 

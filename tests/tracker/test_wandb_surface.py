@@ -68,7 +68,7 @@ def test_settings_keep_what_has_a_meaning_and_warn_once_about_the_rest(store_url
     with pytest.raises(AttributeError, match="artstore keeps"):
         _ = settings.start_method
     assert [r.getMessage() for r in caplog.records].count(
-        "Settings: _disable_stats mean nothing in artstore and are ignored"
+        "Settings: _disable_stats means nothing in artstore and is ignored"
     ) == 1
     run = start(store_url, settings=settings, mode=None)
     run.finish()
@@ -486,7 +486,7 @@ def test_a_w_and_b_tutorial_script_runs_with_one_changed_import(tmp_path, store_
     assert done.returncode == 0, done.stderr
     run_id = done.stdout.strip()
     assert "artstore: no login needed" in done.stderr
-    assert "Settings: start_method mean nothing in artstore" in done.stderr
+    assert "Settings: start_method means nothing in artstore" in done.stderr
     art = Path(sys.executable).with_name("art")
     shown = subprocess.run(
         [str(art), "runs", "show", run_id, "--json"], env=env, capture_output=True, text=True
