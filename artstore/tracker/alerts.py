@@ -2,11 +2,13 @@
 
 A webhook is posted on a thread of its own with a short timeout: a slow or refusing endpoint
 costs the training loop nothing, and a failure is one warning line. Its URL is secret (a Slack
-or Teams webhook URL is the credential), so messages show only its scheme and host.
+or Teams webhook URL is the credential), so messages show only its scheme and host; a
+``user:password@`` in it is sent as a Basic ``Authorization`` header, never in the URL.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from artstore.errors import ConfigError, InvalidValueError
 from artstore.lineage import RunAlert
@@ -52,6 +54,8 @@ MAX_ALERT_TEXT = 10_000
 DEFAULT_WAIT = timedelta(minutes=1)
 WEBHOOK_ENV = "ARTSTORE_ALERT_WEBHOOK"
 WEBHOOK_TIMEOUT = 5.0
+# serialize.iso_time's format (every JSON document's times), which the tracker may not import.
+_JSON_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class AlertLevel(StrEnum):
@@ -129,9 +133,11 @@ class RateLimit:
 
 
 def alert_line(run_id: str, level: str, title: str, text: str) -> str:
-    """The one line an alert prints on stderr."""
+    """The one line an alert prints on stderr: whitespace runs are one space, and other
+    characters that are not printable (an escape sequence) are shown escaped."""
     body = " ".join(f"{title}: {text}".split()) if text else " ".join(title.split())
-    return f"artstore: alert {level} (run {run_id}): {body}\n"
+    shown = body if body.isprintable() else repr(body)[1:-1]
+    return f"artstore: alert {level} (run {run_id}): {shown}\n"
 
 
 def shown_webhook(url: str) -> str:
@@ -144,8 +150,25 @@ class Webhook:
     """Posts alerts as JSON to one URL, each on a daemon thread."""
 
     def __init__(self, url: str, timeout: float = WEBHOOK_TIMEOUT) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"${WEBHOOK_ENV} must be an http:// or https:// URL")
+        """
+        Raises:
+            ConfigError: ``url`` is not an http(s) URL with a host.
+        """
+        problem = f"${WEBHOOK_ENV} (or alert_webhook: in artstore.yaml) must be an http(s) URL"
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname if parts.port is None or parts.port else None
+            user, password = parts.username, parts.password
+        except ValueError:  # a port out of range, a malformed IPv6 address
+            raise ConfigError(problem) from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise ConfigError(problem)
+        self.headers = {"Content-Type": "application/json"}
+        if user is not None or password is not None:
+            # urllib would take user:password@ as part of the host: send it as a header.
+            pair = f"{unquote(user or '')}:{unquote(password or '')}".encode()
+            self.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+            url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         self.url = url
         self.timeout = timeout
         self._threads: list[threading.Thread] = []
@@ -156,7 +179,7 @@ class Webhook:
         ``artstore.yaml``), else None.
 
         Raises:
-            ConfigError: the environment variable is set but not an http(s) URL.
+            ConfigError: the URL found is not an http(s) URL.
         """
         url = os.environ.get(WEBHOOK_ENV) or configured
         return None if not url else cls(url, timeout=WEBHOOK_TIMEOUT)
@@ -178,9 +201,7 @@ class Webhook:
 
     def _send(self, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(
-            self.url, data=data, headers={"Content-Type": "application/json"}, method="POST"
-        )
+        request = urllib.request.Request(self.url, data=data, headers=self.headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read(1024)
@@ -212,8 +233,9 @@ class Alerter:
     """A run's alerts: checked, rate-limited per title, printed, recorded and posted.
 
     ``record`` stores an alert with the run; ``configured`` answers the store's
-    ``alert_webhook`` setting, asked once, at the first alert kept; ``about`` is sent with each
-    post (run id, project, name, entity).
+    ``alert_webhook`` setting, asked at the first alert kept, before it is recorded (and again
+    at the next one if the webhook found was refused); ``about`` is sent with each post (run
+    id, project, name, entity).
     """
 
     def __init__(
@@ -238,7 +260,7 @@ class Alerter:
 
         Raises:
             InvalidValueError: a title, text, level or wait_duration artstore cannot keep.
-            ConfigError: ``$ARTSTORE_ALERT_WEBHOOK`` is not an http(s) URL.
+            ConfigError: the webhook URL is not an http(s) URL (nothing is recorded or printed).
         """
         title, text, level = check_alert(title, text, level)
         wait = wait_seconds(wait_duration)
@@ -247,10 +269,10 @@ class Alerter:
         if not self._limit.allow(title, time.monotonic(), wait):
             logger.info("alert %r suppressed: one was raised less than %gs ago", title, wait)
             return False
+        webhook = self._find_webhook()
         raised = RunAlert(datetime.now(UTC), level, title, text, step)
         self._record(raised)
         sys.stderr.write(alert_line(str(self._about.get("run_id")), level, title, text))
-        webhook = self._find_webhook()
         if webhook is not None:
             webhook.post(
                 {
@@ -259,7 +281,7 @@ class Alerter:
                     "text": text,
                     "level": level,
                     "step": step,
-                    "time": raised.at.isoformat(),
+                    "time": raised.at.strftime(_JSON_TIME),
                 }
             )
         return True
@@ -271,6 +293,6 @@ class Alerter:
 
     def _find_webhook(self) -> Webhook | None:
         if not self._looked:
-            self._looked = True
             self._webhook = Webhook.find(self._configured())
+            self._looked = True
         return self._webhook
