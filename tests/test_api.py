@@ -241,12 +241,30 @@ def test_nested_dicts_read_back_are_read_only_and_a_deep_copy_is_free(start, api
         got.config["opt"]["name"] = "sgd"
     with pytest.raises(InvalidArgumentError, match="read-only"):
         got.summary["loss"].update({"min": 0})
-    assert got.config["opt"]["betas"] == [0.9, 0.99]
+    assert got.config["opt"]["betas"] == (0.9, 0.99)
     mine = copy.deepcopy(got.config)
     mine["opt"]["name"] = "sgd"
     assert type(mine) is dict and type(mine["opt"]) is dict
     assert got.config["opt"]["name"] == "adam"
     assert type(copy.copy(got.summary)) is dict
+
+
+def test_lists_read_back_are_read_only_and_a_copy_has_lists(start, api):
+    run = start(id="l", project="vision", config={"layers": [1, 2], "blocks": [{"n": 1}]})
+    run.finish()
+    got = api.run("l")
+    assert got.config["layers"] == (1, 2)
+    with pytest.raises(AttributeError):
+        got.config["layers"].append(5)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidArgumentError, match="read-only"):
+        got.config["blocks"][0]["n"] = 2
+    mine = copy.deepcopy(got.config)
+    mine["layers"].append(5)
+    mine["blocks"][0]["n"] = 2
+    assert mine == {"layers": [1, 2, 5], "blocks": [{"n": 2}]}
+    assert pickle.loads(pickle.dumps(got.config)) == {"layers": [1, 2], "blocks": [{"n": 1}]}
+    assert json.loads(json.dumps(got.config)) == {"layers": [1, 2], "blocks": [{"n": 1}]}
+    assert got.config["layers"] == (1, 2)
 
 
 # -- Api().runs ----------------------------------------------------------------------------------
@@ -284,6 +302,18 @@ def test_unknown_overrides_are_ignored_with_a_warning(store_url, caplog):
         Api({"base_url": "https://api.wandb.ai", "entity": "team"}, timeout=9, api_key="k",
             url=store_url).close()
     assert "base_url" in caplog.text and "ignored" in caplog.text
+
+
+def test_timeout_and_api_key_are_ignored_with_one_warning(store_url, caplog):
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        Api(timeout=9, api_key="secret-key", url=store_url).close()
+    (record,) = caplog.records
+    assert "timeout, api_key" in record.getMessage() and "ignored" in record.getMessage()
+    assert "secret-key" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        Api(url=store_url).close()
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize(
@@ -336,6 +366,45 @@ def test_a_bad_filter_is_a_typed_error(fleet, api):
 )
 def test_runs_order(fleet, api, order, expected):
     assert ids(api.runs("vision", order=order)) == expected
+
+
+@pytest.fixture
+def maxed(start):
+    """Runs m1-m4 whose summary val/acc is W&B's {"max": x} (define_metric summary="max")."""
+    for run_id, best in (("m1", 9.0), ("m2", 10.0), ("m3", 0.5), ("m4", -1.0)):
+        run = start(id=run_id, project="maxed")
+        run.define_metric("val/acc", summary="max")
+        run.log({"val/acc": best})
+        run.finish()
+
+
+def test_ordering_by_a_summary_dict_sorts_it_as_missing_and_names_its_key(maxed, api, caplog):
+    assert api.run("m1").summary["val/acc"] == {"max": 9.0}
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        found = ids(api.runs("maxed", order="-summary_metrics.val/acc"))
+    assert found == ["m1", "m2", "m3", "m4"]  # all missing: oldest first
+    assert len(caplog.records) == 1
+    assert "use summary_metrics.val/acc.max" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        assert ids(api.runs("maxed", order="-summary_metrics.val/acc.max")) == [
+            "m2", "m1", "m3", "m4"
+        ]
+    assert caplog.records == []
+
+
+def test_filtering_a_summary_dict_by_a_number_names_its_key(maxed, api, caplog):
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        assert ids(api.runs("maxed", filters={"summary_metrics.val/acc": {"$gt": 0.5}})) == []
+    assert len(caplog.records) == 1
+    assert "use summary_metrics.val/acc.max" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        wanted = {"$or": [{"summary_metrics.val/acc.max": {"$gt": 0.5}}]}
+        assert ids(api.runs("maxed", filters=wanted)) == ["m1", "m2"]
+        exists = {"summary_metrics.val/acc": {"$exists": True}}
+        assert ids(api.runs("maxed", filters=exists)) == ["m1", "m2", "m3", "m4"]
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize("order", ["+colour", "", "+", "summary_metrics", 3])
@@ -482,6 +551,15 @@ def test_scan_history_of_a_100k_row_run_holds_one_page(start, api):
     # A page of 1,000 rows is a few hundred KiB; all 100,000 are tens of MiB.
     assert scan_peak < 4 * 2**20, scan_peak
     assert scan_peak * 10 < all_peak, (scan_peak, all_peak)
+
+    tracemalloc.start()
+    try:
+        sampled = big.history(samples=5, keys=["loss"], pandas=False)
+        _, sample_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [r["_step"] for r in sampled] == [0, 24999, 49999, 74999, 99999]
+    assert sample_peak < 4 * 2**20, sample_peak
 
 
 # -- lineage and artifacts -----------------------------------------------------------------------

@@ -41,6 +41,7 @@ _ORDER_COLUMNS = {
     "state": "status",
     "project": "project",
 }
+_COMPARISONS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
 _OVERRIDES = ("entity", "project")
 _COMBINE: dict[str, Callable[[list[bool]], bool]] = {
     "$and": all,
@@ -75,6 +76,12 @@ class Api:
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         self._defaults = _defaults(overrides)
+        ignored = [name for name, value in (("timeout", timeout), ("api_key", api_key)) if value]
+        if ignored:
+            logger.warning(
+                "artstore.Api: %s name a W&B server's settings and are ignored",
+                ", ".join(ignored),
+            )
         self._store = Store(url, db=db, storage_options=storage_options)
 
     @classmethod
@@ -151,7 +158,9 @@ class Api:
 
         def load() -> Iterator[ApiRun]:
             records = self._repo.catalog.runs.newest_first(where.project)
-            found = [r for r in records if _within(r, where) and _matches(r, wanted)]
+            found = [r for r in records if _within(r, where)]
+            _hint_dicts(found, wanted)
+            found = [r for r in found if _matches(r, wanted)]
             return (ApiRun(RunInfo(r, self._repo), self._repo) for r in sort(found))
 
         return Runs(load, _place_of(where.entity, where.project))
@@ -305,11 +314,53 @@ def _sorter(order: str) -> Callable[[list[RunRecord]], list[RunRecord]]:
     def sort(records: list[RunRecord]) -> list[RunRecord]:
         # Oldest first, then a stable sort: runs of equal value keep W&B's default order.
         keyed = [(value(r), r) for r in sorted(records, key=lambda r: r.created_at)]
+        held = [v for v, _ in keyed if isinstance(v, dict)]
+        if held:
+            # A define_metric summary ({"max": ...}): its numbers are one key further down.
+            _warn_dict(f"order={order!r}", key, held[0], "sorted as missing")
+            keyed = [(None if isinstance(v, dict) else v, r) for v, r in keyed]
         present = [(v, r) for v, r in keyed if v == v and v is not None]  # NaN is missing too
         present.sort(key=lambda pair: _comparable(pair[0]), reverse=descending)
         return [r for _, r in present] + [r for v, r in keyed if not (v == v and v is not None)]
 
     return sort
+
+
+def _hint_dicts(records: list[RunRecord], filters: dict[str, Any]) -> None:
+    """Warn once for each filter that compares a value with a dict some run holds there."""
+    for key, condition in filters.items():
+        if key in _LOGICAL:
+            for clause in condition:
+                _hint_dicts(records, clause)
+            continue
+        head, _, rest = key.partition(".")
+        checks = condition if isinstance(condition, dict) else {"$eq": condition}
+        compared = [v for op, v in checks.items() if op in _COMPARISONS]
+        if head not in ("config", "summary") or not rest or not compared:
+            continue
+        if any(isinstance(expected, dict) for expected in compared):
+            continue  # comparing with a dict on purpose
+        for record in records:
+            found: Any = getattr(record, head)
+            for part in rest.split("."):
+                found = found.get(part) if isinstance(found, dict) else None
+            if isinstance(found, dict):
+                shown = "summary_metrics." + rest if head == "summary" else key
+                _warn_dict("filters", shown, found, "which no number or text equals or orders")
+                break
+
+
+def _warn_dict(where: str, key: str, held: dict[str, Any], fate: str) -> None:
+    inner = next((k for k in held if isinstance(k, str)), "KEY")
+    logger.warning(
+        "artstore.Api: %s: %s holds a dict in some runs (%s), %s; use %s.%s",
+        where,
+        key,
+        ", ".join(sorted(map(str, held))[:5]),
+        fate,
+        key,
+        inner,
+    )
 
 
 def _comparable(value: Any) -> tuple[int, Any]:

@@ -10,7 +10,7 @@ from artstore.errors import InvalidArgumentError
 if TYPE_CHECKING:
     from artstore.lineage.catalog_runs import CatalogRuns
 
-__all__ = ["HistoryScan", "check_keys", "sample"]
+__all__ = ["HistoryScan", "check_keys", "sample_indices"]
 
 
 class HistoryScan(Iterator[dict[str, Any]]):
@@ -63,14 +63,15 @@ class HistoryScan(Iterator[dict[str, Any]]):
                 return row
 
 
-def sample(rows: list[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
-    """At most ``samples`` rows, evenly spaced and keeping the first and the last."""
-    if len(rows) <= samples:
-        return rows
+def sample_indices(count: int, samples: int) -> list[int]:
+    """The indices of at most ``samples`` of ``count`` rows, evenly spaced and keeping the
+    first and the last."""
+    if count <= samples:
+        return list(range(count))
     if samples == 1:
-        return rows[-1:]
-    last = len(rows) - 1
-    return [rows[i * last // (samples - 1)] for i in range(samples)]
+        return [count - 1]
+    last = count - 1
+    return [i * last // (samples - 1) for i in range(samples)]
 
 
 def check_keys(keys: object) -> list[str] | None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, overload
 
-from artstore.api.history import HistoryScan, check_keys, sample
+from artstore.api.history import HistoryScan, check_keys, sample_indices
 from artstore.errors import ConfigError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -32,15 +32,32 @@ class ReadOnlyDict(dict[str, Any]):
 
     @classmethod
     def frozen(cls, value: dict[str, Any]) -> ReadOnlyDict:
-        """``value`` with it and every dict inside it read-only."""
-        return cls({k: cls.frozen(v) if isinstance(v, dict) else v for k, v in value.items()})
+        """``value`` with it and every dict inside it read-only, and every list a tuple."""
+        return cls({k: _freeze(v) for k, v in value.items()})
 
     def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
-        # A copy is a plain dict, so copy.deepcopy(run.config) is the way to edit one.
-        return (dict, (dict(self),))
+        # A copy is a plain dict with lists, so copy.deepcopy(run.config) is the way to edit one.
+        return (dict, (_thaw(self),))
 
     __setitem__ = __delitem__ = __ior__ = _refuse
     update = pop = popitem = setdefault = clear = _refuse
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ReadOnlyDict.frozen(value)
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    # The catalog holds JSON, so every tuple here was a list.
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
 
 
 class ApiRun:
@@ -121,7 +138,11 @@ class ApiRun:
             )
         frame = _pandas() if pandas else None
         columns = None if wanted is None else [x_axis, *wanted]
-        rows = sample(list(self.scan_history(keys=columns)), samples)
+        # Two scans, each holding one page: the first counts the rows, the second keeps those
+        # sampled, so a long run is never held whole.
+        count = sum(1 for _ in self.scan_history(keys=columns))
+        kept = set(sample_indices(count, samples))
+        rows = [row for i, row in enumerate(self.scan_history(keys=columns)) if i in kept]
         return rows if frame is None else frame.DataFrame.from_records(rows)
 
     def scan_history(
