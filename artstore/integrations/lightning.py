@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from artstore.artifacts import Artifact, ArtifactVersion
+import artstore
+from artstore.artifacts import Artifact, ArtifactVersion, Store
 from artstore.errors import ConfigError, InvalidArgumentError, RunStateError
 from artstore.integrations._common import json_ready, model_name, project_default
-from artstore.tracker import Run, current, init, use_artifact
+from artstore.tracker import Run, current, init
+from artstore.tracker import use_artifact as use_artifact_of_current
 
 try:
     from lightning.fabric.loggers.logger import rank_zero_experiment
@@ -191,6 +193,9 @@ class ArtstoreLogger(Logger):
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log ``metrics`` as the run's next step, Lightning's step as ``trainer/global_step``."""
+        self._log(metrics, step)
+
+    def _log(self, metrics: Mapping[str, Any], step: int | None) -> None:
         row = {self._key(key): value for key, value in metrics.items()}
         if step is not None:
             row[GLOBAL_STEP] = step
@@ -198,6 +203,93 @@ class ArtstoreLogger(Logger):
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}{self.LOGGER_JOIN_CHAR}{key}" if self._prefix else key
+
+    @rank_zero_only
+    def log_table(
+        self,
+        key: str,
+        columns: list[str] | None = None,
+        data: list[list[Any]] | None = None,
+        dataframe: Any = None,
+        step: int | None = None,
+    ) -> None:
+        """Log an ``artstore.Table`` of ``columns`` and ``data`` rows, or of a ``dataframe``."""
+        table = artstore.Table(columns=columns, data=data, dataframe=dataframe)
+        self._log({key: table}, step)
+
+    @rank_zero_only
+    def log_text(
+        self,
+        key: str,
+        columns: list[str] | None = None,
+        data: list[list[str]] | None = None,
+        dataframe: Any = None,
+        step: int | None = None,
+    ) -> None:
+        """Log text as a table, as ``WandbLogger.log_text`` does."""
+        self.log_table(key, columns, data, dataframe, step)
+
+    @rank_zero_only
+    def log_image(
+        self, key: str, images: list[Any], step: int | None = None, **kwargs: Any
+    ) -> None:
+        """Log ``artstore.Image`` objects of ``images``; each keyword is a list, one per image
+        (``caption=["a", "b"]``)."""
+        self._log({key: _media("Image", images, kwargs)}, step)
+
+    @rank_zero_only
+    def log_audio(
+        self, key: str, audios: list[Any], step: int | None = None, **kwargs: Any
+    ) -> None:
+        """Log ``artstore.Audio`` objects; keywords as :meth:`log_image` (``sample_rate=``)."""
+        self._log({key: _media("Audio", audios, kwargs)}, step)
+
+    @rank_zero_only
+    def log_video(
+        self, key: str, videos: list[Any], step: int | None = None, **kwargs: Any
+    ) -> None:
+        """Log ``artstore.Video`` objects; keywords as :meth:`log_image`."""
+        self._log({key: _media("Video", videos, kwargs)}, step)
+
+    def watch(
+        self, model: Any, log: str | None = "gradients", log_freq: int = 100, log_graph: bool = True
+    ) -> None:
+        """W&B's gradient and parameter histograms; not recorded by this logger.
+
+        Raises:
+            InvalidArgumentError: always, naming what to do instead.
+        """
+        raise InvalidArgumentError(
+            "ArtstoreLogger.watch does not record gradients or parameters; log what you need "
+            "with logger.experiment.log({...}) (artstore.Histogram for a distribution)"
+        )
+
+    @staticmethod
+    @rank_zero_only
+    def download_artifact(
+        artifact: str,
+        save_dir: str | os.PathLike[str] | None = None,
+        artifact_type: str | None = None,
+        use_artifact: bool | None = True,
+    ) -> str:
+        """Download the version ``name:alias`` names (recorded as used by the current run,
+        if there is one and ``use_artifact``) under ``save_dir``; returns the folder.
+
+        Raises:
+            InvalidArgumentError: the version is not of ``artifact_type``.
+            NotFoundError: no such version.
+        """
+        folder = None if save_dir is None else Path(save_dir)
+        if current() is not None and use_artifact:
+            version = use_artifact_of_current(artifact, type=artifact_type)
+            return str(version.download(folder))
+        with Store() as store:
+            version = store.artifact(artifact)
+            if artifact_type is not None and version.type != artifact_type:
+                raise InvalidArgumentError(
+                    f"{version.qualified_name} is of type {version.type!r}, not {artifact_type!r}"
+                )
+            return str(version.download(folder))
 
     def use_artifact(self, artifact: str, artifact_type: str | None = None) -> ArtifactVersion:
         """The version ``name:alias`` names, recorded as used by the run.
@@ -209,7 +301,7 @@ class ArtstoreLogger(Logger):
         """
         run: Run = self.experiment
         if run is current():
-            return use_artifact(artifact, type=artifact_type)
+            return use_artifact_of_current(artifact, type=artifact_type)
         if artifact_type is not None:
             raise RunStateError(
                 f"run {run.id} is not the current run; use_artifact(artifact_type=) checks "
@@ -273,6 +365,24 @@ class ArtstoreLogger(Logger):
             artifact.add_file(path, name="model.ckpt")
             run.log_artifact(artifact, aliases=["best"] if path == best else [])
             self._logged_model_time[path] = mtime
+
+
+def _media(kind: str, items: list[Any], keywords: Mapping[str, list[Any]]) -> list[Any]:
+    """``artstore.<kind>`` of each item, with the i-th value of each keyword, as W&B's."""
+    if not isinstance(items, list):
+        raise InvalidArgumentError(
+            f"expected a list of {kind.lower()}s, not a {type(items).__name__}"
+        )
+    for name, values in keywords.items():
+        if not isinstance(values, list) or len(values) != len(items):
+            raise InvalidArgumentError(
+                f"{name} must be a list of {len(items)} values, one per {kind.lower()}"
+            )
+    make = getattr(artstore, kind)
+    return [
+        make(item, **{name: values[i] for name, values in keywords.items()})
+        for i, item in enumerate(items)
+    ]
 
 
 def _checkpoints(callback: Checkpoint, logged: Mapping[str, float]) -> list[tuple[float, str, Any]]:

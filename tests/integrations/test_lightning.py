@@ -218,6 +218,66 @@ def test_use_artifact_records_the_use_and_checks_the_type(tmp_path: Path, store_
         assert [v.name for v in store.run(str(artstore_logger.version)).used()] == ["data"]
 
 
+def test_download_artifact_with_and_without_a_run(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import artstore
+    from artstore.artifacts import Artifact
+
+    (tmp_path / "data.txt").write_text("x")
+    monkeypatch.setenv("ARTSTORE_URL", store_url)
+    with Store(store_url) as store:
+        artifact = Artifact("data", "dataset")
+        artifact.add_file(tmp_path / "data.txt")
+        store.log_artifact(artifact)
+    folder = ArtstoreLogger.download_artifact("data:latest", tmp_path / "a", "dataset")
+    assert Path(folder, "data.txt").read_text() == "x"
+    with pytest.raises(InvalidArgumentError, match="not 'model'"):
+        ArtstoreLogger.download_artifact("data:latest", tmp_path / "b", "model")
+
+    run = artstore.init(project="lit", **FAST)
+    ArtstoreLogger.download_artifact("data:latest", save_dir=tmp_path / "c")
+    run.finish()
+    with Store(store_url) as store:
+        assert [v.name for v in store.run(run.id).used()] == ["data"]
+
+
+def test_watch_says_what_to_do_instead() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"experiment\.log"):
+        ArtstoreLogger().watch(torch.nn.Linear(1, 1), log="all")
+
+
+def test_media_lists_are_checked_before_anything_is_logged() -> None:
+    artstore_logger = ArtstoreLogger()
+    with pytest.raises(InvalidArgumentError, match="list of images"):
+        artstore_logger.log_image("x", "a.png")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="caption must be a list of 2"):
+        artstore_logger.log_image("x", [1, 2], caption=["one"])
+    assert current() is None
+
+
+def test_media_methods_log_artstore_media(tmp_path: Path, store_url: str) -> None:
+    import numpy as np
+
+    import artstore
+
+    if "Image" not in dir(artstore):
+        pytest.skip("this artstore has no media classes")
+    (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    artstore_logger = ArtstoreLogger(project="lit", store=store_url, **FAST)
+    pixels = np.zeros((4, 4, 3), dtype=np.uint8)
+    artstore_logger.log_image("samples", [pixels, pixels], step=1, caption=["a", "b"])
+    artstore_logger.log_table("table", columns=["x", "y"], data=[[1, 2]], step=1)
+    artstore_logger.log_text("text", columns=["text"], data=[["hello"]], step=1)
+    artstore_logger.log_audio("audio", [np.zeros(160)], step=1, sample_rate=[16000])
+    artstore_logger.log_video("video", [str(tmp_path / "clip.mp4")], step=1)
+    artstore_logger.finalize("success")
+    with Store(store_url) as store:
+        history = store.run(str(artstore_logger.version)).history()
+        keys = {key for row in history for key in row}
+        assert {"samples", "table", "text", "audio", "video"} <= keys
+
+
 @pytest.mark.parametrize("bad", [{"log_model": "best"}, {"add_file_policy": "copy"}])
 def test_wandb_values_only(bad: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):
