@@ -183,6 +183,17 @@ def test_a_run_already_going_is_used_and_left_to_its_owner(
         assert store.run(run.id).history() == [{"_step": 0, "loss": 1.5, "trainer/global_step": 3}]
 
 
+def test_a_run_given_as_experiment_is_logged_to_and_left_going(store_url: str) -> None:
+    import artstore
+
+    run = artstore.init(project="mine", store=store_url, **FAST)
+    artstore_logger = ArtstoreLogger(experiment=run)
+    assert artstore_logger.version == run.id and artstore_logger.experiment is run
+    artstore_logger.log_hyperparams({"lr": 0.1})
+    artstore_logger.finalize("success")
+    assert current() is run and run.config["lr"] == 0.1
+
+
 def test_a_failed_fit_fails_the_run_and_logs_no_checkpoint(store_url: str) -> None:
     artstore_logger = ArtstoreLogger(project="lit", log_model=True, store=store_url, **FAST)
     artstore_logger.log_hyperparams({"when": Path("/x"), "dtype": torch.float32})

@@ -122,12 +122,14 @@ def test_evaluate_after_train_continues_the_run(tmp_path: Path, store_url: str) 
     callback = ArtstoreCallback(store=store_url, **FAST)
     trainer = train(tmp_path, callback, save_strategy="no")
     trainer.evaluate()
+    trainer.predict(Tokens())
     run = callback.run
     assert run is not None and current() is run
     run.finish()
     with Store(store_url) as store:
         (kept,) = store.runs()
         assert sum("eval/loss" in row for row in kept.history()) == EPOCHS + 1
+        assert any("test/loss" in row for row in kept.history())
         assert kept.produced() == []  # ARTSTORE_LOG_MODEL unset: no model
 
 
