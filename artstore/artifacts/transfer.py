@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from artstore.artifacts.manifest import Manifest
 from artstore.errors import CorruptBlobError, InvalidArgumentError
-from artstore.storage import BlobStore, Digest, Kind
+from artstore.storage import BlobStore, Digest, Kind, hash_file
 
 __all__ = ["copy_blobs", "copy_version"]
 
@@ -42,14 +42,20 @@ def copy_blobs(source: BlobStore, target: BlobStore, digests: Iterable[Digest]) 
     each, and make them durable.
 
     Raises:
-        CorruptBlobError: a source blob does not match its digest.
+        CorruptBlobError: a source blob does not match its digest (it is not copied; the
+            blobs copied before it are, unreferenced until a catalog row names them).
         InvalidArgumentError: ``source`` is not on the local disk.
     """
     if not source.backend.local:
         raise InvalidArgumentError(f"copy_blobs reads from a local store, not {source.url}")
     for blob in sorted(target.missing(Kind.BLOB, set(digests)), key=str):
-        # Streamed and re-hashed on the way: a corrupt source blob is caught, not copied.
-        stored = target.put_file(source.path(Kind.BLOB, blob))
-        if stored.digest != blob:
+        path = source.path(Kind.BLOB, blob)
+        # Hashed before it is copied: a corrupt source blob leaves no blob in the target (a
+        # second read of a local file, cheaper than an orphan upload to a bucket).
+        actual, _ = hash_file(path)
+        if actual != blob:
+            raise CorruptBlobError(blob.hex, actual.hex)
+        stored = target.put_file(path)
+        if stored.digest != blob:  # changed since it was hashed
             raise CorruptBlobError(blob.hex, stored.digest.hex)
     target.sync()
