@@ -217,17 +217,8 @@ class ArtstoreLogger(Logger):
         table = artstore.Table(columns=columns, data=data, dataframe=dataframe)
         self._log({key: table}, step)
 
-    @rank_zero_only
-    def log_text(
-        self,
-        key: str,
-        columns: list[str] | None = None,
-        data: list[list[str]] | None = None,
-        dataframe: Any = None,
-        step: int | None = None,
-    ) -> None:
-        """Log text as a table, as ``WandbLogger.log_text`` does."""
-        self.log_table(key, columns, data, dataframe, step)
+    #: Text is logged as a table, as ``WandbLogger.log_text`` does.
+    log_text = log_table
 
     @rank_zero_only
     def log_image(

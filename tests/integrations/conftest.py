@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
-from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 
-from artstore.tracker import current
 from tests.services import require_service
+
+# Each test starts without a current run, and one it leaves open is finished.
+from tests.tracker.conftest import no_run_left_behind  # noqa: F401
 
 # The tracker's short intervals keep each run's writes quick.
 FAST = {"flush_interval": 0.05, "heartbeat_interval": 0.2, "capture_console": False}
@@ -23,18 +23,6 @@ def need(module: str, extra: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         require_service(module, f"{exc}; pip install 'artstore[{extra}]'")
-
-
-@pytest.fixture(autouse=True)
-def no_run_left_behind() -> Iterator[None]:
-    """Each test starts without a current run, and one it leaves open is finished."""
-    assert current() is None
-    stdout, stderr = sys.stdout, sys.stderr
-    yield
-    run = current()
-    if run is not None:
-        run.finish()
-    sys.stdout, sys.stderr = stdout, stderr
 
 
 @pytest.fixture(autouse=True)
