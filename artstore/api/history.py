@@ -18,7 +18,8 @@ class HistoryScan(Iterator[dict[str, Any]]):
     catalog ``page_size`` steps at a time, so at most one page is held.
 
     With ``keys``, a row holds ``_step`` and those keys, and only steps that logged all of
-    them have one (as W&B's ``scan_history`` does).
+    them have one (as W&B's ``scan_history`` does); with ``every=False``, steps that logged
+    any of them (as ``art runs history --keys`` shows them).
     """
 
     def __init__(
@@ -29,11 +30,13 @@ class HistoryScan(Iterator[dict[str, Any]]):
         page_size: int,
         min_step: int,
         max_step: int | None,
+        *,
+        every: bool = True,
     ) -> None:
         self._runs = runs
         self._run_id = run_id
         # _step is every row's, not a metric the catalog holds.
-        self._wanted = None if keys is None else {"_step", *keys}
+        self._wanted = None if keys is None or not every else {"_step", *keys}
         self._keys = None if keys is None else [k for k in keys if k != "_step"]
         self._page_size = page_size
         self._next_step = min_step
