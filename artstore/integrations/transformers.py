@@ -144,8 +144,9 @@ class ArtstoreCallback(TrainerCallback):
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        """Start the run; a hyperparameter search's next trial finishes the previous one."""
-        if state.is_hyper_param_search and self._run is not None:
+        """Start the run, or continue this callback's last one (a second ``train()``); each
+        trial of a hyperparameter search is a run of its own, as in W&B."""
+        if state.is_hyper_param_search:
             self._finish()
             self._run_id = None
         if self._run is None:
@@ -214,6 +215,8 @@ class ArtstoreCallback(TrainerCallback):
                 artifact.add_dir(folder)
                 run.log_artifact(artifact, aliases=["final_model"])
         self._finish()
+        if state.is_hyper_param_search:
+            self._run_id = None  # a trial is not continued by a later train()
 
     def on_predict(
         self,

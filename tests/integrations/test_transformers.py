@@ -146,6 +146,37 @@ def test_a_run_already_going_is_used_and_left_going(tmp_path: Path, store_url: s
         assert any("train/loss" in row for row in kept.history())
 
 
+def hooks(tmp_path: Path, **state: Any) -> tuple[Any, Any, Any]:
+    """Training arguments, a state and a control, for calling the callback's hooks directly."""
+    arguments = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True
+    )
+    return arguments, transformers.TrainerState(**state), transformers.TrainerControl()
+
+
+def test_each_search_trial_is_a_run_and_a_second_train_continues_one(
+    tmp_path: Path, store_url: str
+) -> None:
+    callback = ArtstoreCallback(store=store_url, **FAST)
+    for trial in ("trial-1", "trial-2"):
+        args, state, control = hooks(tmp_path, is_hyper_param_search=True, trial_name=trial)
+        callback.on_train_begin(args, state, control, model=tiny_bert())
+        callback.on_log(args, state, control, logs={"loss": 1.0})
+        callback.on_train_end(args, state, control)
+    args, state, control = hooks(tmp_path)
+    for _ in range(2):
+        callback.on_train_begin(args, state, control)
+        callback.on_log(args, state, control, logs={"loss": 0.5})
+        callback.on_train_end(args, state, control)
+    with Store(store_url) as store:
+        runs = {run.name: run for run in store.runs()}
+        assert len(runs) == 3 and {"trial-1", "trial-2"} <= set(runs)
+        assert f"group:{tmp_path / 'out'}" in runs["trial-1"].tags
+        assert runs["trial-1"].config["hidden_size"] == 32
+        (other,) = (run for name, run in runs.items() if name not in ("trial-1", "trial-2"))
+        assert len(other.history()) == 2
+
+
 def test_the_log_model_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert log_model_setting() == "false"
     monkeypatch.setenv("WANDB_LOG_MODEL", "checkpoint")
