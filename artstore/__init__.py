@@ -91,18 +91,14 @@ _LAZY = {
 def _current(name: str) -> Any:
     # art.run / art.config / art.summary follow the current run, so they are never cached here.
     from artstore.tracker import current
-    from artstore.tracker.current_run import pending_config
-    from artstore.tracker.mappings import Summary
+    from artstore.tracker.mappings import unstarted
 
     run = current()
     if name == "run" or run is not None:
         return run if name == "run" else getattr(run, name)
-    # Before init(): the config set now is the next run's (as in W&B); a summary has no run.
-    return pending_config() if name == "config" else Summary(_no_run)
-
-
-def _no_run() -> None:
-    raise errors.RunStateError("no run is active; call artstore.init() before artstore.summary")
+    # No run (before init() or after finish()): as in W&B, a set raises, and nothing is kept
+    # for a later run.
+    return unstarted(name)
 
 
 def __getattr__(name: str) -> Any:

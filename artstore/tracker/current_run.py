@@ -8,7 +8,8 @@ import os
 import secrets
 import string
 import sys
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -41,7 +42,6 @@ __all__ = [
     "log",
     "log_artifact",
     "mark_preempting",
-    "pending_config",
     "use_artifact",
 ]
 
@@ -55,8 +55,6 @@ _run: Run | None = None
 _store: Store | None = None
 _failed_by_exception = False
 _hooks_installed = False
-# ``artstore.config`` before ``init``: W&B scripts set it first; init() takes it over.
-_pending = Config(lambda: None)
 _REINIT = {
     None: "finish_previous",
     True: "finish_previous",
@@ -70,11 +68,6 @@ _REINIT = {
 def current() -> Run | None:
     """The run started by the last ``init()`` and not finished yet."""
     return _run
-
-
-def pending_config() -> Config:
-    """The config set before ``init()``; the next run starts with it."""
-    return _pending
 
 
 def forget(run: Run) -> None:
@@ -201,7 +194,9 @@ def init(
     if chosen not in _MODES:
         raise UserError(f"mode must be one of {', '.join(_MODES)}, not {chosen!r}")
     run_mode: Mode = chosen  # type: ignore[assignment]
-    project = project or given.project or environ("project") or "uncategorized"
+    # A project asked for (not the default) must be a resumed run's own.
+    asked_project = project or given.project or environ("project")
+    project = asked_project or "uncategorized"
     name = name or given.run_name
     notes = notes or given.run_notes
     id = id or given.run_id
@@ -227,10 +222,7 @@ def init(
     plain_config = to_plain(config or {}, "config")
     if not isinstance(plain_config, dict):
         raise UserError("config must be a mapping, dataclass or argparse.Namespace")
-    plain_config = {
-        **_pending.as_dict(),
-        **_chosen_keys(plain_config, config_include_keys, config_exclude_keys),
-    }
+    plain_config = _chosen_keys(plain_config, config_include_keys, config_exclude_keys)
     policy = _resume_policy(resume)
     attach_to = None if id is not None else os.environ.get("ARTSTORE_RUN_ID")
     run_id = id or attach_to or new_run_id()
@@ -253,6 +245,7 @@ def init(
     habits: dict[str, Any] = {
         "entity": entity,
         "tags": tags,
+        "notes": notes,
         "allow_val_change": bool(allow_val_change),
     }
     if run_mode == "disabled":
@@ -267,6 +260,7 @@ def init(
             resume=False,
             config=plain_config,
             on_finish=forget,
+            make_dir=_run_folder(run_id),
             **habits,
         )
     elif run_mode == "offline":
@@ -289,9 +283,9 @@ def init(
             **habits,
         )
     else:
-        run = _online(store_obj, run_id, fields, options, policy, attach_to is not None, habits)
+        joining = attach_to is not None
+        run = _online(store_obj, run_id, fields, options, policy, joining, habits, asked_project)
     _run, _store = run, store_obj
-    _pending.load({})
     _install_exit_hooks()
     return run
 
@@ -304,6 +298,7 @@ def _online(
     policy: str,
     attaching: bool,
     habits: dict[str, Any],
+    asked_project: str | None,
 ) -> Run:
     runs = store.writable().repository.catalog.runs
     existing = runs.find(run_id)
@@ -331,18 +326,20 @@ def _online(
             resume=False,
             config=fields["config"],
             on_finish=forget,
+            make_dir=_run_folder(run_id),
             **habits,
         )
-    config = {**existing.config, **fields["config"]}
-    reopened = {
-        "status": "running",
-        "finished_at": None,
-        "exit_code": None,
-        "config": config,
-        "heartbeat_timeout": fields["heartbeat_timeout"],
-    }
-    if fields["name"]:
-        reopened["name"] = fields["name"]
+    if asked_project not in (None, existing.project):
+        raise RunStateError(
+            f"run {run_id!r} is in project {existing.project!r}, not {asked_project!r}; "
+            "resume it with its own project or none"
+        )
+    # init's config passes the rule every later change does: a key keeps its value unless
+    # allow_val_change is given.
+    checked = Config(lambda: None, allow_val_change=habits["allow_val_change"])
+    checked.load(existing.config)
+    checked.update(fields["config"])
+    config = checked.as_dict()
     # An entity is fixed when a run starts; resuming may only fill in one it lacks.
     entity = existing.entity or habits["entity"]
     if habits["entity"] not in (None, entity):
@@ -350,7 +347,22 @@ def _online(
             f"run {run_id!r} has entity {entity!r}, not {habits['entity']!r}; resume it "
             "with its own entity or none"
         )
-    filled = {"entity": entity} if entity != existing.entity else {}
+    tags = [*existing.tags, *(t for t in dict.fromkeys(habits["tags"]) if t not in existing.tags)]
+    changed: dict[str, Any] = {"config": config}
+    if entity != existing.entity:
+        changed["entity"] = entity
+    if tags != list(existing.tags):
+        changed["tags"] = tags
+    if fields["name"]:
+        changed["name"] = fields["name"]
+    if fields["notes"] is not None:
+        changed["notes"] = fields["notes"]
+    reopened = {
+        "status": "running",
+        "finished_at": None,
+        "exit_code": None,
+        "heartbeat_timeout": fields["heartbeat_timeout"],
+    }
     last = runs.max_step(run_id)
     return Run(
         run_id=run_id,
@@ -359,7 +371,7 @@ def _online(
         mode="online",
         sink=CatalogSink(store, run_id),
         options=options,
-        start_fields={"config": config, **filled} if attaching else {**reopened, **filled},
+        start_fields=changed if attaching else {**reopened, **changed},
         resume=True,
         first_step=0 if last is None else last + 1,
         config=config,
@@ -367,9 +379,18 @@ def _online(
         owns_status=not attaching,
         on_finish=forget,
         entity=entity,
-        tags=existing.tags,
+        tags=tags,
+        notes=changed.get("notes", existing.notes),
         allow_val_change=habits["allow_val_change"],
+        make_dir=_run_folder(run_id),
     )
+
+
+def _run_folder(run_id: str) -> Callable[[], Path]:
+    # W&B's run.dir for an online run: a local folder whose files finish() keeps. It is made
+    # in the temporary folder on first use, and left there: removing it after finish() would
+    # lose a file that could not be kept.
+    return lambda: Path(tempfile.mkdtemp(prefix=f"artstore-run-{run_id}-"))
 
 
 def _chosen_keys(

@@ -8,10 +8,10 @@ import json
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
-from artstore.errors import InvalidValueError
+from artstore.errors import InvalidValueError, RunStateError
 from artstore.tracker.values import text_problem
 
-__all__ = ["MAX_DEPTH", "Config", "Summary", "to_plain"]
+__all__ = ["MAX_DEPTH", "Config", "Summary", "to_plain", "unstarted"]
 
 # JSON nesting kept at most: deeper values would exhaust the recursion of JSON encoders.
 MAX_DEPTH = 100
@@ -67,11 +67,22 @@ class _Notifying(MutableMapping[str, Any]):
         self._data: dict[str, Any] = {}
         self._on_change = on_change
         self._what = what
+        # Why changes are refused (the run is finished, or none was started); None: open.
+        self._closed: str | None = None
+
+    def close(self, why: str) -> None:
+        """Refuse every later change with ``RunStateError(why)``; reads still work."""
+        self._closed = why
+
+    def _check_open(self) -> None:
+        if self._closed is not None:
+            raise RunStateError(self._closed)
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
+        self._check_open()
         self._data[key] = self._checked(key, to_plain(value, f"{self._what}[{key!r}]"))
         self._on_change()
 
@@ -97,6 +108,7 @@ class _Notifying(MutableMapping[str, Any]):
         return value
 
     def __delitem__(self, key: str) -> None:
+        self._check_open()
         del self._data[key]
         self._on_change()
 
@@ -112,7 +124,8 @@ class _Notifying(MutableMapping[str, Any]):
         try:
             return self._data[name]
         except KeyError:
-            raise AttributeError(f"{self._what} has no key {name!r}") from None
+            why = f"; {self._closed}" if self._closed is not None and not self._data else ""
+            raise AttributeError(f"{self._what} has no key {name!r}{why}") from None
 
     def as_dict(self) -> dict[str, Any]:
         """A plain copy."""
@@ -159,7 +172,9 @@ class Config(_Notifying):
         Raises:
             InvalidValueError: a value cannot be stored as JSON, or changes a key's value
                 without ``allow_val_change`` (nothing is changed).
+            RunStateError: the run is finished, or none was started.
         """
+        self._check_open()
         plain = to_plain(other, "config") if other != () else {}
         if not isinstance(plain, dict):
             raise InvalidValueError("config.update takes a mapping, dataclass or Namespace")
@@ -170,7 +185,13 @@ class Config(_Notifying):
         self._on_change()
 
     def setdefaults(self, other: Any) -> None:
-        """Add the keys of ``other`` that the config does not hold yet (W&B's ``setdefaults``)."""
+        """Add the keys of ``other`` that the config does not hold yet (W&B's ``setdefaults``).
+
+        Raises:
+            InvalidValueError: a value cannot be stored as JSON.
+            RunStateError: the run is finished, or none was started.
+        """
+        self._check_open()
         plain = to_plain(other, "config")
         if not isinstance(plain, dict):
             raise InvalidValueError("config.setdefaults takes a mapping, dataclass or Namespace")
@@ -185,7 +206,13 @@ class Summary(_Notifying):
         super().__init__(on_change, "summary")
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
-        """Merge values into the summary."""
+        """Merge values into the summary.
+
+        Raises:
+            InvalidValueError: a value cannot be stored as JSON.
+            RunStateError: the run is finished, or none was started.
+        """
+        self._check_open()
         plain = to_plain(dict(other) if other != () else {}, "summary")
         plain.update(to_plain(kwargs, "summary"))
         self._data.update(plain)
@@ -194,3 +221,17 @@ class Summary(_Notifying):
     def set_quietly(self, key: str, value: Any) -> None:
         """Set a value from ``log()``; the writer persists summaries with each flush."""
         self._data[key] = value
+
+
+def unstarted(what: str) -> Config | Summary:
+    """``artstore.config`` or ``artstore.summary`` when no run is active: empty, and every
+    change refused (W&B raises there too; a value kept for no run would be lost, or land in a
+    later run).
+    """
+    mapping: Config | Summary = Config(_nothing) if what == "config" else Summary(_nothing)
+    mapping.close(f"no run is active; call artstore.init() before setting artstore.{what}")
+    return mapping
+
+
+def _nothing() -> None:
+    return None

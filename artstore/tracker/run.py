@@ -84,23 +84,28 @@ class Run:
         on_finish: Callable[[Run], None] | None = None,
         entity: str | None = None,
         tags: Iterable[str] = (),
+        notes: str | None = None,
         allow_val_change: bool = False,
+        make_dir: Callable[[], Path] | None = None,
     ) -> None:
         self.id = run_id
         self.project = project
-        self.name = name
+        self._name = name
         #: W&B's entity (a team or user name), kept with the run.
         self.entity = entity
-        self.tags = list(tags)
+        self._tags = tuple(tags)
+        self._notes = notes
         self.mode: Mode = mode
-        #: The offline spool folder, for ``art sync``; None online.
-        self.dir = spool
+        self._dir = spool
+        self._make_dir = make_dir
         self._sink = sink
         # The current-run registry forgets this run through it, so run.py needs no import of it.
         self._on_finish = on_finish
         self._owns_status = owns_status
         self._finished = False
         self._step = first_step
+        # The step of the last row logged, which an alert records (0 before the first one).
+        self._logged_step = max(first_step - 1, 0)
         self._summary_kinds: dict[str, tuple[SummaryKind, int]] = {}
         self._known_keys: set[str] = set()
         self._summary_dirty = False
@@ -130,6 +135,71 @@ class Run:
             "entity": start_fields.get("entity"),
         }
         self._alerts = Alerter(sink.alert, sink.alert_webhook, about, enabled=mode != "disabled")
+
+    # -- what W&B's run shows -------------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        """The display name; setting it stores it with the run, as in W&B."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = self._set_text("name", value)
+
+    @property
+    def notes(self) -> str | None:
+        """Free text about the run; setting it stores it with the run, as in W&B."""
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._notes = self._set_text("notes", value)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's labels, a tuple as in W&B: ``run.tags = run.tags + ("best",)`` stores
+        them with the run."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        if isinstance(value, str) or not all(isinstance(tag, str) for tag in value):
+            raise InvalidValueError("run.tags takes a list or tuple of strings")
+        tags = tuple(dict.fromkeys(value))
+        for tag in tags:
+            _check_text("tag", tag)
+        self._check_open()
+        self._tags = tags
+        self._writer.set_fields(tags=list(tags))
+
+    def _set_text(self, what: str, value: str | None) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise InvalidValueError(f"run.{what} takes a string, not a {type(value).__name__}")
+        _check_text(what, value)
+        self._check_open()
+        self._writer.set_fields(**{what: value})
+        return value
+
+    @property
+    def path(self) -> str:
+        """``entity/project/id`` as W&B's (``project/id`` for a run without an entity)."""
+        return "/".join(part for part in (self.entity, self.project, self.id) if part)
+
+    @property
+    def url(self) -> None:
+        """None: no web page shows a run; ``art runs show ID`` does."""
+        return None
+
+    @property
+    def dir(self) -> Path | None:
+        """The run's folder. Offline: the spool folder, for ``art sync``. Online and disabled:
+        a folder made on first use (as W&B's run folder) whose files ``finish()`` keeps with
+        the run."""
+        if self._dir is None and self._make_dir is not None:
+            self._check_open()
+            self._dir = self._make_dir()
+        return self._dir
 
     # -- logging --------------------------------------------------------------------------------
 
@@ -377,8 +447,7 @@ class Run:
         resumed, so a stop is not a crash of the code."""
         self._check_open()
         if "preempting" not in self.tags:
-            self.tags.append("preempting")
-            self._writer.set_fields(tags=list(self.tags))
+            self.tags = (*self.tags, "preempting")
 
     def finish(self, exit_code: int | None = 0, quiet: bool | None = None) -> None:
         """End the run: ``finished`` for exit code 0, else ``failed``; writes what is left.
@@ -388,8 +457,13 @@ class Run:
         if self._finished:
             return
         exit_code = exit_code or 0
+        if self._make_dir is not None and self._dir is not None:
+            self._keep_dir(self._dir)
         self._files.finish()
         self._finished = True
+        why = f"run {self.id} is finished; start another with artstore.init()"
+        self.config.close(why)
+        self.summary.close(why)
         if self._console is not None:
             self._console.stop()
         # Summary and config were written whenever they changed (the last change goes with
@@ -409,6 +483,14 @@ class Run:
         if self._on_finish is not None:
             self._on_finish(self)
 
+    def _keep_dir(self, folder: Path) -> None:
+        # Every file under run.dir, subfolders included (a glob matches one level); a folder
+        # name's own '[', '*' or '?' is escaped as glob.escape does.
+        for sub in sorted({folder, *(p.parent for p in folder.rglob("*") if p.is_file())}):
+            relative = sub.relative_to(folder).as_posix()
+            escaped = "".join(f"[{c}]" if c in "[*?" else c for c in relative)
+            self._files.save(save_glob(str(folder / escaped / "*"), folder, "end"))
+
     def __enter__(self) -> Run:
         return self
 
@@ -422,6 +504,12 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.project}/{self.name or self.id} ({self.id}) {self.mode}>"
+
+
+def _check_text(what: str, text: str | None) -> None:
+    problem = None if text is None else text_problem(text)
+    if problem is not None:
+        raise InvalidValueError(f"run {what} {str(text)[:40]!r} {problem}")
 
 
 def _check_step(step: Any) -> int:

@@ -37,7 +37,7 @@ def test_resume_allow_continues_after_the_last_logged_step(start, store):
     first.finish()
     assert store.run("r1").state == "finished"
 
-    again = start(id="r1", resume="allow", config={"lr": 0.2})
+    again = start(id="r1", resume="allow", config={"lr": 0.2}, allow_val_change=True)
     assert again.step == 3
     assert store.run("r1").state == "running"
     assert dict(again.summary) == {"loss": 2.0, "best": 1.0}

@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -207,14 +208,54 @@ def test_config_attribute_and_item_sets_are_stored(store_url):
     }
 
 
-def test_config_set_before_init_is_the_next_runs(store_url):
-    wandb.config.epochs = 4
-    wandb.config.update({"lr": 0.5})
-    run = start(store_url, config={"lr": 0.1})
-    assert run.config.epochs == 4
+def test_config_before_init_or_after_finish_refuses_sets_and_leaks_into_no_run(store_url):
+    cfg = wandb.config
+    with pytest.raises(RunStateError, match=r"call artstore\.init\(\) before setting"):
+        cfg.lr = 0.5
+    for change in (
+        lambda: wandb.config.__setitem__("lr", 0.5),
+        lambda: wandb.config.update({"lr": 0.5}),
+        lambda: wandb.config.setdefaults({"lr": 0.5}),
+        lambda: wandb.config.__delitem__("lr"),
+    ):
+        with pytest.raises(RunStateError, match="no run is active"):
+            change()
+    assert dict(cfg) == {}, "a refused set is not kept either"
+    with pytest.raises(AttributeError, match=r"no key 'lr'; no run is active"):
+        _ = cfg.lr
+    run = start(store_url, config={"epochs": 4})
+    with pytest.raises(RunStateError):
+        cfg.lr = 0.5  # the object handed out before init() never becomes a run's
+    assert wandb.config is run.config
     run.finish()
-    assert stored(store_url, run.id).config == {"epochs": 4, "lr": 0.1}
-    assert dict(wandb.config) == {}
+    with pytest.raises(RunStateError, match="no run is active"):
+        wandb.config.lr = 0.5
+    assert stored(store_url, run.id).config == {"epochs": 4}
+    following = start(store_url)
+    following.finish()
+    assert stored(store_url, following.id).config == {}
+
+
+def test_config_and_summary_of_a_finished_run_refuse_changes(store_url):
+    run = start(store_url, config={"lr": 0.1})
+    run.log({"acc": 0.5})
+    run.finish()
+    changes = (
+        lambda: setattr(run.config, "epochs", 3),
+        lambda: run.config.__setitem__("epochs", 3),
+        lambda: run.config.update({"epochs": 3}),
+        lambda: run.config.setdefaults({"epochs": 3}),
+        lambda: delattr(run.config, "lr"),
+        lambda: setattr(run.summary, "best", 1.0),
+        lambda: run.summary.update({"best": 1.0}),
+        lambda: run.summary.__delitem__("acc"),
+    )
+    for change in changes:
+        with pytest.raises(RunStateError, match=f"run {run.id} is finished"):
+            change()
+    assert (run.config.lr, run.summary["acc"]) == (0.1, 0.5), "reads still work"
+    info = stored(store_url, run.id)
+    assert (info.config, info.summary) == ({"lr": 0.1}, {"acc": 0.5})
 
 
 def test_config_refuses_a_changed_value_unless_allowed(store_url):
@@ -274,6 +315,86 @@ def test_mark_preempting_and_config_sets_travel_through_the_spool(store_url, tmp
     assert json_out(sync(store_url, str(run.dir)))[0]["run"] == run.id
     info = stored(store_url, run.id)
     assert (info.tags, info.config) == (["a", "preempting"], {"x": 1})
+
+
+@pytest.mark.parametrize("mode", ["online", "offline"])
+def test_name_tags_and_notes_set_on_the_run_are_stored(store_url, tmp_path, mode):
+    run = start(store_url, mode=mode, dir=tmp_path, name="first", tags=["a"], notes="n1")
+    assert (run.name, run.tags, run.notes) == ("first", ("a",), "n1")
+    run.name = "second"
+    run.notes = "n2"
+    run.tags = [*run.tags, "b", "a"]
+    assert run.tags == ("a", "b"), "a tuple, as W&B's; a repeated tag is kept once"
+    with pytest.raises(AttributeError):
+        run.tags.append("c")  # type: ignore[attr-defined]
+    with pytest.raises(InvalidValueError, match="NUL"):
+        run.name = "bad\x00name"
+    with pytest.raises(InvalidValueError, match="list or tuple of strings"):
+        run.tags = "c"
+    with pytest.raises(InvalidValueError, match="takes a string"):
+        run.notes = 3  # type: ignore[assignment]
+    run.finish()
+    with pytest.raises(RunStateError, match="is finished"):
+        run.name = "third"
+    with pytest.raises(RunStateError, match="is finished"):
+        run.tags = ["z"]
+    if mode == "offline":
+        sync(store_url, str(run.dir))
+    info = stored(store_url, run.id)
+    assert (info.name, info.tags, info.record.notes) == ("second", ["a", "b"], "n2")
+
+
+def test_resuming_merges_tags_sets_notes_and_checks_project_and_config(store_url):
+    first = start(store_url, project="p", tags=["a"], notes="first", config={"lr": 1})
+    first.finish()
+    with pytest.raises(RunStateError, match="is in project 'p', not 'q'"):
+        start(store_url, id=first.id, resume="allow", project="q")
+    with pytest.raises(InvalidValueError, match="allow_val_change=True"):
+        start(store_url, id=first.id, resume="allow", config={"lr": 2})
+    resumed = start(
+        store_url,
+        id=first.id,
+        resume="allow",
+        project="p",
+        tags=["b", "a"],
+        group="g2",
+        job_type="eval",
+        notes="second",
+        config={"lr": 1, "seed": 3},
+    )
+    assert resumed.tags == ("a", "b", "group:g2", "job_type:eval")
+    assert resumed.notes == "second" and resumed.project == "p"
+    resumed.finish()
+    info = stored(store_url, first.id)
+    assert info.tags == ["a", "b", "group:g2", "job_type:eval"]
+    assert (info.record.notes, info.config) == ("second", {"lr": 1, "seed": 3})
+    again = start(store_url, id=first.id, resume="allow", config={"lr": 2}, allow_val_change=True)
+    assert again.notes == "second", "notes not given are kept"
+    again.finish()
+    assert stored(store_url, first.id).config == {"lr": 2, "seed": 3}
+
+
+def test_run_dir_path_and_url_as_w_and_b_scripts_use_them(store_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp[x]"))
+    (tmp_path / "tmp[x]").mkdir()
+    run = start(store_url, entity="team", project="p")
+    assert (run.path, run.url) == (f"team/p/{run.id}", None)
+    assert run.dir is not None and run.dir.is_dir() and run.dir == run.dir
+    Path(os.path.join(run.dir, "model.h5")).write_bytes(b"weights")
+    (run.dir / "ckpt[1]").mkdir()
+    (run.dir / "ckpt[1]" / "step.pt").write_bytes(b"step")
+    run.finish()
+    files = {f.name: f.record.policy for f in stored(store_url, run.id).files()}
+    assert files == {"model.h5": "end", "ckpt[1]/step.pt": "end"}
+    plain = start(store_url, project="p")
+    assert plain.path == f"p/{plain.id}"
+    plain.finish()
+    assert stored(store_url, plain.id).files() == [], "an unused run.dir is never made"
+    disabled = start(store_url, mode="disabled")
+    assert disabled.dir is not None and disabled.dir.is_dir()
+    disabled.finish()
+    with pytest.raises(RunStateError, match="is finished"):
+        _ = plain.dir  # made after finish(), its files would never be kept
 
 
 # -- artifacts -----------------------------------------------------------------------------------
