@@ -150,24 +150,26 @@ class Webhook:
     """Posts alerts as JSON to one URL, each on a daemon thread."""
 
     def __init__(self, url: str, timeout: float = WEBHOOK_TIMEOUT) -> None:
-        """
+        """Check ``url``; a ``user:password@`` in it is taken out and sent as a header.
+
         Raises:
             ConfigError: ``url`` is not an http(s) URL with a host.
         """
         problem = f"${WEBHOOK_ENV} (or alert_webhook: in artstore.yaml) must be an http(s) URL"
         try:
             parts = urlsplit(url)
-            host = parts.hostname if parts.port is None or parts.port else None
+            host = parts.hostname
+            _ = parts.port  # read to raise ValueError when out of range
             user, password = parts.username, parts.password
         except ValueError:  # a port out of range, a malformed IPv6 address
             raise ConfigError(problem) from None
         if parts.scheme not in ("http", "https") or not host:
             raise ConfigError(problem)
-        self.headers = {"Content-Type": "application/json"}
+        self._headers = {"Content-Type": "application/json"}
         if user is not None or password is not None:
             # urllib would take user:password@ as part of the host: send it as a header.
             pair = f"{unquote(user or '')}:{unquote(password or '')}".encode()
-            self.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+            self._headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
             url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         self.url = url
         self.timeout = timeout
@@ -201,7 +203,7 @@ class Webhook:
 
     def _send(self, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(self.url, data=data, headers=self.headers, method="POST")
+        request = urllib.request.Request(self.url, data=data, headers=self._headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read(1024)
