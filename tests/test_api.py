@@ -473,8 +473,10 @@ def test_history_x_axis(curve, api):
 def test_history_without_pandas_is_a_typed_error(curve, api, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     run = api.run("h")
-    with pytest.raises(ConfigError, match="pandas=False"):
+    with pytest.raises(ConfigError, match=r"pip install pandas, or call history\(pandas=False\)"):
         run.history()
+    with pytest.raises(ConfigError, match=r"pip install pandas, or call history\(\) for a list"):
+        run.info.history(pandas=True)
     assert len(run.history(pandas=False)) == 10
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, overload
 
 from artstore.api.history import HistoryScan, check_keys, sample_indices
-from artstore.errors import ConfigError, InvalidArgumentError
+from artstore.artifacts.runs import pandas_module
+from artstore.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from artstore.artifacts import ArtifactVersion, Repository, RunInfo
@@ -136,7 +137,7 @@ class ApiRun:
             raise InvalidArgumentError(
                 f"stream={stream!r}: artstore keeps no machine metrics; use stream='default'"
             )
-        frame = _pandas() if pandas else None
+        frame = pandas_module("history()", "history(pandas=False)") if pandas else None
         columns = None if wanted is None else [x_axis, *wanted]
         # Two scans, each holding one page: the first counts the rows, the second keeps those
         # sampled, so a long run is never held whole.
@@ -214,17 +215,6 @@ class ApiRun:
 
     def __repr__(self) -> str:
         return f"<Run {'/'.join(self.path)} ({self.state})>"
-
-
-def _pandas() -> Any:
-    try:
-        import pandas
-    except ImportError:
-        raise ConfigError(
-            "history() returns a pandas DataFrame and pandas is not installed: "
-            "pip install pandas, or call history(pandas=False) for a list of dicts"
-        ) from None
-    return pandas
 
 
 class Runs(Sequence[ApiRun]):

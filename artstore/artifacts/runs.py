@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.artifacts.version import ArtifactVersion
 
-__all__ = ["RunFileInfo", "RunInfo", "get_run", "list_runs", "matches"]
+__all__ = [
+    "RunFileInfo",
+    "RunInfo",
+    "get_run",
+    "list_runs",
+    "matches",
+    "pandas_module",
+]
 
 
 def _regex(actual: Any, pattern: Any) -> bool:
@@ -85,11 +92,7 @@ class RunInfo:
         rows = self._repo.catalog.runs.history(self.id, keys)
         if not pandas:
             return rows
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ConfigError("history(pandas=True) needs pandas: pip install pandas") from None
-        return pd.DataFrame(rows)
+        return pandas_module("history(pandas=True)", "history()").DataFrame(rows)
 
     def console(self) -> str:
         """Everything the run printed, stdout and stderr interleaved as written."""
@@ -192,6 +195,23 @@ class RunFileInfo:
         return f"<RunFileInfo {self.run.id}:{self.name} ({self.size} bytes)>"
 
 
+def pandas_module(call: str, instead: str) -> Any:
+    """The pandas module, for ``call``, which returns a DataFrame.
+
+    Raises:
+        ConfigError: pandas is not installed; the message names ``instead``, the call that
+            returns a list of dicts.
+    """
+    try:
+        import pandas
+    except ImportError:
+        raise ConfigError(
+            f"{call} returns a pandas DataFrame and pandas is not installed: "
+            f"pip install pandas, or call {instead} for a list of dicts"
+        ) from None
+    return pandas
+
+
 def list_runs(
     repo: Repository, project: str | None = None, filters: Mapping[str, Any] | None = None
 ) -> list[RunInfo]:
@@ -217,9 +237,10 @@ def get_run(repo: Repository, run_id: str) -> RunInfo:
 def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:
     """Whether a run matches every filter.
 
-    Keys are ``state``, ``project``, ``name``, ``id``, ``user``, ``host``, ``created_at``
-    (ISO 8601 UTC text, ``2024-01-31T12:00:00``, compared as text), ``tags`` (matches when the
-    run has the tag, or any tag of a ``$in`` list) or dotted paths into ``config.`` and
+    Keys are ``state``, ``project``, ``entity``, ``name``, ``id``, ``user``, ``host``,
+    ``created_at`` (ISO 8601 UTC text, ``2024-01-31T12:00:00``, compared as text), ``tags``
+    (matches when the run has the tag, or any tag of a ``$in`` list) or dotted paths into
+    ``config.`` and
     ``summary.``; values are compared for equality, or given as ``{"$gt": 0.9}``-style
     operators ($eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists (a key missing or None
     does not exist), $regex (a Python regular expression found in text)).
@@ -251,13 +272,13 @@ def _lookup(record: RunRecord, key: str) -> Any:
     head, _, rest = key.partition(".")
     if head in ("state", "status") and not rest:
         return record.status
-    if head in ("project", "name", "id", "user", "host") and not rest:
+    if head in ("project", "entity", "name", "id", "user", "host") and not rest:
         return getattr(record, head)
     if head == "created_at" and not rest:
         return record.created_at.strftime("%Y-%m-%dT%H:%M:%S")
     if head not in ("config", "summary") or not rest:
         raise UserError(
-            f"cannot filter runs on {key!r}; use state, project, name, id, user, host, "
+            f"cannot filter runs on {key!r}; use state, project, entity, name, id, user, host, "
             "created_at, tags, config.KEY or summary.KEY"
         )
     value: Any = record.config if head == "config" else record.summary

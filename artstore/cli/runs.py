@@ -4,34 +4,38 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import math
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from artstore.api.history import HistoryScan
 from artstore.cli._chart import Series, draw
 from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_chunks, print_json, table, when
 from artstore.errors import InvalidArgumentError, NotFoundError
 from artstore.serialize import (
+    dumps,
     history_json,
-    iter_dumps,
     run_detail_json,
     run_file_json,
     run_json,
 )
 
 if TYPE_CHECKING:
-    from artstore.artifacts import RunInfo
+    from artstore.artifacts import Store
+    from artstore.lineage.catalog_runs import CatalogRuns
 
 logger = logging.getLogger(__name__)
 
 _FILTER = re.compile(r"^([A-Za-z_][\w.\-]*)(>=|<=|!=|=|>|<)(.*)$")
+_PAGE = 1000  # steps read at once by `art runs history`
 _OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
 
 
@@ -88,7 +92,7 @@ def _short(summary: dict[str, Any], limit: int = 3) -> str:
     "filters",
     multiple=True,
     metavar="KEY=VALUE",
-    help="config.KEY, summary.KEY, state, tags; =, !=, >, >=, <, <=.",
+    help="config.KEY, summary.KEY, state, entity, tags; =, !=, >, >=, <, <=.",
 )
 @json_option
 @click.pass_context
@@ -125,6 +129,8 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
         return
     r = run.record
     click.echo(f"run {r.id}  {r.project}/{r.name or '-'}  {r.status}")
+    if r.entity is not None:
+        click.echo(f"  entity    {r.entity}")
     click.echo(f"  created   {when(r.created_at)}  by {r.user} on {r.host or '?'}")
     if r.finished_at is not None:
         click.echo(f"  finished  {when(r.finished_at)}  exit code {r.exit_code}")
@@ -180,31 +186,48 @@ def _split_keys(text: str) -> list[str]:
     return keys
 
 
-def _metric_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The keys of ``rows`` in the order first logged."""
-    return list(dict.fromkeys(key for row in rows for key in row if key != "_step"))
+def _first_logged(runs: CatalogRuns, run_id: str, keys: Sequence[str]) -> list[str]:
+    """``keys`` in the order the run first logged them."""
+    order: dict[str, None] = {}
+    start = 0
+    while unseen := [key for key in keys if key not in order]:
+        # Pages of the steps that logged a key not seen yet, jumping to the first such step:
+        # a key seen on an earlier page was first logged at an earlier step.
+        page = runs.history_page(run_id, unseen, start, None, _PAGE)
+        if not page:
+            break
+        for row in page:
+            order.update(dict.fromkeys(key for key in row if key != "_step"))
+        start = page[-1]["_step"] + 1
+    return list(order)
 
 
-def _history(run: RunInfo, keys: Sequence[str] | None) -> tuple[list[str], list[dict[str, Any]]]:
-    """The run's columns (``keys``, or every key it logged) and its rows that hold one of them.
+def _history(
+    store: Store, run_id: str, keys: Sequence[str] | None
+) -> tuple[list[str], HistoryScan]:
+    """The run's columns (``keys``, or every key it logged, in the order first logged) and
+    its rows that hold one of them, read a page at a time.
 
     Raises:
-        NotFoundError: the run never logged one of ``keys``; the message lists what it has.
+        NotFoundError: no such run, or it never logged one of ``keys``; the message lists
+            what it has.
     """
-    rows = run.history(keys)
-    found = _metric_keys(rows)
+    run = store.run(run_id)
+    runs = store.catalog.runs
+    logged = runs.metric_keys(run.id)
     if keys is None:
-        return found, rows
-    logged = set(found)
-    missing = [key for key in keys if key not in logged]
-    if missing:
-        every = _metric_keys(run.history())
-        has = ", ".join(every[:20]) + (", ..." if len(every) > 20 else "")
-        raise NotFoundError(
-            f"run {run.id} never logged {missing[0]!r}; "
-            + (f"it has: {has}" if every else "it logged no metrics")
-        )
-    return list(keys), rows
+        columns = _first_logged(runs, run.id, logged)
+    else:
+        missing = [key for key in keys if key not in set(logged)]
+        if missing:
+            every = _first_logged(runs, run.id, logged)
+            has = ", ".join(every[:20]) + (", ..." if len(every) > 20 else "")
+            raise NotFoundError(
+                f"run {run.id} never logged {missing[0]!r}; "
+                + (f"it has: {has}" if every else "it logged no metrics")
+            )
+        columns = list(keys)
+    return columns, HistoryScan(runs, run.id, columns, _PAGE, 0, None, every=False)
 
 
 def _table_cell(value: Any) -> str:
@@ -221,7 +244,7 @@ def _csv_cell(value: Any) -> Any:
     return repr(value) if isinstance(value, float) else ("" if value is None else value)
 
 
-def _csv_lines(keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> Iterator[str]:
+def _csv_lines(keys: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes only where needed
     writer.writerow(["_step", *keys])
@@ -231,6 +254,22 @@ def _csv_lines(keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> Iterator[
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+def _json_pieces(run_id: str, keys: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The text of ``dumps(history_json(run_id, keys, rows))``, a row at a time."""
+    head = dumps(history_json(run_id, keys, []))
+    found = iter(rows)
+    first = next(found, None)
+    if first is None:
+        yield head
+        return
+    yield head.removesuffix("[]\n}") + "["
+    for index, row in enumerate(itertools.chain([first], found)):
+        # A row as history_json shapes it, indented as the rows list's item it is.
+        text = dumps(history_json(run_id, keys, [row])["rows"][0])
+        yield ("," if index else "") + "\n    " + text.replace("\n", "\n    ")
+    yield "\n  ]\n}"
 
 
 @command.command("history")
@@ -243,15 +282,15 @@ def history(ctx: click.Context, run_id: str, keys: str | None, as_csv: bool, as_
     """Print a run's logged metrics, one row per step."""
     if as_csv and as_json:
         raise InvalidArgumentError("--csv and --json print different formats; give one")
-    run = store_from(ctx).run(run_id)
-    columns, rows = _history(run, None if keys is None else _split_keys(keys))
+    store = store_from(ctx)
+    columns, rows = _history(store, run_id, None if keys is None else _split_keys(keys))
     if as_json:
-        print_chunks(iter_dumps(history_json(run.id, columns, rows)))
+        print_chunks(_json_pieces(run_id, columns, rows))
         click.echo()
     elif as_csv:
         print_chunks(_csv_lines(columns, rows))
     else:
-        table(
+        table(  # aligned columns need every row's width: the table alone is held whole
             ["_step", *columns],
             [[row["_step"], *(_table_cell(row.get(key)) for key in columns)] for row in rows],
             right=range(len(columns) + 1),
@@ -290,9 +329,9 @@ def plot(
     ctx: click.Context, run_id: str, keys: tuple[str, ...], width: int | None, height: int
 ) -> None:
     """Draw KEY (several overlaid) against step as a line chart on the terminal."""
-    run = store_from(ctx).run(run_id)
-    columns, rows = _history(run, list(dict.fromkeys(keys)))
-    series = [_series(run.id, key, rows) for key in columns]
+    columns, scan = _history(store_from(ctx), run_id, list(dict.fromkeys(keys)))
+    rows = list(scan)
+    series = [_series(run_id, key, rows) for key in columns]
     # get_terminal_size reads $COLUMNS, then the terminal, and falls back to 80 when piped.
     lines, notes = draw(series, width or shutil.get_terminal_size((80, 24)).columns, height)
     for line in lines:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import artstore
+from artstore.lineage.catalog_runs import CatalogRuns
 from artstore.serialize import dumps, history_json
 from tests.cli.conftest import json_out, one_error_line
 from tests.tracker.conftest import FAST
@@ -120,6 +121,34 @@ def test_a_long_history_streams_in_pieces(art, store_url):
     assert len(document["rows"]) == 4000 and document["rows"][-1]["x"] == 3999 / 7
     rows = csv_rows(art("runs", "history", run_id, "--csv"))
     assert len(rows) == 4001 and float(rows[-1][1]) == 3999 / 7  # past one 64 KiB piece
+
+
+def test_history_is_read_a_page_at_a_time_in_every_format(art, mixed, store_url):
+    late = make_run(store_url, [{"a": 1}, {"a": 2}, {"a": 3}, {"b": 4, "a": 5}], run_id="late")
+    with artstore.Store(store_url) as store:
+        expected = {
+            run_id: dumps(history_json(run_id, keys, store.run(run_id).history()))
+            for run_id, keys in ((mixed, ["loss", "note", "acc"]), (late, ["a", "b"]))
+        }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("artstore.cli.runs._PAGE", 2)
+        asked = []
+        real = CatalogRuns.history_page
+        patch.setattr(
+            CatalogRuns,
+            "history_page",
+            lambda self, *args: asked.append(args[-1]) or real(self, *args),
+        )
+        patch.setattr(CatalogRuns, "history", lambda *a, **k: pytest.fail("read whole"))
+        for run_id, document in expected.items():
+            assert art("runs", "history", run_id, "--json").stdout == document + "\n"
+        only_b = art("runs", "history", late, "--keys", "b").stdout.split()
+        assert only_b == ["_step", "b", "3", "4"]
+        assert csv_rows(art("runs", "history", late, "--csv"))[0] == ["_step", "a", "b"]
+        assert len(art("runs", "history", mixed).stdout.splitlines()) == 5
+        line = one_error_line(art("runs", "history", mixed, "-k", "loss,bogus"))
+        assert "it has: loss, note, acc" in line
+        assert asked and set(asked) == {2}
 
 
 def test_a_run_without_metrics_prints_only_the_step_column(art, store_url):
