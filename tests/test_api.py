@@ -241,7 +241,7 @@ def test_nested_dicts_read_back_are_read_only_and_a_deep_copy_is_free(start, api
         got.config["opt"]["name"] = "sgd"
     with pytest.raises(InvalidArgumentError, match="read-only"):
         got.summary["loss"].update({"min": 0})
-    assert got.config["opt"]["betas"] == (0.9, 0.99)
+    assert got.config["opt"]["betas"] == [0.9, 0.99]
     mine = copy.deepcopy(got.config)
     mine["opt"]["name"] = "sgd"
     assert type(mine) is dict and type(mine["opt"]) is dict
@@ -253,9 +253,15 @@ def test_lists_read_back_are_read_only_and_a_copy_has_lists(start, api):
     run = start(id="l", project="vision", config={"layers": [1, 2], "blocks": [{"n": 1}]})
     run.finish()
     got = api.run("l")
-    assert got.config["layers"] == (1, 2)
-    with pytest.raises(AttributeError):
-        got.config["layers"].append(5)  # type: ignore[attr-defined]
+    assert got.config["layers"] == [1, 2]
+    for edit in (
+        lambda: got.config["layers"].append(5),
+        lambda: got.config["layers"].__setitem__(0, 9),
+        lambda: got.config["layers"].extend([5]),
+        lambda: got.config["layers"].sort(),
+    ):
+        with pytest.raises(InvalidArgumentError, match="read-only"):
+            edit()
     with pytest.raises(InvalidArgumentError, match="read-only"):
         got.config["blocks"][0]["n"] = 2
     mine = copy.deepcopy(got.config)
@@ -264,7 +270,7 @@ def test_lists_read_back_are_read_only_and_a_copy_has_lists(start, api):
     assert mine == {"layers": [1, 2, 5], "blocks": [{"n": 2}]}
     assert pickle.loads(pickle.dumps(got.config)) == {"layers": [1, 2], "blocks": [{"n": 1}]}
     assert json.loads(json.dumps(got.config)) == {"layers": [1, 2], "blocks": [{"n": 1}]}
-    assert got.config["layers"] == (1, 2)
+    assert got.config["layers"] == [1, 2]
 
 
 # -- Api().runs ----------------------------------------------------------------------------------

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from artstore.artifacts import ArtifactVersion, Repository, RunInfo
     from artstore.artifacts.runs import RunFileInfo
 
-__all__ = ["ApiRun", "ReadOnlyDict", "Runs"]
+__all__ = ["ApiRun", "ReadOnlyDict", "ReadOnlyList", "Runs"]
+
+
+def _refuse(self: object, *args: Any, **kwargs: Any) -> NoReturn:
+    raise InvalidArgumentError(
+        "a run read through Api() is read-only; change its config or summary in the run "
+        "itself: artstore.init(id=..., resume='allow') continues it"
+    )
 
 
 class ReadOnlyDict(dict[str, Any]):
@@ -22,41 +29,44 @@ class ReadOnlyDict(dict[str, Any]):
 
     W&B's public run takes edits and stores them on ``run.update()``; here a run is changed
     only by the process that runs it, so an edit is refused rather than kept in memory and
-    lost. A copy (``copy.deepcopy``, ``pickle``) is a plain dict, free to edit.
+    lost. Every dict and list inside is read-only too, and still equal to a plain one. A copy
+    (``copy.deepcopy``, ``pickle``) is a plain dict of plain lists, free to edit.
     """
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise InvalidArgumentError(
-            "a run read through Api() is read-only; change its config or summary in the run "
-            "itself: artstore.init(id=..., resume='allow') continues it"
-        )
 
     @classmethod
     def frozen(cls, value: dict[str, Any]) -> ReadOnlyDict:
-        """``value`` with it and every dict inside it read-only, and every list a tuple."""
+        """``value`` with it and every dict and list inside it read-only."""
         return cls({k: _freeze(v) for k, v in value.items()})
 
     def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
-        # A copy is a plain dict with lists, so copy.deepcopy(run.config) is the way to edit one.
         return (dict, (_thaw(self),))
 
     __setitem__ = __delitem__ = __ior__ = _refuse
     update = pop = popitem = setdefault = clear = _refuse
 
 
+class ReadOnlyList(list[Any]):
+    """A list inside a read-back config or summary: equal to the list stored, refusing changes."""
+
+    def __reduce__(self) -> tuple[type[list[Any]], tuple[list[Any]]]:
+        return (list, (_thaw(self),))
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, dict):
         return ReadOnlyDict.frozen(value)
     if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
+        return ReadOnlyList(_freeze(v) for v in value)
     return value
 
 
 def _thaw(value: Any) -> Any:
-    # The catalog holds JSON, so every tuple here was a list.
     if isinstance(value, dict):
         return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
+    if isinstance(value, list):
         return [_thaw(v) for v in value]
     return value
 
