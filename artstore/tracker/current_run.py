@@ -330,9 +330,18 @@ def _online(
             **habits,
         )
     if asked_project not in (None, existing.project):
-        raise RunStateError(
-            f"run {run_id!r} is in project {existing.project!r}, not {asked_project!r}; "
-            "resume it with its own project or none"
+        if not attaching:
+            raise RunStateError(
+                f"run {run_id!r} is in project {existing.project!r}, not {asked_project!r}; "
+                "resume it with its own project or none"
+            )
+        # `art run` made the run and chose its project; the command it runs only joins it.
+        logger.warning(
+            "artstore.init: joining run %s of project %r made by art run, not project %r; "
+            "pass art run --project to choose it",
+            run_id,
+            existing.project,
+            asked_project,
         )
     # init's config passes the rule every later change does: a key keeps its value unless
     # allow_val_change is given.

@@ -374,6 +374,17 @@ def test_resuming_merges_tags_sets_notes_and_checks_project_and_config(store_url
     assert stored(store_url, first.id).config == {"lr": 2, "seed": 3}
 
 
+def test_joining_an_art_run_run_keeps_its_project_with_a_warning(store_url, monkeypatch, caplog):
+    outer = start(store_url, project="p", tags=["a"])
+    outer.finish()
+    monkeypatch.setenv("ARTSTORE_RUN_ID", outer.id)
+    joined = start(store_url, project="q", tags=["b"])
+    assert (joined.id, joined.project, joined.tags) == (outer.id, "p", ("a", "b"))
+    assert "joining run" in caplog.text and "art run --project" in caplog.text
+    joined.finish()
+    assert stored(store_url, outer.id).tags == ["a", "b"]
+
+
 def test_run_dir_path_and_url_as_w_and_b_scripts_use_them(store_url, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp[x]"))
     (tmp_path / "tmp[x]").mkdir()
