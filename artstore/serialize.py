@@ -273,15 +273,17 @@ def run_detail_json(
     produced: Iterable[ArtifactVersion],
     files: Iterable[RunFileInfo] = (),
     alerts: Iterable[RunAlert] = (),
+    media: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """``art runs show``: the run object, the versions it used and produced, the files it
-    kept and the alerts it raised."""
+    kept, the alerts it raised and how many media values it logged by key."""
     return {
         **run_json(run),
         "used": [v.qualified_name for v in used],
         "produced": [v.qualified_name for v in produced],
         "files": [run_file_json(f) for f in files],
         "alerts": [alert_json(a) for a in alerts],
+        "media": dict(media or {}),
     }
 
 

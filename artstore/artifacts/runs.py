@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from artstore.artifacts.download import materialize
 from artstore.artifacts.lookup import get_version
 from artstore.artifacts.manifest import FileEntry
+from artstore.artifacts.media import check_reference, describe
 from artstore.artifacts.names import check_run_id
 from artstore.errors import (
     ConfigError,
@@ -21,7 +22,7 @@ from artstore.errors import (
     UserError,
 )
 from artstore.lineage import RunAlert, RunFile, RunRecord
-from artstore.storage import Digest
+from artstore.storage import Digest, Kind
 
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RunFileInfo",
     "RunInfo",
+    "RunMediaInfo",
     "get_run",
     "list_runs",
     "matches",
@@ -128,6 +130,39 @@ class RunInfo:
             f"run {self.id} kept no file {name[:80]!r}; see: art runs files {self.id}"
         )
 
+    def media_counts(self) -> dict[str, int]:
+        """How many media values the run logged, by key (keys without media left out)."""
+        return self._repo.catalog.runs.media_counts(self.id)
+
+    def media(self, key: str, step: int | None = None, index: int = 0) -> RunMediaInfo:
+        """A media value the run logged under ``key``: at ``step``, or its last one; ``index``
+        picks an item of a gallery (a list logged under one key).
+
+        Raises:
+            NotFoundError: no media under ``key`` (at that step, or at that index).
+        """
+        rows = self._repo.catalog.runs.history(self.id, [key])
+        found = [
+            (row["_step"], row[key])
+            for row in rows
+            if isinstance(row.get(key), dict) and (step is None or row["_step"] == step)
+        ]
+        where = f"at step {step}" if step is not None else "at any step"
+        if not found:
+            raise NotFoundError(
+                f"run {self.id} logged no media under {key[:80]!r} {where}; "
+                f"see: art runs show {self.id}"
+            )
+        at, reference = found[-1]
+        if reference["_type"] == "gallery":
+            items = reference["items"]
+            if not 0 <= index < len(items):
+                raise NotFoundError(
+                    f"the gallery {key[:80]!r} at step {at} has {len(items)} items, no {index}"
+                )
+            reference = items[index]
+        return RunMediaInfo(self, key, at, reference, self._repo)
+
     def alerts(self) -> list[RunAlert]:
         """The alerts the run raised (``run.alert``), oldest first."""
         return self._repo.catalog.runs.alerts(self.id)
@@ -193,6 +228,63 @@ class RunFileInfo:
 
     def __repr__(self) -> str:
         return f"<RunFileInfo {self.run.id}:{self.name} ({self.size} bytes)>"
+
+
+class RunMediaInfo:
+    """A media value a run logged: ``key``, ``step`` and its ``reference`` (a dict with
+    ``_type``; see docs/format.md)."""
+
+    def __init__(
+        self, run: RunInfo, key: str, step: int, reference: dict[str, Any], repo: Repository
+    ) -> None:
+        self.run = run
+        self.key = key
+        self.step = step
+        self.reference = reference
+        self._repo = repo
+
+    @property
+    def name(self) -> str:
+        """Where :meth:`download` writes it: ``media/<type>/<key>_<step>_<digest>.<format>``."""
+        ref = self.reference
+        key = re.sub(r"[^A-Za-z0-9._-]", "_", self.key)[:100]
+        return f"media/{ref['_type']}/{key}_{self.step}_{ref['digest'][:8]}.{ref['format']}"
+
+    def _entry(self) -> FileEntry:
+        ref = check_reference(self.reference)
+        if ref["_type"] == "histogram":
+            raise InvalidArgumentError(
+                f"the histogram {self.key[:80]!r} is kept inline: read its bins and values "
+                "from .reference"
+            )
+        return FileEntry(self.name, Digest.parse(ref["digest"]), ref["size"])
+
+    def read(self) -> bytes:
+        """The bytes, verified against the digest.
+
+        Raises:
+            InvalidArgumentError: a histogram (kept inline, no bytes).
+            NotFoundError: the blob is missing; CorruptBlobError: it does not match.
+        """
+        return self._repo.blobs.read_bytes(Kind.BLOB, self._entry().digest)
+
+    def download(self, root: str | Path = ".") -> Path:
+        """Write the bytes to ``root/<name>``, verified; returns the path.
+
+        Raises:
+            InvalidArgumentError: a histogram (kept inline, no bytes).
+            FileAccessError, UnsafePathError: the destination cannot be written.
+            NotFoundError: the blob is missing; CorruptBlobError: it does not match.
+        """
+        entry = self._entry()
+        label = f"run {self.run.id} media"
+        materialize(
+            self._repo.blobs, [entry], Path(root), label=label, keep_out=self._repo.keep_out
+        )
+        return Path(root) / entry.path
+
+    def __repr__(self) -> str:
+        return f"<RunMediaInfo {self.run.id}:{self.key}@{self.step} {describe(self.reference)}>"
 
 
 def pandas_module(call: str, instead: str) -> Any:

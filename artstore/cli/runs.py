@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from artstore.api.history import HistoryScan
+from artstore.artifacts.media import describe
 from artstore.cli._chart import Series, draw
 from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_chunks, print_json, table, when
@@ -124,8 +125,9 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     produced = run.produced()
     files = run.files()
     alerts = run.alerts()
+    media = run.media_counts()
     if as_json:
-        print_json(run_detail_json(run, used, produced, files, alerts))
+        print_json(run_detail_json(run, used, produced, files, alerts, media))
         return
     r = run.record
     click.echo(f"run {r.id}  {r.project}/{r.name or '-'}  {r.status}")
@@ -148,6 +150,7 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     click.echo(f"produced: {', '.join(v.qualified_name for v in produced) or '-'}")
     shown = f"{len(files)} (art runs files {r.id})" if files else "-"
     click.echo(f"files:    {shown}")
+    click.echo(f"media:    {', '.join(f'{k} {n}' for k, n in media.items()) or '-'}")
     click.echo(f"alerts:   {len(alerts) or '-'}")
     for alert in alerts:
         text = " ".join(f"{alert.title}: {alert.text}".split()) if alert.text else alert.title
@@ -233,6 +236,8 @@ def _history(
 def _table_cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):
+        return describe(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     text = str(value)
@@ -241,6 +246,8 @@ def _table_cell(value: Any) -> str:
 
 def _csv_cell(value: Any) -> Any:
     # repr keeps every digit of a float, and writes nan, inf, -inf as pandas reads them.
+    if isinstance(value, dict):
+        return describe(value)
     return repr(value) if isinstance(value, float) else ("" if value is None else value)
 
 
@@ -301,10 +308,15 @@ def _series(run_id: str, key: str, rows: Sequence[dict[str, Any]]) -> Series:
     """The points of ``key``.
 
     Raises:
-        InvalidArgumentError: ``key`` holds text, or nothing but NaN.
+        InvalidArgumentError: ``key`` holds text or media, or nothing but NaN.
     """
     points = [(row["_step"], row[key]) for row in rows if key in row]
     for _, value in points:
+        if isinstance(value, dict):
+            raise InvalidArgumentError(
+                f"{key!r} of run {run_id} holds media ({describe(value)}), not numbers; "
+                f"see: art runs history {run_id} --keys {key}"
+            )
         if isinstance(value, str):
             raise InvalidArgumentError(
                 f"{key!r} of run {run_id} holds text ({value[:40]!r}), not numbers; "

@@ -8,7 +8,14 @@ from typing import Any
 from sqlmodel import Session
 
 from artstore.lineage import history, queries, run_import, runs
-from artstore.lineage.records import RunAlert, RunFile, RunImport, RunImportResult, RunRecord
+from artstore.lineage.records import (
+    MetricRecord,
+    RunAlert,
+    RunFile,
+    RunImport,
+    RunImportResult,
+    RunRecord,
+)
 from artstore.lineage.transactions import Transactions
 
 __all__ = ["CatalogRuns"]
@@ -36,13 +43,12 @@ class CatalogRuns:
     def write_batch(
         self,
         run_id: str,
-        metrics: Sequence[runs.MetricValue],
+        metrics: Sequence[MetricRecord],
         console: Sequence[runs.ConsoleValue],
         fields: dict[str, Any],
     ) -> None:
-        """One flush of a live run in one transaction: metric rows (run id, step, key, number,
-        text, unix time), console rows (run id, seq, stream, text, unix time), changed columns
-        and the heartbeat."""
+        """One flush of a live run in one transaction: metric rows, console rows (run id, seq,
+        stream, text, unix time), changed columns and the heartbeat."""
 
         def work(session: Session) -> None:
             connection = session.connection()
@@ -57,7 +63,7 @@ class CatalogRuns:
         metric, console, file and alert rows it does not have yet, the versions it produced and
         the edges to the versions it used. Nothing is deleted, and importing again adds nothing.
 
-        A metric row is identified by (step, key, value, text, time), a console row by (seq,
+        A metric row is identified by (step, key, value, text, time, media), a console row by (seq,
         stream, time), a kept file or an alert by all its fields.
         A new run gets ``spec.columns``; an existing one gets them only if its heartbeat is not
         later than ``spec.columns["heartbeat_at"]`` (else it was written since, and is kept).
@@ -119,6 +125,14 @@ class CatalogRuns:
             NotFoundError: no such run.
         """
         return self._tx.read(lambda s: history.history_page(s, run_id, keys, start, stop, steps))
+
+    def media_counts(self, run_id: str) -> dict[str, int]:
+        """How many media values a run logged, by key, sorted by key.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: runs.media_counts(s, run_id))
 
     def metric_keys(self, run_id: str) -> list[str]:
         """The metric names a run logged, sorted.

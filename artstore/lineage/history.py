@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from artstore.errors import NotFoundError
 from artstore.lineage.tables import MetricRow, RunRow
 
-__all__ = ["history_page", "metric_keys"]
+__all__ = ["cell_of", "history_page", "metric_keys"]
+
+
+def cell_of(value: float | None, text: str | None, media: str | None) -> Any:
+    """The value a metric row holds: its number, its text, its media reference, or NaN."""
+    if value is not None:
+        return value
+    if text is not None:
+        return text
+    return math.nan if media is None else json.loads(media)
 
 
 def metric_keys(session: Session, run_id: str) -> list[str]:
@@ -36,7 +47,8 @@ def history_page(
     """The rows of the first ``steps`` steps in ``[start, stop)`` that logged any of ``keys``,
     by step.
 
-    Each row is ``{"_step": n, key: value, ...}`` (NaN for a NaN, text for text) and holds
+    Each row is ``{"_step": n, key: value, ...}`` (NaN for a NaN, text for text, a dict for
+    a media reference) and holds
     only ``keys``. An empty list means there are no more steps in the range.
 
     Raises:
@@ -54,14 +66,19 @@ def history_page(
         return []
     last = sorted(bounds)[:steps][-1]
     query = (
-        select(MetricRow.step, MetricRow.key, MetricRow.value, MetricRow.text)
+        sa_select(
+            col(MetricRow.step),
+            col(MetricRow.key),
+            col(MetricRow.value),
+            col(MetricRow.text),
+            col(MetricRow.media),
+        )
         .where(*_where(run_id, keys, start, last + 1))
         .order_by(col(MetricRow.step), col(MetricRow.id))
     )
     by_step: dict[int, dict[str, Any]] = {}
-    for step, key, value, text in session.exec(query):
-        cell: float | str = (math.nan if text is None else text) if value is None else value
-        by_step.setdefault(step, {"_step": step})[key] = cell
+    for step, key, value, text, media in session.execute(query):
+        by_step.setdefault(step, {"_step": step})[key] = cell_of(value, text, media)
     return list(by_step.values())
 
 

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Connection,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     insert,
     inspect,
     select,
@@ -98,16 +101,38 @@ def _runs_v2(metadata: MetaData) -> Table:
     )
 
 
+def _metrics_v2(metadata: MetaData) -> Table:
+    # Frozen: the metrics table as migration 2 created it (``media`` came with migration 4).
+    return Table(
+        "metrics",
+        metadata,
+        Column("id", Integer(), primary_key=True),
+        Column("run_id", AutoString(), ForeignKey("runs.id"), nullable=False),
+        Column("step", BigInteger(), nullable=False),
+        Column("key", AutoString(), nullable=False),
+        Column("value", Float()),
+        Column("text", AutoString()),
+        Column("time", Float(), nullable=False),
+        Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+    )
+
+
 def _runs_metrics_console_edges(connection: Connection) -> None:
     frozen = MetaData()
     _runs_v2(frozen).create(connection)
-    _create_tables("metrics", "console_lines", "lineage_edges")(connection)
+    _metrics_v2(frozen).create(connection)
+    _create_tables("console_lines", "lineage_edges")(connection)
 
 
 def _run_entity_files_alerts(connection: Connection) -> None:
     column = String().compile(dialect=connection.dialect)
     connection.execute(text(f"ALTER TABLE runs ADD COLUMN entity {column}"))
     _create_tables("run_files", "alerts")(connection)
+
+
+def _metric_media(connection: Connection) -> None:
+    column = Text().compile(dialect=connection.dialect)
+    connection.execute(text(f"ALTER TABLE metrics ADD COLUMN media {column}"))
 
 
 MIGRATIONS: list[Migration] = [
@@ -125,6 +150,11 @@ MIGRATIONS: list[Migration] = [
         3,
         "a run's entity, files kept with runs, alerts",
         _run_entity_files_alerts,
+    ),
+    Migration(
+        4,
+        "media references in metric rows",
+        _metric_media,
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

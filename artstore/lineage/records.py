@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from artstore.errors import NotFoundError
 
@@ -17,6 +17,7 @@ __all__ = [
     "LineageGraph",
     "LineageNode",
     "LogResult",
+    "MetricRecord",
     "NewVersion",
     "Promotion",
     "RunAlert",
@@ -262,6 +263,27 @@ class ImportedVersion:
     aliases: tuple[str, ...]
 
 
+class MetricRecord(NamedTuple):
+    """One logged value of a run, as the tracker writes it and the catalog stores it.
+
+    Exactly one of ``value`` (a number), ``text`` (a short string) and ``media`` (the JSON text
+    of a media reference, see :mod:`artstore.artifacts.media`) is set; all three None is a
+    NaN, since SQLite cannot store one. ``time`` is Unix seconds. A named tuple rather than a
+    dataclass: immutable and typed, yet handed to the database driver as it is, so a batch of
+    a hundred thousand rows costs no conversion. ``Run.log`` appends its scalar rows as exact
+    tuples of these fields (the garbage collector skips those, not a named tuple); a live
+    batch is read by position or through ``MetricRecord._make``.
+    """
+
+    run_id: str
+    step: int
+    key: str
+    value: float | None
+    text: str | None
+    time: float
+    media: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class UsedVersion:
     """A version a run used elsewhere: recorded only if this catalog has it with ``digest``."""
@@ -286,7 +308,7 @@ class RunImport:
 
     run_id: str
     columns: dict[str, Any]
-    metrics: Sequence[tuple[str, int, str, float | None, str | None, float]]
+    metrics: Sequence[MetricRecord]
     console: Sequence[tuple[str, int, str, str, float]]
     lineage: Sequence[ImportedVersion | UsedVersion]
     actor: Actor

@@ -1,7 +1,7 @@
 """Merging a run recorded elsewhere (an offline spool) into the catalog, in one transaction.
 
 The merge never deletes and never doubles: a metric row is identified by (step, key, value,
-text, time), a console row by (seq, stream, time), a kept file or an alert by all its fields,
+text, time, media), a console row by (seq, stream, time), a kept file or an alert by all its fields,
 and only rows the run does not have yet are inserted, so rows another writer added (a resumed
 online run) stay, and a repeated import adds nothing. The run's columns are taken from the
 import only when the catalog has nothing newer: a run whose heartbeat is later than the

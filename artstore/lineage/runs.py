@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -10,10 +9,12 @@ from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, func, select
 
 from artstore.errors import NotFoundError
-from artstore.lineage.records import RunAlert, RunFile, RunRecord
+from artstore.lineage.history import cell_of
+from artstore.lineage.records import MetricRecord, RunAlert, RunFile, RunRecord
 from artstore.lineage.tables import (
     AlertRow,
     ArtifactRow,
@@ -45,6 +46,7 @@ __all__ = [
     "history",
     "list_runs",
     "max_step",
+    "media_counts",
     "merge_rows",
     "run_record",
     "update_columns",
@@ -52,19 +54,21 @@ __all__ = [
 ]
 
 EdgeKind = Literal["used", "produced"]
-# (run id, step, key, number or None, text or None, unix time); NaN is number and text None,
-# since SQLite cannot store a NaN (it turns it into NULL) and None alone would be ambiguous.
-MetricValue = tuple[str, int, str, float | None, str | None, float]
+# A metric row is a MetricRecord (records.py): NaN is number, text and media None, since
+# SQLite cannot store a NaN (it turns it into NULL) and None alone would be ambiguous.
+MetricValue = MetricRecord
 # (run id, seq, stream, text, unix time)
 ConsoleValue = tuple[str, int, str, str, float]
 
-_METRIC_COLUMNS = ("run_id", "step", "key", "value", "text", "time")
+_METRIC_COLUMNS = ("run_id", "step", "key", "value", "text", "time", "media")
 _CONSOLE_COLUMNS = ("run_id", "seq", "stream", "text", "time")
 # What identifies a row of a run when rows are merged: column names, and their places in a row.
 _IDENTITY = {
-    "metrics": (("step", "key", "value", "text", "time"), itemgetter(1, 2, 3, 4, 5)),
+    "metrics": (("step", "key", "value", "text", "time", "media"), itemgetter(1, 2, 3, 4, 5, 6)),
     "console_lines": (("seq", "stream", "time"), itemgetter(1, 2, 4)),
 }
+# Where a row holds its time.
+_TIME_AT = {"metrics": 5, "console_lines": 4}
 _Kept = TypeVar("_Kept", RunFile, RunAlert)
 # Rows per multi-row INSERT on SQLite: 6,000 variables, within its 32,766 limit (3.32+).
 _ROWS_PER_STATEMENT = 1000
@@ -212,20 +216,33 @@ def max_step(session: Session, run_id: str) -> int | None:
 
 
 def history(session: Session, run_id: str, keys: Sequence[str] | None) -> list[dict[str, Any]]:
-    """A run's metrics as one dict per step, ``{"_step": n, key: value, ...}``, by step."""
+    """A run's metrics as one dict per step, ``{"_step": n, key: value, ...}``, by step; a
+    media value is its reference (a dict with ``_type``)."""
     _require(session, run_id)
-    query = select(MetricRow.step, MetricRow.key, MetricRow.value, MetricRow.text).where(
-        MetricRow.run_id == run_id
-    )
+    t = SQLModel.metadata.tables["metrics"]
+    query = sa_select(t.c.step, t.c.key, t.c.value, t.c.text, t.c.media).where(t.c.run_id == run_id)
     if keys is not None:
-        query = query.where(col(MetricRow.key).in_(list(keys)))
+        query = query.where(t.c.key.in_(list(keys)))
     by_step: dict[int, dict[str, Any]] = {}
-    for step, key, value, text in session.exec(
-        query.order_by(col(MetricRow.step), col(MetricRow.id))
-    ):
-        cell: float | str = (math.nan if text is None else text) if value is None else value
-        by_step.setdefault(step, {"_step": step})[key] = cell
+    for step, key, value, text, media in session.execute(query.order_by(t.c.step, t.c.id)):
+        by_step.setdefault(step, {"_step": step})[key] = cell_of(value, text, media)
     return [by_step[s] for s in sorted(by_step)]
+
+
+def media_counts(session: Session, run_id: str) -> dict[str, int]:
+    """How many media values a run logged, by key (keys without media left out), sorted.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    _require(session, run_id)
+    rows = session.exec(
+        select(MetricRow.key, func.count())
+        .where(MetricRow.run_id == run_id, col(MetricRow.media).is_not(None))
+        .group_by(col(MetricRow.key))
+        .order_by(col(MetricRow.key))
+    )
+    return {key: int(count) for key, count in rows}
 
 
 def console(session: Session, run_id: str) -> list[tuple[str, str]]:
@@ -280,7 +297,7 @@ def merge_rows(
 ) -> int:
     """Insert the rows of ``run_id`` it does not have yet; return how many were inserted.
 
-    A metric row is identified by (step, key, value, text, time), a console row by (seq,
+    A metric row is identified by (step, key, value, text, time, media), a console row by (seq,
     stream, time); a row whose identity the run has, or that came earlier in ``rows``, is
     left out.
     """
@@ -288,7 +305,8 @@ def merge_rows(
         return 0
     names, identity = _IDENTITY[table]
     t = SQLModel.metadata.tables[table]
-    times = [row[-1] for row in rows]
+    at = _TIME_AT[table]
+    times = [row[at] for row in rows]
     query = select(*(t.c[name] for name in names)).where(
         t.c.run_id == run_id, t.c.time >= min(times), t.c.time <= max(times)
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -168,7 +168,8 @@ class RunRow(SQLModel, table=True):
 
 
 class MetricRow(SQLModel, table=True):
-    """One logged value: a number in ``value`` or a short string in ``text``.
+    """One logged value: a number in ``value``, a short string in ``text`` or a media
+    reference in ``media``.
 
     ``time`` is Unix seconds: metrics arrive by the hundred thousand, and a float is the
     cheapest faithful timestamp to write.
@@ -184,6 +185,8 @@ class MetricRow(SQLModel, table=True):
     value: float | None = None
     text: str | None = None
     time: float
+    # Added by migration 4: the JSON text of a media reference (artstore.artifacts.media).
+    media: str | None = Field(default=None, sa_type=Text)
 
 
 class ConsoleRow(SQLModel, table=True):

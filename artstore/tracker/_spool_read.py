@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from artstore.artifacts import Manifest, check_name, check_settable_alias, safe_relpath
+from artstore.artifacts.media import blobs_of, check_reference
 from artstore.artifacts.names import MAX_VERSION, check_run_id
 from artstore.errors import (
     ArtstoreError,
     InvalidNameError,
     InvalidSpoolError,
+    InvalidValueError,
     NotFoundError,
     UnsupportedFormatError,
 )
-from artstore.lineage import RunAlert, RunFile
+from artstore.lineage import MetricRecord, RunAlert, RunFile
 from artstore.storage import BlobStore, Digest, Kind, open_store
 from artstore.tracker.alerts import ALERT_LEVELS, MAX_ALERT_TEXT, MAX_ALERT_TITLE
 from artstore.tracker.files import POLICIES
@@ -47,14 +49,15 @@ logger = logging.getLogger(__name__)
 SPOOL_FILE = "run.jsonl"
 
 _FOLDER = re.compile(r"offline-run-\d{8}_\d{6}-(.+)")
-#: Record formats this reader knows: 2 marks records a format-1 reader must refuse.
-SPOOL_FORMATS = (1, 2)
+#: Record formats this reader knows: 2 marks records a format-1 reader must refuse, 3 batches
+#: with media rows, which a reader of formats 1-2 must refuse.
+SPOOL_FORMATS = (1, 2, 3)
 _INT32 = 2**31 - 1
 _STATUSES = ("running", "finished", "failed")
 _STREAMS = ("stdout", "stderr")
 _RECORD_FIELDS = {
     "start": ({"fields"}, {"resume"}),
-    "batch": ({"metrics", "console", "fields"}, set()),
+    "batch": ({"metrics", "console", "fields"}, {"media"}),
     "artifact": ({"name", "artifact_type", "description", "metadata", "digest", "aliases"}, set()),
     "use": ({"name", "number", "digest"}, set()),
     "finish": ({"fields"}, set()),
@@ -104,12 +107,14 @@ class Spool:
     folder: Path
     run_id: str
     columns: dict[str, Any]
-    metrics: tuple[tuple[str, int, str, float | None, str | None, float], ...]
+    metrics: tuple[MetricRecord, ...]
     console: tuple[tuple[str, int, str, str, float], ...]
     lineage: tuple[SpooledArtifact | SpooledUse, ...]
     finished: bool
     files: tuple[RunFile, ...] = ()
     alerts: tuple[RunAlert, ...] = ()
+    #: The digests of the blobs its media rows name (in the spool's store), sorted.
+    media_blobs: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -186,7 +191,8 @@ class _Reader:
         self.path = path
         self.run_id: str | None = None
         self.columns: dict[str, Any] = {}
-        self.metrics: list[tuple[str, int, str, float | None, str | None, float]] = []
+        self.metrics: list[MetricRecord] = []
+        self.media_blobs: set[str] = set()
         self.console: list[tuple[str, int, str, str, float]] = []
         self.lineage: list[SpooledArtifact | SpooledUse] = []
         self.files: list[RunFile] = []
@@ -265,6 +271,12 @@ class _Reader:
             self.metrics.append(self.check(f"metrics[{i}]", row, self.metric_row))
         for i, row in enumerate(console):
             self.console.append(self.check(f"console[{i}]", row, self.console_row))
+        if "media" in record:
+            if self.format < 3:
+                raise self.fail("media", f"needs record format 3, not {self.format}")
+            media = self.check("media", record["media"], _list)
+            for i, row in enumerate(media):
+                self.metrics.append(self.check(f"media[{i}]", row, self.media_row))
         self._end(record)
 
     def _finish(self, record: dict[str, Any]) -> None:
@@ -377,7 +389,7 @@ class _Reader:
             columns[name] = self.check(f"fields.{name}", value, rule)
         return columns
 
-    def metric_row(self, row: Any) -> tuple[str, int, str, float | None, str | None, float]:
+    def metric_row(self, row: Any) -> MetricRecord:
         run_id, step, key, value, text, at = _row(row, 6)
         _part("run", self.own, run_id)
         step = _part("step", _int_in(0, MAX_STEP), step)
@@ -390,7 +402,29 @@ class _Reader:
             if value is not None:
                 raise _Bad("holds both a number and a text")
             text = _part("text", _short_text, text)
-        return run_id, step, key, value, text, _part("time", _finite, at)
+        return MetricRecord(run_id, step, key, value, text, _part("time", _finite, at))
+
+    def media_row(self, row: Any) -> MetricRecord:
+        """A media row: run id, step, key, reference, time; every blob it names in the spool's
+        store with its size."""
+        run_id, step, key, reference, at = _row(row, 5)
+        _part("run", self.own, run_id)
+        step = _part("step", _int_in(0, MAX_STEP), step)
+        key = _part("key", _key, key)
+        try:
+            check_reference(reference)
+        except InvalidValueError as exc:
+            raise _Bad(str(exc), "reference") from None
+        for digest, size in blobs_of(reference):
+            blobs = self.spool_blobs()
+            parsed = Digest.parse(digest)
+            if not blobs.has(Kind.BLOB, parsed):
+                raise _Bad(f"names blob {digest}, which {self.folder / 'store'} lacks", "reference")
+            if blobs.size(Kind.BLOB, parsed) != size:
+                raise _Bad(f"{size} is not the size of blob {digest}", "reference")
+            self.media_blobs.add(digest)
+        text = json.dumps(reference, allow_nan=False, separators=(",", ":"))
+        return MetricRecord(run_id, step, key, None, None, _part("time", _finite, at), text)
 
     def console_row(self, row: Any) -> tuple[str, int, str, str, float]:
         run_id, seq, stream, text, at = _row(row, 5)
@@ -420,6 +454,7 @@ class _Reader:
             self.finished,
             tuple(self.files),
             tuple(self.alerts),
+            tuple(sorted(self.media_blobs)),
         )
 
 

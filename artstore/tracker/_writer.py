@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from artstore.lineage import MetricRecord
+
 __all__ = ["BACKLOG_BATCHES", "BatchWriter", "Flush"]
 
 logger = logging.getLogger(__name__)
@@ -17,7 +19,7 @@ logger = logging.getLogger(__name__)
 BACKLOG_BATCHES = 100
 
 # One flush: metric rows, console rows, changed run columns.
-Flush = Callable[[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[str, Any]], None]
+Flush = Callable[[list[MetricRecord], list[tuple[Any, ...]], dict[str, Any]], None]
 
 
 class BatchWriter:
@@ -50,7 +52,7 @@ class BatchWriter:
         label: str = "run",
     ) -> None:
         self.lock = threading.Lock()
-        self.metrics: list[tuple[Any, ...]] = []
+        self.metrics: list[MetricRecord] = []
         self.console: list[tuple[Any, ...]] = []
         self.fields: dict[str, Any] = {}
         self.flush_rows = flush_rows
@@ -134,7 +136,7 @@ class BatchWriter:
                 return
 
     def _write(
-        self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
+        self, metrics: list[MetricRecord], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         try:
             self._flush(metrics, console, fields)
@@ -164,7 +166,7 @@ class BatchWriter:
             logger.warning("%s: the catalog is written again", self._label)
 
     def _put_back(
-        self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
+        self, metrics: list[MetricRecord], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         if not self._outage:
             self._outage = True
@@ -181,7 +183,7 @@ class BatchWriter:
             self.fields = {**fields, **self.fields}
 
     def _salvage(
-        self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
+        self, metrics: list[MetricRecord], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         # The catalog works but refuses this batch: write it in ever smaller parts, and drop
         # only the single rows (or columns) it still refuses, so the rest and every later

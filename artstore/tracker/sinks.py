@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from artstore.artifacts import Artifact, ArtifactVersion, Store
 from artstore.errors import ArtstoreError
-from artstore.lineage import RunAlert, RunFile
-from artstore.storage import BlobStore, LocalFile
+from artstore.lineage import MetricRecord, RunAlert, RunFile
+from artstore.storage import BlobStore, Kind, LocalFile, hash_bytes
 from artstore.tracker.files import SavedFile
 from artstore.tracker.spool import SpoolWriter
 
@@ -23,9 +24,12 @@ class RunSink(Protocol):
         """Create the run (or reopen it, when resuming)."""
 
     def write(
-        self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
+        self, metrics: list[MetricRecord], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         """Store one batch: metric rows, console rows, changed run columns (+ heartbeat)."""
+
+    def put_media(self, data: bytes) -> tuple[str, int]:
+        """Store the bytes of a logged media value as a blob, durably; its digest and size."""
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         """Log an artifact as produced by the run (None when it is only spooled)."""
@@ -65,6 +69,14 @@ def _put_file(
     return RunFile(file.name, result.digest.hex, result.size, policy, datetime.now(UTC))
 
 
+def _put_bytes(blobs: BlobStore, data: bytes) -> tuple[str, int]:
+    # The same media logged at every step is one blob: stored once, found intact after.
+    result = blobs.put_bytes(Kind.BLOB, data)
+    if result.stored:
+        blobs.sync()
+    return result.digest.hex, result.size
+
+
 def _configured_webhook(store: Store) -> str | None:
     try:
         return store.repository.settings.alert_webhook
@@ -89,10 +101,14 @@ class CatalogSink:
             runs.create(id=self.run_id, **fields)
 
     def write(
-        self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
+        self, metrics: list[MetricRecord], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         # docstring inherited
         self.store.repository.catalog.runs.write_batch(self.run_id, metrics, console, fields)
+
+    def put_media(self, data: bytes) -> tuple[str, int]:
+        # docstring inherited
+        return _put_bytes(self.store.repository.writable_blobs(), data)
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         # docstring inherited
@@ -144,13 +160,32 @@ class SpoolSink:
             self.spool.append("start", record_format=2, fields=fields, resume=resume)
 
     def write(
-        self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
+        self, metrics: list[MetricRecord], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         # docstring inherited
         # The batch's own time is the heartbeat `art sync` records, not the time of the sync:
         # a killed offline run then shows as crashed once synced, not as running.
         fields = {"heartbeat_at": datetime.now(UTC), **fields}
-        self.spool.append("batch", metrics=metrics, console=console, fields=fields)
+        # Live rows may be exact tuples of a MetricRecord's fields (see Run.log).
+        records = [MetricRecord._make(row) for row in metrics]
+        if all(row.media is None for row in records):
+            rows = [row[:6] for row in records]
+            self.spool.append("batch", metrics=rows, console=console, fields=fields)
+            return
+        # Media rows need record format 3: a reader of formats 1-2 refuses the batch whole.
+        rows = [row[:6] for row in records if row.media is None]
+        media = [
+            [row.run_id, row.step, row.key, json.loads(row.media), row.time]
+            for row in records
+            if row.media is not None
+        ]
+        self.spool.append(
+            "batch", record_format=3, metrics=rows, console=console, fields=fields, media=media
+        )
+
+    def put_media(self, data: bytes) -> tuple[str, int]:
+        # docstring inherited
+        return _put_bytes(self.spool.blobs(), data)
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         # docstring inherited
@@ -206,10 +241,14 @@ class NullSink:
         return None
 
     def write(
-        self, metrics: list[tuple[Any, ...]], console: list[tuple[Any, ...]], fields: dict[str, Any]
+        self, metrics: list[MetricRecord], console: list[tuple[Any, ...]], fields: dict[str, Any]
     ) -> None:
         # docstring inherited
         return None
+
+    def put_media(self, data: bytes) -> tuple[str, int]:
+        # docstring inherited
+        return hash_bytes(data).hex, len(data)
 
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         # docstring inherited

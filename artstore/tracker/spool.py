@@ -1,10 +1,11 @@
 """The offline spool: a run's records as JSON lines in a folder, replayed by ``art sync``.
 
 Layout of ``artstore-runs/offline-run-<time>-<id>/``: ``run.jsonl`` (one record per line, each
-with a ``"format"`` (1, or 2 for what format-1 readers lack) and a ``"type"``: start, batch,
-artifact, use, finish, file, alert) and ``store/``, a blob store holding the files of artifacts
-the run logged and the files it kept. Each batch is flushed and fsynced as it is
-written, so a killed process loses at most its unwritten batch; a torn last line is ignored.
+with a ``"format"`` (1, 2 for what format-1 readers lack, 3 for a batch with media rows) and a
+``"type"``: start, batch, artifact, use, finish, file, alert) and ``store/``, a blob store
+holding the files of artifacts the run logged, the files it kept and its media. Each batch is
+flushed and fsynced as it is written, so a killed process loses at most its unwritten batch;
+a torn last line is ignored.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class SpoolWriter:
         """Append one record and make it durable.
 
         ``record_format`` is 2 for what format-1 readers do not know (``file`` and ``alert``
-        records, a start record with an ``entity``), so they refuse it instead of misreading.
+        records, a start record with an ``entity``), 3 for a batch with media rows, so older
+        readers refuse it instead of misreading.
         """
         line = json.dumps({"format": record_format, "type": kind, **fields}, default=_encode)
         # The writer thread spools batches while the training thread spools artifacts, files
@@ -156,8 +158,10 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
             source = spool.blobs
             for item in artifacts:
                 copy_version(source, blobs, item.digest)
-        if spool.files:
-            copy_blobs(spool.blobs, blobs, {Digest.parse(kept.digest) for kept in spool.files})
+        kept = {Digest.parse(f.digest) for f in spool.files}
+        kept |= {Digest.parse(digest) for digest in spool.media_blobs}
+        if kept:
+            copy_blobs(spool.blobs, blobs, kept)
         done = catalog.runs.import_run(spec)
     except RunStateError as exc:
         raise InvalidSpoolError(f"{spool.path}:1: {exc}") from None

@@ -1,4 +1,5 @@
-"""What ``Run.log`` keeps: numbers and short strings, converted once, refused otherwise."""
+"""What ``Run.log`` keeps: numbers and short strings, converted once, refused otherwise (media
+objects are told apart before, in ``Run.log``)."""
 
 from __future__ import annotations
 
@@ -85,8 +86,9 @@ def to_cell(key: str, value: Any) -> tuple[float | None, str | None]:
         if type(inner) is not type(value):  # an item() that returns its own kind never ends
             return to_cell(key, inner)
     raise InvalidValueError(
-        f"log key {key!r}: cannot keep a {type(value).__name__}; log numbers or short strings "
-        "(log arrays, images and tables as artifact files)"
+        f"log key {key!r}: cannot keep a {type(value).__name__}; log numbers, short strings or "
+        "media (artstore.Image, Table, Histogram, Audio, Video, Object3D, Html, plot.*; a list "
+        "of one of them); log other arrays as artifact files"
     )
 
 

@@ -241,7 +241,7 @@ SPOOL_CASES: list[tuple[str, Callable[[Records], object], str]] = [
     ),
     ("format 1.0", set_(lambda r: r[1], "format", 1.0), r":2: format 1\.0 is not a format number"),
     # Format 2 holds file and alert records (decision 70); 3 is the next unknown one.
-    ("format 3", set_(lambda r: r[1], "format", 3), r":2 has format 3; .* upgrade artstore"),
+    ("format 4", set_(lambda r: r[1], "format", 4), r":2 has format 4; .* upgrade artstore"),
     ("unknown record type", set_(lambda r: r[1], "type", "snapshot"), r"'snapshot'; upgrade"),
     (
         "a second start record",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from artstore.errors import NotFoundError
-from artstore.lineage import Catalog
+from artstore.lineage import Catalog, MetricRecord
 
 
 @pytest.fixture
@@ -17,9 +17,12 @@ def catalog(db_url: str) -> Iterator[Catalog]:
     """Run r: loss at steps 0, 2, 4, ..., 18; acc at steps 0, 5, 10, 15; a NaN and a text."""
     with Catalog.open(db_url) as opened:
         opened.runs.create(id="r", project="p", user="u")
-        rows = [("r", s, "loss", s / 2, None, 1.0) for s in range(0, 20, 2)]
-        rows += [("r", s, "acc", s / 10, None, 1.0) for s in range(0, 20, 5)]
-        rows += [("r", 7, "odd", None, None, 1.0), ("r", 7, "phase", None, "eval", 1.0)]
+        rows = [MetricRecord("r", s, "loss", s / 2, None, 1.0) for s in range(0, 20, 2)]
+        rows += [MetricRecord("r", s, "acc", s / 10, None, 1.0) for s in range(0, 20, 5)]
+        rows += [
+            MetricRecord("r", 7, "odd", None, None, 1.0),
+            MetricRecord("r", 7, "phase", None, "eval", 1.0),
+        ]
         opened.runs.write_batch("r", rows, [], {})
         yield opened
 

@@ -263,6 +263,6 @@ def test_hostile_alert_records_are_refused(store_url, tmp_path, monkeypatch, cha
 
 def test_a_newer_record_format_is_refused(store_url, tmp_path, monkeypatch):
     run = _offline(store_url, tmp_path, monkeypatch)
-    _rewrite(run.dir, lambda r: r.update(format=3))
-    with Store(store_url) as store, pytest.raises(UnsupportedFormatError, match="format 3"):
+    _rewrite(run.dir, lambda r: r.update(format=4))
+    with Store(store_url) as store, pytest.raises(UnsupportedFormatError, match="format 4"):
         sync_spool(run.dir, store)
