@@ -307,6 +307,7 @@ class Run:
             self._summary_dirty = True
             writer.nudge()
         self._step = at + 1 if commit else at
+        self._logged_step = at
 
     def define_metric(
         self,
@@ -432,8 +433,9 @@ class Run:
     def alert(
         self, title: str, text: str = "", level: Any = None, wait_duration: Any = None
     ) -> None:
-        """Raise an alert, as ``wandb.alert``: recorded with the run (time, level, step),
-        printed on stderr, and posted to the alert webhook if one is set.
+        """Raise an alert, as ``wandb.alert``: recorded with the run (time, level, and the step
+        of the last ``log()``, 0 before the first), printed on stderr, and posted to the alert
+        webhook if one is set.
 
         Args:
             title: 1-64 characters.
@@ -444,11 +446,11 @@ class Run:
 
         Raises:
             InvalidValueError: a title, text, level or wait_duration artstore cannot keep.
-            ConfigError: ``$ARTSTORE_ALERT_WEBHOOK`` is not an http(s) URL.
+            ConfigError: the alert webhook is not an http(s) URL (nothing is recorded).
             RunStateError: the run is finished.
         """
         self._check_open()
-        self._alerts.alert(title, text, level, wait_duration, self._step)
+        self._alerts.alert(title, text, level, wait_duration, self._logged_step)
 
     def _check_open(self) -> None:
         if self._finished:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from artstore.artifacts import Artifact, ArtifactVersion, Store
-from artstore.errors import ArtstoreError
 from artstore.lineage import MetricRecord, RunAlert, RunFile
 from artstore.storage import BlobStore, Kind, LocalFile, hash_bytes
 from artstore.tracker.files import SavedFile
@@ -51,7 +50,11 @@ class RunSink(Protocol):
         """Record an alert the run raised."""
 
     def alert_webhook(self) -> str | None:
-        """The ``alert_webhook`` of the store's ``artstore.yaml``, if any."""
+        """The ``alert_webhook`` of the store's ``artstore.yaml``, if any (None offline).
+
+        Raises:
+            ConfigError: the store's ``artstore.yaml`` cannot be read.
+        """
 
     def close(self) -> None:
         """Release what the sink holds."""
@@ -75,13 +78,6 @@ def _put_bytes(blobs: BlobStore, data: bytes) -> tuple[str, int]:
     if result.stored:
         blobs.sync()
     return result.digest.hex, result.size
-
-
-def _configured_webhook(store: Store) -> str | None:
-    try:
-        return store.repository.settings.alert_webhook
-    except ArtstoreError:  # no store here (an offline run elsewhere): only the environment's
-        return None
 
 
 class CatalogSink:
@@ -132,7 +128,7 @@ class CatalogSink:
 
     def alert_webhook(self) -> str | None:
         # docstring inherited
-        return _configured_webhook(self.store)
+        return self.store.repository.settings.alert_webhook
 
     def close(self) -> None:
         # docstring inherited
@@ -222,7 +218,9 @@ class SpoolSink:
 
     def alert_webhook(self) -> str | None:
         # docstring inherited
-        return _configured_webhook(self.store)
+        # Only $ARTSTORE_ALERT_WEBHOOK: an offline run never reads the store (it may be remote
+        # and unreachable, and an alert must not wait for it on the training thread).
+        return None
 
     def close(self) -> None:
         # docstring inherited

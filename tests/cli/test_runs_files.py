@@ -54,8 +54,8 @@ def test_runs_show_json_lists_files_and_alerts(art, kept):
     k = json_out(art("runs", "show", "k", "--json"))
     assert [f["name"] for f in k["files"]] == ["ckpt/model.pt", "notes.txt"]
     assert [(a["level"], a["title"], a["text"], a["step"]) for a in k["alerts"]] == [
-        ("WARN", "Low accuracy", "acc 0.2\nbelow 0.3", 1),
-        ("INFO", "Done", "", 1),
+        ("WARN", "Low accuracy", "acc 0.2\nbelow 0.3", 0),
+        ("INFO", "Done", "", 0),
     ]
     assert ISO_Z.fullmatch(k["alerts"][0]["time"])
     assert k["entity"] is None
@@ -67,7 +67,7 @@ def test_runs_show_text_counts_files_and_lists_alerts(art, kept):
     out = art("runs", "show", "k").stdout
     assert "files:    2 (art runs files k)\n" in out
     assert "alerts:   2\n" in out
-    assert "WARN   step 1  Low accuracy: acc 0.2 below 0.3\n" in out
-    assert "INFO   step 1  Done\n" in out
+    assert "WARN   step 0  Low accuracy: acc 0.2 below 0.3\n" in out
+    assert "INFO   step 0  Done\n" in out
     empty = art("runs", "show", "e").stdout
     assert "files:    -\n" in empty and "alerts:   -\n" in empty

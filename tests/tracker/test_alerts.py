@@ -15,6 +15,7 @@ import pytest
 
 import artstore
 from artstore.artifacts import Store
+from artstore.artifacts.repository import Repository
 from artstore.errors import (
     ConfigError,
     InvalidSpoolError,
@@ -80,12 +81,12 @@ def test_alert_is_recorded_printed_and_posted(store_url, hook, capfd):
         "WARN",
         "Low accuracy",
         "acc 0.1 is below 0.3",
-        1,
+        0,
     )
     [post] = hook.posts
     assert post["title"] == "Low accuracy" and post["level"] == "WARN"
     assert post["run_id"] == run.id and post["project"] == "p" and post["entity"] == "team"
-    assert post["text"] == "acc 0.1 is below 0.3" and post["step"] == 1
+    assert post["text"] == "acc 0.1 is below 0.3" and post["step"] == 0
 
 
 def test_the_same_title_within_wait_duration_is_suppressed(store_url, monkeypatch):
@@ -227,7 +228,7 @@ def test_offline_alerts_sync_once(store_url, tmp_path, monkeypatch):
         again = sync_spool(run.dir, store)
         [kept] = store.run(run.id).alerts()
     assert (first.new_alerts, again.new_alerts) == (1, 0)
-    assert (kept.title, kept.level, kept.step) == ("offline", "ERROR", 1)
+    assert (kept.title, kept.level, kept.step) == ("offline", "ERROR", 0)
 
 
 def _rewrite(spool: Path, change) -> None:
@@ -266,3 +267,29 @@ def test_a_newer_record_format_is_refused(store_url, tmp_path, monkeypatch):
     _rewrite(run.dir, lambda r: r.update(format=4))
     with Store(store_url) as store, pytest.raises(UnsupportedFormatError, match="format 4"):
         sync_spool(run.dir, store)
+
+
+def test_an_alert_records_the_step_last_logged(store_url, monkeypatch):
+    monkeypatch.delenv("ARTSTORE_ALERT_WEBHOOK", raising=False)
+    with artstore.init(store=store_url, **FAST) as run:
+        run.alert("before any log", "", wait_duration=0)
+        run.log({"a": 1})
+        run.log({"a": 2})
+        run.alert("after two logs", "", wait_duration=0)
+        run.log({"b": 1}, step=7, commit=False)
+        run.alert("uncommitted step", "", wait_duration=0)
+    with Store(store_url) as store:
+        steps = [(a.title, a.step) for a in store.run(run.id).alerts()]
+    assert steps == [("before any log", 0), ("after two logs", 1), ("uncommitted step", 7)]
+
+
+def test_an_offline_run_reads_only_the_environments_webhook(store_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("ARTSTORE_ALERT_WEBHOOK", raising=False)
+    (Path(store_url) / "artstore.yaml").write_text("alert_webhook: http://127.0.0.1:9/x\n")
+    run = artstore.init(store=store_url, mode="offline", dir=tmp_path, **FAST)
+    read = []
+    monkeypatch.setattr(Repository, "settings", property(lambda repo: read.append(1)))
+    run.alert("offline", "no settings read")
+    monkeypatch.undo()
+    run.finish()
+    assert read == []
