@@ -23,7 +23,7 @@ from typing import IO, Any
 from artstore.artifacts import Store
 from artstore.artifacts.identity import current_actor
 from artstore.artifacts.transfer import copy_blobs, copy_version
-from artstore.errors import InvalidSpoolError, RunStateError
+from artstore.errors import CorruptBlobError, InvalidSpoolError, RunStateError
 from artstore.lineage import ImportedVersion, RunImport, UsedVersion
 from artstore.storage import BlobStore, Digest, init_store
 from artstore.tracker._spool_read import (
@@ -128,9 +128,9 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
     Raises:
         NotFoundError: no spool in the folder.
         InvalidSpoolError: a record or field is malformed, a row names another run, a file of
-            a logged artifact is missing, or the catalog's run of that id is another run.
+            a logged artifact is missing, a spooled blob does not match its digest, or the
+            catalog's run of that id is another run.
         UnsupportedFormatError: a record of a newer format or type.
-        CorruptBlobError: a spooled blob does not match its digest (the catalog is unchanged).
         ArtifactTypeError: a logged artifact exists here with another type.
     """
     if not isinstance(spool, Spool):
@@ -165,6 +165,13 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
         done = catalog.runs.import_run(spec)
     except RunStateError as exc:
         raise InvalidSpoolError(f"{spool.path}:1: {exc}") from None
+    except CorruptBlobError as exc:
+        # The damage is in the spool's copy, not in the store: `art verify` cannot mend it.
+        raise InvalidSpoolError(
+            f"{spool.path}:{_line_naming(spool, exc.expected)}: blob {exc.expected} in "
+            f"{spool.folder / 'store'} is corrupt (its content hashes to {exc.actual}); "
+            "nothing was synced"
+        ) from None
     for ref in done.skipped_uses:
         # Another store, or another history: the same name and number hold other content.
         logger.warning(
@@ -190,6 +197,13 @@ def sync_spool(spool: Path | Spool, store: Store) -> SyncResult:
         new_files=done.new_files,
         new_alerts=done.new_alerts,
     )
+
+
+def _line_naming(spool: Spool, digest: str) -> int:
+    # The first record naming the blob (a file or media row); 1 for an artifact's file, whose
+    # digest only its manifest names.
+    with open(spool.path, encoding="utf-8") as lines:
+        return next((n for n, line in enumerate(lines, 1) if digest in line), 1)
 
 
 def _lineage(spool: Spool, protected: Collection[str]) -> list[ImportedVersion | UsedVersion]:

@@ -20,7 +20,7 @@ from artstore.errors import (
     UnsafePathError,
     UnsupportedFormatError,
 )
-from artstore.storage import blobstore
+from artstore.storage import Digest, Kind, blobstore, open_store
 from artstore.tracker import sync_spool
 from artstore.tracker.spool import SPOOL_FILE
 from tests.tracker.conftest import FAST
@@ -331,3 +331,23 @@ def test_a_live_glob_is_matched_at_the_end_even_if_a_file_failed(store_url, work
     run.finish()
     kept = _files(store_url, run.id)
     assert kept == {"a.bin": b"a" * 100, "b.bin": target.read_bytes()}
+
+
+def test_a_corrupt_spooled_file_is_the_spools_fault_and_stores_nothing(store_url, workdir):
+    run = _offline(store_url, workdir)
+    [record] = [
+        json.loads(line)
+        for line in (run.dir / SPOOL_FILE).read_text().splitlines()
+        if json.loads(line)["type"] == "file"
+    ]
+    spool_store = open_store(str(run.dir / "store"))
+    blob = Path(spool_store.path(Kind.BLOB, Digest.parse(record["digest"])))
+    blob.chmod(0o644)
+    blob.write_bytes(b"WEIGHTS")  # the same size: only its digest tells
+    before = _blobs(store_url)
+    with Store(store_url) as store, pytest.raises(InvalidSpoolError) as caught:
+        sync_spool(run.dir, store)
+    message = str(caught.value)
+    assert str(run.dir / SPOOL_FILE) in message and "is corrupt" in message
+    assert "art verify" not in message
+    assert _blobs(store_url) == before
