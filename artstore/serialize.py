@@ -352,6 +352,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
         "deep": report.deep,
         "versions": report.versions,
         "files": report.files,
+        "run_files": report.run_files,
         "blobs": report.blobs,
         "bytes": report.bytes,
         "problems": [_problem_json(p) for p in report.problems],
@@ -373,6 +374,7 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
         "actual_size": problem.actual_size,
         "reason": problem.reason,
         "quarantined": problem.quarantined,
+        "run": problem.run,
     }
 
 

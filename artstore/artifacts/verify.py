@@ -1,5 +1,6 @@
 """Checking stored versions: every manifest readable and safe, every blob present with the
-size its manifest says (and, deeply, hashing to its name); repairing what can heal.
+size its manifest says (and, deeply, hashing to its name); for the whole store, the files kept
+with runs too; repairing what can heal.
 
 Repair never deletes data: a corrupt object is moved aside to ``quarantine/``, so that the
 next put of the good file stores it again, and staging files of interrupted writes older than
@@ -16,6 +17,7 @@ from artstore.artifacts.lookup import every_version, get_version, list_versions
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import CorruptBlobError, NotFoundError, UserError
+from artstore.lineage import RunFile
 from artstore.storage import BlobStore, Digest, Kind
 
 if TYPE_CHECKING:
@@ -28,13 +30,14 @@ ProblemKind = Literal["missing", "corrupt", "wrong-size", "bad-manifest"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with one version: a missing, corrupt or wrong-sized file, or a manifest
-    that is missing, corrupt, unreadable or unsafe.
+    """One thing wrong with one version or run: a missing, corrupt or wrong-sized file, or a
+    manifest that is missing, corrupt, unreadable or unsafe.
 
-    ``digest`` is the expected digest (the blob's, or the manifest's for ``bad-manifest``);
-    ``actual`` what the bytes hash to when they were hashed; ``size``/``actual_size`` the sizes
-    of a ``wrong-size`` file; ``reason`` why a manifest is bad; ``quarantined`` where repair
-    moved the damaged object (relative to the store root).
+    ``version`` names what holds the file (``run <id>`` for a file kept with a run, whose id is
+    then ``run``); ``digest`` is the expected digest (the blob's, or the manifest's for
+    ``bad-manifest``); ``actual`` what the bytes hash to when they were hashed;
+    ``size``/``actual_size`` the sizes of a ``wrong-size`` file; ``reason`` why a manifest is
+    bad; ``quarantined`` where repair moved the damaged object (relative to the store root).
     """
 
     version: str
@@ -46,6 +49,7 @@ class Problem:
     actual_size: int | None = None
     reason: str | None = None
     quarantined: str | None = None
+    run: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.version} {self.path!r}"
@@ -75,13 +79,16 @@ class Problem:
 class VerifyReport:
     """What a verification read, what it found wrong, and what it repaired.
 
-    ``debris`` and ``debris_bytes`` count the staging files of interrupted writes found in
-    ``tmp/`` (older than the grace period); ``debris_removed`` how many of them repair removed.
+    ``files`` counts the files of versions, ``run_files`` the files kept with runs (checked in
+    the whole-store verification); ``debris`` and ``debris_bytes`` count the staging files of
+    interrupted writes found in ``tmp/`` (older than the grace period); ``debris_removed`` how
+    many of them repair removed.
     """
 
     deep: bool = False
     versions: int = 0
     files: int = 0
+    run_files: int = 0
     blobs: int = 0
     bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -111,7 +118,8 @@ def verify(
     repo: Repository, ref: str | None = None, *, deep: bool = False, repair: bool = False
 ) -> VerifyReport:
     """Check one version (``name:ref``), every version of an artifact (``name``), or the
-    whole store (None, which also counts the staging files of interrupted writes); see
+    whole store (None, which also checks the files kept with runs and counts the staging files
+    of interrupted writes); see
     :meth:`artstore.artifacts.Store.verify` for the contract.
 
     Raises:
@@ -123,7 +131,13 @@ def verify(
         versions = [get_version(repo, ref)]
     else:
         versions = list_versions(repo, ref)
-    return verify_versions(repo.blobs, versions, deep=deep, repair=repair, debris=ref is None)
+    run_files: list[tuple[str, RunFile]] = []
+    if ref is None:
+        runs = repo.catalog.runs
+        run_files = [(run.id, kept) for run in runs.newest_first() for kept in runs.files(run.id)]
+    return verify_versions(
+        repo.blobs, versions, deep=deep, repair=repair, debris=ref is None, run_files=run_files
+    )
 
 
 def verify_versions(
@@ -133,6 +147,7 @@ def verify_versions(
     deep: bool = False,
     repair: bool = False,
     debris: bool = False,
+    run_files: Iterable[tuple[str, RunFile]] = (),
 ) -> VerifyReport:
     """Check every version, each blob once, and report every problem of every version.
 
@@ -143,6 +158,7 @@ def verify_versions(
         repair: move corrupt and wrong-sized objects to ``quarantine/`` (each is hashed first:
             a blob whose bytes are good stays), and remove stale staging files.
         debris: count (and with ``repair`` remove) the staging files in ``tmp/``.
+        run_files: files kept with runs, each with its run's id, to check as version files.
     """
     report = VerifyReport(deep=deep)
     seen: dict[Digest, _Blob] = {}
@@ -163,17 +179,11 @@ def verify_versions(
             continue
         for entry in entries:
             report.files += 1
-            found = seen.get(entry.digest)
-            if found is None:
-                found = seen[entry.digest] = _inspect(blobs, entry.digest, deep)
-                report.blobs += 1
-                report.bytes += entry.size
-            problem = _blob_problem(version.qualified_name, entry, found)
-            if problem is not None and repair and problem.kind != "missing" and not found.repaired:
-                _repair(blobs, entry.digest, found, report)
-                problem = _blob_problem(version.qualified_name, entry, found)
-            if problem is not None:
-                report.problems.append(problem)
+            _check(blobs, version.qualified_name, entry, seen, report, deep=deep, repair=repair)
+    for run_id, kept in run_files:
+        report.run_files += 1
+        entry = FileEntry(kept.name, Digest.parse(kept.digest), kept.size)
+        _check(blobs, f"run {run_id}", entry, seen, report, deep=deep, repair=repair, run=run_id)
     if debris:
         stale = blobs.debris()
         report.debris = len(stale)
@@ -181,6 +191,30 @@ def verify_versions(
         if repair:
             report.debris_removed = blobs.remove_debris()[0]
     return report
+
+
+def _check(
+    blobs: BlobStore,
+    label: str,
+    entry: FileEntry,
+    seen: dict[Digest, _Blob],
+    report: VerifyReport,
+    *,
+    deep: bool,
+    repair: bool,
+    run: str | None = None,
+) -> None:
+    found = seen.get(entry.digest)
+    if found is None:
+        found = seen[entry.digest] = _inspect(blobs, entry.digest, deep)
+        report.blobs += 1
+        report.bytes += entry.size
+    problem = _blob_problem(label, entry, found)
+    if problem is not None and repair and problem.kind != "missing" and not found.repaired:
+        _repair(blobs, entry.digest, found, report)
+        problem = _blob_problem(label, entry, found)
+    if problem is not None:
+        report.problems.append(problem if run is None else replace(problem, run=run))
 
 
 def _inspect(blobs: BlobStore, digest: Digest, deep: bool) -> _Blob:

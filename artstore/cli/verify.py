@@ -26,7 +26,8 @@ def command(
     """Check that every version's manifest is readable and every stored file is there with
     its size (with --deep: hashes to its digest); list every problem (exit 1 if any).
 
-    With NAME:REF one version, with NAME every version of it, else the whole store.
+    With NAME:REF one version, with NAME every version of it, else the whole store (and the
+    files kept with runs).
     """
     report = store_from(ctx).verify(target, deep=deep, repair=repair)
     if as_json:
@@ -37,6 +38,7 @@ def command(
         verdict = "ok" if report.ok else _count(len(report.problems), "problem")
         click.echo(
             f"verified {_count(report.versions, 'version')}, {_count(report.files, 'file')}, "
+            f"{_count(report.run_files, 'run file') + ', ' if report.run_files else ''}"
             f"{_count(report.blobs, 'blob')} ({human_size(report.bytes)}"
             f"{', hashed' if deep else ''}): {verdict}"
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import artstore
 from artstore.artifacts import Artifact, Store
 from artstore.cli import cli
 from artstore.storage import Digest, Kind, canonical_json, hash_bytes, init_store
@@ -245,8 +246,10 @@ def test_cli_json_lists_every_field(store: Store, store_url: str, tmp_path: Path
             "actual_size": None,
             "reason": None,
             "quarantined": None,
+            "run": None,
         }
     ]
+    assert data["run_files"] == 0
 
     text = runner.invoke(cli, ["--store", store_url, "verify"])
     assert text.exit_code == 1
@@ -278,3 +281,42 @@ def test_cli_verify_clean_exits_zero(store: Store, store_url: str, tmp_path: Pat
     result = CliRunner().invoke(cli, ["--store", store_url, "verify"])
     assert result.exit_code == 0
     assert result.stdout.strip().endswith(": ok")
+
+
+def _keep_with_run(store: Store, tmp_path: Path, files: dict[str, bytes]) -> str:
+    folder = tmp_path / "run-files"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    with artstore.init(store=store.url, capture_console=False) as run:
+        run.save(str(folder / "*"), base_path=str(folder), policy="now")
+    return run.id
+
+
+def test_files_kept_with_runs_are_verified(store: Store, tmp_path: Path) -> None:
+    run_id = _keep_with_run(store, tmp_path, {"model.pt": b"weights", "log.txt": b"lines"})
+    clean = store.verify(deep=True)
+    assert clean.ok and (clean.versions, clean.files, clean.run_files, clean.blobs) == (0, 0, 2, 2)
+    _overwrite(_blob_path(store, b"weights"), b"WEIGHTS")  # the same size
+    _blob_path(store, b"lines").unlink()
+
+    plain = store.verify()
+    assert [(p.version, p.path, p.kind, p.run) for p in plain.problems] == [
+        (f"run {run_id}", "log.txt", "missing", run_id)
+    ]
+    deep = store.verify(deep=True)
+    assert [(p.path, p.kind) for p in deep.problems] == [
+        ("log.txt", "missing"),
+        ("model.pt", "corrupt"),
+    ]
+    assert f"run {run_id} 'model.pt': corrupt" in str(deep.problems[1])
+
+    result = CliRunner().invoke(cli, ["--store", store.url, "verify", "--deep", "--json"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and data["run_files"] == 2
+    assert [(p["run"], p["path"]) for p in data["problems"]] == [
+        (run_id, "log.txt"),
+        (run_id, "model.pt"),
+    ]
+    text = CliRunner().invoke(cli, ["--store", store.url, "verify"])
+    assert "0 versions, 0 files, 2 run files, 2 blobs" in text.stdout
