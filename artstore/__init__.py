@@ -25,7 +25,9 @@ if TYPE_CHECKING:
         log_artifact,
         login,
         mark_preempting,
+        unwatch,
         use_artifact,
+        watch,
     )
     from artstore.tracker.alerts import AlertLevel
     from artstore.tracker.mappings import Config, Summary
@@ -67,7 +69,9 @@ __all__ = [
     "plot",
     "save",
     "summary",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]
 
 __version__ = "0.1.0"
@@ -100,7 +104,9 @@ _LAZY = {
     "mark_preempting": ("artstore.tracker", "mark_preempting"),
     "plot": ("artstore.tracker", "plot"),
     "save": ("artstore.tracker.shortcuts", "save"),
+    "unwatch": ("artstore.tracker", "unwatch"),
     "use_artifact": ("artstore.tracker", "use_artifact"),
+    "watch": ("artstore.tracker", "watch"),
 }
 
 

@@ -9,7 +9,9 @@ from artstore.tracker.current_run import (
     log,
     log_artifact,
     mark_preempting,
+    unwatch,
     use_artifact,
+    watch,
 )
 from artstore.tracker.habits import Settings, login
 from artstore.tracker.media import Audio, Histogram, Html, Image, Object3D, Table, Video
@@ -43,5 +45,7 @@ __all__ = [
     "plot",
     "read_spool",
     "sync_spool",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]

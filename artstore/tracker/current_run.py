@@ -42,7 +42,9 @@ __all__ = [
     "log",
     "log_artifact",
     "mark_preempting",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]
 
 logger = logging.getLogger(__name__)
@@ -522,6 +524,29 @@ def mark_preempting() -> None:
         RunStateError: no run was started with ``artstore.init()``.
     """
     _require().mark_preempting()
+
+
+def watch(models: Any, *args: Any, **kwargs: Any) -> None:
+    """:meth:`Run.watch` (W&B's arguments) on the current run: histograms of a torch model's
+    gradients and parameters.
+
+    Raises:
+        RunStateError: no run was started with ``artstore.init()``.
+        ConfigError: torch is not installed.
+        InvalidArgumentError: a model that is not a ``torch.nn.Module``, an unknown ``log``,
+            or a ``log_freq`` that is not a whole number >= 1.
+    """
+    _require().watch(models, *args, **kwargs)
+
+
+def unwatch(models: Any = None) -> None:
+    """:meth:`Run.unwatch` on the current run: its hooks on ``models`` (None: all) removed.
+
+    Raises:
+        RunStateError: no run was started with ``artstore.init()``.
+        InvalidArgumentError: a model that is not a ``torch.nn.Module``.
+    """
+    _require().unwatch(models)
 
 
 def _require() -> Run:

@@ -24,6 +24,7 @@ from artstore.tracker.media import is_media, media_reference
 from artstore.tracker.metrics import MetricDefinition, MetricSummaries, define
 from artstore.tracker.sinks import RunSink
 from artstore.tracker.values import MAX_STEP, check_key, summarise, text_problem, to_cell
+from artstore.tracker.watch import Watcher
 
 __all__ = ["Mode", "Run", "RunOptions", "SummaryKind"]
 
@@ -138,6 +139,7 @@ class Run:
             "entity": start_fields.get("entity"),
         }
         self._alerts = Alerter(sink.alert, sink.alert_webhook, about, enabled=mode != "disabled")
+        self._watcher = Watcher(lambda data: self.log(data, commit=False))
 
     # -- what W&B's run shows -------------------------------------------------------------------
 
@@ -452,6 +454,50 @@ class Run:
         self._check_open()
         self._alerts.alert(title, text, level, wait_duration, self._logged_step)
 
+    # -- watching a model ----------------------------------------------------------------------
+
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> None:
+        """Log histograms of a torch model's gradients and parameters, as ``wandb.watch``.
+
+        Every ``log_freq`` forward passes ``parameters/<name>``, every ``log_freq`` gradients
+        of a parameter ``gradients/<name>``, each an ``artstore.Histogram`` of 64 bins logged
+        with ``commit=False``: it lands on the step the next ``log()`` writes to.
+
+        Args:
+            models: a ``torch.nn.Module``, or a list or tuple of them.
+            criterion: W&B's; unused there too, ignored with one warning.
+            log: ``gradients`` (default), ``parameters``, ``all``, or None (nothing).
+            log_freq: log every this many batches.
+            idx: W&B's graph index; artstore logs no graph, ignored with one warning.
+            log_graph: artstore logs no graph; True is ignored with one warning.
+
+        Raises:
+            ConfigError: torch is not installed.
+            InvalidArgumentError: a model that is not a ``torch.nn.Module``, an unknown
+                ``log``, or a ``log_freq`` that is not a whole number >= 1.
+            RunStateError: the run is finished.
+        """
+        self._check_open()
+        self._watcher.watch(models, criterion, log, log_freq, idx, log_graph)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Stop logging ``models`` (a module, or a list or tuple of them; None: every one
+        watched), as ``run.unwatch`` in W&B. ``finish()`` stops them all.
+
+        Raises:
+            ConfigError: torch is not installed.
+            InvalidArgumentError: a model that is not a ``torch.nn.Module``.
+        """
+        self._watcher.unwatch(models)
+
     def _check_open(self) -> None:
         if self._finished:
             raise RunStateError(f"run {self.id} is finished; start another with artstore.init()")
@@ -479,6 +525,7 @@ class Run:
         exit_code = exit_code or 0
         if self._make_dir is not None and self._dir is not None:
             self._keep_dir(self._dir)
+        self._watcher.close()
         self._files.finish()
         self._finished = True
         why = f"run {self.id} is finished; start another with artstore.init()"
