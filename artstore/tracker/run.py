@@ -486,7 +486,8 @@ class Run:
             RunStateError: the run is finished.
         """
         self._check_open()
-        self._watcher.watch(models, criterion, log, log_freq, idx, log_graph)
+        ignored = {"criterion": criterion, "idx": idx, "log_graph": log_graph}
+        self._watcher.watch(models, log, log_freq, ignored)
 
     def unwatch(self, models: Any = None) -> None:
         """Stop logging ``models`` (a module, or a list or tuple of them; None: every one

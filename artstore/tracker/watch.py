@@ -28,17 +28,12 @@ class Watcher:
         self._hooks: dict[int, tuple[Any, list[Any]]] = {}
 
     def watch(
-        self,
-        models: Any,
-        criterion: Any = None,
-        log: str | None = "gradients",
-        log_freq: int = 1000,
-        idx: int | None = None,
-        log_graph: bool = False,
+        self, models: Any, log: str | None, log_freq: int, ignored: Mapping[str, Any]
     ) -> None:
         """Hook ``models`` (a torch module, or a list or tuple of them): every ``log_freq``
         forward passes logs ``parameters/<name>``, every ``log_freq`` gradients of a
         parameter logs ``gradients/<name>``. Watching a model again replaces its hooks.
+        ``ignored``: W&B's arguments with no use here, named in one warning if given.
 
         Raises:
             ConfigError: torch is not installed.
@@ -52,7 +47,7 @@ class Watcher:
             )
         if type(log_freq) is not int or log_freq < 1:
             raise InvalidArgumentError(f"watch(log_freq=) is a whole number >= 1, not {log_freq!r}")
-        ignore("watch", {"criterion": criterion, "idx": idx, "log_graph": log_graph})
+        ignore("watch", ignored)
         for module in modules:
             self.unwatch(module)
             handles: list[Any] = []
