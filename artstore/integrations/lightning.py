@@ -245,15 +245,16 @@ class ArtstoreLogger(Logger):
     def watch(
         self, model: Any, log: str | None = "gradients", log_freq: int = 100, log_graph: bool = True
     ) -> None:
-        """W&B's gradient and parameter histograms; not recorded by this logger.
+        """Log histograms of ``model``'s gradients and parameters, as ``WandbLogger.watch``:
+        ``experiment.watch(model, log=, log_freq=, log_graph=)`` (see ``Run.watch``). No graph
+        is logged: ``log_graph=True``, the default here as in W&B, is one warning.
 
         Raises:
-            InvalidArgumentError: always, naming what to do instead.
+            ConfigError: torch is not installed.
+            InvalidArgumentError: a model that is not a ``torch.nn.Module``, an unknown
+                ``log``, or a ``log_freq`` that is not a whole number >= 1.
         """
-        raise InvalidArgumentError(
-            "ArtstoreLogger.watch does not record gradients or parameters; log what you need "
-            "with logger.experiment.log({...}) (artstore.Histogram for a distribution)"
-        )
+        self.experiment.watch(model, log=log, log_freq=log_freq, log_graph=log_graph)
 
     @staticmethod
     @rank_zero_only

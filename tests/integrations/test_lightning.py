@@ -65,10 +65,17 @@ def loader() -> Any:
 
 
 def fit(
-    tmp_path: Path, artstore_logger: ArtstoreLogger, *, top_k: int = 1, test: bool = False
+    tmp_path: Path,
+    artstore_logger: ArtstoreLogger,
+    *,
+    top_k: int = 1,
+    test: bool = False,
+    watch: dict[str, Any] | None = None,
 ) -> tuple[TinyRegressor, ModelCheckpoint]:
     torch.manual_seed(0)
     model = TinyRegressor()
+    if watch is not None:
+        artstore_logger.watch(model, **watch)
     checkpoints = ModelCheckpoint(
         dirpath=tmp_path / "checkpoints", monitor="val_loss", save_top_k=top_k
     )
@@ -253,9 +260,25 @@ def test_download_artifact_with_and_without_a_run(
         assert [v.name for v in store.run(run.id).used()] == ["data"]
 
 
-def test_watch_says_what_to_do_instead() -> None:
-    with pytest.raises(InvalidArgumentError, match=r"experiment\.log"):
-        ArtstoreLogger().watch(torch.nn.Linear(1, 1), log="all")
+def test_watch_logs_histograms_of_gradients_and_parameters_on_the_steps_of_the_fit(
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    artstore_logger = ArtstoreLogger(project="lit", store=store_url, **FAST)
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        fit(tmp_path, artstore_logger, watch={"log": "all", "log_freq": 1})
+    assert "log_graph" in caplog.text  # Lightning's default True: no graph is logged
+    with Store(store_url) as store:
+        history = store.run(str(artstore_logger.version)).history()
+    watched = [row for row in history if "gradients/net.0.weight" in row]
+    assert len(watched) == STEPS  # one backward pass per training step
+    assert all("train_loss" in row for row in watched)  # on the step its batch logged
+    histogram = watched[0]["parameters/net.0.weight"]
+    assert histogram["_type"] == "histogram" and len(histogram["values"]) == 64
+
+
+def test_watch_refuses_what_is_not_a_torch_module() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"torch\.nn\.Module"):
+        ArtstoreLogger().watch("model")
 
 
 def test_media_lists_are_checked_before_anything_is_logged() -> None:
