@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 
 from artstore.artifacts.names import Ref, check_name
 from artstore.artifacts.version import ArtifactVersion
+from artstore.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.lineage import ArtifactInfo, VersionInfo
 
 __all__ = [
+    "check_version_type",
     "every_version",
     "get_version",
     "list_artifacts",
@@ -42,20 +44,36 @@ def get_version(repo: Repository, ref: str) -> ArtifactVersion:
     return make_version(repo, repo.catalog.versions.get(parsed.name, parsed.selector))
 
 
-def use_version(repo: Repository, ref: str, *, run_id: str | None) -> ArtifactVersion:
+def use_version(
+    repo: Repository, ref: str, *, run_id: str | None, type: str | None = None
+) -> ArtifactVersion:
     """The version ``ref`` names, recording that the run ``run_id`` used it (a run the
     catalog lacks is warned about, and nothing is recorded).
 
     Raises:
         InvalidNameError: the reference is malformed.
         NotFoundError: no such artifact, version or alias.
+        InvalidArgumentError: ``type`` is given and is not the version's (nothing recorded).
     """
     version = get_version(repo, ref)
+    check_version_type(version, type)
     if run_id is not None and not repo.catalog.runs.add_edge(
         run_id, version.name, version.number, "used"
     ):
         repo.unknown_run(run_id)
     return version
+
+
+def check_version_type(version: ArtifactVersion, type: str | None) -> None:
+    """Refuse ``version`` if ``type`` is given and is not its type (W&B's ``use_artifact(type=)``).
+
+    Raises:
+        InvalidArgumentError: the version is of another type.
+    """
+    if type is not None and version.type != type:
+        raise InvalidArgumentError(
+            f"{version.qualified_name} is of type {version.type!r}, not {type!r}; nothing recorded"
+        )
 
 
 def list_artifacts(repo: Repository, type: str | None = None) -> list[ArtifactInfo]:

@@ -164,17 +164,18 @@ class Store:
             raise InvalidArgumentError(f"stage puts into a BlobStore, not a {type(blobs).__name__}")
         return log.stage(blobs, artifact, self.repository.stat_cache)
 
-    def use(self, ref: str, *, run_id: str | None) -> ArtifactVersion:
+    def use(self, ref: str, *, run_id: str | None, type: str | None = None) -> ArtifactVersion:
         """The version ``ref`` names, recording that the run ``run_id`` used it (a run the
         catalog lacks is warned about, and nothing is recorded).
 
         Raises:
             InvalidNameError: the reference or ``run_id`` is malformed.
             NotFoundError: no such artifact, version or alias.
+            InvalidArgumentError: ``type`` is given and is not the version's (nothing recorded).
         """
         if run_id is not None:
             check_run_id(run_id)
-        return lookup.use_version(self.repository, ref, run_id=run_id)
+        return lookup.use_version(self.repository, ref, run_id=run_id, type=type)
 
     # -- runs and lineage -------------------------------------------------------------------------
 

@@ -507,14 +507,7 @@ def use_artifact(ref: str | ArtifactVersion, type: str | None = None) -> Artifac
         RunStateError: no run was started with ``artstore.init()``.
         InvalidArgumentError: the version is of another type (its use is not recorded).
     """
-    run = _require()
-    if type is not None and _store is not None:
-        found = ref if isinstance(ref, ArtifactVersion) else _store.artifact(ref)
-        if found.type != type:
-            raise InvalidArgumentError(
-                f"{found.qualified_name} is of type {found.type!r}, not {type!r}; nothing recorded"
-            )
-    return run.use_artifact(ref)
+    return _require().use_artifact(ref, type)
 
 
 def mark_preempting() -> None:

@@ -400,11 +400,18 @@ class Run:
             )
         return self._sink.log_artifact(artifact, alias_list(aliases))
 
-    def use_artifact(self, ref: str | ArtifactVersion) -> ArtifactVersion:
-        """The version ``name:ref`` names, recorded as used by this run."""
+    def use_artifact(self, ref: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:
+        """The version ``name:ref`` names, recorded as used by this run; ``type``, if given,
+        must be the version's, as W&B checks it.
+
+        Raises:
+            InvalidNameError: the reference is malformed.
+            NotFoundError: no such artifact, version or alias.
+            InvalidArgumentError: the version is of another type (its use is not recorded).
+        """
         self._check_open()
         text = ref.qualified_name if isinstance(ref, ArtifactVersion) else ref
-        return self._sink.use_artifact(text)
+        return self._sink.use_artifact(text, type)
 
     # -- files and alerts -----------------------------------------------------------------------
 

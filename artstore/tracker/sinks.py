@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from artstore.artifacts import Artifact, ArtifactVersion, Store
+from artstore.artifacts.lookup import check_version_type
 from artstore.lineage import MetricRecord, RunAlert, RunFile
 from artstore.storage import BlobStore, Kind, LocalFile, hash_bytes
 from artstore.tracker.files import SavedFile
@@ -33,8 +34,9 @@ class RunSink(Protocol):
     def log_artifact(self, artifact: Artifact, aliases: list[str]) -> ArtifactVersion | None:
         """Log an artifact as produced by the run (None when it is only spooled)."""
 
-    def use_artifact(self, ref: str) -> ArtifactVersion:
-        """Resolve a version and record that the run used it."""
+    def use_artifact(self, ref: str, type: str | None) -> ArtifactVersion:
+        """Resolve a version and record that the run used it; a ``type`` that is not the
+        version's is refused (``InvalidArgumentError``) before anything is recorded."""
 
     def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
         """Store a file's content as a blob, then record it with the run; None when its digest
@@ -110,9 +112,9 @@ class CatalogSink:
         # docstring inherited
         return self.store.log_artifact(artifact, aliases, run_id=self.run_id)
 
-    def use_artifact(self, ref: str) -> ArtifactVersion:
+    def use_artifact(self, ref: str, type: str | None) -> ArtifactVersion:
         # docstring inherited
-        return self.store.use(ref, run_id=self.run_id)
+        return self.store.use(ref, run_id=self.run_id, type=type)
 
     def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
         # docstring inherited
@@ -198,9 +200,10 @@ class SpoolSink:
         )
         return None
 
-    def use_artifact(self, ref: str) -> ArtifactVersion:
+    def use_artifact(self, ref: str, type: str | None) -> ArtifactVersion:
         # docstring inherited
         version = self.store.artifact(ref)
+        check_version_type(version, type)
         self.spool.append("use", name=version.name, number=version.number, digest=version.digest)
         return version
 
@@ -252,9 +255,11 @@ class NullSink:
         # docstring inherited
         return None
 
-    def use_artifact(self, ref: str) -> ArtifactVersion:
+    def use_artifact(self, ref: str, type: str | None) -> ArtifactVersion:
         # docstring inherited
-        return self.store.artifact(ref)
+        version = self.store.artifact(ref)
+        check_version_type(version, type)
+        return version
 
     def keep_file(self, file: SavedFile, policy: str, previous: str | None) -> RunFile | None:
         # docstring inherited

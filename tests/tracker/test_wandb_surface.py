@@ -636,3 +636,18 @@ def test_a_w_and_b_tutorial_script_runs_with_one_changed_import(tmp_path, store_
     assert set(summary) == {"val/acc", "val/loss", "epoch", "best_epoch"}
     assert set(summary["val/acc"]) == {"max"} and set(summary["val/loss"]) == {"min"}
     assert summary["val/acc"]["max"] > 0.7 and summary["epoch"] == 4
+
+
+def test_run_use_artifact_checks_wandbs_type_argument(tmp_path, store_url, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights.bin").write_bytes(b"w" * 10)
+    with artstore.init(project="p", store=store_url) as run:
+        made = wandb.log_artifact("weights.bin", name="net", type="model", aliases="best")
+        assert made is not None and (made.name, made.type) == ("net", "model")
+        assert "best" in made.aliases
+        with pytest.raises(InvalidArgumentError, match="not 'dataset'; nothing recorded"):
+            run.use_artifact("net:best", type="dataset")
+        assert run.use_artifact("net:best", type="model").number == 0
+        run_id = run.id
+    with Store(store_url) as store:
+        assert [v.qualified_name for v in store.run(run_id).used()] == ["net:v0"]
