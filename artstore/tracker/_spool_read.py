@@ -359,14 +359,13 @@ class _Reader:
     def manifest(self, digest: str) -> Manifest:
         """The manifest of a logged artifact, with every blob it names in the spool's store."""
         store = self.folder / "store"
-        self.spool_blobs()
-        assert self._blobs is not None
+        blobs = self.spool_blobs()
         try:
-            raw = self._blobs.read_bytes(Kind.MANIFEST, Digest.parse(digest))
+            raw = blobs.read_bytes(Kind.MANIFEST, Digest.parse(digest))
         except NotFoundError:
             raise self.fail("digest", f"names manifest {digest}, which {store} lacks") from None
         manifest = Manifest.decode(raw, f"{self.path}:{self.line}: manifest {digest}")
-        missing = self._blobs.missing(Kind.BLOB, {entry.digest for entry in manifest})
+        missing = blobs.missing(Kind.BLOB, {entry.digest for entry in manifest})
         if missing:
             first = min(str(d) for d in missing)
             raise self.fail("digest", f"names blob {first}, which {store} lacks")

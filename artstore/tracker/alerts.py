@@ -236,15 +236,15 @@ class Alerter:
 
     ``record`` stores an alert with the run; ``configured`` answers the store's
     ``alert_webhook`` setting, asked at the first alert kept, before it is recorded (and again
-    at the next one if the webhook found was refused); ``about`` is sent with each post (run
-    id, project, name, entity).
+    at the next one if the webhook found was refused); ``about`` gives what is sent with each
+    post (run id, project, name, entity), asked at the moment of the post.
     """
 
     def __init__(
         self,
         record: Callable[[RunAlert], None],
         configured: Callable[[], str | None],
-        about: dict[str, Any],
+        about: Callable[[], dict[str, Any]],
         *,
         enabled: bool = True,
     ) -> None:
@@ -274,11 +274,12 @@ class Alerter:
         webhook = self._find_webhook()
         raised = RunAlert(datetime.now(UTC), level, title, text, step)
         self._record(raised)
-        sys.stderr.write(alert_line(str(self._about.get("run_id")), level, title, text))
+        about = self._about()
+        sys.stderr.write(alert_line(str(about.get("run_id")), level, title, text))
         if webhook is not None:
             webhook.post(
                 {
-                    **self._about,
+                    **about,
                     "title": title,
                     "text": text,
                     "level": level,

@@ -19,7 +19,6 @@ from artstore.artifacts import Artifact, ArtifactVersion, Store, who
 from artstore.artifacts.names import check_run_id
 from artstore.errors import (
     InvalidArgumentError,
-    InvalidValueError,
     NotFoundError,
     RunStateError,
     UserError,
@@ -31,7 +30,7 @@ from artstore.tracker.metrics import MetricDefinition
 from artstore.tracker.run import Mode, Run, RunOptions
 from artstore.tracker.sinks import CatalogSink, NullSink, RunSink, SpoolSink
 from artstore.tracker.spool import SpoolWriter, spool_folder
-from artstore.tracker.values import text_problem
+from artstore.tracker.values import check_run_text
 
 __all__ = [
     "current",
@@ -213,7 +212,7 @@ def init(
     ]
     named = [("project", project), ("name", name), ("notes", notes), ("entity", entity)]
     for what, text in named + [("tag", tag) for tag in tags]:
-        _check_text(what, text)
+        check_run_text(what, text)
     store_obj = store if isinstance(store, Store) else Store(store)
     options = RunOptions(
         flush_interval=flush_interval,
@@ -413,13 +412,6 @@ def _chosen_keys(
     if include is not None:
         return {k: v for k, v in config.items() if k in set(include)}
     return {k: v for k, v in config.items() if k not in set(exclude or ())}
-
-
-def _check_text(what: str, text: object) -> None:
-    # The catalog's text columns cannot hold what log() refuses in keys and strings either.
-    problem = text_problem(text) if isinstance(text, str) else None
-    if problem is not None:
-        raise InvalidValueError(f"run {what} {str(text)[:40]!r} {problem}")
 
 
 def _resume_policy(resume: str | bool | None) -> str:

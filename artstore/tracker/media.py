@@ -39,6 +39,7 @@ __all__ = [
     "is_media",
     "media_reference",
     "png_bytes",
+    "reference_text",
     "require_numpy",
 ]
 
@@ -550,24 +551,31 @@ def is_media(value: Any) -> bool:
     return isinstance(value, list | tuple) and bool(value) and isinstance(value[0], Media)
 
 
-def media_reference(key: str, value: Any, put: Callable[[bytes], tuple[str, int]]) -> str:
+def media_reference(
+    key: str, value: Any, put: Callable[[bytes], tuple[str, int]]
+) -> dict[str, Any]:
     """Store the bytes of a logged media value with ``put`` (returns digest and size) and
-    return the JSON text of its reference; a list of media of one type is a gallery.
+    return its reference (see :func:`reference_text`); a list of media of one type is a
+    gallery.
 
     Raises:
         InvalidValueError: a list mixing media types or holding other values, or longer than
             ``MAX_GALLERY``.
     """
     if isinstance(value, Media):
-        return json.dumps(_reference(value, put), allow_nan=False, separators=(",", ":"))
+        return _reference(value, put)
     kinds = {type(item)._type if isinstance(item, Media) else None for item in value}
     if len(kinds) != 1 or None in kinds or len(value) > MAX_GALLERY:
         raise InvalidValueError(
             f"log key {key!r}: a list is kept as a gallery of up to {MAX_GALLERY} media of "
             "one type (artstore.Image, ...), not a mix or other values"
         )
-    gallery = {"_type": "gallery", "items": [_reference(item, put) for item in value]}
-    return json.dumps(gallery, allow_nan=False, separators=(",", ":"))
+    return {"_type": "gallery", "items": [_reference(item, put) for item in value]}
+
+
+def reference_text(reference: dict[str, Any]) -> str:
+    """The JSON text a history row holds for a media reference."""
+    return json.dumps(reference, allow_nan=False, separators=(",", ":"))
 
 
 def _reference(media: Media, put: Callable[[bytes], tuple[str, int]]) -> dict[str, Any]:

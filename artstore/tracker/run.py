@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import glob
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -20,10 +20,17 @@ from artstore.tracker.alerts import Alerter
 from artstore.tracker.console import ConsoleCapture
 from artstore.tracker.files import KeptFiles, save_glob
 from artstore.tracker.mappings import Config, Summary
-from artstore.tracker.media import is_media, media_reference
+from artstore.tracker.media import is_media, media_reference, reference_text
 from artstore.tracker.metrics import MetricDefinition, MetricSummaries, define
 from artstore.tracker.sinks import RunSink
-from artstore.tracker.values import MAX_STEP, check_key, summarise, text_problem, to_cell
+from artstore.tracker.values import (
+    MAX_STEP,
+    check_key,
+    check_run_text,
+    summarise,
+    text_problem,
+    to_cell,
+)
 from artstore.tracker.watch import Watcher
 
 __all__ = ["Mode", "Run", "RunOptions", "SummaryKind"]
@@ -132,12 +139,15 @@ class Run:
             self._console = ConsoleCapture(self._keep_console)
             self._console.start()
         self._files = KeptFiles(sink.keep_file)
-        about = {
-            "run_id": run_id,
-            "project": project,
-            "name": name,
-            "entity": start_fields.get("entity"),
-        }
+        # Read when an alert is posted: a resumed run's entity, or a name set since, is current.
+        def about() -> dict[str, Any]:
+            return {
+                "run_id": self.id,
+                "project": self.project,
+                "name": self.name,
+                "entity": self.entity,
+            }
+
         self._alerts = Alerter(sink.alert, sink.alert_webhook, about, enabled=mode != "disabled")
         self._watcher = Watcher(lambda data: self.log(data, commit=False))
 
@@ -173,7 +183,7 @@ class Run:
             raise InvalidValueError("run.tags takes a list or tuple of strings")
         tags = tuple(dict.fromkeys(value))
         for tag in tags:
-            _check_text("tag", tag)
+            check_run_text("tag", tag)
         self._check_open()
         self._tags = tags
         self._writer.set_fields(tags=list(tags))
@@ -181,7 +191,7 @@ class Run:
     def _set_text(self, what: str, value: str | None) -> str | None:
         if value is not None and not isinstance(value, str):
             raise InvalidValueError(f"run.{what} takes a string, not a {type(value).__name__}")
-        _check_text(what, value)
+        check_run_text(what, value)
         self._check_open()
         self._writer.set_fields(**{what: value})
         return value
@@ -275,6 +285,7 @@ class Run:
         # Blobs are stored (durably) before any row names them; a refused value stored none.
         put = self._sink.put_media
         references = [(key, media_reference(key, value, put)) for key, value in media]
+        texts = [reference_text(reference) for _, reference in references]
         writer, summary, kinds = self._writer, self.summary, self._summary_kinds
         with writer.lock:
             # Scalar rows are exact tuples of MetricRecord's fields: the garbage collector
@@ -302,10 +313,10 @@ class Run:
                     kinds[key] = (how, count + 1)
                     number = summarise(how, summary.get(key), count + 1, number)
                 summary.set_quietly(key, number)
-            for key, reference in references:
+            for (key, reference), text in zip(references, texts, strict=True):
                 # As in W&B, a media key's summary is its last reference.
-                rows.append(MetricRecord(run_id, at, key, None, None, now, reference))
-                summary.set_quietly(key, json.loads(reference))
+                rows.append(MetricRecord(run_id, at, key, None, None, now, text))
+                summary.set_quietly(key, reference)
             self._summary_dirty = True
             writer.nudge()
         self._step = at + 1 if commit else at
@@ -560,10 +571,9 @@ class Run:
 
     def _keep_dir(self, folder: Path) -> None:
         # Every file under run.dir, subfolders included (a glob matches one level); a folder
-        # name's own '[', '*' or '?' is escaped as glob.escape does.
+        # name's own '[', '*' or '?' is no glob.
         for sub in sorted({folder, *(p.parent for p in folder.rglob("*") if p.is_file())}):
-            relative = sub.relative_to(folder).as_posix()
-            escaped = "".join(f"[{c}]" if c in "[*?" else c for c in relative)
+            escaped = glob.escape(sub.relative_to(folder).as_posix())
             self._files.save(save_glob(str(folder / escaped / "*"), folder, "end"))
 
     def __enter__(self) -> Run:
@@ -579,12 +589,6 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.project}/{self.name or self.id} ({self.id}) {self.mode}>"
-
-
-def _check_text(what: str, text: str | None) -> None:
-    problem = None if text is None else text_problem(text)
-    if problem is not None:
-        raise InvalidValueError(f"run {what} {str(text)[:40]!r} {problem}")
 
 
 def _check_step(step: Any) -> int:

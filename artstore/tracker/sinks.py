@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from artstore.artifacts import Artifact, ArtifactVersion, Store
 from artstore.artifacts.lookup import check_version_type
@@ -15,6 +15,10 @@ from artstore.tracker.files import SavedFile
 from artstore.tracker.spool import SpoolWriter
 
 __all__ = ["CatalogSink", "NullSink", "RunSink", "SpoolSink"]
+
+# Positions in a MetricRecord, for the exact tuples a live batch may hold.
+_TIME = MetricRecord._fields.index("time")
+_MEDIA = MetricRecord._fields.index("media")
 
 
 class RunSink(Protocol):
@@ -164,18 +168,18 @@ class SpoolSink:
         # The batch's own time is the heartbeat `art sync` records, not the time of the sync:
         # a killed offline run then shows as crashed once synced, not as running.
         fields = {"heartbeat_at": datetime.now(UTC), **fields}
-        # Live rows may be exact tuples of a MetricRecord's fields (see Run.log).
-        records = [MetricRecord._make(row) for row in metrics]
-        if all(row.media is None for row in records):
-            rows = [row[:6] for row in records]
+        # Live rows may be exact tuples of a MetricRecord's fields (see Run.log): read them by
+        # position rather than make a named tuple of each on the writer thread.
+        if all(row[_MEDIA] is None for row in metrics):
+            rows = [row[:_MEDIA] for row in metrics]
             self.spool.append("batch", metrics=rows, console=console, fields=fields)
             return
         # Media rows need record format 3: a reader of formats 1-2 refuses the batch whole.
-        rows = [row[:6] for row in records if row.media is None]
+        rows = [row[:_MEDIA] for row in metrics if row[_MEDIA] is None]
         media = [
-            [row.run_id, row.step, row.key, json.loads(row.media), row.time]
-            for row in records
-            if row.media is not None
+            [*row[:3], json.loads(cast(str, row[_MEDIA])), row[_TIME]]
+            for row in metrics
+            if row[_MEDIA] is not None
         ]
         self.spool.append(
             "batch", record_format=3, metrics=rows, console=console, fields=fields, media=media

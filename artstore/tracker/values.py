@@ -9,7 +9,16 @@ from typing import Any
 
 from artstore.errors import InvalidValueError
 
-__all__ = ["MAX_KEY", "MAX_STEP", "MAX_TEXT", "check_key", "summarise", "text_problem", "to_cell"]
+__all__ = [
+    "MAX_KEY",
+    "MAX_STEP",
+    "MAX_TEXT",
+    "check_key",
+    "check_run_text",
+    "summarise",
+    "text_problem",
+    "to_cell",
+]
 
 MAX_TEXT = 1024
 # Keys are indexed: PostgreSQL refuses index entries over ~2,700 bytes, 4 per character at most.
@@ -28,6 +37,18 @@ def text_problem(text: str) -> str | None:
         except UnicodeEncodeError:
             return "is not valid Unicode (it holds a lone surrogate)"
     return None
+
+
+def check_run_text(what: str, text: object) -> None:
+    """Refuse a run's name, notes, tag or project that the catalog's text columns cannot hold;
+    anything but a string passes (its type is checked where it is used).
+
+    Raises:
+        InvalidValueError: a NUL character or a lone surrogate.
+    """
+    problem = text_problem(text) if isinstance(text, str) else None
+    if problem is not None:
+        raise InvalidValueError(f"run {what} {str(text)[:40]!r} {problem}")
 
 
 def check_key(key: object) -> str:
