@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,6 @@ __all__ = [
     "file_json",
     "history_json",
     "iso_time",
-    "iter_dumps",
     "lineage_text",
     "logged_json",
     "move_json",
@@ -79,12 +78,6 @@ def _finite(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [_finite(value) for value in data]
     return data
-
-
-def iter_dumps(document: Any) -> Iterator[str]:
-    """The text of :func:`dumps` in pieces, for a document too large to hold as one string."""
-    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=str, allow_nan=False)
-    return encoder.iterencode(_finite(document))
 
 
 def _version_label(number: int | None) -> str | None:

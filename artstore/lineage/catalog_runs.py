@@ -78,7 +78,7 @@ class CatalogRuns:
             ProtectedAliasError: a version would set a protected alias; nothing was written.
             InvalidNameError: a version would set ``latest``; nothing was written.
         """
-        return self._tx.write(lambda s: run_import.import_run(s, spec, self._protected))
+        return self._tx.write(lambda s: run_import.import_run(s, spec, protected=self._protected))
 
     def check_import(self, spec: RunImport) -> None:
         """Raise what :meth:`import_run` would raise as the catalog is now; writes nothing.
@@ -92,7 +92,7 @@ class CatalogRuns:
             ProtectedAliasError: a version would set a protected alias.
             InvalidNameError: a version would set ``latest``.
         """
-        self._tx.read(lambda s: run_import.check_import(s, spec, self._protected))
+        self._tx.read(lambda s: run_import.check_import(s, spec, protected=self._protected))
 
     def get(self, run_id: str) -> RunRecord:
         """One run.

@@ -32,7 +32,7 @@ IDENTITY_COLUMNS = ("project", "user", "created_at")
 
 
 def import_run(
-    session: Session, spec: RunImport, protected: Collection[str] = frozenset()
+    session: Session, spec: RunImport, *, protected: Collection[str]
 ) -> RunImportResult:
     """Merge ``spec`` into the catalog; see
     :meth:`artstore.lineage.catalog_runs.CatalogRuns.import_run`."""
@@ -66,9 +66,7 @@ def import_run(
     )
 
 
-def check_import(
-    session: Session, spec: RunImport, protected: Collection[str] = frozenset()
-) -> None:
+def check_import(session: Session, spec: RunImport, *, protected: Collection[str]) -> None:
     """Raise what :func:`import_run` would raise as the catalog is now, writing nothing."""
     row = session.get(RunRow, spec.run_id)
     if row is not None:
