@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from artstore.artifacts.identity import current_actor
 from artstore.artifacts.lookup import make_version
-from artstore.artifacts.names import Ref, check_name, check_settable_alias, parse_version_selector
+from artstore.artifacts.names import Ref, check_settable_alias, parse_version_selector
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import (
     AliasConflictError,
@@ -227,11 +227,10 @@ def promote(
 
     See :meth:`artstore.artifacts.Store.promote` for the contract.
     """
-    check_name(to, "alias")  # before it keys the store's settings
+    check_settable_alias(to)  # before it keys the store's settings
     catalog = repo.catalog
     defaults = repo.settings.protected_aliases.get(to, [])
     actor = current_actor(run_id=run_id, reason=reason)
-    check_settable_alias(to)
     parsed = Ref.parse(ref)
     requirements = [Requirement.parse(text) for text in (*defaults, *require)]
     expected: int | Literal["any"] | None = "any" if expect is None else parse_expect(expect)

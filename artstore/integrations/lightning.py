@@ -276,11 +276,7 @@ class ArtstoreLogger(Logger):
             version = use_artifact_of_current(artifact, type=artifact_type)
             return str(version.download(folder))
         with Store() as store:
-            version = store.artifact(artifact)
-            if artifact_type is not None and version.type != artifact_type:
-                raise InvalidArgumentError(
-                    f"{version.qualified_name} is of type {version.type!r}, not {artifact_type!r}"
-                )
+            version = store.use(artifact, run_id=None, type=artifact_type)
             return str(version.download(folder))
 
     def use_artifact(self, artifact: str, artifact_type: str | None = None) -> ArtifactVersion:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from artstore.errors import NotFoundError
 from artstore.lineage.tables import MetricRow, RunRow
 
-__all__ = ["cell_of", "history_page", "metric_keys"]
+__all__ = ["cell_of", "history_page", "metric_keys", "require_run"]
 
 
 def cell_of(value: float | None, text: str | None, media: str | None) -> Any:
@@ -31,7 +31,7 @@ def metric_keys(session: Session, run_id: str) -> list[str]:
     Raises:
         NotFoundError: no such run.
     """
-    _require(session, run_id)
+    require_run(session, run_id)
     query = select(MetricRow.key).where(MetricRow.run_id == run_id).distinct()
     return sorted(session.exec(query))
 
@@ -54,7 +54,7 @@ def history_page(
     Raises:
         NotFoundError: no such run.
     """
-    _require(session, run_id)
+    require_run(session, run_id)
     bounds: set[int] = set()
     for key in keys:
         # Each key's first steps walk the (run, key, step) index; the page's last step is
@@ -93,6 +93,13 @@ def _where(run_id: str, keys: Sequence[str], start: int, stop: int | None) -> li
     return where
 
 
-def _require(session: Session, run_id: str) -> None:
-    if session.get(RunRow, run_id) is None:
+def require_run(session: Session, run_id: str) -> RunRow:
+    """The run's row.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    row = session.get(RunRow, run_id)
+    if row is None:
         raise NotFoundError(f"no run with id {run_id!r} in this store; see: art runs")
+    return row

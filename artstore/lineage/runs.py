@@ -12,8 +12,7 @@ from sqlalchemy import Connection, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, func, select
 
-from artstore.errors import NotFoundError
-from artstore.lineage.history import cell_of
+from artstore.lineage.history import cell_of, require_run
 from artstore.lineage.records import MetricRecord, RunAlert, RunFile, RunRecord
 from artstore.lineage.tables import (
     AlertRow,
@@ -112,13 +111,6 @@ def run_record(row: RunRow, now: datetime | None = None) -> RunRecord:
     )
 
 
-def _require(session: Session, run_id: str) -> RunRow:
-    row = session.get(RunRow, run_id)
-    if row is None:
-        raise NotFoundError(f"no run with id {run_id!r} in this store; see: art runs")
-    return row
-
-
 def create_run(session: Session, fields: dict[str, Any]) -> RunRecord:
     """Insert a run row from its column values (``id`` and ``project`` at least)."""
     row = RunRow(status="running", **fields)
@@ -129,7 +121,7 @@ def create_run(session: Session, fields: dict[str, Any]) -> RunRecord:
 
 def update_run(session: Session, run_id: str, fields: dict[str, Any]) -> RunRecord:
     """Set columns of a run (``heartbeat_at`` too: any update proves the run alive)."""
-    row = _require(session, run_id)
+    row = require_run(session, run_id)
     for key, value in {"heartbeat_at": utcnow(), **fields}.items():
         setattr(row, key, value)
     session.add(row)
@@ -156,7 +148,7 @@ def get_run(session: Session, run_id: str) -> RunRecord:
     Raises:
         NotFoundError: no such run.
     """
-    return run_record(_require(session, run_id))
+    return run_record(require_run(session, run_id))
 
 
 def list_runs(session: Session, project: str | None) -> list[RunRecord]:
@@ -218,7 +210,7 @@ def max_step(session: Session, run_id: str) -> int | None:
 def history(session: Session, run_id: str, keys: Sequence[str] | None) -> list[dict[str, Any]]:
     """A run's metrics as one dict per step, ``{"_step": n, key: value, ...}``, by step; a
     media value is its reference (a dict with ``_type``)."""
-    _require(session, run_id)
+    require_run(session, run_id)
     t = SQLModel.metadata.tables["metrics"]
     query = sa_select(t.c.step, t.c.key, t.c.value, t.c.text, t.c.media).where(t.c.run_id == run_id)
     if keys is not None:
@@ -235,7 +227,7 @@ def media_counts(session: Session, run_id: str) -> dict[str, int]:
     Raises:
         NotFoundError: no such run.
     """
-    _require(session, run_id)
+    require_run(session, run_id)
     rows = session.exec(
         select(MetricRow.key, func.count())
         .where(MetricRow.run_id == run_id, col(MetricRow.media).is_not(None))
@@ -247,7 +239,7 @@ def media_counts(session: Session, run_id: str) -> dict[str, int]:
 
 def console(session: Session, run_id: str) -> list[tuple[str, str]]:
     """A run's console output as (stream, text) pieces in order."""
-    _require(session, run_id)
+    require_run(session, run_id)
     rows = session.exec(
         select(ConsoleRow.stream, ConsoleRow.text)
         .where(ConsoleRow.run_id == run_id)
@@ -278,7 +270,7 @@ def add_edge(session: Session, run_id: str, version_id: int, kind: EdgeKind) -> 
 
 def edges_of_run(session: Session, run_id: str) -> list[tuple[EdgeKind, str, int]]:
     """(kind, artifact name, version number) for every edge of a run, in order recorded."""
-    _require(session, run_id)
+    require_run(session, run_id)
     rows = session.exec(
         select(EdgeRow.kind, ArtifactRow.name, VersionRow.number)
         .join(VersionRow, col(VersionRow.id) == EdgeRow.version_id)
@@ -330,7 +322,7 @@ def add_files(session: Session, run_id: str, kept: Sequence[RunFile], *, merge: 
     Raises:
         NotFoundError: no such run.
     """
-    _require(session, run_id)
+    require_run(session, run_id)
     have = _all_files(session, run_id) if merge and kept else []
     return _add_new(session, kept, have, lambda f: RunFileRow(run_id=run_id, **asdict(f)))
 
@@ -350,7 +342,7 @@ def files(session: Session, run_id: str) -> list[RunFile]:
     Raises:
         NotFoundError: no such run.
     """
-    _require(session, run_id)
+    require_run(session, run_id)
     newest = {kept.name: kept for kept in _all_files(session, run_id)}
     return [newest[name] for name in sorted(newest)]
 
@@ -363,7 +355,7 @@ def add_alerts(session: Session, run_id: str, raised: Sequence[RunAlert], *, mer
     Raises:
         NotFoundError: no such run.
     """
-    _require(session, run_id)
+    require_run(session, run_id)
     have = alerts(session, run_id) if merge and raised else []
     return _add_new(session, raised, have, lambda a: AlertRow(run_id=run_id, **asdict(a)))
 
@@ -374,7 +366,7 @@ def alerts(session: Session, run_id: str) -> list[RunAlert]:
     Raises:
         NotFoundError: no such run.
     """
-    _require(session, run_id)
+    require_run(session, run_id)
     rows = session.exec(
         select(AlertRow)
         .where(AlertRow.run_id == run_id)
