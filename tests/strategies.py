@@ -8,8 +8,7 @@ import unicodedata
 from hypothesis import strategies as st
 
 from artstore.artifacts import FileEntry, Manifest
-from artstore.artifacts.manifest import Chunk
-from artstore.storage import Digest
+from artstore.storage import Chunk, Digest
 
 __all__ = [
     "NAME_REGEX",
@@ -109,7 +108,8 @@ def file_entries(draw: st.DrawFn, path: str) -> FileEntry:
     chunks: tuple[Chunk, ...] = ()
     if draw(st.booleans()) and draw(st.booleans()):
         sizes = draw(st.lists(st.integers(1, 2**26), min_size=2, max_size=4))
-        chunks = tuple(Chunk(draw(digests), n) for n in sizes)
+        tensors = st.none() | st.text(min_size=1, max_size=8)
+        chunks = tuple(Chunk(draw(digests), n, draw(tensors)) for n in sizes)
         size = sum(sizes)
     else:
         size = draw(st.integers(0, 2**53))

@@ -11,7 +11,7 @@ from json.encoder import encode_basestring
 from typing import Any, TypeGuard
 
 from artstore.errors import UnsafePathError, UnsupportedFormatError
-from artstore.storage import Digest, canonical_json, parse_format
+from artstore.storage import Chunk, Digest, canonical_json, parse_manifest_format
 
 __all__ = [
     "MAX_SEGMENT_BYTES",
@@ -91,14 +91,6 @@ def check_tree(paths: Iterable[str]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Chunk:
-    """One piece of a file stored as several blobs."""
-
-    digest: Digest
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
 class FileEntry:
     """One file of a version: its path, content digest and size."""
 
@@ -108,6 +100,10 @@ class FileEntry:
     executable: bool = False
     chunks: tuple[Chunk, ...] = ()
 
+    def blob_refs(self) -> tuple[Chunk, ...]:
+        """The blobs the file is made of, in order: its chunks, or the one blob of its bytes."""
+        return self.chunks or (Chunk(self.digest, self.size),)
+
     def manifest_object(self) -> dict[str, Any]:
         """The entry's object in the manifest document (docs/format.md), without its path,
         which is the object's key."""
@@ -115,8 +111,15 @@ class FileEntry:
         if self.executable:
             obj["exec"] = True
         if self.chunks:
-            obj["chunks"] = [{"digest": c.digest.hex, "size": c.size} for c in self.chunks]
+            obj["chunks"] = [_chunk_object(c) for c in self.chunks]
         return obj
+
+
+def _chunk_object(chunk: Chunk) -> dict[str, Any]:
+    obj: dict[str, Any] = {"digest": chunk.digest.hex, "size": chunk.size}
+    if chunk.tensor is not None:
+        obj["tensor"] = chunk.tensor
+    return obj
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +157,9 @@ class Manifest:
     def encode(self) -> bytes:
         """The canonical bytes: what is hashed to name the manifest."""
         if any(e.chunks for e in self.entries.values()):
+            # Format 2: a format-1 reader refuses it by name (docs/format.md).
             return canonical_json(
-                {"entries": {p: e.manifest_object() for p, e in self.entries.items()}, "format": 1}
+                {"entries": {p: e.manifest_object() for p, e in self.entries.items()}, "format": 2}
             )
         return encode_entries(
             (e.path, e.digest.hex, e.size, e.executable) for e in self.entries.values()
@@ -166,7 +170,8 @@ class Manifest:
         """Parse manifest bytes, validating every path as on write.
 
         Raises:
-            UnsupportedFormatError: not a format-1 manifest.
+            UnsupportedFormatError: not a manifest of format 1 or 2, a chunked entry in a
+                format-1 manifest, or chunks whose sizes do not add up to the file's.
             UnsafePathError: a path is unsafe, two paths collide after normalisation, or one
                 path is a file inside another.
         """
@@ -176,8 +181,10 @@ class Manifest:
             raise UnsupportedFormatError(f"{where} is not valid JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
             raise UnsupportedFormatError(f"{where} has no entries object")
-        parse_format(data.get("format"), where)
-        return cls.build(_decode_entry(path, obj, where) for path, obj in data["entries"].items())
+        chunked = parse_manifest_format(data.get("format"), where) == 2
+        return cls.build(
+            _decode_entry(path, obj, where, chunked) for path, obj in data["entries"].items()
+        )
 
 
 def encode_entries(rows: Iterable[tuple[str, str, int, bool]]) -> bytes:
@@ -205,7 +212,7 @@ def encode_entries(rows: Iterable[tuple[str, str, int, bool]]) -> bytes:
 _EXEC = '"exec":true,'
 
 
-def _decode_entry(path: str, obj: object, where: str) -> FileEntry:
+def _decode_entry(path: str, obj: object, where: str, chunked: bool) -> FileEntry:
     safe = safe_relpath(path)
     if not isinstance(obj, dict):
         raise UnsupportedFormatError(f"{where}: entry {path!r} is not an object")
@@ -217,8 +224,16 @@ def _decode_entry(path: str, obj: object, where: str) -> FileEntry:
     size = obj.get("size")
     if not _is_size(size):
         raise UnsupportedFormatError(f"{where}: entry {path!r} has no valid size")
+    if "chunks" in obj and not chunked:
+        raise UnsupportedFormatError(
+            f"{where}: entry {path!r} is chunked, which only format 2 manifests may hold"
+        )
     try:
         chunks = tuple(_decode_chunk(c, path, where) for c in obj.get("chunks", ()))
+        if "chunks" in obj and (not chunks or sum(c.size for c in chunks) != size):
+            raise UnsupportedFormatError(
+                f"{where}: entry {path!r} has chunks that do not add up to its size"
+            )
         return FileEntry(
             path=safe,
             digest=Digest.parse(obj["digest"]),
@@ -235,7 +250,9 @@ def _is_size(value: object) -> TypeGuard[int]:
 
 
 def _decode_chunk(obj: Any, path: str, where: str) -> Chunk:
-    size = obj["size"]
-    if not _is_size(size):
+    size, tensor = obj["size"], obj.get("tensor")
+    if not _is_size(size) or size == 0:
         raise UnsupportedFormatError(f"{where}: entry {path!r} has a chunk with no valid size")
-    return Chunk(Digest.parse(obj["digest"]), size)
+    if tensor is not None and (not isinstance(tensor, str) or not tensor):
+        raise UnsupportedFormatError(f"{where}: entry {path!r} has a chunk with a bad tensor name")
+    return Chunk(Digest.parse(obj["digest"]), size, tensor)

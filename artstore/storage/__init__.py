@@ -6,14 +6,17 @@ It knows bytes and digests, nothing of artifacts or rows.
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback, TqdmCallback
 
 from artstore.storage.blobstore import DEBRIS_GRACE, BlobStore, PutResult
+from artstore.storage.chunks import Chunk
 from artstore.storage.digest import CHUNK_SIZE, HASH_NAME, Digest, Hasher, hash_bytes, hash_file
 from artstore.storage.format import (
     FORMAT_CURRENT,
     FORMAT_MAX,
     FORMAT_MIN,
+    MANIFEST_FORMAT_MAX,
     StoreFormat,
     canonical_json,
     parse_format,
+    parse_manifest_format,
 )
 from artstore.storage.layout import Kind, key_for
 from artstore.storage.root import init_store, open_store
@@ -36,9 +39,11 @@ __all__ = [
     "FORMAT_MAX",
     "FORMAT_MIN",
     "HASH_NAME",
+    "MANIFEST_FORMAT_MAX",
     "AnyStatKey",
     "BlobStore",
     "Callback",
+    "Chunk",
     "Digest",
     "Hasher",
     "Kind",
@@ -60,6 +65,7 @@ __all__ = [
     "key_for",
     "open_store",
     "parse_format",
+    "parse_manifest_format",
     "stat_key",
     "stat_sources",
 ]

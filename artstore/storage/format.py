@@ -16,15 +16,21 @@ __all__ = [
     "FORMAT_CURRENT",
     "FORMAT_MAX",
     "FORMAT_MIN",
+    "MANIFEST_FORMAT_MAX",
     "StoreFormat",
     "canonical_json",
     "parse_format",
+    "parse_manifest_format",
     "parse_marker",
 ]
 
 FORMAT_MIN = 1
 FORMAT_MAX = 1
 FORMAT_CURRENT: Literal[1] = 1
+#: Manifests holding a chunked file are format 2, so that a reader of format 1 alone refuses
+#: them by name instead of taking a file's digest for a blob; all others stay format 1 and keep
+#: their digests.
+MANIFEST_FORMAT_MAX = 2
 # The id keys per-user caches, so it must be a safe file name: what artstore writes.
 _STORE_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -35,22 +41,37 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def parse_format(data: object, where: str) -> Literal[1]:
-    """Narrow a document's ``format`` field to a version this code reads.
+    """Narrow a store marker's ``format`` field to a version this code reads.
 
     Raises:
         UnsupportedFormatError: the field is missing or names another version.
     """
+    _check_format(data, where, FORMAT_MAX)
+    return 1
+
+
+def parse_manifest_format(data: object, where: str) -> Literal[1, 2]:
+    """Narrow a manifest's ``format`` field to a version this code reads.
+
+    Raises:
+        UnsupportedFormatError: the field is missing or names another version.
+    """
+    _check_format(data, where, MANIFEST_FORMAT_MAX)
+    return 1 if data == 1 else 2
+
+
+def _check_format(data: object, where: str, newest: int) -> None:
     # Exactly the integer: 1.0, true and "1" compare or convert equal, but no artstore
-    # writes them, so a marker holding one was made by hand or by another tool.
-    if type(data) is int and data == 1:
-        return 1
-    if type(data) is int and data > FORMAT_MAX:
+    # writes them, so a document holding one was made by hand or by another tool.
+    if type(data) is int and FORMAT_MIN <= data <= newest:
+        return
+    if type(data) is int and data > newest:
         raise UnsupportedFormatError(
             f"{where} has format {data}; this artstore reads formats "
-            f"{FORMAT_MIN}-{FORMAT_MAX}: upgrade artstore"
+            f"{FORMAT_MIN}-{newest}: upgrade artstore"
         )
     raise UnsupportedFormatError(
-        f"{where} has format {data!r}; this artstore reads formats {FORMAT_MIN}-{FORMAT_MAX}"
+        f"{where} has format {data!r}; this artstore reads formats {FORMAT_MIN}-{newest}"
     )
 
 

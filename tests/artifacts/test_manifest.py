@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from artstore.artifacts import Artifact, FileEntry, Manifest, safe_relpath
 from artstore.errors import UnsafePathError, UnsupportedFormatError
-from artstore.storage import Digest, canonical_json
+from artstore.storage import Chunk, Digest, canonical_json
 from tests.strategies import hostile_relpaths, manifests, safe_relpaths
 
 D = Digest.parse("3c9e102628997f44ac87b0b131c6992d")
@@ -34,9 +34,46 @@ def test_manifest_round_trips_and_encoding_is_canonical(manifest):
 @given(manifests())
 def test_exec_flag_is_written_only_for_executable_files(manifest):
     data = json.loads(manifest.encode())
-    assert data["format"] == 1
+    assert data["format"] == (2 if any(e.chunks for e in manifest) else 1)
     for path, entry in manifest.entries.items():
         assert ("exec" in data["entries"][path]) is entry.executable
+
+
+def test_a_chunked_file_makes_a_format_2_manifest_with_its_tensor_names():
+    chunks = (Chunk(D, 2), Chunk(D, 4, tensor="w"))
+    manifest = Manifest.build([FileEntry("m.safetensors", D, 6, chunks=chunks)])
+    assert manifest.encode() == (
+        b'{"entries":{"m.safetensors":{"chunks":[{"digest":"3c9e102628997f44ac87b0b131c6992d",'
+        b'"size":2},{"digest":"3c9e102628997f44ac87b0b131c6992d","size":4,"tensor":"w"}],'
+        b'"digest":"3c9e102628997f44ac87b0b131c6992d","size":6}},"format":2}'
+    )
+    assert manifest.entries["m.safetensors"].blob_refs() == chunks
+    assert FileEntry("a", D, 6).blob_refs() == (Chunk(D, 6),)
+
+
+def _chunked(fmt: int, *chunks: dict[str, object]) -> bytes:
+    entry = {"chunks": list(chunks), "digest": D.hex, "size": 6}
+    return json.dumps({"entries": {"m": entry}, "format": fmt}).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (_chunked(1, {"digest": D.hex, "size": 6}), "only format 2 manifests"),
+        (_chunked(2, {"digest": D.hex, "size": 5}), "do not add up"),
+        (_chunked(2), "do not add up"),
+        (_chunked(2, {"digest": D.hex, "size": 6}, {"digest": D.hex, "size": 0}), "no valid size"),
+        (_chunked(2, {"digest": D.hex, "size": 6, "tensor": ""}), "bad tensor name"),
+        (_chunked(2, {"digest": D.hex, "size": 6, "tensor": 7}), "bad tensor name"),
+        (
+            _chunked(3, {"digest": D.hex, "size": 6}),
+            "format 3; this artstore reads formats 1-2: upgrade",
+        ),
+    ],
+)
+def test_malformed_chunked_entries_are_refused_by_name(raw, message):
+    with pytest.raises(UnsupportedFormatError, match=message):
+        Manifest.decode(raw)
 
 
 def test_canonical_manifest_bytes():
@@ -148,7 +185,7 @@ def test_decode_refuses_unsafe_paths(path):
     "raw",
     [
         b"not json",
-        b'{"format":2,"entries":{}}',
+        b'{"format":3,"entries":{}}',
         b'{"entries":{}}',
         b'{"format":1}',
         b'{"format":1,"entries":{"a":{"digest":"xyz","size":1}}}',
