@@ -346,6 +346,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
         "versions": report.versions,
         "files": report.files,
         "run_files": report.run_files,
+        "media": report.media,
         "blobs": report.blobs,
         "bytes": report.bytes,
         "problems": [_problem_json(p) for p in report.problems],
@@ -368,6 +369,8 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
         "reason": problem.reason,
         "quarantined": problem.quarantined,
         "run": problem.run,
+        "key": problem.key,
+        "step": problem.step,
     }
 
 

@@ -1,6 +1,6 @@
 """Checking stored versions: every manifest readable and safe, every blob present with the
 size its manifest says (and, deeply, hashing to its name); for the whole store, the files kept
-with runs too; repairing what can heal.
+with runs and the media blobs their histories reference too; repairing what can heal.
 
 Repair never deletes data: a corrupt object is moved aside to ``quarantine/``, so that the
 next put of the good file stores it again, and staging files of interrupted writes older than
@@ -9,15 +9,17 @@ next put of the good file stores it again, and staging files of interrupted writ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from artstore.artifacts.lookup import every_version, get_version, list_versions
 from artstore.artifacts.manifest import FileEntry
+from artstore.artifacts.media import blobs_of, check_reference
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import CorruptBlobError, NotFoundError, UserError
-from artstore.lineage import RunFile
+from artstore.errors import CorruptBlobError, InvalidValueError, NotFoundError, UserError
+from artstore.lineage import MetricRecord, RunFile
 from artstore.storage import BlobStore, Digest, Kind
 
 if TYPE_CHECKING:
@@ -25,19 +27,22 @@ if TYPE_CHECKING:
 
 __all__ = ["Problem", "ProblemKind", "VerifyReport", "verify", "verify_versions"]
 
-ProblemKind = Literal["missing", "corrupt", "wrong-size", "bad-manifest"]
+ProblemKind = Literal["missing", "corrupt", "wrong-size", "bad-manifest", "bad-reference"]
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with one version or run: a missing, corrupt or wrong-sized file, or a
-    manifest that is missing, corrupt, unreadable or unsafe.
+    """One thing wrong with one version or run: a missing, corrupt or wrong-sized file or media
+    blob, a manifest that is missing, corrupt, unreadable or unsafe, or a media reference in a
+    run's history that is malformed (``bad-reference``).
 
-    ``version`` names what holds the file (``run <id>`` for a file kept with a run, whose id is
-    then ``run``); ``digest`` is the expected digest (the blob's, or the manifest's for
-    ``bad-manifest``); ``actual`` what the bytes hash to when they were hashed;
-    ``size``/``actual_size`` the sizes of a ``wrong-size`` file; ``reason`` why a manifest is
-    bad; ``quarantined`` where repair moved the damaged object (relative to the store root).
+    ``version`` names what holds the file (``run <id>`` for a file kept with a run or a media
+    blob of its history, whose id is then ``run``); a media blob has the ``key`` and ``step``
+    it was logged at (its ``path`` is the key); ``digest`` is the expected digest (the blob's,
+    or the manifest's for ``bad-manifest``); ``actual`` what the bytes hash to when they were
+    hashed; ``size``/``actual_size`` the sizes of a ``wrong-size`` file; ``reason`` why a
+    manifest or a media reference is bad; ``quarantined`` where repair moved the damaged
+    object (relative to the store root).
     """
 
     version: str
@@ -50,11 +55,18 @@ class Problem:
     reason: str | None = None
     quarantined: str | None = None
     run: str | None = None
+    key: str | None = None
+    step: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.version} {self.path!r}"
+        if self.key is None:
+            where = f"{self.version} {self.path!r}"
+        else:
+            where = f"{self.version} {self.key!r} step {self.step}"
         if self.kind == "bad-manifest":
             text = f"{self.version} manifest {self.digest}: {self.reason}"
+        elif self.kind == "bad-reference":
+            text = f"{where}: {self.reason}"
         elif self.kind == "missing":
             text = f"{where}: missing (blob {self.digest})"
         elif self.kind == "corrupt":
@@ -79,16 +91,18 @@ class Problem:
 class VerifyReport:
     """What a verification read, what it found wrong, and what it repaired.
 
-    ``files`` counts the files of versions, ``run_files`` the files kept with runs (checked in
-    the whole-store verification); ``debris`` and ``debris_bytes`` count the staging files of
-    interrupted writes found in ``tmp/`` (older than the grace period); ``debris_removed`` how
-    many of them repair removed.
+    ``files`` counts the files of versions, ``run_files`` the files kept with runs and
+    ``media`` the media blobs their histories reference (each checked in the whole-store
+    verification, a blob logged at two steps counting twice); ``debris`` and ``debris_bytes``
+    count the staging files of interrupted writes found in ``tmp/`` (older than the grace
+    period); ``debris_removed`` how many of them repair removed.
     """
 
     deep: bool = False
     versions: int = 0
     files: int = 0
     run_files: int = 0
+    media: int = 0
     blobs: int = 0
     bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -118,8 +132,9 @@ def verify(
     repo: Repository, ref: str | None = None, *, deep: bool = False, repair: bool = False
 ) -> VerifyReport:
     """Check one version (``name:ref``), every version of an artifact (``name``), or the
-    whole store (None, which also checks the files kept with runs and counts the staging files
-    of interrupted writes); see
+    whole store (None, which also checks the files kept with runs and the media blobs their
+    histories reference, each read in one catalog query, and counts the staging files of
+    interrupted writes); see
     :meth:`artstore.artifacts.Store.verify` for the contract.
 
     Raises:
@@ -131,12 +146,15 @@ def verify(
         versions = [get_version(repo, ref)]
     else:
         versions = list_versions(repo, ref)
-    run_files: list[tuple[str, RunFile]] = []
-    if ref is None:
-        runs = repo.catalog.runs
-        run_files = [(run.id, kept) for run in runs.newest_first() for kept in runs.files(run.id)]
+    whole = ref is None
     return verify_versions(
-        repo.blobs, versions, deep=deep, repair=repair, debris=ref is None, run_files=run_files
+        repo.blobs,
+        versions,
+        deep=deep,
+        repair=repair,
+        debris=whole,
+        run_files=repo.catalog.runs.every_file() if whole else (),
+        run_media=repo.catalog.runs.every_media() if whole else (),
     )
 
 
@@ -148,6 +166,7 @@ def verify_versions(
     repair: bool = False,
     debris: bool = False,
     run_files: Iterable[tuple[str, RunFile]] = (),
+    run_media: Iterable[MetricRecord] = (),
 ) -> VerifyReport:
     """Check every version, each blob once, and report every problem of every version.
 
@@ -159,6 +178,7 @@ def verify_versions(
             a blob whose bytes are good stays), and remove stale staging files.
         debris: count (and with ``repair`` remove) the staging files in ``tmp/``.
         run_files: files kept with runs, each with its run's id, to check as version files.
+        run_media: media values of runs' histories, whose blobs to check as version files.
     """
     report = VerifyReport(deep=deep)
     seen: dict[Digest, _Blob] = {}
@@ -184,6 +204,8 @@ def verify_versions(
         report.run_files += 1
         entry = FileEntry(kept.name, Digest.parse(kept.digest), kept.size)
         _check(blobs, f"run {run_id}", entry, seen, report, deep=deep, repair=repair, run=run_id)
+    for row in run_media:
+        _check_media(blobs, row, seen, report, deep=deep, repair=repair)
     if debris:
         stale = blobs.debris()
         report.debris = len(stale)
@@ -203,6 +225,8 @@ def _check(
     deep: bool,
     repair: bool,
     run: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
 ) -> None:
     found = seen.get(entry.digest)
     if found is None:
@@ -214,7 +238,33 @@ def _check(
         _repair(blobs, entry.digest, found, report)
         problem = _blob_problem(label, entry, found)
     if problem is not None:
-        report.problems.append(problem if run is None else replace(problem, run=run))
+        named = replace(problem, run=run, key=key, step=step)
+        report.problems.append(problem if run is None else named)
+
+
+def _check_media(
+    blobs: BlobStore,
+    row: MetricRecord,
+    seen: dict[Digest, _Blob],
+    report: VerifyReport,
+    *,
+    deep: bool,
+    repair: bool,
+) -> None:
+    label, run, key, step = f"run {row.run_id}", row.run_id, row.key, row.step
+    try:
+        ref = check_reference(json.loads(row.media or ""))
+    except (ValueError, InvalidValueError) as exc:  # json.JSONDecodeError is a ValueError
+        report.problems.append(
+            Problem(label, key, "bad-reference", "", reason=str(exc), run=run, key=key, step=step)
+        )
+        return
+    for digest, size in blobs_of(ref):
+        report.media += 1
+        entry = FileEntry(key, Digest.parse(digest), size)
+        _check(
+            blobs, label, entry, seen, report, deep=deep, repair=repair, run=run, key=key, step=step
+        )
 
 
 def _inspect(blobs: BlobStore, digest: Digest, deep: bool) -> _Blob:

@@ -27,7 +27,7 @@ def command(
     its size (with --deep: hashes to its digest); list every problem (exit 1 if any).
 
     With NAME:REF one version, with NAME every version of it, else the whole store (and the
-    files kept with runs).
+    files kept with runs and the media blobs their histories reference).
     """
     report = store_from(ctx).verify(target, deep=deep, repair=repair)
     if as_json:
@@ -39,6 +39,7 @@ def command(
         click.echo(
             f"verified {_count(report.versions, 'version')}, {_count(report.files, 'file')}, "
             f"{_count(report.run_files, 'run file') + ', ' if report.run_files else ''}"
+            f"{_count(report.media, 'media blob') + ', ' if report.media else ''}"
             f"{_count(report.blobs, 'blob')} ({human_size(report.bytes)}"
             f"{', hashed' if deep else ''}): {verdict}"
         )

@@ -166,6 +166,15 @@ class CatalogRuns:
         """
         return self._tx.read(lambda s: runs.files(s, run_id))
 
+    def every_file(self) -> list[tuple[str, RunFile]]:
+        """(run id, file) for the files kept with every run, each as last saved, by run id
+        then name, in one query."""
+        return self._tx.read(runs.every_file)
+
+    def every_media(self) -> list[MetricRecord]:
+        """Every media value of every run, by run id, step and key, in one query."""
+        return self._tx.read(runs.every_media)
+
     def add_alert(self, run_id: str, alert: RunAlert) -> None:
         """Record an alert a run raised.
 

@@ -39,6 +39,8 @@ __all__ = [
     "create_run",
     "edges_of_run",
     "effective_status",
+    "every_file",
+    "every_media",
     "files",
     "find_run",
     "get_run",
@@ -334,6 +336,36 @@ def _all_files(session: Session, run_id: str) -> list[RunFile]:
         .order_by(col(RunFileRow.saved_at), col(RunFileRow.id))
     )
     return [RunFile(row.name, row.digest, row.size, row.policy, row.saved_at) for row in rows]
+
+
+def every_file(session: Session) -> list[tuple[str, RunFile]]:
+    """(run id, file) for the files kept with every run, each as last saved, by run id then
+    name: one query for the whole catalog."""
+    rows = session.exec(
+        select(RunFileRow).order_by(
+            col(RunFileRow.run_id), col(RunFileRow.saved_at), col(RunFileRow.id)
+        )
+    )
+    newest = {
+        (row.run_id, row.name): RunFile(row.name, row.digest, row.size, row.policy, row.saved_at)
+        for row in rows
+    }
+    return [(run_id, newest[run_id, name]) for run_id, name in sorted(newest)]
+
+
+def every_media(session: Session) -> list[MetricRecord]:
+    """Every media value of every run (``value`` and ``text`` None), by run id, step and key:
+    one query for the whole catalog."""
+    t = SQLModel.metadata.tables["metrics"]
+    query = (
+        sa_select(t.c.run_id, t.c.step, t.c.key, t.c.time, t.c.media)
+        .where(t.c.media.is_not(None))
+        .order_by(t.c.run_id, t.c.step, t.c.key, t.c.id)
+    )
+    return [
+        MetricRecord(run_id, step, key, None, None, time, media)
+        for run_id, step, key, time, media in session.execute(query)
+    ]
 
 
 def files(session: Session, run_id: str) -> list[RunFile]:

@@ -247,9 +247,11 @@ def test_cli_json_lists_every_field(store: Store, store_url: str, tmp_path: Path
             "reason": None,
             "quarantined": None,
             "run": None,
+            "key": None,
+            "step": None,
         }
     ]
-    assert data["run_files"] == 0
+    assert data["run_files"] == 0 and data["media"] == 0
 
     text = runner.invoke(cli, ["--store", store_url, "verify"])
     assert text.exit_code == 1
