@@ -1,4 +1,5 @@
-"""Tracker benchmark: ``run.log()`` of 100,000 steps x 10 scalars against raw ``sqlite3``.
+"""Tracker benchmark: ``run.log()`` of 100,000 steps x 10 scalars against raw ``sqlite3``;
+media (images and histograms) against a floor and W&B.
 
 Two child processes alternate, ``--rounds`` times (default 3), each on fresh files:
 
@@ -14,11 +15,19 @@ Two child processes alternate, ``--rounds`` times (default 3), each on fresh fil
   in the catalog. The rows are counted in ``catalog.db`` afterwards. The same loop without the
   ``run.log`` call is timed too (the dict-building overhead, reported beside).
 
+A media workload follows (``--media-steps``, default 1,000): each step logs an ``Image`` of a
+different 64x64x3 array and a ``Histogram`` of 1,000 floats, against a floor measured in the
+same run (Pillow PNG files plus a JSON line per step, then one ``syncfs``) and, when a Python
+that imports wandb is at hand (``--wandb-python``; a separate venv keeps wandb's dependencies
+out of artstore's), W&B offline. Per-step time until durable, bytes stored and the ratio to the
+floor are reported.
+
 Each child runs under ``/usr/bin/time -f %M`` (``_harness.run``) so its own peak RSS is known.
 Medians of the rounds are reported. Targets: ``run.log`` <= 10 us per call; durable time
 <= 3x the baseline's.
 
-Usage: ``python benchmarks/tracker.py [--quick] [--out FILE] [--workdir DIR] [--rounds N]``.
+Usage: ``python benchmarks/tracker.py [--quick] [--out FILE] [--workdir DIR] [--rounds N]
+[--media-steps N] [--wandb-python PYTHON]``.
 Without ``--out`` the section is printed; ``--out benchmarks/RESULTS.md`` replaces only the
 ``tracker`` section of that file.
 """
@@ -39,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (
     describe_machine,
+    format_bytes,
     format_seconds,
     load_average,
     make_workdir,
@@ -225,6 +235,223 @@ def measure_round(work: Path, index: int, res: Results, log: Any) -> None:
     )
 
 
+# -- media workload ----------------------------------------------------------------------------
+
+MEDIA_STEPS = 1_000
+QUICK_MEDIA_STEPS = 100
+
+# The same pictures and values in every worker: a smooth gradient moved by the step, with
+# noise, so each PNG differs and compresses as a photo-like image does (not as pure noise).
+MEDIA_DATA = r"""
+import numpy as np
+def media_inputs(steps):
+    rng = np.random.default_rng(7)
+    ys, xs = np.mgrid[0:64, 0:64]
+    images, values = [], []
+    for step in range(steps):
+        base = np.stack([(xs * 4 + step) % 256, (ys * 4 + 2 * step) % 256,
+                         ((xs + ys) * 2 + 3 * step) % 256], axis=-1)
+        noise = rng.integers(-8, 9, size=(64, 64, 3))
+        images.append(np.clip(base + noise, 0, 255).astype(np.uint8))
+        values.append(rng.normal(loc=step * 0.001, scale=1.0, size=1_000))
+    return images, values
+def tree_bytes(path):
+    import os
+    total = 0
+    for folder, _, files in os.walk(path):
+        total += sum(os.lstat(os.path.join(folder, n)).st_size for n in files)
+    return total
+"""
+
+MEDIA_FLOOR_WORKER = (
+    MEDIA_DATA
+    + r"""
+import ctypes, json, os, sys, time
+from PIL import Image
+folder, steps = sys.argv[1], int(sys.argv[2])
+images, values = media_inputs(steps)
+os.makedirs(folder)
+t0 = time.perf_counter()
+with open(os.path.join(folder, "history.jsonl"), "w") as lines:
+    for step in range(steps):
+        name = f"img-{step}.png"
+        Image.fromarray(images[step]).save(os.path.join(folder, name), format="PNG")
+        counts, edges = np.histogram(values[step], bins=64)
+        lines.write(json.dumps({"_step": step, "img": name, "h": {"bins": edges.tolist(),
+                                "values": counts.tolist()}}) + "\n")
+loop = time.perf_counter() - t0
+fd = os.open(folder, os.O_RDONLY)
+ctypes.CDLL(None, use_errno=True).syncfs(fd)
+os.close(fd)
+durable = time.perf_counter() - t0
+print(json.dumps({"loop": loop, "durable": durable, "bytes": tree_bytes(folder),
+                  "images": sum(1 for n in os.listdir(folder) if n.endswith(".png"))}))
+"""
+)
+
+MEDIA_ARTSTORE_WORKER = (
+    MEDIA_DATA
+    + r"""
+import json, sqlite3, sys, time
+import artstore as art
+url, steps = sys.argv[1], int(sys.argv[2])
+images, values = media_inputs(steps)
+store = art.Store.init(url)
+run = art.init(project="bench", name="media", store=store, capture_console=False)
+before = tree_bytes(url)
+t0 = time.perf_counter()
+for step in range(steps):
+    run.log({"img": art.Image(images[step]), "h": art.Histogram(values[step])})
+loop = time.perf_counter() - t0
+run.finish()
+durable = time.perf_counter() - t0
+db = sqlite3.connect(url + "/catalog.db")
+rows = db.execute("SELECT count(*) FROM metrics WHERE run_id = ? AND key = 'img'",
+                  (run.id,)).fetchone()[0]
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.close()
+print(json.dumps({"loop": loop, "durable": durable, "bytes": tree_bytes(url) - before,
+                  "images": rows}))
+"""
+)
+
+MEDIA_WANDB_WORKER = (
+    MEDIA_DATA
+    + r"""
+import json, os, sys, time
+import wandb
+folder, steps = sys.argv[1], int(sys.argv[2])
+images, values = media_inputs(steps)
+run = wandb.init(project="bench", mode="offline", dir=folder)
+before = tree_bytes(folder)
+t0 = time.perf_counter()
+for step in range(steps):
+    run.log({"img": wandb.Image(images[step]), "h": wandb.Histogram(values[step])})
+loop = time.perf_counter() - t0
+run.finish()
+durable = time.perf_counter() - t0
+pngs = sum(1 for _, _, files in os.walk(folder) for n in files if n.endswith(".png"))
+print(json.dumps({"loop": loop, "durable": durable, "bytes": tree_bytes(folder) - before,
+                  "images": pngs}))
+"""
+)
+
+MEDIA_LOGGERS = ("floor", "artstore", "wandb")
+
+
+@dataclass
+class MediaResults:
+    steps: int
+    wandb: str  # the wandb version measured, or why it was not
+    loop: dict[str, list[float]] = field(default_factory=dict)
+    durable: dict[str, list[float]] = field(default_factory=dict)
+    stored: dict[str, list[int]] = field(default_factory=dict)
+    images: dict[str, list[int]] = field(default_factory=dict)
+    rss_kib: dict[str, list[int]] = field(default_factory=dict)
+
+    def loggers(self) -> list[str]:
+        return [name for name in MEDIA_LOGGERS if self.durable.get(name)]
+
+    def ms_per_step(self, name: str) -> float:
+        return median(self.durable[name]) / self.steps * 1e3
+
+    def ratio(self, name: str) -> float:
+        """Durable time / the floor's, the median of the per-round ratios."""
+        return median([d / f for d, f in zip(self.durable[name], self.durable["floor"],
+                                              strict=True)])  # fmt: skip
+
+    def images_ok(self) -> bool:
+        return all(n == self.steps for counts in self.images.values() for n in counts)
+
+
+def wandb_version(python: str) -> str | None:
+    """The wandb version ``python`` imports, or None."""
+    probe = run([python, "-c", "import wandb; print(wandb.__version__)"], check=False)
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def measure_media_round(
+    work: Path, index: int, res: MediaResults, wandb_python: str | None, log: Any
+) -> None:
+    folder = work / f"media-{index}"
+    folder.mkdir()
+    workers = {
+        "floor": ([sys.executable, "-c", MEDIA_FLOOR_WORKER, str(folder / "floor")], {}),
+        "artstore": (
+            [sys.executable, "-c", MEDIA_ARTSTORE_WORKER, str(folder / "store")],
+            {"XDG_CACHE_HOME": str(folder / "cache"), "ARTSTORE_MODE": "online"},
+        ),
+    }
+    if wandb_python is not None:
+        workers["wandb"] = (
+            [wandb_python, "-c", MEDIA_WANDB_WORKER, str(folder / "wandb")],
+            {"WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true", "WANDB_DISABLE_CODE": "true",
+             "WANDB_CONSOLE": "off", "WANDB_CACHE_DIR": str(folder / "wandb-cache"),
+             "WANDB_CONFIG_DIR": str(folder / "wandb-config"), "WANDB_DATA_DIR":
+             str(folder / "wandb-data")},
+        )  # fmt: skip
+    parts = []
+    for name, (argv, env) in workers.items():
+        done = run([*argv, str(res.steps)], env=env, cwd=folder)
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        res.loop.setdefault(name, []).append(out["loop"])
+        res.durable.setdefault(name, []).append(out["durable"])
+        res.stored.setdefault(name, []).append(out["bytes"])
+        res.images.setdefault(name, []).append(out["images"])
+        res.rss_kib.setdefault(name, []).append(done.max_rss_kib)
+        parts.append(f"{name} {out['durable'] / res.steps * 1e3:.2f} ms/step "
+                     f"{format_bytes(out['bytes'])}")  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
+    log(f"  media round {index}: " + "; ".join(parts))
+
+
+MEDIA_LABELS = {
+    "floor": "Floor: Pillow PNG files + a JSON line per step, one `syncfs`",
+    "artstore": "artstore: `run.log({Image, Histogram})`, until `finish()` returned",
+    "wandb": "W&B offline: `wandb.log({Image, Histogram})`, until `finish()` returned",
+}
+
+
+def render_media(res: MediaResults) -> list[str]:
+    steps = res.steps
+    lines = [
+        "### Media workload",
+        "",
+        f'{steps:,} steps, each `log({{"img": Image(64x64x3 uint8 array), "h": '
+        "Histogram(1,000 floats)})`; every image differs (a gradient moved by the step, with "
+        "noise). Each round runs the floor, artstore and W&B in that order, each in its own "
+        "child process on fresh folders; the arrays are made before the clock starts. Times "
+        "run from the first `log()` until everything is written (`finish()` returned; for "
+        "the floor, `syncfs` returned). *Stored* is what the store or folder grew by. "
+        f"W&B: {res.wandb}.",
+        "",
+        "| Logger | Per step (median) | Min – max | Loop only | Stored | Ratio to floor | "
+        "Images kept | Peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in res.loggers():
+        durable = res.durable[name]
+        lines.append(
+            f"| {MEDIA_LABELS[name]} | {res.ms_per_step(name):.2f} ms | "
+            f"{_spread(durable, 1e3 / steps, 'ms', '.2f')} | "
+            f"{median(res.loop[name]) / steps * 1e3:.2f} ms | "
+            f"{format_bytes(median(res.stored[name]))} | {res.ratio(name):.2f}× | "
+            f"{', '.join(f'{n:,}' for n in res.images[name])} | "
+            f"{max(res.rss_kib[name]) / 1024:.0f} MiB |"
+        )
+    lines += [
+        "",
+        f"Every round kept {steps:,} images per logger: {_verdict(res.images_ok())}. W&B's "
+        "figure counts the PNG files under its run folder; artstore's the `img` rows in "
+        "the catalog (each a reference to a content-addressed blob). artstore writes unfiltered "
+        "PNG rows compressed by zlib at level 6 and keeps each histogram's 65 edges and 64 "
+        "counts inline in the catalog; Pillow picks a PNG filter per image, which is why "
+        "the floor's files are smaller.",
+        "",
+    ]
+    return lines
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -257,6 +484,7 @@ def render(
     res: Results,
     started: datetime,
     elapsed: float,
+    media: MediaResults | None = None,
 ) -> str:
     steps, rows = res.steps, res.expected_rows
     mode = "quick (tiny sizes, smoke test only)" if args.quick else "full"
@@ -329,6 +557,7 @@ def render(
         "GIL, which leaves the writer room to keep up; this benchmark is the worst case for "
         "the backlog.",
         "",
+        *(render_media(media) if media is not None else []),
         "### Per round",
         "",
         "| Round | Baseline | `run.log` us/call | Durable | `finish()` | Ratio | "
@@ -364,6 +593,13 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: a new temp dir under $TMPDIR or /tmp)")  # fmt: skip
     parser.add_argument("--rounds", type=int, help="rounds (default 3; 1 with --quick)")
     parser.add_argument("--steps", type=int, help=f"steps (default {FULL_STEPS:,})")
+    parser.add_argument(
+        "--media-steps",
+        type=int,
+        help=f"media workload steps (default {MEDIA_STEPS:,}; 0 skips it)",
+    )
+    parser.add_argument("--wandb-python", help="a Python that imports wandb, for the W&B "
+                        "offline peer (default: this one, if it does)")  # fmt: skip
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -383,11 +619,12 @@ def main(argv: list[str] | None = None) -> int:
         log(f"tracker: {steps:,} steps x {KEYS} scalars, {args.rounds} rounds, work dir {work}")
         for i in range(args.rounds):
             measure_round(work, i + 1, res, log)
+        media = _measure_media(args, work, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     machine["Work dir"] += " (removed after the run)"
     machine["Load average at end"] = load_average()
-    section = render(args, machine, res, started, time.perf_counter() - t0)
+    section = render(args, machine, res, started, time.perf_counter() - t0, media)
     if args.out is not None:
         write_section(args.out, "tracker", section)
         log(f"tracker: wrote {args.out}")
@@ -398,7 +635,31 @@ def main(argv: list[str] | None = None) -> int:
         f"= {res.ratio():.2f}x baseline {median(res.baseline):.3f} s, "
         f"peak RSS {max(res.rss_kib) / 1024:.0f} MiB, rows ok {res.rows_ok()}"
     )
-    return 1 if args.strict and not res.all_pass() else 0
+    if media is not None:
+        log("tracker: media " + ", ".join(
+            f"{name} {media.ms_per_step(name):.2f} ms/step ({media.ratio(name):.2f}x floor)"
+            for name in media.loggers()))  # fmt: skip
+    ok = res.all_pass() and (media is None or media.images_ok())
+    return 1 if args.strict and not ok else 0
+
+
+def _measure_media(args: argparse.Namespace, work: Path, log: Any) -> MediaResults | None:
+    steps = args.media_steps
+    if steps is None:
+        steps = QUICK_MEDIA_STEPS if args.quick else MEDIA_STEPS
+    if steps == 0:
+        return None
+    python = args.wandb_python or sys.executable
+    version = wandb_version(python)
+    if version is None:
+        told = "--wandb-python" if args.wandb_python else "this Python"
+        res = MediaResults(steps, f"not measured (wandb does not import in {told})")
+    else:
+        res = MediaResults(steps, f"wandb {version} offline, in `{python}`")
+    log(f"tracker: media, {steps:,} steps, {args.rounds} rounds; W&B: {res.wandb}")
+    for i in range(args.rounds):
+        measure_media_round(work, i + 1, res, python if version else None, log)
+    return res
 
 
 if __name__ == "__main__":
