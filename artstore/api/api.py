@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from artstore.api.paths import ProjectPath, parse_project_path, parse_run_path
 from artstore.api.runs import ApiRun, Runs
 from artstore.artifacts import RunInfo, Store
-from artstore.artifacts.runs import matches
+from artstore.artifacts.runs import LOGICAL_OPERATORS, matches, run_value
 from artstore.errors import InvalidArgumentError, InvalidNameError, NotFoundError
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ _FILTER_KEYS = {
     "username": "user",
     "createdAt": "created_at",
 }
-_LOGICAL = ("$and", "$or", "$nor")
 _ORDER_COLUMNS = {
     "created_at": "created_at",
     "createdAt": "created_at",
@@ -43,11 +42,6 @@ _ORDER_COLUMNS = {
 }
 _COMPARISONS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
 _OVERRIDES = ("entity", "project")
-_COMBINE: dict[str, Callable[[list[bool]], bool]] = {
-    "$and": all,
-    "$or": any,
-    "$nor": lambda found: not any(found),
-}
 
 
 class Api:
@@ -160,7 +154,7 @@ class Api:
             records = self._repo.catalog.runs.newest_first(where.project)
             found = [r for r in records if _within(r, where)]
             _hint_dicts(found, wanted)
-            found = [r for r in found if _matches(r, wanted)]
+            found = [r for r in found if matches(r, wanted)]
             return (ApiRun(RunInfo(r, self._repo), self._repo) for r in sort(found))
 
         return Runs(load, _place_of(where.entity, where.project))
@@ -262,7 +256,7 @@ def _translate(filters: dict[str, Any]) -> dict[str, Any]:
     """W&B's filter names as :func:`matches` names them, through ``$and``/``$or``/``$nor``."""
     out: dict[str, Any] = {}
     for key, condition in filters.items():
-        if key in _LOGICAL:
+        if key in LOGICAL_OPERATORS:
             if not isinstance(condition, list) or not all(isinstance(c, dict) for c in condition):
                 raise InvalidArgumentError(f"{key} takes a list of filters, not {condition!r}")
             out[key] = [_translate(c) for c in condition]
@@ -271,17 +265,6 @@ def _translate(filters: dict[str, Any]) -> dict[str, Any]:
         else:
             out[_FILTER_KEYS.get(key, key)] = condition
     return out
-
-
-def _matches(record: RunRecord, filters: dict[str, Any]) -> bool:
-    plain = {k: v for k, v in filters.items() if k not in _LOGICAL}
-    if not matches(record, plain):
-        return False
-    return all(
-        _COMBINE[key]([_matches(record, clause) for clause in filters[key]])
-        for key in _LOGICAL
-        if key in filters
-    )
 
 
 def _sorter(order: str) -> Callable[[list[RunRecord]], list[RunRecord]]:
@@ -296,20 +279,22 @@ def _sorter(order: str) -> Callable[[list[RunRecord]], list[RunRecord]]:
     descending = order.startswith("-")
     head, _, rest = key.partition(".")
     if head in ("config", "summary", "summary_metrics") and rest:
-        field, parts = ("config" if head == "config" else "summary"), rest.split(".")
+        path = ("config." if head == "config" else "summary.") + rest
+
+        def value(record: RunRecord) -> Any:
+            return run_value(record, path)
+
     elif key in _ORDER_COLUMNS and not rest:
-        field, parts = _ORDER_COLUMNS[key], []
+        column = _ORDER_COLUMNS[key]
+
+        def value(record: RunRecord) -> Any:
+            return getattr(record, column)
+
     else:
         raise InvalidArgumentError(
             f"cannot order runs by {key!r}; use created_at, heartbeat_at, state, display_name, "
             "config.KEY or summary_metrics.KEY"
         )
-
-    def value(record: RunRecord) -> Any:
-        found: Any = getattr(record, field)
-        for part in parts:
-            found = found.get(part) if isinstance(found, dict) else None
-        return found
 
     def sort(records: list[RunRecord]) -> list[RunRecord]:
         # Oldest first, then a stable sort: runs of equal value keep W&B's default order.
@@ -329,7 +314,7 @@ def _sorter(order: str) -> Callable[[list[RunRecord]], list[RunRecord]]:
 def _hint_dicts(records: list[RunRecord], filters: dict[str, Any]) -> None:
     """Warn once for each filter that compares a value with a dict some run holds there."""
     for key, condition in filters.items():
-        if key in _LOGICAL:
+        if key in LOGICAL_OPERATORS:
             for clause in condition:
                 _hint_dicts(records, clause)
             continue
@@ -341,9 +326,7 @@ def _hint_dicts(records: list[RunRecord], filters: dict[str, Any]) -> None:
         if any(isinstance(expected, dict) for expected in compared):
             continue  # comparing with a dict on purpose
         for record in records:
-            found: Any = getattr(record, head)
-            for part in rest.split("."):
-                found = found.get(part) if isinstance(found, dict) else None
+            found = run_value(record, key)
             if isinstance(found, dict):
                 shown = "summary_metrics." + rest if head == "summary" else key
                 _warn_dict("filters", shown, found, "which no number or text equals or orders")

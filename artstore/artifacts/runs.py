@@ -4,7 +4,7 @@ runs)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from artstore.artifacts.version import ArtifactVersion
 
 __all__ = [
+    "LOGICAL_OPERATORS",
     "RunFileInfo",
     "RunInfo",
     "RunMediaInfo",
@@ -36,6 +37,7 @@ __all__ = [
     "list_runs",
     "matches",
     "pandas_module",
+    "run_value",
 ]
 
 
@@ -61,6 +63,13 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "$exists": lambda a, b: (a is not None) == bool(b),
     "$regex": _regex,
 }
+_COMBINE: dict[str, Callable[[Iterator[bool]], bool]] = {
+    "$and": all,
+    "$or": any,
+    "$nor": lambda found: not any(found),
+}
+#: The filter keys that combine a list of filters.
+LOGICAL_OPERATORS = tuple(_COMBINE)
 
 
 class RunInfo:
@@ -332,21 +341,31 @@ def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:
     Keys are ``state``, ``project``, ``entity``, ``name``, ``id``, ``user``, ``host``,
     ``created_at`` (ISO 8601 UTC text, ``2024-01-31T12:00:00``, compared as text), ``tags``
     (matches when the run has the tag, or any tag of a ``$in`` list) or dotted paths into
-    ``config.`` and
-    ``summary.``; values are compared for equality, or given as ``{"$gt": 0.9}``-style
-    operators ($eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists (a key missing or None
-    does not exist), $regex (a Python regular expression found in text)).
+    ``config.`` and ``summary.``; values are compared for equality, or given as
+    ``{"$gt": 0.9}``-style operators ($eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists (a
+    key missing or None does not exist), $regex (a Python regular expression found in text)).
+    ``$and``, ``$or`` and ``$nor`` take a list of such filters, as MongoDB's (and W&B's) do:
+    ``{"$or": [{"state": "failed"}, {"summary.acc": {"$lt": 0.5}}]}``.
 
     Raises:
+        InvalidArgumentError: ``$and``, ``$or`` or ``$nor`` not given a list of filters.
         UserError: an unknown key or operator.
     """
     for key, condition in filters.items():
+        if key in _COMBINE:
+            if not isinstance(condition, list) or not all(isinstance(c, dict) for c in condition):
+                raise InvalidArgumentError(
+                    f"{key} takes a list of filters, not {str(condition)[:80]!r}"
+                )
+            if not _COMBINE[key](matches(record, clause) for clause in condition):
+                return False
+            continue
         if key == "tags":
             wanted = condition.get("$in", []) if isinstance(condition, dict) else [condition]
             if not set(wanted) & set(record.tags):
                 return False
             continue
-        actual = _lookup(record, key)
+        actual = run_value(record, key)
         checks = condition if isinstance(condition, dict) else {"$eq": condition}
         for op, expected in checks.items():
             test = _OPERATORS.get(op)
@@ -360,7 +379,13 @@ def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:
     return True
 
 
-def _lookup(record: RunRecord, key: str) -> Any:
+def run_value(record: RunRecord, key: str) -> Any:
+    """What a run holds under a filter key (see :func:`matches`): a column, or the value at a
+    dotted path into its config or summary (None where a part is missing).
+
+    Raises:
+        UserError: an unknown key.
+    """
     head, _, rest = key.partition(".")
     if head in ("state", "status") and not rest:
         return record.status

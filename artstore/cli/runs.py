@@ -54,11 +54,23 @@ def command() -> None:
 
 
 def parse_filters(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``config.lr=0.001``, ``summary.acc>=0.9``, ``state=finished``, ``tags=baseline``."""
+    """``config.lr=0.001``, ``summary.acc>=0.9``, ``state=finished``, ``tags=baseline``, or a
+    JSON filter document as ``Store.runs`` takes it (``{"$or": [{...}, {...}]}``); a run must
+    match them all."""
     from artstore.errors import UserError
 
     filters: dict[str, Any] = {}
+    documents: list[dict[str, Any]] = []
     for pair in pairs:
+        if pair.lstrip().startswith("{"):
+            try:
+                document = json.loads(pair)
+            except json.JSONDecodeError as error:
+                raise UserError(f"--filter {pair[:80]!r} is not a JSON object: {error}") from None
+            if not isinstance(document, dict):
+                raise UserError(f"--filter {pair[:80]!r} is not a JSON object")
+            documents.append(document)
+            continue
         match = _FILTER.match(pair)
         if match is None:
             raise UserError(f"--filter takes KEY=VALUE (or >, >=, <, <=, !=), got {pair!r}")
@@ -74,6 +86,8 @@ def parse_filters(pairs: tuple[str, ...]) -> dict[str, Any]:
             filters[key] = value
             continue
         filters.setdefault(key, {})[_OPS[op]] = value
+    if documents:
+        filters["$and"] = documents
     return filters
 
 
@@ -93,7 +107,8 @@ def _short(summary: dict[str, Any], limit: int = 3) -> str:
     "filters",
     multiple=True,
     metavar="KEY=VALUE",
-    help="config.KEY, summary.KEY, state, entity, tags; =, !=, >, >=, <, <=.",
+    help="config.KEY, summary.KEY, state, entity, tags; =, !=, >, >=, <, <=; or a JSON "
+    'filter such as \'{"$or": [{"state": "failed"}, {"tags": "x"}]}\'.',
 )
 @json_option
 @click.pass_context

@@ -99,6 +99,33 @@ def test_runs_ls_filters(art, runs, args, expected):
     assert listed(art("runs", "ls", *args, "--json")) == expected
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-f", '{"$or": [{"state": "failed"}, {"project": "nlp"}]}'], ["c", "b"]),
+        (["-f", '{"$nor": [{"tags": "x"}]}'], ["b"]),
+        (
+            ["-f", "config.lr=0.1", "-f", '{"$or": [{"project": "nlp"}, {"name": "run-a"}]}'],
+            ["c", "a"],
+        ),
+        (["-f", '{"$or": [{"id": "a"}]}', "-f", '{"$or": [{"id": "b"}]}'], []),
+    ],
+)
+def test_runs_ls_json_filters_take_logical_operators(art, runs, args, expected):
+    assert listed(art("runs", "ls", *args, "--json")) == expected
+
+
+@pytest.mark.parametrize(
+    ("flt", "needle"),
+    [
+        ('{"$or": ', "is not a JSON object"),
+        ('{"$or": {"state": "failed"}}', "$or takes a list of filters"),
+    ],
+)
+def test_runs_ls_bad_json_filter_is_one_line(art, runs, flt, needle):
+    assert needle in one_error_line(art("runs", "ls", "--filter", flt))
+
+
 def test_runs_ls_text_filter(art, runs):
     result = art("runs", "ls", "--filter", "summary.acc>0.5", "--project", "vision")
     assert result.exit_code == 0, result.stderr

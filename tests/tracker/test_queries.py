@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from artstore.artifacts import RunInfo
-from artstore.errors import ConfigError, NotFoundError, UserError
+from artstore.errors import ConfigError, InvalidArgumentError, NotFoundError, UserError
 from artstore.serialize import run_json
 
 
@@ -69,6 +69,28 @@ def test_filters_combine(four_runs):
 )
 def test_each_filter(four_runs, project, filters, expected):
     assert ids(four_runs.runs(project=project, filters=filters)) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"$or": [{"config.lr": 0.01}, {"summary.acc": {"$lt": 0.5}}]}, ["b", "c"]),
+        ({"$and": [{"config.lr": 0.1}, {"state": "finished"}]}, ["a", "b"]),
+        ({"$nor": [{"config.lr": 0.1}]}, ["c"]),
+        ({"$or": [{"$and": [{"tags": "x"}, {"state": "failed"}]}, {"id": "c"}]}, ["c", "d"]),
+        ({"state": "finished", "$nor": [{"tags": "y"}, {"summary.acc": {"$lt": 0.5}}]}, ["a"]),
+        ({"$or": []}, []),
+        ({"$and": []}, ["a", "b", "c", "d"]),
+    ],
+)
+def test_logical_operators_combine_filters(four_runs, filters, expected):
+    assert ids(four_runs.runs(project="vision", filters=filters)) == expected
+
+
+@pytest.mark.parametrize("condition", [{"state": "finished"}, ["state"], "x"])
+def test_a_logical_operator_takes_a_list_of_filters(four_runs, condition):
+    with pytest.raises(InvalidArgumentError, match=r"\$or takes a list of filters"):
+        four_runs.runs(filters={"$or": condition})
 
 
 def test_runs_are_newest_first(four_runs):
