@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import secrets
 import string
-import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from artstore.artifacts import Artifact, ArtifactVersion, Store, who
@@ -51,11 +49,11 @@ logger = logging.getLogger(__name__)
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _MODES = ("online", "offline", "disabled")
 
-_run: Run | None = None
-# The store the current run writes to, for the lookups of the W&B-shaped functions below.
-_store: Store | None = None
-_failed_by_exception = False
-_hooks_installed = False
+# The run init() started, for its context and the contexts copied from it (asyncio tasks,
+# copy_context().run). A thread the user starts begins with an empty context, so the
+# process's active run stands in there, as W&B's wandb.run does for every thread.
+_context_run: ContextVar[Run | None] = ContextVar("artstore_current_run", default=None)
+_process_run: Run | None = None
 _REINIT = {
     None: "finish_previous",
     True: "finish_previous",
@@ -67,15 +65,21 @@ _REINIT = {
 
 
 def current() -> Run | None:
-    """The run started by the last ``init()`` and not finished yet."""
-    return _run
+    """The run started by the last ``init()`` and not finished yet: this context's, else the
+    process's (so a thread the user started sees it too)."""
+    run = _context_run.get()
+    if run is None or run.finished:
+        return _process_run
+    return run
 
 
 def forget(run: Run) -> None:
     """A finishing run's callback: it is no longer current."""
-    global _run
-    if _run is run:
-        _run = None
+    global _process_run
+    if _process_run is run:
+        _process_run = None
+    if _context_run.get() is run:
+        _context_run.set(None)
 
 
 def new_run_id() -> str:
@@ -161,7 +165,7 @@ def init(
         NotFoundError: ``resume="must"`` and there is no such run.
         RunStateError: ``id`` exists and resuming was not asked for.
     """
-    global _run, _store
+    global _process_run
     if resume_from is not None or fork_from is not None:
         raise InvalidArgumentError(
             "artstore does not rewind or fork a run; continue one with "
@@ -184,12 +188,13 @@ def init(
             f"reinit must be True, False, 'finish_previous' or 'return_previous', not "
             f"{reinit!r}; artstore has one current run per process"
         )
-    if _run is not None:
+    previous = current()
+    if previous is not None:
         if _REINIT[reinit] == "return_previous":
-            return _run
+            return previous
         if reinit is None:
-            logger.warning("artstore.init: finishing the previous run %s first", _run.id)
-        _run.finish()
+            logger.warning("artstore.init: finishing the previous run %s first", previous.id)
+        previous.finish()
     given = settings or Settings()
     chosen: str = mode or given.mode or environ("mode") or "online"
     if chosen not in _MODES:
@@ -286,8 +291,8 @@ def init(
     else:
         joining = attach_to is not None
         run = _online(store_obj, run_id, fields, options, policy, joining, habits, asked_project)
-    _run, _store = run, store_obj
-    _install_exit_hooks()
+    _process_run = run
+    _context_run.set(run)
     return run
 
 
@@ -440,8 +445,9 @@ def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -
 
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run, if there is one (``quiet`` is W&B's; nothing is printed)."""
-    if _run is not None:
-        _run.finish(exit_code)
+    run = current()
+    if run is not None:
+        run.finish(exit_code)
 
 
 def define_metric(name: str, *args: Any, **kwargs: Any) -> MetricDefinition:
@@ -535,25 +541,7 @@ def unwatch(models: Any = None) -> None:
 
 
 def _require() -> Run:
-    if _run is None:
+    run = current()
+    if run is None:
         raise RunStateError("no run is active; call artstore.init() first")
-    return _run
-
-
-def _install_exit_hooks() -> None:
-    # A normal interpreter exit finishes the run (failed if an exception ended the program).
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    previous = sys.excepthook
-
-    def excepthook(
-        kind: type[BaseException], value: BaseException, tb: TracebackType | None
-    ) -> None:
-        global _failed_by_exception
-        _failed_by_exception = True
-        previous(kind, value, tb)
-
-    sys.excepthook = excepthook
-    atexit.register(lambda: finish(1 if _failed_by_exception else 0))
+    return run

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import glob
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -139,6 +141,7 @@ class Run:
             self._console = ConsoleCapture(self._keep_console)
             self._console.start()
         self._files = KeptFiles(sink.keep_file)
+
         # Read when an alert is posted: a resumed run's entity, or a name set since, is current.
         def about() -> dict[str, Any]:
             return {
@@ -150,6 +153,7 @@ class Run:
 
         self._alerts = Alerter(sink.alert, sink.alert_webhook, about, enabled=mode != "disabled")
         self._watcher = Watcher(lambda data: self.log(data, commit=False))
+        atexit.register(self._finish_at_exit)
 
     # -- what W&B's run shows -------------------------------------------------------------------
 
@@ -534,6 +538,17 @@ class Run:
         if "preempting" not in self.tags:
             self.tags = (*self.tags, "preempting")
 
+    @property
+    def finished(self) -> bool:
+        """Whether :meth:`finish` has ended the run."""
+        return self._finished
+
+    def _finish_at_exit(self) -> None:
+        # A run left open when the interpreter exits normally is finished; one whose program
+        # ended by an uncaught exception fails (the interpreter keeps that exception in
+        # sys.last_value before exit handlers run).
+        self.finish(1 if getattr(sys, "last_value", None) is not None else 0)
+
     def finish(self, exit_code: int | None = 0, quiet: bool | None = None) -> None:
         """End the run: ``finished`` for exit code 0, else ``failed``; writes what is left.
 
@@ -547,6 +562,7 @@ class Run:
         self._watcher.close()
         self._files.finish()
         self._finished = True
+        atexit.unregister(self._finish_at_exit)
         why = f"run {self.id} is finished; start another with artstore.init()"
         self.config.close(why)
         self.summary.close(why)
