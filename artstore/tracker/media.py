@@ -51,6 +51,7 @@ MAX_TABLE_CELLS = 10_000_000
 MAX_FILE = 2**31
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type
+_CHANNELS_FIRST = (1, 3, 4)  # a leading axis of this size holds colours (torch's layout)
 
 
 class Media:
@@ -163,6 +164,18 @@ def _check_sides(height: int, width: int, where: str) -> None:
         )
 
 
+def _channels_last(array: Any, tensor: bool) -> Any:
+    """``CxHxW`` (C of 1, 3 or 4) turned ``HxWxC``: first for a torch tensor, whose channels
+    W&B takes first; for a numpy array (W&B's ``HxWxC``) only when its last axis cannot be the
+    channels."""
+    shape = tuple(array.shape)
+    if len(shape) != 3 or shape[0] not in _CHANNELS_FIRST:
+        return array
+    if tensor or shape[2] not in _COLOR_TYPES:
+        return array.transpose(1, 2, 0)
+    return array
+
+
 def _pixels(array: Any) -> Any:
     """An ``HxWxC`` uint8 array from what ``Image`` takes; checked before anything is copied."""
     shape = tuple(getattr(array, "shape", ()))
@@ -170,7 +183,8 @@ def _pixels(array: Any) -> Any:
         shape = (*shape, 1)
     if len(shape) != 3 or shape[2] not in _COLOR_TYPES:
         raise InvalidValueError(
-            f"an image array is HxW or HxWxC with C of 1-4, not of shape {tuple(array.shape)}"
+            f"an image array is HxW, HxWxC with C of 1-4 or CxHxW with C of 1, 3 or 4, not "
+            f"of shape {tuple(array.shape)}"
         )
     _check_sides(shape[0], shape[1], "the image")
     np = require_numpy()
@@ -197,8 +211,10 @@ def _pixels(array: Any) -> Any:
 
 class Image(Media):
     """An image, kept as PNG: a numpy array (``HxW`` or ``HxWxC`` with C of 1, 2, 3 or 4;
-    uint8 0-255, bool, or float in [0, 1]), a Pillow image, or a path to a PNG, JPEG or GIF
-    file (kept as it is).
+    uint8 0-255, bool, or float in [0, 1]), a torch tensor (``CxHxW`` with C of 1, 3 or 4, as
+    W&B takes it; else read as an array), a Pillow image, or a path to a PNG, JPEG or GIF file
+    (kept as it is). A numpy ``CxHxW`` array whose last axis cannot be channels is read
+    channels-first too.
 
     Raises:
         InvalidValueError: another shape or type, NaN pixels, more than ``MAX_PIXELS`` pixels,
@@ -244,14 +260,15 @@ class Image(Media):
             data_or_path.save(buffer, format="PNG")
             self._data = buffer.getvalue()
             return
-        if hasattr(data_or_path, "detach"):  # a torch tensor, as HxWxC
+        tensor = hasattr(data_or_path, "detach")
+        if tensor:
             data_or_path = data_or_path.detach().cpu().numpy()
         if not hasattr(data_or_path, "shape"):
             raise InvalidValueError(
                 f"Image takes a numpy array, a Pillow image or a path, not a "
                 f"{type(data_or_path).__name__}"
             )
-        pixels = _pixels(data_or_path)
+        pixels = _pixels(_channels_last(data_or_path, tensor))
         self.height, self.width = int(pixels.shape[0]), int(pixels.shape[1])
         self._data = png_bytes(pixels)
 

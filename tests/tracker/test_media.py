@@ -547,3 +547,45 @@ def test_references_round_trip_through_catalog_and_spool(tmp_path, ref):
     spool = read_spool(folder)
     assert [json.loads(row.media) for row in spool.metrics] == [fixed]
     assert set(spool.media_blobs) == {digest for digest, _ in stored.values()}
+
+
+def _planes(channels: int) -> np.ndarray:
+    # CxHxW, 2 high and 5 wide, every pixel of every plane different.
+    return np.arange(channels * 2 * 5, dtype=np.uint8).reshape(channels, 2, 5)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_a_channels_first_numpy_array_is_turned_channels_last(channels):
+    planes = _planes(channels)
+    image = artstore.Image(planes)
+    assert (image.width, image.height) == (5, 2)
+    assert (decode_png(image.encoded()[0]) == planes.transpose(1, 2, 0)).all()
+
+
+def test_a_numpy_array_whose_last_axis_can_be_channels_is_channels_last_as_in_wandb():
+    # 3x4x4: W&B reads a numpy array HxWxC, so this is 3 high, 4 wide, RGBA.
+    array = np.arange(48, dtype=np.uint8).reshape(3, 4, 4)
+    image = artstore.Image(array)
+    assert (image.width, image.height) == (4, 3)
+    assert (decode_png(image.encoded()[0]) == array).all()
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_a_torch_tensor_is_channels_first_as_in_wandb(channels):
+    torch = pytest.importorskip("torch")
+    planes = _planes(channels)
+    tensor = torch.tensor(planes, dtype=torch.float32, requires_grad=True) / 255.0
+    image = artstore.Image(tensor)
+    assert (image.width, image.height) == (5, 2)
+    assert (decode_png(image.encoded()[0]) == planes.transpose(1, 2, 0)).all()
+    # Even where the last axis could be channels: 3x4x4 is 3 planes of 4x4 for a tensor.
+    square = torch.zeros((3, 4, 4), dtype=torch.uint8)
+    assert (artstore.Image(square).width, artstore.Image(square).height) == (4, 4)
+
+
+def test_a_torch_tensor_channels_last_or_grey_is_still_read():
+    torch = pytest.importorskip("torch")
+    assert artstore.Image(torch.zeros((6, 7, 3), dtype=torch.uint8)).width == 7
+    assert artstore.Image(torch.zeros((6, 7))).width == 7
+    with pytest.raises(InvalidValueError, match="CxHxW"):
+        artstore.Image(torch.zeros((2, 6, 7, 3)))
