@@ -112,8 +112,21 @@ def test_run_path_defaults_fill_what_is_left_out():
 
 @pytest.mark.parametrize(
     "path",
-    ["", "/", "a//b", "a/b/c/d", "a/b/x/c", "a/b/c/d/e", "vision:", ":abc", "a/b:", "bad id!",
-     "a/b/../c", "x\x00y", "  "],
+    [
+        "",
+        "/",
+        "a//b",
+        "a/b/c/d",
+        "a/b/x/c",
+        "a/b/c/d/e",
+        "vision:",
+        ":abc",
+        "a/b:",
+        "bad id!",
+        "a/b/../c",
+        "x\x00y",
+        "  ",
+    ],
 )
 def test_malformed_run_paths_name_the_shapes(path):
     with pytest.raises(InvalidNameError, match="entity/project/run_id"):
@@ -198,7 +211,11 @@ def test_run_reads_as_wandb_names_it(fleet, api, start):
     got = api.run("team/vision/w")
     assert isinstance(got, ApiRun)
     assert (got.id, got.name, got.display_name, got.project, got.entity) == (
-        "w", "wide", "wide", "vision", "team"
+        "w",
+        "wide",
+        "wide",
+        "vision",
+        "team",
     )
     assert (got.state, got.notes, got.tags, got.url) == ("finished", "try", ["t"], None)
     assert got.config == {"lr": 1} and got.config.get("lr") == 1
@@ -305,8 +322,12 @@ def test_runs_without_a_path_are_every_project_or_the_overrides(fleet, store_url
 
 def test_unknown_overrides_are_ignored_with_a_warning(store_url, caplog):
     with caplog.at_level(logging.WARNING, logger="artstore"):
-        Api({"base_url": "https://api.wandb.ai", "entity": "team"}, timeout=9, api_key="k",
-            url=store_url).close()
+        Api(
+            {"base_url": "https://api.wandb.ai", "entity": "team"},
+            timeout=9,
+            api_key="k",
+            url=store_url,
+        ).close()
     assert "base_url" in caplog.text and "ignored" in caplog.text
 
 
@@ -394,7 +415,10 @@ def test_ordering_by_a_summary_dict_sorts_it_as_missing_and_names_its_key(maxed,
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="artstore"):
         assert ids(api.runs("maxed", order="-summary_metrics.val/acc.max")) == [
-            "m2", "m1", "m3", "m4"
+            "m2",
+            "m1",
+            "m3",
+            "m4",
         ]
     assert caplog.records == []
 
@@ -476,6 +500,47 @@ def test_history_x_axis(curve, api):
     assert all(set(r) == {"_step", "acc", "loss"} for r in rows)
 
 
+def test_history_counts_with_a_query_and_scans_once(curve, api, monkeypatch):
+    from artstore.lineage.catalog_runs import CatalogRuns
+
+    pages: list[int] = []
+    page = CatalogRuns.history_page
+
+    def counted(self: CatalogRuns, *args: Any) -> list[dict[str, Any]]:
+        pages.append(1)
+        return page(self, *args)
+
+    monkeypatch.setattr(CatalogRuns, "history_page", counted)
+    run = api.run("h")
+    assert [r["_step"] for r in run.history(samples=4, pandas=False)] == [0, 3, 6, 9]
+    assert len(pages) == 2  # one page of ten steps, then the empty page that ends the scan
+    catalog = api.store.catalog.runs
+    assert (catalog.step_count("h"), catalog.step_count("h", ["acc", "loss"])) == (10, 5)
+    assert (catalog.step_count("h", ["note", "acc"]), catalog.step_count("h", ["nope"])) == (0, 0)
+    assert catalog.step_count("h", ["loss", "loss"]) == 10
+    with pytest.raises(NotFoundError):
+        catalog.step_count("nope")
+
+
+def test_config_and_summary_are_read_on_first_use_and_kept(fleet, api, monkeypatch):
+    from artstore.api.runs import ReadOnlyDict
+
+    made: list[dict[str, Any]] = []
+    frozen = ReadOnlyDict.frozen.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[ReadOnlyDict], value: dict[str, Any]) -> ReadOnlyDict:
+        made.append(value)
+        return frozen(cls, value)
+
+    monkeypatch.setattr(ReadOnlyDict, "frozen", classmethod(counted))
+    runs = list(api.runs("vision"))
+    assert made == []  # listing the runs copies no config or summary
+    first = runs[0]
+    assert first.config is first.config and first.summary is first.summary
+    assert first.config == {"lr": 0.1} and first.summary == {"acc": 0.9}
+    assert len(made) == 2
+
+
 def test_history_without_pandas_is_a_typed_error(curve, api, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     run = api.run("h")
@@ -488,8 +553,14 @@ def test_history_without_pandas_is_a_typed_error(curve, api, monkeypatch):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"samples": 0}, {"samples": 2.5}, {"samples": True}, {"keys": "loss"}, {"keys": [1]},
-     {"stream": "system"}],
+    [
+        {"samples": 0},
+        {"samples": 2.5},
+        {"samples": True},
+        {"keys": "loss"},
+        {"keys": [1]},
+        {"stream": "system"},
+    ],
 )
 def test_history_refuses_bad_arguments(curve, api, kwargs):
     with pytest.raises(InvalidArgumentError):
@@ -518,8 +589,13 @@ def test_scan_history_keys_and_step_range(curve, api):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"page_size": 0}, {"min_step": -1}, {"max_step": "9"}, {"keys": ("loss", 2)},
-     {"page_size": True}],
+    [
+        {"page_size": 0},
+        {"min_step": -1},
+        {"max_step": "9"},
+        {"keys": ("loss", 2)},
+        {"page_size": True},
+    ],
 )
 def test_scan_history_refuses_bad_arguments(curve, api, kwargs):
     with pytest.raises(InvalidArgumentError):
@@ -627,7 +703,8 @@ def test_artifact_errors(pipeline, api):
 def test_artifacts_lists_versions(pipeline, api):
     assert [v.version for v in api.artifacts("model", "net")] == ["v0", "v1"]
     assert [v.version for v in api.artifacts("model", "vision/net", order="-created_at")] == [
-        "v1", "v0"
+        "v1",
+        "v0",
     ]
     with pytest.raises(NotFoundError, match="not 'dataset'"):
         api.artifacts("dataset", "net")

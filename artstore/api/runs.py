@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn, overload
 
 from artstore.api.history import HistoryScan, check_keys, sample_indices
@@ -81,8 +82,6 @@ class ApiRun:
     def __init__(self, info: RunInfo, repo: Repository) -> None:
         self._info = info
         self._runs = repo.catalog.runs
-        self._config = ReadOnlyDict.frozen(info.record.config)
-        self._summary = ReadOnlyDict.frozen(info.record.summary)
 
     @property
     def info(self) -> RunInfo:
@@ -98,9 +97,18 @@ class ApiRun:
     notes = property(lambda self: self._info.record.notes, doc="The run's notes, or None.")
     user = property(lambda self: self._info.record.user, doc="Who ran it (user name).")
     tags = property(lambda self: self._info.tags, doc="Tags (a new list each time).")
-    config = property(lambda self: self._config, doc="Hyperparameters (read-only).")
-    summary = property(lambda self: self._summary, doc="Final numbers (read-only).")
     url = property(lambda self: None, doc="Always None: no web page shows a run here.")
+
+    @cached_property
+    def config(self) -> ReadOnlyDict:
+        """Hyperparameters (read-only), made on first use: a query's runs that are only
+        listed never copy theirs."""
+        return ReadOnlyDict.frozen(self._info.record.config)
+
+    @cached_property
+    def summary(self) -> ReadOnlyDict:
+        """Final numbers (read-only), made on first use."""
+        return ReadOnlyDict.frozen(self._info.record.summary)
 
     @property
     def created_at(self) -> str:
@@ -149,9 +157,9 @@ class ApiRun:
             )
         frame = pandas_module("history()", "history(pandas=False)") if pandas else None
         columns = None if wanted is None else [x_axis, *wanted]
-        # Two scans, each holding one page: the first counts the rows, the second keeps those
-        # sampled, so a long run is never held whole.
-        count = sum(1 for _ in self.scan_history(keys=columns))
+        # A count, then one scan holding one page at a time: a long run is never held whole.
+        metrics = None if columns is None else [k for k in columns if k != "_step"]
+        count = self._runs.step_count(self.id, metrics)
         kept = set(sample_indices(count, samples))
         rows = [row for i, row in enumerate(self.scan_history(keys=columns)) if i in kept]
         return rows if frame is None else frame.DataFrame.from_records(rows)

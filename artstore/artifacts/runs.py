@@ -150,19 +150,14 @@ class RunInfo:
         Raises:
             NotFoundError: no media under ``key`` (at that step, or at that index).
         """
-        rows = self._repo.catalog.runs.history(self.id, [key])
-        found = [
-            (row["_step"], row[key])
-            for row in rows
-            if isinstance(row.get(key), dict) and (step is None or row["_step"] == step)
-        ]
-        where = f"at step {step}" if step is not None else "at any step"
-        if not found:
+        found = self._repo.catalog.runs.media_value(self.id, key, step)
+        if found is None:
+            where = f"at step {step}" if step is not None else "at any step"
             raise NotFoundError(
                 f"run {self.id} logged no media under {key[:80]!r} {where}; "
                 f"see: art runs show {self.id}"
             )
-        at, reference = found[-1]
+        at, reference = found
         if reference["_type"] == "gallery":
             items = reference["items"]
             if not 0 <= index < len(items):

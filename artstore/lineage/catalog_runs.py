@@ -134,6 +134,25 @@ class CatalogRuns:
         """
         return self._tx.read(lambda s: runs.media_counts(s, run_id))
 
+    def media_value(
+        self, run_id: str, key: str, step: int | None = None
+    ) -> tuple[int, dict[str, Any]] | None:
+        """(step, reference) of the media a run logged under ``key`` at ``step`` (or at its last
+        step with one), None if there is none.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: runs.media_value(s, run_id, key, step))
+
+    def step_count(self, run_id: str, keys: Sequence[str] | None = None) -> int:
+        """How many steps a run logged: any metric, or (``keys``) every one of ``keys``.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: runs.step_count(s, run_id, keys))
+
     def metric_keys(self, run_id: str) -> list[str]:
         """The metric names a run logged, sorted.
 

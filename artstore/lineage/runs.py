@@ -48,8 +48,10 @@ __all__ = [
     "list_runs",
     "max_step",
     "media_counts",
+    "media_value",
     "merge_rows",
     "run_record",
+    "step_count",
     "update_columns",
     "update_run",
 ]
@@ -237,6 +239,46 @@ def media_counts(session: Session, run_id: str) -> dict[str, int]:
         .order_by(col(MetricRow.key))
     )
     return {key: int(count) for key, count in rows}
+
+
+def media_value(
+    session: Session, run_id: str, key: str, step: int | None
+) -> tuple[int, dict[str, Any]] | None:
+    """(step, reference) of the media value a run logged under ``key`` at ``step`` (or at its
+    last step with one), None if there is none; reads that one row.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    require_run(session, run_id)
+    t = SQLModel.metadata.tables["metrics"]
+    query = sa_select(t.c.step, t.c.media).where(
+        t.c.run_id == run_id, t.c.key == key, t.c.media.is_not(None)
+    )
+    if step is not None:
+        query = query.where(t.c.step == step)
+    found = session.execute(query.order_by(t.c.step.desc(), t.c.id.desc()).limit(1)).first()
+    return None if found is None else (int(found[0]), cell_of(None, None, found[1]))
+
+
+def step_count(session: Session, run_id: str, keys: Sequence[str] | None) -> int:
+    """How many steps a run logged: any metric, or (``keys``) every one of ``keys``.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    require_run(session, run_id)
+    where = [col(MetricRow.run_id) == run_id]
+    if not keys:
+        distinct = func.count(func.distinct(MetricRow.step))
+        return int(session.exec(select(distinct).where(*where)).one())
+    steps = (
+        select(MetricRow.step)
+        .where(*where, col(MetricRow.key).in_(list(keys)))
+        .group_by(col(MetricRow.step))
+        .having(func.count(func.distinct(MetricRow.key)) == len(set(keys)))
+    )
+    return int(session.exec(select(func.count()).select_from(steps.subquery())).one())
 
 
 def console(session: Session, run_id: str) -> list[tuple[str, str]]:

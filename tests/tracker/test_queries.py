@@ -162,3 +162,28 @@ def test_history_pandas_returns_a_dataframe(logged):
     assert isinstance(frame, pd.DataFrame)
     assert list(frame["_step"]) == [0, 2]
     assert list(frame["loss"]) == [1.0, 0.5]
+
+
+def test_media_reads_the_one_step_it_names(start, store, monkeypatch):
+    import artstore
+    from artstore.lineage.catalog_runs import CatalogRuns
+
+    run = start(project="m")
+    for step in range(3):
+        run.log({"page": artstore.Html(f"<p>{step}</p>"), "loss": float(step)}, step=step)
+    run.log({"page": 0.5}, step=3)  # a number under the key is not media
+    run.finish()
+
+    def whole(*args, **kwargs):
+        raise AssertionError("read the whole history")
+
+    monkeypatch.setattr(CatalogRuns, "history", whole)
+    monkeypatch.setattr(CatalogRuns, "history_page", whole)
+    info = store.run(run.id)
+    assert info.media("page", 1).read().startswith(b"<p>1</p>")
+    last = info.media("page")
+    assert last.step == 2 and last.read().startswith(b"<p>2</p>")
+    with pytest.raises(NotFoundError, match="no media under 'page' at step 3"):
+        info.media("page", 3)
+    with pytest.raises(NotFoundError, match="no media under 'loss' at any step"):
+        info.media("loss")
