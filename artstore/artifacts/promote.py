@@ -266,7 +266,7 @@ def promote(
             actor=actor,
             expect=previous if depends else "any",
             # The one write a protected alias accepts: its requirements have just passed.
-            promotion=Promotion(tuple(str(r) for r in requirements)),
+            promotion=Promotion(),
         )
     except AliasConflictError as exc:
         conflict = AliasConflictError(

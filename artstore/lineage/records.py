@@ -123,11 +123,11 @@ class NewVersion:
 class Promotion:
     """Marks an alias move as a promotion: the only move a protected alias accepts.
 
-    Made by :func:`artstore.artifacts.promote.promote` once every requirement passed;
-    ``requirements`` are their texts, e.g. ``("metadata.val_acc>=0.9",)``.
+    Made by :func:`artstore.artifacts.promote.promote` once every requirement passed. It
+    holds nothing: the requirements and their values are in the promotion's result (printed
+    and ``--json``), and the alias history records who, the run, the CI job and the reason
+    (decision 105).
     """
-
-    requirements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,7 +177,7 @@ def test_a_promotion_moves_a_protected_alias(catalog: Catalog) -> None:
         "mnist", "production", 0, Actor("ci@h"), promotion=Promotion()
     )
     move = catalog.versions.move_alias(
-        "mnist", "production", 1, Actor("ci@h"), expect=0, promotion=Promotion(("metadata.a>=1",))
+        "mnist", "production", 1, Actor("ci@h"), expect=0, promotion=Promotion()
     )
     assert (first.to_number, move.from_number, move.to_number) == (0, 0, 1)
     assert catalog.versions.get("mnist", "production").number == 1
