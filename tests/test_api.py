@@ -585,6 +585,8 @@ def test_scan_history_keys_and_step_range(curve, api):
     assert [r["_step"] for r in run.scan_history(min_step=4, max_step=7)] == [4, 5, 6]
     assert [r["_step"] for r in run.scan_history(keys=["_step", "acc"], min_step=5)] == [6, 8]
     assert list(run.scan_history(keys=["absent"])) == []
+    # W&B's defaults are None: from the first step, to the last.
+    assert [r["_step"] for r in run.scan_history(min_step=None, max_step=None)] == list(range(10))
 
 
 @pytest.mark.parametrize(

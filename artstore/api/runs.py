@@ -168,12 +168,13 @@ class ApiRun:
         self,
         keys: list[str] | None = None,
         page_size: int = 1000,
-        min_step: int = 0,
+        min_step: int | None = None,
         max_step: int | None = None,
         use_cache: bool = True,
     ) -> HistoryScan:
-        """Every history row of steps ``min_step`` to ``max_step`` (exclusive), by step, read
-        ``page_size`` steps at a time (``use_cache`` is W&B's and has no effect here).
+        """Every history row of steps ``min_step`` (None: the first) to ``max_step``
+        (exclusive; None: the last), by step, read ``page_size`` steps at a time (``use_cache``
+        is W&B's and has no effect here).
 
         With ``keys``, a row holds ``_step`` and those keys, and only steps that logged all
         of them have one.
@@ -182,6 +183,8 @@ class ApiRun:
             InvalidArgumentError: ``keys`` not a list of names, or a step bound or page size
                 that is not a whole number (a page size from 1).
         """
+        if min_step is None:  # W&B's default
+            min_step = 0
         for what, value, low in (("page_size", page_size, 1), ("min_step", min_step, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidArgumentError(f"{what} is a whole number from {low}, not {value!r}")
