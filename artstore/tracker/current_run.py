@@ -462,40 +462,21 @@ def define_metric(name: str, *args: Any, **kwargs: Any) -> MetricDefinition:
 
 def log_artifact(
     artifact_or_path: Artifact | str | os.PathLike[str],
-    name: str | None = None,
+    name: str | Sequence[str] | None = None,
     type: str | None = None,
-    aliases: Sequence[str] | None = None,
+    aliases: Sequence[str] | str | None = None,
     tags: Sequence[str] | None = None,
 ) -> ArtifactVersion | None:
-    """W&B's ``wandb.log_artifact``: an :class:`Artifact`, or a file or folder logged as one.
-
-    A path becomes the artifact ``name`` (default ``run-<run id>-<file or folder name>``) of
-    ``type`` (default ``unspecified``), as in W&B.
+    """W&B's ``wandb.log_artifact``: :meth:`Run.log_artifact` on the current run, an
+    :class:`Artifact` or a file or folder logged as one.
 
     Raises:
         RunStateError: no run was started with ``artstore.init()``.
-        InvalidArgumentError: ``tags`` (artstore versions have aliases and metadata), or
-            ``name``/``type`` with an :class:`Artifact`, which has its own.
+        InvalidArgumentError: as :meth:`Run.log_artifact`: ``tags``, ``name``/``type`` with
+            an :class:`Artifact`, or a wrong type.
+        NotFoundError: the path does not exist.
     """
-    run = _require()
-    if tags:
-        raise InvalidArgumentError(
-            "artstore versions have no tags; use aliases=[...] or the Artifact's metadata"
-        )
-    if isinstance(artifact_or_path, Artifact):
-        if name is not None or type is not None:
-            raise InvalidArgumentError(
-                "an Artifact has its own name and type; pass name= and type= with a path"
-            )
-        artifact = artifact_or_path
-    else:
-        path = Path(artifact_or_path)
-        artifact = Artifact(name or f"run-{run.id}-{path.name}", type=type or "unspecified")
-        if path.is_dir():
-            artifact.add_dir(path)
-        else:
-            artifact.add_file(path)
-    return run.log_artifact(artifact, aliases or ())
+    return _require().log_artifact(artifact_or_path, name, type, aliases, tags)
 
 
 def use_artifact(ref: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:

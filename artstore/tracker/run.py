@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import builtins
 import glob
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -397,23 +399,64 @@ class Run:
     # -- artifacts ------------------------------------------------------------------------------
 
     def log_artifact(
-        self, artifact: Artifact, aliases: Iterable[str] | str = ()
+        self,
+        artifact_or_path: Artifact | str | os.PathLike[str],
+        name: str | Iterable[str] | None = None,
+        type: str | None = None,
+        aliases: Iterable[str] | str | None = None,
+        tags: Iterable[str] | None = None,
     ) -> ArtifactVersion | None:
-        """Log an artifact as produced by this run (offline: spooled, returns None); a string
-        of ``aliases`` is one alias, as in W&B.
+        """Log an artifact as produced by this run (offline: spooled, returns None), with W&B's
+        arguments: an :class:`Artifact`, or a file or folder logged as the artifact ``name``
+        (default ``run-<run id>-<file or folder name>``) of ``type`` (default
+        ``unspecified``). A string of ``aliases`` is one alias, as in W&B. With an
+        :class:`Artifact`, a list given second is its aliases (artstore's earlier
+        ``log_artifact(artifact, aliases)``).
 
         Raises:
-            InvalidArgumentError: ``artifact`` is not an :class:`Artifact`, or ``aliases`` is
-                neither a list nor a string.
-            InvalidNameError: an alias is malformed, version-shaped or ``latest``.
+            InvalidArgumentError: ``artifact_or_path`` is neither an :class:`Artifact` nor a
+                path; ``name`` or ``type`` with an :class:`Artifact` (it has its own), a
+                ``name`` that is not text with a path, aliases twice, ``aliases`` neither a
+                list nor a string, or ``tags`` (versions have aliases and metadata).
+            InvalidNameError: an alias or the name is malformed, or an alias is
+                version-shaped or ``latest``.
+            NotFoundError: the path does not exist.
         """
         self._check_open()
-        if not isinstance(artifact, Artifact):
+        if tags:
             raise InvalidArgumentError(
-                f"log_artifact takes an artstore.Artifact, not a {type(artifact).__name__}; "
-                "artstore.log_artifact(path, name=, type=) logs a file or folder"
+                "artstore versions have no tags; use aliases=[...] or the Artifact's metadata"
             )
-        return self._sink.log_artifact(artifact, alias_list(aliases))
+        if isinstance(artifact_or_path, Artifact):
+            if isinstance(name, list | tuple) and aliases is None:
+                name, aliases = None, name
+            if name is not None or type is not None:
+                raise InvalidArgumentError(
+                    "an Artifact has its own name and type; pass name= and type= with a path, "
+                    "and an alias as aliases=[...]"
+                )
+            artifact = artifact_or_path
+        elif isinstance(artifact_or_path, str | os.PathLike):
+            if name is not None and not isinstance(name, str):
+                raise InvalidArgumentError(
+                    "with a path, log_artifact's second argument is the artifact's name, as "
+                    "in W&B; pass aliases=[...] for aliases"
+                )
+            artifact = self._path_artifact(Path(artifact_or_path), name, type)
+        else:
+            raise InvalidArgumentError(
+                f"log_artifact takes an artstore.Artifact or a file or folder path, not a "
+                f"{builtins.type(artifact_or_path).__name__}"
+            )
+        return self._sink.log_artifact(artifact, alias_list(aliases or ()))
+
+    def _path_artifact(self, path: Path, name: str | None, type: str | None) -> Artifact:
+        artifact = Artifact(name or f"run-{self.id}-{path.name}", type=type or "unspecified")
+        if path.is_dir():
+            artifact.add_dir(path)
+        else:
+            artifact.add_file(path)
+        return artifact
 
     def use_artifact(self, ref: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:
         """The version ``name:ref`` names, recorded as used by this run; ``type``, if given,

@@ -20,7 +20,12 @@ import artstore
 import artstore as wandb
 from artstore.artifacts import Artifact, Store
 from artstore.cli import cli
-from artstore.errors import InvalidArgumentError, InvalidValueError, RunStateError
+from artstore.errors import (
+    InvalidArgumentError,
+    InvalidValueError,
+    NotFoundError,
+    RunStateError,
+)
 from artstore.tracker import habits
 from tests.cli.conftest import json_out
 from tests.conftest import make_folder
@@ -411,6 +416,36 @@ def test_run_dir_path_and_url_as_w_and_b_scripts_use_them(store_url, tmp_path, m
 # -- artifacts -----------------------------------------------------------------------------------
 
 
+def test_run_log_artifact_takes_a_path_with_wandbs_arguments(store_url, tmp_path):
+    weights = tmp_path / "model.pt"
+    weights.write_bytes(b"w")
+    run = start(store_url)
+    by_keywords = run.log_artifact(weights, name="m", type="model", aliases=["best"])
+    by_position = run.log_artifact(str(weights), "m2", "model", ["rc"])
+    by_default = run.log_artifact(weights)
+    made = Artifact("made", type="model")
+    made.add_file(weights)
+    # With an Artifact, a list given second is its aliases (artstore's earlier form).
+    assert set(run.log_artifact(made, ["candidate"]).aliases) == {"candidate", "latest"}
+    with pytest.raises(InvalidArgumentError, match="aliases="):
+        run.log_artifact(made, "best")  # W&B's name slot: an Artifact has its own name
+    with pytest.raises(InvalidArgumentError, match="second argument is the artifact's name"):
+        run.log_artifact(weights, ["best"])
+    with pytest.raises(InvalidArgumentError, match=r"an artstore\.Artifact or a file or folder"):
+        run.log_artifact(3)
+    with pytest.raises(NotFoundError):
+        run.log_artifact(tmp_path / "missing.pt", name="gone")
+    run.finish()
+    assert (by_keywords.qualified_name, by_keywords.type) == ("m:v0", "model")
+    assert by_keywords.aliases == ("best", "latest")
+    assert (by_position.name, by_position.type) == ("m2", "model")
+    assert set(by_position.aliases) == {"rc", "latest"}
+    assert (by_default.name, by_default.type) == (f"run-{run.id}-model.pt", "unspecified")
+    with Store(store_url) as store:
+        names = {v.name for v in store.run(run.id).produced()}
+        assert names == {"m", "m2", "made", by_default.name}
+
+
 def test_module_log_artifact_takes_an_artifact_or_a_path(store_url, tmp_path):
     weights = tmp_path / "model.bin"
     weights.write_bytes(b"w")
@@ -425,7 +460,7 @@ def test_module_log_artifact_takes_an_artifact_or_a_path(store_url, tmp_path):
         wandb.log_artifact(made, tags=["t"])
     with pytest.raises(InvalidArgumentError, match="name= and type= with a path"):
         wandb.log_artifact(made, name="other")
-    assert run.log_artifact(made, "best").aliases == ("best", "latest")  # one alias, as in W&B
+    assert run.log_artifact(made, aliases="best").aliases == ("best", "latest")  # as in W&B
     run.finish()
     assert (by_path.name, by_path.type) == ("weights", "model")
     assert (by_folder.name, by_folder.type) == (f"run-{run.id}-data", "unspecified")
