@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.identity import current_actor
-from artstore.artifacts.manifest import check_tree, encode_entries
+from artstore.artifacts.manifest import Chunk, FileEntry, Manifest, check_tree, encode_entries
 from artstore.errors import ArtifactTypeError, CorruptBlobError, NotFoundError, UserError
 from artstore.lineage import Actor, LogResult, NewVersion
 from artstore.storage import (
@@ -25,6 +25,7 @@ from artstore.storage import (
     Kind,
     LocalFile,
     StatCache,
+    chunks_file,
     file_set_key,
     hash_bytes,
     stat_sources,
@@ -51,9 +52,14 @@ class StagedVersion:
     digest: Digest
     size: int
     file_count: int
+    #: The bytes of file data the put wrote to the blob store (pieces and blobs it did not
+    #: hold yet); ``size`` less what was already stored.
+    stored_bytes: int = 0
 
     @classmethod
-    def of(cls, artifact: Artifact, digest: Digest, size: int, file_count: int) -> StagedVersion:
+    def of(
+        cls, artifact: Artifact, digest: Digest, size: int, file_count: int, stored_bytes: int = 0
+    ) -> StagedVersion:
         """``artifact``, staged under the manifest ``digest``."""
         return cls(
             artifact.name,
@@ -63,6 +69,7 @@ class StagedVersion:
             digest,
             size,
             file_count,
+            stored_bytes,
         )
 
 
@@ -84,7 +91,8 @@ def stage(
     The store's own folder, and the files of its SQLite catalog (``catalog_files``: the
     database and its journals), are left out with a warning: a store never contains itself.
     Files whose stat is unchanged since they were last hashed are not read again when their
-    blob is intact (at least its size). A folder whose every file is unchanged maps straight
+    blob is intact (at least its size); a large file, stored in pieces, when its remembered
+    pieces are all intact. A folder whose every file is unchanged maps straight
     to its stored manifest, whose blobs are checked the same way, so it costs one stat per
     file and per blob. Staging files that interrupted puts left behind are removed first.
 
@@ -118,23 +126,41 @@ def stage(
 
     keys: list[AnyStatKey] = [f[:4] for f in facts]
     known = stat_cache.lookup(keys)
-    # The stat cache outlives blobs (another store, a collected or quarantined blob): a blob
-    # that is missing or has another size is stored again from the file.
     cached = {i: known[key] for i, key in enumerate(keys) if key in known}
-    damaged = blobs.unusable(Kind.BLOB, {cached[i]: sizes[i] for i in cached})
-    todo = [i for i in range(len(keys)) if i not in cached or cached[i] in damaged]
-    files = [LocalFile(origins[i][1], keys[i], cached.get(i), origins[i][2]) for i in todo]
+    pieces = _known_pieces(stat_cache, cached, sizes)
+    # The stat cache outlives blobs (another store, a collected or quarantined blob): a file
+    # with a blob (or piece) that is missing or has another size is stored again from the file.
+    refs = {i: _blob_refs(cached[i], sizes[i], pieces.get(i)) for i in cached}
+    damaged = blobs.unusable(Kind.BLOB, {c.digest: c.size for r in refs.values() for c in r})
+    todo = [
+        i
+        for i in range(len(keys))
+        if not refs.get(i) or any(c.digest in damaged for c in refs[i])
+    ]
+    files = [
+        LocalFile(origins[i][1], keys[i], cached.get(i), origins[i][2], pieces.get(i))
+        for i in todo
+    ]
     ready = _once(before_write)
     results = blobs.put_files(files, callback=callback, before_write=ready)
     digests: list[Digest | None] = [cached.get(i) for i in range(len(keys))]
     fresh: dict[AnyStatKey, Digest] = {}
     for i, result in zip(todo, results, strict=True):
         digests[i] = result.digest
+        pieces[i] = result.chunks
         fresh[keys[i]] = result.digest  # the stat seen before and after the read
     hexes = [cast(Digest, d).hex for d in digests]  # every file is known or was just put
-    raw = encode_entries(
-        (path, hexes[i], sizes[i], bool(facts[i][4])) for i, (path, _, _) in enumerate(origins)
-    )
+    if any(pieces.values()):
+        raw = Manifest.build(
+            FileEntry(path, Digest.trusted(hexes[i]), sizes[i], bool(facts[i][4]), pieces[i])
+            if pieces.get(i)
+            else FileEntry(path, Digest.trusted(hexes[i]), sizes[i], bool(facts[i][4]))
+            for i, (path, _, _) in enumerate(origins)
+        ).encode()
+    else:
+        raw = encode_entries(
+            (path, hexes[i], sizes[i], bool(facts[i][4])) for i, (path, _, _) in enumerate(origins)
+        )
     digest = hash_bytes(raw)
     callback.relative_update(total - sum(r.size for r in results))
     blobs.sync()
@@ -143,9 +169,30 @@ def stage(
         blobs.put_bytes(Kind.MANIFEST, raw)
         blobs.sync()
     stat_cache.record(fresh)
+    stat_cache.record_chunks({r.digest: r.chunks for r in results if r.chunks})
     if set_key is not None:
         stat_cache.record_set(set_key, digest)
-    return StagedVersion.of(artifact, digest, total, len(origins))
+    stored = sum(r.new_bytes for r in results)
+    return StagedVersion.of(artifact, digest, total, len(origins), stored)
+
+
+def _known_pieces(
+    stat_cache: StatCache, cached: dict[int, Digest], sizes: list[int]
+) -> dict[int, tuple[Chunk, ...]]:
+    """The remembered pieces of the unchanged files (by index) that are stored in pieces."""
+    large = {i: d for i, d in cached.items() if chunks_file(sizes[i])}
+    if not large:
+        return {}
+    lists = stat_cache.lookup_chunks(large.values())
+    return {i: lists[d] for i, d in large.items() if d in lists}
+
+
+def _blob_refs(digest: Digest, size: int, pieces: tuple[Chunk, ...] | None) -> tuple[Chunk, ...]:
+    """The blobs an unchanged file is stored in: its one blob, or its remembered pieces (none
+    when they are not remembered: the file must be read)."""
+    if chunks_file(size):
+        return pieces or ()
+    return (Chunk(digest, size),)
 
 
 def _once(call: Callable[[], object]) -> Callable[[], None]:
@@ -160,15 +207,16 @@ def _once(call: Callable[[], object]) -> Callable[[], None]:
 
 
 def _intact(blobs: BlobStore, manifest: Digest) -> bool:
-    """Whether a stored manifest and every blob it names are there, blobs with their sizes."""
+    """Whether a stored manifest and every blob it names (a chunked file's pieces) are there,
+    blobs with their sizes."""
     try:
         raw = blobs.read_bytes(Kind.MANIFEST, manifest)
     except (NotFoundError, CorruptBlobError):
         return False
     entries = json.loads(raw)["entries"].values()
-    if any("chunks" in e for e in entries):
-        return False  # the slow path looks at each file
-    return blobs.all_intact(Kind.BLOB, [(e["digest"], e["size"]) for e in entries])
+    refs = [(e["digest"], e["size"]) for e in entries if "chunks" not in e]
+    refs += [(c["digest"], c["size"]) for e in entries if "chunks" in e for c in e["chunks"]]
+    return blobs.all_intact(Kind.BLOB, refs)
 
 
 def _without_store(

@@ -6,6 +6,7 @@ It knows bytes and digests, nothing of artifacts or rows.
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback, TqdmCallback
 
 from artstore.storage.blobstore import DEBRIS_GRACE, BlobStore, PutResult
+from artstore.storage.chunker import chunks_file
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import CHUNK_SIZE, HASH_NAME, Digest, Hasher, hash_bytes, hash_file
 from artstore.storage.format import (
@@ -57,6 +58,7 @@ __all__ = [
     "TqdmCallback",
     "access_error",
     "canonical_json",
+    "chunks_file",
     "file_kind",
     "file_set_key",
     "hash_bytes",

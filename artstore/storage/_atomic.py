@@ -63,7 +63,7 @@ def _create_read_only(staged: Path) -> int:
         return os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
 
 
-def write_staged(folder: Path, data: bytes) -> Path:
+def write_staged(folder: Path, data: bytes | memoryview) -> Path:
     """Write ``data`` to a new read-only staging file in ``folder``."""
     staged = partial_path(folder)
     fd = _create_read_only(staged)

@@ -24,7 +24,16 @@ from artstore.errors import (
 )
 from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
-from artstore.storage.digest import CHUNK_SIZE, Digest, hash_bytes, hash_file, hash_stream
+from artstore.storage.chunker import chunks_file, cut
+from artstore.storage.chunks import Chunk
+from artstore.storage.digest import (
+    CHUNK_SIZE,
+    Digest,
+    Hasher,
+    hash_bytes,
+    hash_file,
+    hash_stream,
+)
 from artstore.storage.format import StoreFormat
 from artstore.storage.layout import (
     QUARANTINE_DIR,
@@ -34,7 +43,7 @@ from artstore.storage.layout import (
     key_for,
     parse_key,
 )
-from artstore.storage.source import LocalFile, access_error, changes, open_source
+from artstore.storage.source import LocalFile, Source, access_error, changes, open_source
 from artstore.storage.statcache import AnyStatKey
 
 __all__ = ["DEBRIS_GRACE", "BlobStore", "PutResult"]
@@ -53,15 +62,61 @@ def _nothing() -> None:
     return None
 
 
+def _never(size: int) -> bool:
+    return False
+
+
+# Blobs read into a put's staging area, by digest: (staging file, size, the result of the
+# file whose read staged it), placed together once every file was read.
+_Staged = dict[Digest, tuple[Path, int, "PutResult"]]
+
+
 class PutResult:
-    """What putting one file did: its digest, its size, and whether new bytes were stored."""
+    """What putting one file did: its digest and size, the pieces it is stored in (empty for
+    a file stored whole, as one blob), whether new bytes were stored and how many
+    (``new_bytes``: the bytes of the blobs this put wrote for the file, 0 when every blob was
+    there already)."""
 
-    __slots__ = ("digest", "size", "stored")
+    __slots__ = ("chunks", "digest", "new_bytes", "size", "stored")
 
-    def __init__(self, digest: Digest, size: int, stored: bool) -> None:
+    def __init__(
+        self,
+        digest: Digest,
+        size: int,
+        stored: bool,
+        *,
+        chunks: tuple[Chunk, ...] = (),
+        new_bytes: int | None = None,
+    ) -> None:
         self.digest = digest
         self.size = size
         self.stored = stored
+        self.chunks = chunks
+        self.new_bytes = (size if stored else 0) if new_bytes is None else new_bytes
+
+
+# Pieces are uploaded to object stores in batches of about this many bytes (in parallel).
+_UPLOAD_BATCH = 64 * 1024 * 1024
+
+
+def _hash_pieces(
+    src: Source, each: Callable[[Chunk, memoryview], None] = lambda chunk, data: None
+) -> tuple[Digest, tuple[Chunk, ...]]:
+    """Cut a large file into pieces and hash them and the whole file in one pass, handing
+    each piece and its bytes to ``each`` as it is read.
+
+    Raises:
+        SourceChangedError: the file changed while it was read.
+    """
+    whole = Hasher()
+    pieces: list[Chunk] = []
+    for piece in cut(src.file, src.size):
+        whole.update(piece.data)
+        chunk = Chunk(hash_bytes(piece.data), len(piece.data), piece.tensor)
+        pieces.append(chunk)
+        each(chunk, piece.data)
+    src.check(whole.size)
+    return whole.digest(), tuple(pieces)
 
 
 class BlobStore:
@@ -113,6 +168,7 @@ class BlobStore:
         seen: AnyStatKey | None = None,
         within: str | None = None,
         callback: Callback = DEFAULT_CALLBACK,
+        chunked: bool = True,
     ) -> PutResult:
         """Store a local file as a blob (see :meth:`put_files`).
 
@@ -123,9 +179,10 @@ class BlobStore:
             seen: its stat key from a recent ``stat``: it must still have exactly that.
             within: the folder it was added from: through links, it must still lie inside.
             callback: told of every byte read from ``source``.
+            chunked: False stores a large file whole, as one blob.
         """
         file = LocalFile(str(source), seen, digest, within)
-        return self.put_files([file], callback=callback)[0]
+        return self.put_files([file], callback=callback, chunked=chunked)[0]
 
     def put_files(
         self,
@@ -133,8 +190,13 @@ class BlobStore:
         *,
         callback: Callback = DEFAULT_CALLBACK,
         before_write: Callable[[], object] = _nothing,
+        chunked: bool = True,
     ) -> list[PutResult]:
         """Store local files as blobs, all of them or none.
+
+        A large file (see :func:`~artstore.storage.chunker.chunks_file`) is cut into pieces,
+        each stored as a blob unless stored already, and its result lists them; ``chunked``
+        False stores it whole instead, as one blob.
 
         Every file is read whole before any blob is written: local roots stage the copies in a
         folder of their own under ``tmp/`` and place them when all are read; object stores hash
@@ -153,30 +215,37 @@ class BlobStore:
         """
         if not files:
             return []
+        cut_up = chunks_file if chunked else _never
         if self.backend.local:
-            return self._put_local_files(files, callback, before_write)
-        return self._put_remote_files(files, callback, before_write)
+            return self._put_local_files(files, callback, before_write, cut_up)
+        return self._put_remote_files(files, callback, before_write, cut_up)
 
     def _put_local_files(
-        self, files: Sequence[LocalFile], callback: Callback, before_write: Callable[[], object]
+        self,
+        files: Sequence[LocalFile],
+        callback: Callback,
+        before_write: Callable[[], object],
+        cut_up: Callable[[int], bool],
     ) -> list[PutResult]:
         with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area:
-            staged: dict[Digest, tuple[Path, PutResult]] = {}
-            results = [self._stage_file(f, area, staged, callback) for f in files]
+            staged: _Staged = {}
+            results = [self._stage_file(f, area, staged, callback, cut_up) for f in files]
             if staged:
                 before_write()
-                for digest, (path, result) in staged.items():
+                for digest, (path, size, result) in staged.items():
                     final = Path(self.path(Kind.BLOB, digest))
-                    result.stored = _atomic.place(path, final, result.size)
-                    self._dirty |= result.stored
+                    if _atomic.place(path, final, size):
+                        result.stored = self._dirty = True
+                        result.new_bytes += size
         return results
 
     def _stage_file(
         self,
         file: LocalFile,
         area: Path,
-        staged: dict[Digest, tuple[Path, PutResult]],
+        staged: _Staged,
         callback: Callback,
+        cut_up: Callable[[int], bool],
     ) -> PutResult:
         """Read one file into the staging area unless its blob is there (or staged) already."""
 
@@ -184,6 +253,8 @@ class BlobStore:
             return digest not in staged and not self._intact(Kind.BLOB, digest, size)
 
         with open_source(file) as src:
+            if cut_up(src.size):
+                return self._stage_pieces(file, src, area, staged, callback)
             if file.digest is not None and not needed(file.digest, src.size):
                 callback.relative_update(src.size)
                 return PutResult(file.digest, src.size, stored=False)
@@ -195,7 +266,8 @@ class BlobStore:
                 src.check(len(data))
                 result = PutResult(hash_bytes(data), len(data), stored=False)
                 if needed(result.digest, result.size):
-                    staged[result.digest] = (_atomic.write_staged(area, data), result)
+                    path = _atomic.write_staged(area, data)
+                    staged[result.digest] = (path, result.size, result)
                 return result
             path, dst = _atomic.open_staged(area)
             try:
@@ -219,25 +291,70 @@ class BlobStore:
             # An intact blob exists, or another file of this put staged the same bytes.
             path.unlink()
         else:
-            staged[copy.digest] = (path, result)
+            staged[copy.digest] = (path, copy.size, result)
+        return result
+
+    def _stage_pieces(
+        self, file: LocalFile, src: Source, area: Path, staged: _Staged, callback: Callback
+    ) -> PutResult:
+        """Read a large file once, cutting it into pieces (see :mod:`.chunker`): the whole file
+        and each piece are hashed in the same pass, and each piece that is not stored (or
+        staged) already is written to the staging area. Memory holds one piece at a time.
+
+        Known pieces (``file.chunks``, remembered by the stat cache) that are all intact spare
+        the read."""
+        known = file.chunks or ()
+        intact = (c.digest in staged or self._intact(Kind.BLOB, c.digest, c.size) for c in known)
+        if file.digest is not None and known and all(intact):
+            callback.relative_update(src.size)
+            return PutResult(file.digest, src.size, stored=False, chunks=known)
+        mine: dict[Digest, tuple[Path, int]] = {}
+
+        def keep(chunk: Chunk, data: memoryview) -> None:
+            callback.relative_update(chunk.size)
+            new = chunk.digest not in mine and chunk.digest not in staged
+            if new and not self._intact(Kind.BLOB, chunk.digest, chunk.size):
+                mine[chunk.digest] = (_atomic.write_staged(area, data), chunk.size)
+
+        digest, chunks = _hash_pieces(src, keep)
+        result = PutResult(digest, src.size, stored=False, chunks=chunks)
+        for digest, (path, size) in mine.items():
+            staged[digest] = (path, size, result)
         return result
 
     def _put_remote_files(
-        self, files: Sequence[LocalFile], callback: Callback, before_write: Callable[[], object]
+        self,
+        files: Sequence[LocalFile],
+        callback: Callback,
+        before_write: Callable[[], object],
+        cut_up: Callable[[int], bool],
     ) -> list[PutResult]:
         # The key must be known before the upload, so every file is hashed first.
-        hashed: list[tuple[LocalFile, AnyStatKey, Digest]] = []
+        hashed: list[tuple[LocalFile, AnyStatKey, Digest, tuple[Chunk, ...]]] = []
         for file in files:
             with open_source(file) as src:
-                digest = file.digest
-                if digest is None:
+                digest, chunks = file.digest, file.chunks or ()
+                if cut_up(src.size):
+                    if digest is None or not chunks:
+                        digest, chunks = _hash_pieces(src)
+                elif digest is None:
                     digest, size = hash_stream(src.file, self._buffer)
                     src.check(size)
-                hashed.append((file, src.key, digest))
+                hashed.append((file, src.key, digest, chunks))
         results: list[PutResult] = []
         written = False
-        for file, key, digest in hashed:
+        for file, key, digest, chunks in hashed:
             size = key[2]
+            if chunks:
+                todo = self._absent(chunks)
+                if todo and not written:
+                    before_write()
+                    written = True
+                new = self._upload_pieces(file, key, chunks, todo, callback)
+                results.append(
+                    PutResult(digest, size, stored=new > 0, chunks=chunks, new_bytes=new)
+                )
+                continue
             if self._intact(Kind.BLOB, digest, size):
                 callback.relative_update(size)
                 results.append(PutResult(digest, size, stored=False))
@@ -277,6 +394,61 @@ class BlobStore:
         if self.verify(Kind.BLOB, digest) != digest:
             self.fs.rm_file(target)
         raise SourceChangedError(file.path, changes(key, now))
+
+    def _absent(self, chunks: Sequence[Chunk]) -> set[Digest]:
+        """The pieces among ``chunks`` whose blob is missing or has another size."""
+        return self.unusable(Kind.BLOB, {c.digest: c.size for c in chunks})
+
+    def _upload_pieces(
+        self,
+        file: LocalFile,
+        key: AnyStatKey,
+        chunks: Sequence[Chunk],
+        todo: set[Digest],
+        callback: Callback,
+    ) -> int:
+        """Upload the pieces ``todo`` of a file hashed as ``chunks``, reading each from the file
+        again: a piece whose bytes no longer hash to its digest, or a file whose stat changed
+        since it was hashed, is refused (the pieces uploaded are good blobs, named by their
+        bytes). Uploads go in batches of up to :data:`_UPLOAD_BATCH` bytes, in parallel.
+
+        Returns:
+            The bytes uploaded.
+        """
+        uploaded = 0
+        with open_source(LocalFile(file.path, key, within=file.within)) as src:
+            batch: dict[str, bytes] = {}
+            offset = 0
+            for chunk in chunks:
+                if chunk.digest in todo:
+                    todo.discard(chunk.digest)  # a piece repeated in the file goes up once
+                    src.file.seek(offset)
+                    data = src.file.read(chunk.size) or b""
+                    if hash_bytes(data) != chunk.digest:
+                        raise SourceChangedError(src.path, "its bytes changed while it was put")
+                    batch[self.path(Kind.BLOB, chunk.digest)] = data
+                    uploaded += chunk.size
+                    if sum(map(len, batch.values())) >= _UPLOAD_BATCH:
+                        self._pipe(file.path, batch)
+                offset += chunk.size
+                callback.relative_update(chunk.size)
+            self._pipe(file.path, batch)
+            if not src.unchanged():
+                raise SourceChangedError(src.path, "it was modified while it was put")
+        return uploaded
+
+    def _pipe(self, source: str, batch: dict[str, bytes]) -> None:
+        """Upload ``batch`` (path -> bytes) and empty it."""
+        if not batch:
+            return
+        try:
+            self.fs.pipe(batch)
+        except PermissionError as exc:
+            raise StoreUnavailableError(
+                f"the store at {self.url} refused to store {source} ({exc}); check that the "
+                "bucket exists and that your credentials may write to it"
+            ) from None
+        batch.clear()
 
     def _intact(self, kind: Kind, digest: Digest, size: int) -> bool:
         """Whether the object exists with ``size`` bytes (its content is not read)."""

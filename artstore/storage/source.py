@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from artstore.errors import FileAccessError, NotFoundError, SourceChangedError, UnsafePathError
+from artstore.storage.chunks import Chunk
 from artstore.storage.digest import Digest
 from artstore.storage.statcache import RACY_WINDOW_NS, AnyStatKey
 
@@ -38,12 +39,15 @@ class LocalFile:
         digest: its digest when known (from the stat cache): an intact blob spares the read.
         within: the folder it was added from, or None for a file added on its own: read
             through a link, it must still lead inside that folder.
+        chunks: the pieces a large file with that digest is stored in, when known (from
+            the stat cache): all intact, they spare the read too.
     """
 
     path: str
     seen: AnyStatKey | None = None
     digest: Digest | None = None
     within: str | None = None
+    chunks: tuple[Chunk, ...] | None = None
 
 
 _KINDS = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -12,6 +13,8 @@ from typing import NamedTuple, Protocol
 
 import xxhash
 
+from artstore.storage.chunker import POLICY
+from artstore.storage.chunks import Chunk
 from artstore.storage.digest import HASH_NAME, Digest
 
 __all__ = [
@@ -96,6 +99,13 @@ class StatCache(Protocol):
     def record(self, entries: Mapping[AnyStatKey, Digest]) -> None:
         """Remember digests (entries too recent to trust are skipped)."""
 
+    def lookup_chunks(self, digests: Iterable[Digest]) -> dict[Digest, tuple[Chunk, ...]]:
+        """The known piece lists, under the current chunking policy, of files with these
+        digests."""
+
+    def record_chunks(self, lists: Mapping[Digest, tuple[Chunk, ...]]) -> None:
+        """Remember the piece lists of files by their digests, under the current policy."""
+
 
 class NoStatCache:
     """A stat cache that remembers nothing."""
@@ -113,6 +123,14 @@ class NoStatCache:
         return {}
 
     def record(self, entries: Mapping[AnyStatKey, Digest]) -> None:
+        # docstring inherited
+        return None
+
+    def lookup_chunks(self, digests: Iterable[Digest]) -> dict[Digest, tuple[Chunk, ...]]:
+        # docstring inherited
+        return {}
+
+    def record_chunks(self, lists: Mapping[Digest, tuple[Chunk, ...]]) -> None:
         # docstring inherited
         return None
 
@@ -146,6 +164,12 @@ class SqliteStatCache:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS file_sets (key TEXT PRIMARY KEY, manifest TEXT,"
                 " used_at INTEGER) WITHOUT ROWID"
+            )
+            # A file's pieces depend on its bytes and the chunking policy alone: keyed by
+            # both, a list is true of any file with that digest.
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS chunk_lists (digest TEXT, policy INTEGER,"
+                " chunks TEXT, PRIMARY KEY (digest, policy)) WITHOUT ROWID"
             )
             self._db = db
         return self._db
@@ -221,8 +245,49 @@ class SqliteStatCache:
         except (sqlite3.Error, OSError) as exc:
             logger.warning("stat cache %s not updated (%s)", self.path, exc)
 
+    def lookup_chunks(self, digests: Iterable[Digest]) -> dict[Digest, tuple[Chunk, ...]]:
+        # docstring inherited
+        found: dict[Digest, tuple[Chunk, ...]] = {}
+        try:
+            db = self._connect()
+            for digest in dict.fromkeys(digests):
+                row = db.execute(
+                    "SELECT chunks FROM chunk_lists WHERE digest = ? AND policy = ?",
+                    (f"{HASH_NAME}:{digest.hex}", POLICY),
+                ).fetchone()
+                if row is not None:
+                    found[digest] = _decode_chunks(row[0])
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            logger.warning("stat cache %s unusable (%s); reading files again", self.path, exc)
+        return found
+
+    def record_chunks(self, lists: Mapping[Digest, tuple[Chunk, ...]]) -> None:
+        # docstring inherited
+        rows = [(f"{HASH_NAME}:{d.hex}", POLICY, _encode_chunks(c)) for d, c in lists.items()]
+        if not rows:
+            return
+        try:
+            db = self._connect()
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO chunk_lists VALUES (?,?,?)", rows)
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("stat cache %s not updated (%s)", self.path, exc)
+
     def close(self) -> None:
         """Close the database connection."""
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _encode_chunks(chunks: tuple[Chunk, ...]) -> str:
+    return json.dumps([[c.digest.hex, c.size, c.tensor] for c in chunks], separators=(",", ":"))
+
+
+def _decode_chunks(text: str) -> tuple[Chunk, ...]:
+    # Written by this module alone; a damaged row raises ValueError and counts as a miss.
+    try:
+        return tuple(Chunk(Digest.parse(d), int(n), t) for d, n, t in json.loads(text))
+    except (TypeError, KeyError) as exc:
+        raise ValueError(f"bad chunk list: {exc}") from None

@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 import xxhash
 from fsspec.callbacks import Callback
+from safetensors.numpy import save as safetensors_save
 
 from artstore.errors import CorruptBlobError, NotAStoreError, NotFoundError, SourceChangedError
 from artstore.storage import (
     CHUNK_SIZE,
     BlobStore,
+    Chunk,
     Digest,
     Kind,
     LocalFile,
@@ -33,6 +35,7 @@ from artstore.storage import (
     stat_key,
 )
 from artstore.storage import blobstore as blobstore_module
+from artstore.storage.chunker import CHUNKED_FROM
 
 __all__ = ["BlobStoreContract"]
 
@@ -535,10 +538,150 @@ class BlobStoreContract:
         assert size > CHUNK_SIZE
         data = np.random.default_rng(20240601).bytes(size)
         source = self.write_source(tmp_path, data, "large.bin")
-        result = store.put_file(source)
+        result = store.put_file(source, chunked=False)
         assert result.digest.hex == f"{xxhash.xxh3_128_intdigest(data):032x}"
         assert result.size == size
         assert store.size(Kind.BLOB, result.digest) == size
         dest = tmp_path / "large.out"
         store.get_file(result.digest, dest)
         assert dest.read_bytes() == data
+
+    # -- large files, stored in pieces -------------------------------------------------------------
+
+    def pieces_of(self, store: BlobStore, chunks: tuple[Chunk, ...]) -> bytes:
+        """The file a piece list makes, read piece by piece, each checked against its digest."""
+        return b"".join(store.read_bytes(Kind.BLOB, c.digest) for c in chunks)
+
+    def test_a_large_file_is_stored_in_pieces_that_make_it(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        data = np.random.default_rng(7).bytes(CHUNKED_FROM + 3 * 1024 * 1024)
+        source = self.write_source(tmp_path, data, "large.bin")
+        progress = ByteCounter()
+        result = store.put_file(source, callback=progress)
+        assert (result.digest, result.size) == (hash_bytes(data), len(data))
+        assert len(result.chunks) > 2 and all(c.tensor is None for c in result.chunks)
+        assert self.pieces_of(store, result.chunks) == data
+        assert (result.stored, result.new_bytes) == (True, len(data))
+        assert progress.total_seen == len(data)
+        assert set(store.iter_digests(Kind.BLOB)) == {c.digest for c in result.chunks}
+        again = store.put_file(source)
+        assert (again.stored, again.new_bytes, again.chunks) == (False, 0, result.chunks)
+
+    def test_pieces_already_stored_are_not_written_again(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        rng = np.random.default_rng(8)
+        data = rng.bytes(CHUNKED_FROM * 2)
+        middle = len(data) // 2
+        edited = data[:middle] + rng.bytes(100_000) + data[middle:]
+        first = store.put_file(self.write_source(tmp_path, data, "a.bin"))
+        second = store.put_file(self.write_source(tmp_path, edited, "b.bin"))
+        assert self.pieces_of(store, second.chunks) == edited
+        assert second.stored and 100_000 <= second.new_bytes < len(edited) // 5
+        shared = {c.digest for c in first.chunks} & {c.digest for c in second.chunks}
+        assert sum(c.size for c in second.chunks if c.digest not in shared) == second.new_bytes
+
+    def test_a_safetensors_file_is_cut_at_its_tensors(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        rng = np.random.default_rng(9)
+        tensors = {f"layer{i}": rng.standard_normal(256 * 1024, dtype=np.float32) for i in range(9)}
+        data = safetensors_save(tensors)
+        result = store.put_file(self.write_source(tmp_path, data, "model.bin"))
+        assert [c.tensor for c in result.chunks] == [None, *sorted(tensors)]
+        assert self.pieces_of(store, result.chunks) == data
+        assert result.digest == hash_bytes(data)
+
+    def test_a_large_file_with_its_known_pieces_intact_is_not_read(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = np.random.default_rng(10).bytes(CHUNKED_FROM + 1000)
+        source = self.write_source(tmp_path, data)
+        first = store.put_file(source)
+        monkeypatch.setattr(blobstore_module, "cut", _no_hashing)
+        monkeypatch.setattr(blobstore_module, "hash_stream", _no_hashing)
+        known = LocalFile(str(source), digest=first.digest, chunks=first.chunks)
+        (result,) = store.put_files([known])
+        assert (result.digest, result.chunks, result.stored) == (first.digest, first.chunks, False)
+
+    def test_a_large_file_with_a_known_piece_missing_is_read_again(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        data = np.random.default_rng(11).bytes(CHUNKED_FROM + 1000)
+        source = self.write_source(tmp_path, data)
+        first = store.put_file(source)
+        lost = first.chunks[1]
+        self.raw_delete(self.key(Kind.BLOB, lost.digest))
+        known = LocalFile(str(source), digest=first.digest, chunks=first.chunks)
+        (result,) = store.put_files([known])
+        assert result.new_bytes == lost.size
+        assert self.pieces_of(store, result.chunks) == data
+
+    def test_chunked_off_stores_a_large_file_whole(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = os.urandom(CHUNKED_FROM + 10)
+        monkeypatch.setenv("ARTSTORE_CHUNKING", "off")
+        result = store.put_file(self.write_source(tmp_path, data))
+        assert result.chunks == () and store.read_bytes(Kind.BLOB, result.digest) == data
+
+    @pytest.mark.parametrize("change", ["grew", "rewritten"])
+    def test_a_large_file_changed_since_its_stat_is_refused_and_nothing_is_stored(
+        self, store: BlobStore, tmp_path: Path, change: str
+    ) -> None:
+        first = self.write_source(tmp_path, os.urandom(1000), "first.bin")
+        source = self.write_source(tmp_path, os.urandom(CHUNKED_FROM + 5000), "grew.bin")
+        seen = stat_key(source.stat())
+        if change == "grew":
+            with source.open("ab") as f:
+                f.write(b"the file grew after it was listed")
+        else:
+            source.write_bytes(os.urandom(CHUNKED_FROM + 5000))
+        with pytest.raises(SourceChangedError, match=r"grew\.bin"):
+            store.put_files([LocalFile(str(first)), LocalFile(str(source), seen)])
+        assert list(store.iter_digests(Kind.BLOB)) == [], "not even the good file's blob"
+
+    def test_a_large_file_changed_while_its_pieces_are_read_is_refused(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        source = self.write_source(tmp_path, os.urandom(CHUNKED_FROM * 2), "moving.bin")
+        real_cut = blobstore_module.cut
+
+        def cut_while_writing(file: Any, size: int) -> Any:
+            for i, piece in enumerate(real_cut(file, size)):
+                if i == 2:
+                    with open(source, "r+b") as f:
+                        f.seek(size - 10)
+                        f.write(b"0123456789")
+                    os.utime(source, ns=(1, 1))
+                yield piece
+
+        monkeypatch.setattr(blobstore_module, "cut", cut_while_writing)
+        with pytest.raises(SourceChangedError, match=r"moving\.bin"):
+            store.put_file(source)
+        if store.backend.local:
+            assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
+
+    def test_a_piece_changed_between_hash_and_upload_is_refused(
+        self, store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self._object_store_only(store)
+        data = os.urandom(CHUNKED_FROM * 2)
+        source = self.write_source(tmp_path, data, "moving.bin")
+        real_absent = store._absent
+
+        def absent_then_rewrite(chunks: Any) -> Any:
+            # Between the hash and the uploads: same size, same mtime, other bytes.
+            st = source.stat()
+            with open(source, "r+b") as f:
+                f.write(b"x" * 100)
+            os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+            return real_absent(chunks)
+
+        monkeypatch.setattr(store, "_absent", absent_then_rewrite)
+        with pytest.raises(SourceChangedError, match=r"moving\.bin"):
+            store.put_file(source)
+        stored = set(store.iter_digests(Kind.BLOB))
+        for digest in stored:  # whatever went up is named by its bytes
+            assert store.verify(Kind.BLOB, digest) == digest

@@ -1,0 +1,223 @@
+"""Cutting a large file into the pieces it is stored in (docs/format.md, chunking policy).
+
+Bytes only: a file whose content is safetensors is cut at its tensors' boundaries (the header
+is one piece, each tensor's bytes the next); any other file, and a tensor larger than
+:data:`MAX_PIECE`, by FastCDC. The pieces are a function of the bytes and :data:`POLICY`
+alone, so a file's piece list may be remembered by its digest and the policy version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+__all__ = [
+    "CDC_AVG",
+    "CDC_MAX",
+    "CDC_MIN",
+    "CHUNKED_FROM",
+    "CHUNKING_ENV",
+    "MAX_PIECE",
+    "MIN_MEAN_TENSOR",
+    "POLICY",
+    "Piece",
+    "chunks_file",
+    "cut",
+    "tensor_spans",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The version of the rules below: a remembered piece list is valid for this version only.
+POLICY = 1
+#: Files this large or larger are stored in pieces; smaller ones whole, as one blob.
+CHUNKED_FROM = 8 * 1024 * 1024
+#: No piece is larger (a tensor larger than this is cut further by content).
+MAX_PIECE = 16 * 1024 * 1024
+#: FastCDC's parameters (pyfastcdc): pieces average about ``CDC_AVG + CDC_MIN`` bytes.
+CDC_AVG = 1024 * 1024
+CDC_MIN = 512 * 1024
+CDC_MAX = MAX_PIECE
+#: A safetensors file whose tensors average fewer bytes is cut by content instead: never
+#: thousands of tiny objects.
+MIN_MEAN_TENSOR = 64 * 1024
+
+_METADATA = "__metadata__"
+#: Set to ``off``, large files are stored whole, as before chunking (format-1 manifests).
+CHUNKING_ENV = "ARTSTORE_CHUNKING"
+
+
+class _Cutter(Protocol):
+    def cut_stream(self, stream: Any) -> Iterator[Any]: ...
+
+
+def _load_cutter() -> _Cutter | None:
+    try:
+        # The compiled backend only: the pure-Python one is 150-300x slower (decision 110).
+        from pyfastcdc.cy import FastCDC
+    except ImportError:
+        return None
+    cutter: _Cutter = FastCDC(CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
+    return cutter
+
+
+_CUTTER = _load_cutter()
+_warned: list[bool] = []
+
+
+def chunks_file(size: int) -> bool:
+    """Whether a file of ``size`` bytes is stored in pieces: it is large enough, pieces are not
+    turned off (``$ARTSTORE_CHUNKING=off``: a store that releases before chunking must read),
+    and pyfastcdc's compiled backend is there (without it, large files are stored whole, with
+    one warning per process)."""
+    if size < CHUNKED_FROM or os.environ.get(CHUNKING_ENV, "").strip().lower() == "off":
+        return False
+    if _CUTTER is None:
+        if not _warned:
+            _warned.append(True)
+            logger.warning(
+                "pyfastcdc's compiled backend is missing, so large files are stored whole "
+                "(no dedup inside files); reinstall pyfastcdc for your platform"
+            )
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One piece of a file as it is read: where it starts, its bytes (valid only until the
+    next piece is asked for), and the safetensors tensor it lies in, if cut at tensors."""
+
+    offset: int
+    data: memoryview
+    tensor: str | None
+
+
+def cut(file: BinaryIO, size: int) -> Iterator[Piece]:
+    """The pieces of ``file`` (read once, from its current position, which must be its start)
+    of ``size`` bytes, in order: they tile what was read.
+
+    Memory stays flat: one piece (at most :data:`MAX_PIECE`) and FastCDC's buffer. A file that
+    changes while it is read gives pieces that do not add up to ``size``; the caller checks.
+    """
+    assert _CUTTER is not None, "chunks_file() said no"
+    prefix = _read(file, min(size, 8))
+    spans: list[tuple[str, int, int]] | None = None
+    if len(prefix) == 8:
+        (length,) = struct.unpack("<Q", prefix)
+        if 2 <= length <= min(MAX_PIECE - 8, size - 8):
+            prefix += _read(file, length)
+            if len(prefix) == 8 + length:
+                spans = tensor_spans(prefix[8:], size - 8 - length)
+    if spans is None:
+        yield from _cdc(_Prefixed(prefix, file), 0, None)
+        return
+    yield Piece(0, memoryview(prefix), None)
+    offset = len(prefix)
+    buffer = memoryview(bytearray(min(MAX_PIECE, max((e - b for _, b, e in spans), default=0))))
+    for name, begin, end in spans:
+        length = end - begin
+        if length > MAX_PIECE:
+            yield from _cdc(_Bounded(file, length), offset, name)
+        elif length:
+            n = _read_into(file, buffer[:length])
+            if n:
+                yield Piece(offset, buffer[:n], name)
+            if n < length:
+                return  # the file shrank: the caller's size check refuses it
+        offset += length
+
+
+def tensor_spans(header: bytes, data_size: int) -> list[tuple[str, int, int]] | None:
+    """The tensors of a safetensors header as (name, begin, end) in data order, or None when
+    the header is not one whose tensors tile a data section of ``data_size`` bytes exactly,
+    or whose tensors are too small on average to be pieces of their own."""
+    try:
+        parsed = json.loads(header)
+    except (ValueError, RecursionError):  # also bad UTF-8
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    spans: list[tuple[str, int, int]] = []
+    for name, info in parsed.items():
+        if name == _METADATA:
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (name and isinstance(offsets, list) and len(offsets) == 2):
+            return None
+        begin, end = offsets
+        if not (_is_offset(begin) and _is_offset(end) and begin <= end):
+            return None
+        spans.append((name, begin, end))
+    if not spans or data_size // len(spans) < MIN_MEAN_TENSOR:
+        return None
+    spans.sort(key=lambda s: (s[1], s[2]))
+    at = 0
+    for _, begin, end in spans:
+        if begin != at:
+            return None  # a gap or an overlap
+        at = end
+    return spans if at == data_size else None
+
+
+def _is_offset(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _cdc(stream: _Bounded | _Prefixed, offset: int, tensor: str | None) -> Iterator[Piece]:
+    assert _CUTTER is not None
+    for chunk in _CUTTER.cut_stream(stream):
+        yield Piece(offset + chunk.offset, chunk.data, tensor)
+
+
+def _read(file: BinaryIO, n: int) -> bytes:
+    buffer = bytearray(n)
+    return bytes(buffer[: _read_into(file, memoryview(buffer))])
+
+
+def _read_into(file: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``file``; fewer bytes only at its end."""
+    done = 0
+    while done < len(view):
+        n = file.readinto(view[done:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        done += n
+    return done
+
+
+class _Bounded:
+    """At most ``limit`` bytes of a file, from its position: FastCDC reads ahead, and must
+    not read past the tensor it cuts."""
+
+    def __init__(self, file: BinaryIO, limit: int) -> None:
+        self._file = file
+        self._left = limit
+
+    def readinto(self, view: memoryview) -> int:
+        if self._left <= 0:
+            return 0
+        n: int = self._file.readinto(view[: self._left])  # type: ignore[attr-defined]
+        self._left -= n or 0
+        return n or 0
+
+
+class _Prefixed:
+    """Bytes already read from the start of a file, then the rest of the file."""
+
+    def __init__(self, prefix: bytes, file: BinaryIO) -> None:
+        self._prefix = memoryview(prefix)
+        self._file = file
+
+    def readinto(self, view: memoryview) -> int:
+        if self._prefix:
+            n = min(len(view), len(self._prefix))
+            view[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        return self._file.readinto(view) or 0  # type: ignore[attr-defined]
