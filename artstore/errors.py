@@ -9,7 +9,8 @@
     │   ├── InvalidArgumentError       (ValueError, TypeError) an argument of the wrong type
     │   │                              or out of its range
     │   ├── NotFoundError              (LookupError) no such artifact, version, alias or file
-    │   │   └── MissingMetricError     a promotion gate's field is absent on a version
+    │   │   ├── MissingMetricError     a promotion gate's field is absent on a version
+    │   │   └── MissingBlobError       a blob (or chunk) an artifact file is made of is missing
     │   ├── NotAStoreError             a location holds no artstore.json
     │   ├── UnsupportedFormatError     a store or document written by another format version
     │   ├── ConfigError                settings that cannot work (e.g. a bucket without a catalog)
@@ -58,6 +59,7 @@ __all__ = [
     "InvalidRequirementError",
     "InvalidSpoolError",
     "InvalidValueError",
+    "MissingBlobError",
     "MissingMetricError",
     "NotAStoreError",
     "NotFoundError",
@@ -104,6 +106,46 @@ class InvalidArgumentError(UserError, ValueError, TypeError):
 
 class NotFoundError(UserError, LookupError):
     """No such artifact, version, alias, blob or file."""
+
+
+class MissingBlobError(NotFoundError):
+    """A blob a file is made of is missing: the file's one blob, or its chunk ``chunk`` (counted
+    from 0) of ``count``. ``artifact`` and ``path`` are filled in by the layer that knows which
+    artifact file it backs; the storage layer knows only the digests."""
+
+    def __init__(
+        self,
+        digest: str,
+        url: str,
+        *,
+        chunk: int | None = None,
+        count: int | None = None,
+        artifact: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.digest = digest
+        self.url = url
+        self.chunk = chunk
+        self.count = count
+        self.artifact = artifact
+        self.path = path
+        blob = f"blob {digest}"
+        if chunk is not None:
+            blob = f"chunk {chunk} of {count} (blob {digest})"
+        if path is None:
+            text = f"{blob} is missing from {url}; run `art verify` to list what is lost"
+        else:
+            text = (
+                f"file {path!r} of {artifact} is lost: its {blob} is missing from {url}; run "
+                "`art verify` to list every damaged version, then put the file again"
+            )
+        super().__init__(text)
+
+    def located(self, artifact: str, path: str) -> MissingBlobError:
+        """Return the same error naming the artifact file the blob backs."""
+        return MissingBlobError(
+            self.digest, self.url, chunk=self.chunk, count=self.count, artifact=artifact, path=path
+        )
 
 
 class NotAStoreError(UserError):
@@ -227,20 +269,30 @@ class CorruptBlobError(IntegrityError):
     """
 
     def __init__(
-        self, expected: str, actual: str, *, artifact: str | None = None, path: str | None = None
+        self,
+        expected: str,
+        actual: str,
+        *,
+        artifact: str | None = None,
+        path: str | None = None,
+        chunk: int | None = None,
     ) -> None:
         self.expected = expected
         self.actual = actual
         self.artifact = artifact
         self.path = path
+        self.chunk = chunk
         super().__init__(self._message())
 
     def _message(self) -> str:
-        where = f"blob {self.expected}"
+        blob = f"blob {self.expected}"
+        if self.chunk is not None:  # one piece of a file stored in chunks
+            blob = f"chunk {self.chunk}, blob {self.expected}"
+        where = blob
         if self.path is not None:
-            where = f"file {self.path!r} (blob {self.expected})"
+            where = f"file {self.path!r} ({blob})"
             if self.artifact is not None:
-                where = f"file {self.path!r} of {self.artifact} (blob {self.expected})"
+                where = f"file {self.path!r} of {self.artifact} ({blob})"
         elif self.artifact is not None:  # the version's manifest itself
             where = f"the manifest of {self.artifact} ({self.expected})"
         return (
@@ -250,7 +302,9 @@ class CorruptBlobError(IntegrityError):
 
     def located(self, artifact: str, path: str) -> CorruptBlobError:
         """Return the same error naming the artifact file the blob backs."""
-        return CorruptBlobError(self.expected, self.actual, artifact=artifact, path=path)
+        return CorruptBlobError(
+            self.expected, self.actual, artifact=artifact, path=path, chunk=self.chunk
+        )
 
 
 class GateFailed(CheckFailed):

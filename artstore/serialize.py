@@ -358,7 +358,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
-    return {
+    found = {
         "version": problem.version,
         "path": problem.path,
         "kind": problem.kind,
@@ -372,6 +372,9 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
         "key": problem.key,
         "step": problem.step,
     }
+    if problem.chunk is not None:  # a piece of a file stored in chunks
+        found["chunk"] = problem.chunk
+    return found
 
 
 def lineage_text(graph: LineageGraph) -> str:

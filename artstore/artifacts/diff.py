@@ -10,15 +10,17 @@ statistics load one tensor pair at a time (see :mod:`artstore.artifacts.tensordi
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from artstore.artifacts.artifact import Artifact
+from artstore.artifacts.download import fetch
 from artstore.artifacts.lookup import get_version
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.names import Ref
@@ -28,8 +30,8 @@ from artstore.errors import (
     CorruptBlobError,
     InvalidArgumentError,
     InvalidNameError,
+    MissingBlobError,
     NotFoundError,
-    UnsupportedFormatError,
 )
 from artstore.storage import (
     CHUNK_SIZE,
@@ -139,7 +141,10 @@ class Side:
         Raises:
             NotFoundError: the file, or the blob holding it, is missing (names the file).
         """
-        self._check_whole(entry)
+        if entry.chunks:
+            assert self._blobs is not None  # only stored files are chunked
+            raw = self._blobs.open_chunks(entry.chunks, entry.digest, entry.size)
+            return _Located(raw, self.label, entry.path)  # type: ignore[return-value]
         path = self._local(entry)
         if path is not None:
             try:
@@ -159,9 +164,21 @@ class Side:
                 "version, then put the file again"
             ) from None
 
+    def read_chunk(self, entry: FileEntry, index: int) -> bytes:
+        """The verified bytes of piece ``index`` of a file stored in chunks.
+
+        Raises:
+            MissingBlobError, CorruptBlobError: the piece is missing or damaged (names the
+                file and the piece).
+        """
+        assert self._blobs is not None  # only stored files are chunked
+        try:
+            return self._blobs.read_chunk(entry.chunks, index)
+        except (CorruptBlobError, MissingBlobError) as exc:
+            raise exc.located(self.label, entry.path) from None
+
     def local_path(self, entry: FileEntry) -> AbstractContextManager[str]:
         """A local path holding the file: itself, or a verified temporary download."""
-        self._check_whole(entry)
         path = self._local(entry)
         return nullcontext(path) if path is not None else self._download(entry)
 
@@ -171,17 +188,40 @@ class Side:
         with tempfile.TemporaryDirectory(prefix="artstore-diff-") as tmp:
             dest = Path(tmp) / "file.safetensors"
             try:
-                self._blobs.get_file(entry.digest, dest)
-            except CorruptBlobError as exc:
+                fetch(self._blobs, entry, dest)
+            except (CorruptBlobError, MissingBlobError) as exc:
                 raise exc.located(self.label, entry.path) from None
             yield str(dest)
 
-    def _check_whole(self, entry: FileEntry) -> None:
-        if entry.chunks:
-            raise UnsupportedFormatError(
-                f"{self.label}: {entry.path!r} is stored in chunks, which this artstore cannot "
-                "read; upgrade artstore"
-            )
+
+class _Located(io.RawIOBase):
+    """A stream over a file's chunks whose errors name the version and the file."""
+
+    def __init__(self, raw: io.RawIOBase, label: str, path: str) -> None:
+        super().__init__()
+        self._raw, self._label, self._path = raw, label, path
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self._raw.readinto(buffer) or 0
+        except (CorruptBlobError, MissingBlobError) as exc:
+            raise exc.located(self._label, self._path) from None
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def locate(spec: str) -> Path | str:
@@ -207,11 +247,14 @@ def locate(spec: str) -> Path | str:
 
 
 def version_side(version: ArtifactVersion, blobs: BlobStore) -> Side:
-    """A stored version: its manifest's digests; files read from the blob store."""
+    """A stored version: its manifest's digests; files read from the blob store (a file stored
+    in chunks through them, or, for its tensors, piece by piece)."""
     root = blobs.local_root
 
     def local(entry: FileEntry) -> str | None:
-        return None if root is None else blobs.path(Kind.BLOB, entry.digest)
+        if root is None or entry.chunks:
+            return None
+        return blobs.path(Kind.BLOB, entry.digest)
 
     return Side(version.qualified_name, dict(version.manifest().entries), local, blobs)
 

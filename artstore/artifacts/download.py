@@ -20,15 +20,15 @@ from artstore.artifacts.manifest import FileEntry
 from artstore.errors import (
     CorruptBlobError,
     FileAccessError,
+    MissingBlobError,
     NotFoundError,
     UnsafePathError,
-    UnsupportedFormatError,
 )
 from artstore.storage import DEBRIS_GRACE, DEFAULT_CALLBACK, BlobStore, Callback, hash_file
 
-__all__ = ["KeepOut", "materialize", "sqlite_files"]
+__all__ = ["KeepOut", "fetch", "materialize", "sqlite_files"]
 
-# The staging names BlobStore.get_file gives files beside their destination.
+# The staging names BlobStore.get_file and get_chunks give files beside their destination.
 _PARTIAL = re.compile(r"\.[0-9a-f]{32}\.partial")
 _SQLITE_URL = re.compile(r"sqlite(?:\+\w+)?:///(?:file:)?([^?]*)(?:\?.*)?", re.DOTALL)
 
@@ -96,17 +96,12 @@ def materialize(
         UnsafePathError: a destination would fall outside ``root`` (through a link in ``root``).
         FileAccessError: ``root`` or a destination cannot be written (a file or folder in the
             way, a dangling link, no permission, a path too long), or it lies in ``keep_out``.
-        UnsupportedFormatError: a file is stored in chunks, which this release cannot read.
-        NotFoundError: a blob is missing (names ``label`` and the path).
-        CorruptBlobError: stored bytes do not match their digest (names ``label`` and the path).
+        MissingBlobError: a blob, or a chunk of a chunked file, is missing (names ``label``,
+            the path and the chunk).
+        CorruptBlobError: stored bytes do not match their digest (names ``label``, the path
+            and the chunk).
     """
     entries = list(entries)
-    for entry in entries:
-        if entry.chunks:
-            raise UnsupportedFormatError(
-                f"{label}: {entry.path!r} is stored in chunks, which this artstore cannot read; "
-                "upgrade artstore"
-            )
     folders = _Plan(root, label, keep_out).check(entries)
     callback.set_size(sum(e.size for e in entries))
     try:
@@ -121,20 +116,33 @@ def materialize(
             callback.relative_update(entry.size)
             continue
         try:
-            blobs.get_file(entry.digest, dest, callback=callback)
+            fetch(blobs, entry, dest, callback)
             if entry.executable:
                 os.chmod(dest, os.stat(dest).st_mode | 0o111)
-        except CorruptBlobError as exc:
+        except (CorruptBlobError, MissingBlobError) as exc:
             raise exc.located(label, entry.path) from None
-        except NotFoundError:
-            raise NotFoundError(
-                f"file {entry.path!r} of {label} is lost: its blob {entry.digest} is missing "
-                f"from {blobs.url}; run `art verify` to list every damaged version, then put "
-                "the file again"
-            ) from None
         except OSError as exc:
             raise _access_error(dest, exc) from None
     return root
+
+
+def fetch(
+    blobs: BlobStore, entry: FileEntry, dest: Path, callback: Callback = DEFAULT_CALLBACK
+) -> None:
+    """Write one file of a version to ``dest`` from its blobs (:meth:`FileEntry.blob_refs`),
+    verified; ``dest`` never holds unverified bytes. Errors name the blob, not yet the file.
+
+    Raises:
+        MissingBlobError: its blob, or one of its chunks, is missing.
+        CorruptBlobError: stored bytes do not match their digest.
+    """
+    if not entry.chunks:
+        try:
+            blobs.get_file(entry.digest, dest, callback=callback)
+        except NotFoundError:
+            raise MissingBlobError(entry.digest.hex, blobs.url) from None
+        return
+    blobs.get_chunks(entry.chunks, entry.digest, entry.size, dest, callback=callback)
 
 
 class _Plan:

@@ -45,7 +45,22 @@ SMALL_TENSOR = 1024 * 1024
 _POPULATE: int | None = (
     mmap.MAP_SHARED | mmap.MAP_POPULATE if hasattr(mmap, "MAP_POPULATE") else None
 )
-_NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"}
+# The numpy layout of each dtype numpy holds (safetensors stores little-endian).
+_NUMPY_LAYOUT = {
+    "F64": "<f8",
+    "F32": "<f4",
+    "F16": "<f2",
+    "I64": "<i8",
+    "I32": "<i4",
+    "I16": "<i2",
+    "I8": "i1",
+    "U64": "<u8",
+    "U32": "<u4",
+    "U16": "<u2",
+    "U8": "u1",
+    "BOOL": "?",
+}
+_NUMPY_DTYPES = set(_NUMPY_LAYOUT)
 # Bytes per element of the dtypes whose byte size is known; others are taken as they come.
 _ITEMSIZE = {
     **{d: 8 for d in ("F64", "I64", "U64", "C64")},
@@ -103,6 +118,9 @@ class TensorSource(Protocol):
     def local_path(self, entry: FileEntry) -> AbstractContextManager[str]:
         """A local path holding the file."""
 
+    def read_chunk(self, entry: FileEntry, index: int) -> bytes:
+        """The verified bytes of piece ``index`` of a file stored in chunks."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Tensor:
@@ -123,10 +141,19 @@ def diff_tensors(
 ) -> TensorDiff:
     """How the tensors of a changed ``.safetensors`` file differ between two sides.
 
+    Two files stored in chunks cut at tensor boundaries are compared from their manifests: the
+    header pieces are read (once when they are equal), and a tensor's pieces are compared by
+    digest; no tensor's bytes are read unless its two sides were cut differently, and
+    ``stats`` reads only the pieces of the tensors that changed.
+
     Raises:
         UnsupportedFormatError: a side's file is not valid safetensors.
         CorruptBlobError: a side read from a store does not match its digest.
+        MissingBlobError: a piece that must be read is missing.
     """
+    by_chunks = _diff_from_chunks(a, ea, b, eb, stats=stats)
+    if by_chunks is not None:
+        return by_chunks
     with ExitStack() as stack:
         fa = stack.enter_context(a.open(ea))
         fb = stack.enter_context(b.open(eb))
@@ -165,6 +192,164 @@ def diff_tensors(
         unchanged=len(same_layout) - len(moved),
         metadata_changed=ha.metadata != hb.metadata,
     )
+
+
+# -- files stored in chunks cut at tensor boundaries ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Pieces:
+    """The pieces of one side's tensor: (index, digest, size) each, in file order."""
+
+    indexes: tuple[int, ...]
+    digests: tuple[Digest, ...]
+    sizes: tuple[int, ...]
+
+
+def _tensor_pieces(entry: FileEntry, header: _Header) -> dict[str, _Pieces] | None:
+    """Each tensor's pieces, when the entry was cut at the header's tensor boundaries (the
+    header alone in piece 0, then each tensor's bytes in pieces naming it, in data order);
+    None when it was cut otherwise (by content, or by another writer)."""
+    chunks = entry.chunks
+    if not chunks or chunks[0].tensor is not None:
+        return None
+    start = chunks[0].size
+    spans: dict[str, tuple[int, int, list[int]]] = {}
+    pos = start
+    for index, chunk in enumerate(chunks[1:], 1):
+        if chunk.tensor is None:
+            return None
+        span = spans.get(chunk.tensor)
+        if span is None:
+            span = spans[chunk.tensor] = (pos, pos, [])
+        elif span[1] != pos:  # the tensor's pieces are not contiguous
+            return None
+        spans[chunk.tensor] = (span[0], pos + chunk.size, [*span[2], index])
+        pos += chunk.size
+    with_bytes = {n: t for n, t in header.tensors.items() if t.end > t.begin}
+    if spans.keys() != with_bytes.keys():
+        return None
+    for name, (begin, end, _) in spans.items():
+        t = with_bytes[name]
+        if (t.begin, t.end) != (begin, end):
+            return None
+    pieces = {
+        name: _Pieces(
+            tuple(ix),
+            tuple(chunks[i].digest for i in ix),
+            tuple(chunks[i].size for i in ix),
+        )
+        for name, (_, _, ix) in spans.items()
+    }
+    empty = _Pieces((), (), ())
+    return {name: pieces.get(name, empty) for name in header.tensors}
+
+
+def _chunk_header(side: TensorSource, entry: FileEntry) -> _Header | None:
+    """The header of a file stored in chunks, read from its first piece alone; None when the
+    first piece is not exactly the 8-byte length and the header."""
+    if not entry.chunks or entry.chunks[0].tensor is not None:
+        return None
+    first = side.read_chunk(entry, 0)
+    if len(first) < 8 or 8 + struct.unpack("<Q", first[:8])[0] != len(first):
+        return None
+    return _read_header(io.BytesIO(first), entry.size, f"{side.label}: {entry.path!r}")
+
+
+def _diff_from_chunks(
+    a: TensorSource, ea: FileEntry, b: TensorSource, eb: FileEntry, *, stats: bool
+) -> TensorDiff | None:
+    """The tensor diff of two files stored in chunks cut at tensor boundaries, from their
+    manifests and header pieces; None when either was cut otherwise."""
+    if not (ea.chunks and eb.chunks and ea.chunks[0].tensor is None):
+        return None
+    ha = _chunk_header(a, ea)
+    if ha is None:
+        return None
+    same_header = ea.chunks[0].digest == eb.chunks[0].digest
+    hb = ha if same_header else _chunk_header(b, eb)
+    if hb is None:
+        return None
+    pa, pb = _tensor_pieces(ea, ha), _tensor_pieces(eb, hb)
+    if pa is None or pb is None:
+        return None
+    ta, tb = ha.tensors, hb.tensors
+    changes: dict[str, TensorChange] = {}
+    for name in tb.keys() - ta.keys():
+        changes[name] = _change(name, "added", None, tb[name])
+    for name in ta.keys() - tb.keys():
+        changes[name] = _change(name, "removed", ta[name], None)
+    same_layout = 0
+    moved: list[str] = []
+    for name in sorted(ta.keys() & tb.keys()):
+        x, y = ta[name], tb[name]
+        if x.dtype != y.dtype:
+            changes[name] = _change(name, "dtype", x, y)
+        elif x.shape != y.shape:
+            changes[name] = _change(name, "shape", x, y)
+        else:
+            same_layout += 1
+            if _pieces_differ(a, ea, pa[name], b, eb, pb[name]):
+                moved.append(name)
+                changes[name] = _change(name, "values", x, y)
+    if stats and moved:
+        for name in moved:
+            numbers = _piece_stats(a, ea, pa[name], ta[name], b, eb, pb[name], tb[name])
+            if numbers is not None:
+                changes[name] = _change(name, "values", ta[name], tb[name], *numbers)
+    return TensorDiff(
+        path=ea.path,
+        changes=tuple(changes[n] for n in sorted(changes)),
+        unchanged=same_layout - len(moved),
+        metadata_changed=ha.metadata != hb.metadata,
+    )
+
+
+def _pieces_differ(
+    a: TensorSource, ea: FileEntry, x: _Pieces, b: TensorSource, eb: FileEntry, y: _Pieces
+) -> bool:
+    if x.digests == y.digests:
+        return False
+    if x.sizes == y.sizes:  # cut alike: a piece that differs holds other bytes
+        return True
+    # Cut differently (another chunking policy): the bytes decide, read piece by piece.
+    return _pieces_digest(a, ea, x) != _pieces_digest(b, eb, y)
+
+
+def _pieces_digest(side: TensorSource, entry: FileEntry, pieces: _Pieces) -> Digest:
+    hasher = Hasher()
+    for index in pieces.indexes:
+        hasher.update(side.read_chunk(entry, index))
+    return hasher.digest()
+
+
+def _piece_stats(
+    a: TensorSource,
+    ea: FileEntry,
+    x: _Pieces,
+    tx: _Tensor,
+    b: TensorSource,
+    eb: FileEntry,
+    y: _Pieces,
+    ty: _Tensor,
+) -> tuple[float, float] | None:
+    """The statistics of one changed tensor from its pieces on both sides (one tensor pair in
+    memory); None for a dtype numpy cannot hold."""
+    try:
+        import numpy as np
+    except ImportError:
+        raise UserError("--stats needs numpy: pip install numpy") from None
+
+    def load(side: TensorSource, entry: FileEntry, pieces: _Pieces, t: _Tensor) -> Any:
+        data = b"".join(side.read_chunk(entry, i) for i in pieces.indexes)
+        if t.dtype == "BF16":  # numpy has no bfloat16: widen the top half of a float32
+            half = np.frombuffer(data, dtype="<u2")
+            return (half.astype(np.uint32) << 16).view(np.float32)
+        return np.frombuffer(data, dtype=_NUMPY_LAYOUT[t.dtype]).reshape(t.shape)
+
+    if tx.dtype not in _NUMPY_LAYOUT and tx.dtype != "BF16":
+        return None
+    return _numbers(load(a, ea, x, tx), load(b, eb, y, ty))
 
 
 def _change(

@@ -16,9 +16,9 @@ __all__ = ["copy_blobs", "copy_version"]
 
 
 def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
-    """Copy a manifest and the blobs it references from ``source``, a store on the local disk
-    (an offline spool), to ``target`` (what is missing only), blobs first, verifying each;
-    returns the manifest.
+    """Copy a manifest and the blobs it references (each file's one blob, or its chunks) from
+    ``source``, a store on the local disk (an offline spool), to ``target`` (what is missing
+    only), blobs first, verifying each; returns the manifest.
 
     Raises:
         InvalidNameError: ``digest`` is not 32 lowercase hex characters.
@@ -31,7 +31,7 @@ def copy_version(source: BlobStore, target: BlobStore, digest: str) -> Manifest:
     manifest_digest = Digest.parse(digest)
     raw = source.read_bytes(Kind.MANIFEST, manifest_digest)
     manifest = Manifest.decode(raw, f"manifest {digest}")
-    copy_blobs(source, target, {e.digest for e in manifest})
+    copy_blobs(source, target, {blob.digest for e in manifest for blob in e.blob_refs()})
     target.put_bytes(Kind.MANIFEST, raw)
     target.sync()
     return manifest

@@ -42,7 +42,8 @@ class Problem:
     or the manifest's for ``bad-manifest``); ``actual`` what the bytes hash to when they were
     hashed; ``size``/``actual_size`` the sizes of a ``wrong-size`` file; ``reason`` why a
     manifest or a media reference is bad; ``quarantined`` where repair moved the damaged
-    object (relative to the store root).
+    object (relative to the store root). For a file stored in chunks, ``chunk`` is the index
+    (from 0) of the damaged piece, and ``digest``, sizes and ``actual`` are the piece's.
     """
 
     version: str
@@ -57,10 +58,13 @@ class Problem:
     run: str | None = None
     key: str | None = None
     step: int | None = None
+    chunk: int | None = None
 
     def __str__(self) -> str:
         if self.key is None:
             where = f"{self.version} {self.path!r}"
+            if self.chunk is not None:
+                where += f" chunk {self.chunk}"
         else:
             where = f"{self.version} {self.key!r} step {self.step}"
         if self.kind == "bad-manifest":
@@ -199,7 +203,21 @@ def verify_versions(
             continue
         for entry in entries:
             report.files += 1
-            _check(blobs, version.qualified_name, entry, seen, report, deep=deep, repair=repair)
+            if not entry.chunks:
+                _check(blobs, version.qualified_name, entry, seen, report, deep=deep, repair=repair)
+                continue
+            for index, chunk in enumerate(entry.chunks):  # each piece checked as a blob
+                piece = FileEntry(entry.path, chunk.digest, chunk.size)
+                _check(
+                    blobs,
+                    version.qualified_name,
+                    piece,
+                    seen,
+                    report,
+                    deep=deep,
+                    repair=repair,
+                    chunk=index,
+                )
     for run_id, kept in run_files:
         report.run_files += 1
         entry = FileEntry(kept.name, Digest.parse(kept.digest), kept.size)
@@ -227,6 +245,7 @@ def _check(
     run: str | None = None,
     key: str | None = None,
     step: int | None = None,
+    chunk: int | None = None,
 ) -> None:
     found = seen.get(entry.digest)
     if found is None:
@@ -238,8 +257,8 @@ def _check(
         _repair(blobs, entry.digest, found, report)
         problem = _blob_problem(label, entry, found)
     if problem is not None:
-        named = replace(problem, run=run, key=key, step=step)
-        report.problems.append(problem if run is None else named)
+        named = replace(problem, run=run, key=key, step=step, chunk=chunk)
+        report.problems.append(problem if run is None and chunk is None else named)
 
 
 def _check_media(

@@ -18,6 +18,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from artstore.errors import (
     CorruptBlobError,
     InvalidNameError,
+    MissingBlobError,
     NotFoundError,
     SourceChangedError,
     StoreUnavailableError,
@@ -43,6 +44,7 @@ from artstore.storage.layout import (
     key_for,
     parse_key,
 )
+from artstore.storage.reassembly import ChunkedReader
 from artstore.storage.source import LocalFile, Source, access_error, changes, open_source
 from artstore.storage.statcache import AnyStatKey
 
@@ -712,3 +714,63 @@ class BlobStore:
         return NotFoundError(
             f"{noun} {digest} is missing from {self.url}; run `art verify` to list what is lost"
         )
+
+    # -- reading files stored in chunks --------------------------------------------------------
+
+    def open_chunks(self, chunks: Sequence[Chunk], digest: Digest, size: int) -> ChunkedReader:
+        """Open a file stored as ``chunks`` (its blobs, in order) as one stream, verified piece
+        by piece and whole at its end (see :class:`ChunkedReader`); only its own pieces are
+        read. Errors come from reading, and name the piece."""
+        return ChunkedReader(
+            lambda blob: self.open(Kind.BLOB, blob), chunks, digest, size, self.url
+        )
+
+    def get_chunks(
+        self,
+        chunks: Sequence[Chunk],
+        digest: Digest,
+        size: int,
+        dest: Path,
+        *,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> None:
+        """Write a file stored as ``chunks`` to a local file, piece by piece (memory stays
+        flat). As :meth:`get_file`, the bytes go to a staging file beside ``dest`` that is
+        renamed only once every piece and the whole file matched their digests.
+
+        Raises:
+            MissingBlobError: a piece is missing (names its index and digest).
+            CorruptBlobError: a piece does not match its digest (names its index), or the
+                pieces do not make the file (nothing is written either way).
+        """
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staged = _atomic.partial_path(dest.parent)
+        view = memoryview(self._buffer)
+        try:
+            with (
+                self.open_chunks(chunks, digest, size) as src,
+                open(staged, "wb", buffering=0) as dst,
+            ):
+                while n := src.readinto(view):
+                    dst.write(view[:n])
+                    callback.relative_update(n)
+            os.replace(staged, dest)
+        finally:
+            staged.unlink(missing_ok=True)
+
+    def read_chunk(self, chunks: Sequence[Chunk], index: int) -> bytes:
+        """The bytes of piece ``index`` of a file stored as ``chunks``, verified.
+
+        Raises:
+            MissingBlobError: the piece is missing.
+            CorruptBlobError: its bytes do not hash to its digest (names the piece).
+        """
+        chunk = chunks[index]
+        try:
+            return self.read_bytes(Kind.BLOB, chunk.digest)
+        except NotFoundError:
+            raise MissingBlobError(
+                chunk.digest.hex, self.url, chunk=index, count=len(chunks)
+            ) from None
+        except CorruptBlobError as exc:
+            raise CorruptBlobError(exc.expected, exc.actual, chunk=index) from None

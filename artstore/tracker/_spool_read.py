@@ -365,7 +365,9 @@ class _Reader:
         except NotFoundError:
             raise self.fail("digest", f"names manifest {digest}, which {store} lacks") from None
         manifest = Manifest.decode(raw, f"{self.path}:{self.line}: manifest {digest}")
-        missing = blobs.missing(Kind.BLOB, {entry.digest for entry in manifest})
+        missing = blobs.missing(
+            Kind.BLOB, {blob.digest for entry in manifest for blob in entry.blob_refs()}
+        )
         if missing:
             first = min(str(d) for d in missing)
             raise self.fail("digest", f"names blob {first}, which {store} lacks")

@@ -1,0 +1,136 @@
+"""Reading a file back from its chunks: one stream over the pieces, each verified as it ends,
+the whole verified against the file's digest and size at its end."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+from artstore.errors import CorruptBlobError, MissingBlobError, NotFoundError
+from artstore.storage.chunks import Chunk
+from artstore.storage.digest import Digest, Hasher
+
+__all__ = ["ChunkedReader"]
+
+
+class ChunkedReader(io.RawIOBase):
+    """The bytes of a file stored as ``chunks``, read one piece at a time (memory stays flat).
+
+    Each piece is hashed as it is read and checked when it ends; the whole file is checked
+    against ``digest`` and ``size`` when the last piece ends. A reader hands out bytes before
+    their piece is checked, so whoever writes them somewhere keeps them out of sight until the
+    end of the stream (as :meth:`BlobStore.get_chunks` does). Only :meth:`seek` back to the
+    start is possible: it reads the pieces again from the first.
+
+    Raises (from ``read``/``readinto``):
+        MissingBlobError: a piece has no blob (names its index and digest).
+        CorruptBlobError: a piece does not hash to its digest (names its index), or the pieces
+            together do not make the file's digest and size.
+    """
+
+    def __init__(
+        self,
+        open_blob: Callable[[Digest], BinaryIO],
+        chunks: Sequence[Chunk],
+        digest: Digest,
+        size: int,
+        url: str,
+    ) -> None:
+        super().__init__()
+        self._open_blob = open_blob
+        self._chunks = tuple(chunks)
+        self._digest = digest
+        self._size = size
+        self._url = url
+        self._reset()
+
+    def _reset(self) -> None:
+        self._index = 0
+        self._piece: BinaryIO | None = None
+        self._piece_hash = Hasher()
+        self._whole = Hasher()
+        self._pos = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Go back to the start (``seek(0)``); staying where the stream is changes nothing.
+
+        Raises:
+            io.UnsupportedOperation: any other position.
+        """
+        target = offset if whence == io.SEEK_SET else self._pos + offset
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target not in (0, self._pos):
+            raise io.UnsupportedOperation("a chunked file can only be read again from its start")
+        if target != self._pos:
+            self._close_piece()
+            self._reset()
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            piece = self._current()
+            if piece is None:
+                break
+            n = piece.readinto(view[filled:])  # type: ignore[attr-defined]
+            if not n:
+                self._end_piece()
+                continue
+            self._piece_hash.update(view[filled : filled + n])
+            self._whole.update(view[filled : filled + n])
+            filled += n
+        self._pos += filled
+        return filled
+
+    def close(self) -> None:
+        self._close_piece()
+        super().close()
+
+    def _current(self) -> BinaryIO | None:
+        if self._piece is not None:
+            return self._piece
+        if self._index == len(self._chunks):
+            self._finish()
+            return None
+        chunk = self._chunks[self._index]
+        try:
+            self._piece = self._open_blob(chunk.digest)
+        except NotFoundError:
+            raise MissingBlobError(
+                chunk.digest.hex, self._url, chunk=self._index, count=len(self._chunks)
+            ) from None
+        self._piece_hash = Hasher()
+        return self._piece
+
+    def _end_piece(self) -> None:
+        chunk = self._chunks[self._index]
+        self._close_piece()
+        actual = self._piece_hash.digest()
+        if actual != chunk.digest or self._piece_hash.size != chunk.size:
+            raise CorruptBlobError(chunk.digest.hex, actual.hex, chunk=self._index)
+        self._index += 1
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        actual = self._whole.digest()
+        if actual != self._digest or self._whole.size != self._size:
+            # Every piece is good, so the manifest's list of pieces does not make the file.
+            raise CorruptBlobError(self._digest.hex, actual.hex)
+        self._done = True
+
+    def _close_piece(self) -> None:
+        if self._piece is not None:
+            piece, self._piece = self._piece, None
+            piece.close()
