@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         TensorDiff,
         VerifyReport,
     )
+    from artstore.artifacts.usage import StoreUsage
     from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, RunAlert
     from artstore.tracker import Run, SyncResult
 
@@ -53,6 +54,7 @@ __all__ = [
     "run_json",
     "store_json",
     "sync_json",
+    "usage_json",
     "verify_json",
     "version_json",
 ]
@@ -375,6 +377,31 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
     if problem.chunk is not None:  # a piece of a file stored in chunks
         found["chunk"] = problem.chunk
     return found
+
+
+def usage_json(usage: StoreUsage) -> dict[str, Any]:
+    """``art du``: the bytes the store holds, and per artifact its logical, unique and shared
+    bytes."""
+    return {
+        "versions": usage.versions,
+        "blobs": usage.blobs,
+        "logical": usage.logical,
+        "stored": usage.stored,
+        "dedup_ratio": usage.dedup_ratio,
+        "unreadable": usage.unreadable,
+        "artifacts": [
+            {
+                "name": a.name,
+                "type": a.type,
+                "versions": a.versions,
+                "logical": a.logical,
+                "stored": a.stored,
+                "unique": a.unique,
+                "shared": a.shared,
+            }
+            for a in usage.artifacts
+        ],
+    }
 
 
 def lineage_text(graph: LineageGraph) -> str:

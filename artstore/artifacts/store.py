@@ -12,6 +12,7 @@ from artstore.artifacts import lineage as _lineage
 from artstore.artifacts import log, lookup
 from artstore.artifacts import promote as _promote
 from artstore.artifacts import runs as _runs
+from artstore.artifacts import usage as _usage
 from artstore.artifacts import verify as _verify
 from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.diff import Diff
@@ -20,6 +21,7 @@ from artstore.artifacts.names import check_name, check_run_id
 from artstore.artifacts.promote import PromotionResult
 from artstore.artifacts.repository import Repository, open_repository
 from artstore.artifacts.runs import RunInfo
+from artstore.artifacts.usage import StoreUsage
 from artstore.artifacts.verify import VerifyReport
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import InvalidArgumentError
@@ -284,6 +286,21 @@ class Store:
             UnsupportedFormatError: a changed ``.safetensors`` file is malformed.
         """
         return _diff.diff(self.repository, a, b, stats=stats)
+
+    def usage(self, name: str | None = None) -> StoreUsage:
+        """The bytes the store holds for its versions, each blob (a whole file, or a chunk of
+        one) counted once, and per artifact (every one, or only ``name``) its logical size and
+        the bytes only it references (unique) or shares with other artifacts. Reads every
+        manifest, no blob.
+
+        Raises:
+            InvalidNameError: ``name`` is malformed.
+            InvalidArgumentError: ``name`` is not a string.
+            NotFoundError: no artifact named ``name``.
+        """
+        if name is not None and not isinstance(name, str):
+            raise InvalidArgumentError(f"usage takes an artifact name, not a {type(name).__name__}")
+        return _usage.usage(self.repository, name)
 
     # -- aliases ---------------------------------------------------------------------------------
 

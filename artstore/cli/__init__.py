@@ -102,6 +102,7 @@ def _register() -> None:
     from artstore.cli import (
         alias,
         diff,
+        du,
         get,
         init,
         lineage,
@@ -114,7 +115,7 @@ def _register() -> None:
         wrap,
     )
 
-    for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify, promote, diff):
+    for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify, promote, diff, du):
         cli.add_command(module.command)
 
 
