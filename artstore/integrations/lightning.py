@@ -21,6 +21,7 @@ from artstore.errors import ConfigError, InvalidArgumentError, RunStateError
 from artstore.integrations._common import json_ready, model_name, project_default
 from artstore.tracker import Run, current, init
 from artstore.tracker import use_artifact as use_artifact_of_current
+from artstore.tracker.current_run import new_run_id
 
 try:
     from lightning.fabric.loggers.logger import rank_zero_experiment
@@ -136,6 +137,27 @@ class ArtstoreLogger(Logger):
         self._checkpoint_callbacks: dict[int, Checkpoint] = {}
 
     # -- the run --------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``strategy="ddp_spawn"`` sends to the processes it starts: the arguments, with
+        the run id chosen here, so the run rank 0 starts there is the one ``version`` names
+        here (and a later ``trainer.test`` continues it).
+
+        Raises:
+            RunStateError: the logger's run is already going in this process (``experiment``
+                was used before ``fit``): it cannot be handed to another process.
+        """
+        if self._experiment is not None:
+            raise RunStateError(
+                f"ArtstoreLogger's run {self._experiment.id} is going in this process and "
+                "cannot be sent to the processes strategy='ddp_spawn' starts; use "
+                "strategy='ddp', or leave logger.experiment unused until fit() starts"
+            )
+        if self._run_id is None and not self._offline:
+            self._run_id = self._init["id"] = new_run_id()
+        state = self.__dict__.copy()
+        state["_init"] = dict(self._init)
+        return state
 
     @property
     @rank_zero_experiment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from artstore.artifacts import Store
-from artstore.errors import ConfigError, InvalidArgumentError
+from artstore.errors import ConfigError, InvalidArgumentError, RunStateError
 from artstore.tracker import current, sync_spool
 from tests.integrations.conftest import FAST, need
 
@@ -169,6 +170,51 @@ def test_offline_spools_the_run_and_its_model_for_art_sync(tmp_path: Path, store
         sync_spool(spool, store)
         run = store.run(str(artstore_logger.version))
         assert run.state == "finished" and run.history()
+        assert [v.name for v in run.produced()] == [f"model-{run.id}"]
+
+
+def test_ddp_spawn_sends_the_arguments_and_a_run_id_chosen_before_the_spawn(
+    store_url: str,
+) -> None:
+    artstore_logger = ArtstoreLogger(project="lit", store=store_url, **FAST)
+    # What strategy="ddp_spawn" does to the logger: pickled, then used in the new process.
+    spawned = pickle.loads(pickle.dumps(artstore_logger))
+    assert spawned.version == artstore_logger.version is not None
+    spawned.log_metrics({"loss": 0.5}, step=0)
+    spawned.finalize("success")
+    with Store(store_url) as store:
+        run = store.run(str(artstore_logger.version))
+        assert run.state == "finished" and run.history()[0]["loss"] == 0.5
+
+
+def test_ddp_spawn_of_a_logger_whose_run_is_going_is_refused_naming_ddp(store_url: str) -> None:
+    artstore_logger = ArtstoreLogger(project="lit", store=store_url, **FAST)
+    artstore_logger.experiment.config["lr"] = 0.1
+    with pytest.raises(RunStateError, match="strategy='ddp'"):
+        pickle.dumps(artstore_logger)
+    artstore_logger.finalize("success")
+
+
+@pytest.mark.slow
+def test_a_real_ddp_spawn_fit_logs_to_the_run_version_names(tmp_path: Path, store_url: str) -> None:
+    artstore_logger = ArtstoreLogger(project="lit", log_model=True, store=store_url, **FAST)
+    trainer = pl.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        devices=1,
+        strategy="ddp_spawn",
+        logger=artstore_logger,
+        callbacks=[ModelCheckpoint(dirpath=tmp_path / "checkpoints", monitor="val_loss")],
+        log_every_n_steps=1,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(TinyRegressor(), loader(), loader())
+    with Store(store_url) as store:
+        (run,) = store.runs()
+        assert (run.id, run.state) == (artstore_logger.version, "finished")
+        assert sum("train_loss" in row for row in run.history()) == SAMPLES // BATCH
         assert [v.name for v in run.produced()] == [f"model-{run.id}"]
 
 
