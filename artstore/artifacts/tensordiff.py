@@ -160,20 +160,7 @@ def diff_tensors(
         ha = _checked_header(a, ea, fa)
         hb = _checked_header(b, eb, fb)
         ta, tb = ha.tensors, hb.tensors
-        changes: dict[str, TensorChange] = {}
-        for name in tb.keys() - ta.keys():
-            changes[name] = _change(name, "added", None, tb[name])
-        for name in ta.keys() - tb.keys():
-            changes[name] = _change(name, "removed", ta[name], None)
-        same_layout: list[str] = []
-        for name in ta.keys() & tb.keys():
-            x, y = ta[name], tb[name]
-            if x.dtype != y.dtype:
-                changes[name] = _change(name, "dtype", x, y)
-            elif x.shape != y.shape:
-                changes[name] = _change(name, "shape", x, y)
-            else:
-                same_layout.append(name)
+        changes, same_layout = _layout_changes(ta, tb)
         # Both files are read at once: hashing and reading release the GIL.
         with ThreadPoolExecutor(1, thread_name_prefix="artstore-diff") as pool:
             pending = pool.submit(_side_digests, a, ea, fa, ta, same_layout)
@@ -274,24 +261,10 @@ def _diff_from_chunks(
     if pa is None or pb is None:
         return None
     ta, tb = ha.tensors, hb.tensors
-    changes: dict[str, TensorChange] = {}
-    for name in tb.keys() - ta.keys():
-        changes[name] = _change(name, "added", None, tb[name])
-    for name in ta.keys() - tb.keys():
-        changes[name] = _change(name, "removed", ta[name], None)
-    same_layout = 0
-    moved: list[str] = []
-    for name in sorted(ta.keys() & tb.keys()):
-        x, y = ta[name], tb[name]
-        if x.dtype != y.dtype:
-            changes[name] = _change(name, "dtype", x, y)
-        elif x.shape != y.shape:
-            changes[name] = _change(name, "shape", x, y)
-        else:
-            same_layout += 1
-            if _pieces_differ(a, ea, pa[name], b, eb, pb[name]):
-                moved.append(name)
-                changes[name] = _change(name, "values", x, y)
+    changes, same_layout = _layout_changes(ta, tb)
+    moved = [n for n in sorted(same_layout) if _pieces_differ(a, ea, pa[n], b, eb, pb[n])]
+    for name in moved:
+        changes[name] = _change(name, "values", ta[name], tb[name])
     if stats and moved:
         for name in moved:
             numbers = _piece_stats(a, ea, pa[name], ta[name], b, eb, pb[name], tb[name])
@@ -300,7 +273,7 @@ def _diff_from_chunks(
     return TensorDiff(
         path=ea.path,
         changes=tuple(changes[n] for n in sorted(changes)),
-        unchanged=same_layout - len(moved),
+        unchanged=len(same_layout) - len(moved),
         metadata_changed=ha.metadata != hb.metadata,
     )
 
@@ -350,6 +323,28 @@ def _piece_stats(
     if tx.dtype not in _NUMPY_LAYOUT and tx.dtype != "BF16":
         return None
     return _numbers(load(a, ea, x, tx), load(b, eb, y, ty))
+
+
+def _layout_changes(
+    ta: dict[str, _Tensor], tb: dict[str, _Tensor]
+) -> tuple[dict[str, TensorChange], list[str]]:
+    """The tensors added, removed, or with a new dtype or shape; and the names of those on
+    both sides with the same dtype and shape, whose bytes are left to compare."""
+    changes: dict[str, TensorChange] = {}
+    for name in tb.keys() - ta.keys():
+        changes[name] = _change(name, "added", None, tb[name])
+    for name in ta.keys() - tb.keys():
+        changes[name] = _change(name, "removed", ta[name], None)
+    same_layout: list[str] = []
+    for name in ta.keys() & tb.keys():
+        x, y = ta[name], tb[name]
+        if x.dtype != y.dtype:
+            changes[name] = _change(name, "dtype", x, y)
+        elif x.shape != y.shape:
+            changes[name] = _change(name, "shape", x, y)
+        else:
+            same_layout.append(name)
+    return changes, same_layout
 
 
 def _change(

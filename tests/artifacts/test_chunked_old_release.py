@@ -33,17 +33,21 @@ def old_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def old_art(old_code: Path, store: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(old_code)}
+def old_python(old_code: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Python with the previous release's ``artstore`` first on its path."""
     return subprocess.run(
-        [sys.executable, "-m", "artstore.cli", "--store", store, *args],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(old_code)},
         cwd=old_code,
         check=False,
         timeout=120,
     )
+
+
+def old_art(old_code: Path, store: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return old_python(old_code, "-m", "artstore.cli", "--store", store, *args)
 
 
 @pytest.mark.slow
@@ -65,19 +69,12 @@ def test_the_previous_release_refuses_a_chunked_version_by_its_format(
         assert "upgrade artstore" in result.stderr, result.stderr
     assert not (tmp_path / "out" / "w.bin").exists()
     # Whatever the catalog says, the old manifest reader names the format it cannot read.
-    read = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from artstore.artifacts.manifest import Manifest; "
-            "Manifest.decode(open(sys.argv[1], 'rb').read(), 'manifest')",
-            str(manifest),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(old_code)},
-        cwd=old_code,
-        check=False,
+    read = old_python(
+        old_code,
+        "-c",
+        "import sys; from artstore.artifacts.manifest import Manifest; "
+        "Manifest.decode(open(sys.argv[1], 'rb').read(), 'manifest')",
+        str(manifest),
     )
     assert read.returncode == 1
     assert (
