@@ -310,3 +310,34 @@ def test_diff_names_a_corrupt_tensor_piece(store, tmp_path):
         "model.safetensors",
         index,
     )
+
+
+# -- written by a real put ------------------------------------------------------------------------
+
+
+def test_a_model_put_in_pieces_downloads_and_diffs_from_its_manifests(store, tmp_path, monkeypatch):
+    from artstore.artifacts import Artifact
+
+    rng = np.random.default_rng(11)
+    tensors = {f"layer.{i}": rng.standard_normal((256, 1024)).astype(np.float32) for i in range(12)}
+    tuned = dict(tensors, **{"layer.11": tensors["layer.11"] * 0.5})
+    saved = {}
+    for number, weights in enumerate((tensors, tuned)):
+        folder = tmp_path / f"model{number}"
+        folder.mkdir()
+        data = b"".join(p for p, _ in safetensors_pieces(weights))
+        (folder / "model.safetensors").write_bytes(data)
+        saved[number] = data
+        artifact = Artifact("net", "model")
+        artifact.add_dir(folder)
+        store.log_artifact(artifact)
+    entry = store.artifact("net:v1").manifest().entries["model.safetensors"]
+    assert entry.chunks and entry.chunks[0].tensor is None  # cut at its tensors by the put
+    for number in (0, 1):
+        out = store.artifact(f"net:v{number}").download(tmp_path / f"out{number}")
+        assert (out / "model.safetensors").read_bytes() == saved[number]
+    reads = CountingReads(monkeypatch)
+    (diff,) = store.diff("net:v0", "net:v1").tensors
+    assert diff.names("values") == ("layer.11",) and diff.unchanged == 11
+    assert reads.opened == [entry.chunks[0].digest.hex]
+    assert store.verify("net", deep=True).ok
