@@ -327,13 +327,21 @@ class _Reader:
         size = self.check("size", record["size"], _int_in(0, MAX_STEP))
         policy = self.check("policy", record["policy"], _policy)
         saved_at = self.check("saved_at", record["saved_at"], _time)
+        problem = self._blob_problem(digest, size)
+        if problem is not None:
+            raise self.fail(*problem)
+        self.files.append(RunFile(name, digest, size, policy, saved_at))
+
+    def _blob_problem(self, digest: str, size: int) -> tuple[str, str] | None:
+        """(field, message) saying why blob ``digest`` of ``size`` bytes is not in the spool's
+        store as named (the field is ``digest`` or ``size``), or None."""
         blobs = self.spool_blobs()
         parsed = Digest.parse(digest)
         if not blobs.has(Kind.BLOB, parsed):
-            raise self.fail("digest", f"names blob {digest}, which {self.folder / 'store'} lacks")
+            return "digest", f"names blob {digest}, which {self.folder / 'store'} lacks"
         if blobs.size(Kind.BLOB, parsed) != size:
-            raise self.fail("size", f"{size} is not the size of blob {digest}")
-        self.files.append(RunFile(name, digest, size, policy, saved_at))
+            return "size", f"{size} is not the size of blob {digest}"
+        return None
 
     def _alert(self, record: dict[str, Any]) -> None:
         at = self.check("at", record["at"], _time)
@@ -417,12 +425,9 @@ class _Reader:
         except InvalidValueError as exc:
             raise _Bad(str(exc), "reference") from None
         for digest, size in blobs_of(reference):
-            blobs = self.spool_blobs()
-            parsed = Digest.parse(digest)
-            if not blobs.has(Kind.BLOB, parsed):
-                raise _Bad(f"names blob {digest}, which {self.folder / 'store'} lacks", "reference")
-            if blobs.size(Kind.BLOB, parsed) != size:
-                raise _Bad(f"{size} is not the size of blob {digest}", "reference")
+            problem = self._blob_problem(digest, size)
+            if problem is not None:
+                raise _Bad(problem[1], "reference")
             self.media_blobs.add(digest)
         text = json.dumps(reference, allow_nan=False, separators=(",", ":"))
         return MetricRecord(run_id, step, key, None, None, _part("time", _finite, at), text)

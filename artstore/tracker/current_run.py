@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from artstore.tracker.habits import Settings, environ, ignore
 from artstore.tracker.mappings import Config, to_plain
 from artstore.tracker.metrics import MetricDefinition
 from artstore.tracker.run import Mode, Run, RunOptions
-from artstore.tracker.sinks import CatalogSink, NullSink, RunSink, SpoolSink
+from artstore.tracker.sinks import CatalogSink, NullSink, SpoolSink
 from artstore.tracker.spool import SpoolWriter, spool_folder
 from artstore.tracker.values import check_run_text
 
@@ -254,49 +255,45 @@ def init(
         "notes": notes,
         "allow_val_change": bool(allow_val_change),
     }
+    # One builder for the four ways a run starts; each passes what differs.
+    build = partial(
+        Run,
+        run_id=run_id,
+        project=project,
+        name=name,
+        mode=run_mode,
+        options=options,
+        resume=False,
+        config=plain_config,
+        on_finish=forget,
+        make_dir=_run_folder(run_id),
+        **habits,
+    )
     if run_mode == "disabled":
-        run = Run(
-            run_id=run_id,
-            project=project,
-            name=name,
-            mode=run_mode,
-            sink=NullSink(store_obj),
-            options=_quiet(options),
-            start_fields=fields,
-            resume=False,
-            config=plain_config,
-            on_finish=forget,
-            make_dir=_run_folder(run_id),
-            **habits,
-        )
+        options.capture_console = False
+        run = build(sink=NullSink(store_obj), start_fields=fields)
     elif run_mode == "offline":
         if policy != "never" or attach_to:
             raise RunStateError("offline runs cannot resume or join a run; resume it online")
         folder = spool_folder(Path(dir) if dir else Path.cwd(), run_id, now)
-        sink: RunSink = SpoolSink(SpoolWriter(folder), store_obj)
-        run = Run(
-            run_id=run_id,
-            project=project,
-            name=name,
-            mode=run_mode,
-            sink=sink,
-            options=options,
+        run = build(
+            sink=SpoolSink(SpoolWriter(folder), store_obj),
             start_fields={"id": run_id, **fields, **run_environment()},
-            resume=False,
-            config=plain_config,
             spool=folder,
-            on_finish=forget,
-            **habits,
+            make_dir=None,
         )
     else:
         joining = attach_to is not None
-        run = _online(store_obj, run_id, fields, options, policy, joining, habits, asked_project)
+        run = _online(
+            build, store_obj, run_id, fields, options, policy, joining, habits, asked_project
+        )
     _process_run = run
     _context_run.set(run)
     return run
 
 
 def _online(
+    build: Callable[..., Run],
     store: Store,
     run_id: str,
     fields: dict[str, Any],
@@ -319,22 +316,9 @@ def _online(
             f"run {run_id!r} already exists; pass resume='allow' to continue it, or another id"
         )
     if existing is None:
-        return Run(
-            run_id=run_id,
-            project=fields["project"],
-            name=fields["name"],
-            mode="online",
-            sink=CatalogSink(store, run_id),
-            options=options,
-            # Host and git state describe a new run; a disabled, joined or resumed one
-            # would throw them away, so git is not asked there.
-            start_fields={**fields, **run_environment()},
-            resume=False,
-            config=fields["config"],
-            on_finish=forget,
-            make_dir=_run_folder(run_id),
-            **habits,
-        )
+        # Host and git state describe a new run; a disabled, joined or resumed one would
+        # throw them away, so git is not asked there.
+        return build(sink=CatalogSink(store, run_id), start_fields={**fields, **run_environment()})
     if asked_project not in (None, existing.project):
         if not attaching:
             raise RunStateError(
@@ -379,25 +363,19 @@ def _online(
         "heartbeat_timeout": fields["heartbeat_timeout"],
     }
     last = runs.max_step(run_id)
-    return Run(
-        run_id=run_id,
+    return build(
         project=existing.project,
         name=fields["name"] or existing.name,
-        mode="online",
         sink=CatalogSink(store, run_id),
-        options=options,
         start_fields=changed if attaching else {**reopened, **changed},
         resume=True,
         first_step=0 if last is None else last + 1,
         config=config,
         summary=existing.summary,
         owns_status=not attaching,
-        on_finish=forget,
         entity=entity,
         tags=tags,
         notes=changed.get("notes", existing.notes),
-        allow_val_change=habits["allow_val_change"],
-        make_dir=_run_folder(run_id),
     )
 
 
@@ -427,11 +405,6 @@ def _resume_policy(resume: str | bool | None) -> str:
     if resume == "must":
         return "must"
     raise UserError(f"resume must be 'allow', 'must' or 'never', not {resume!r}")
-
-
-def _quiet(options: RunOptions) -> RunOptions:
-    options.capture_console = False
-    return options
 
 
 def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:

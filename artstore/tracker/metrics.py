@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from artstore.errors import InvalidArgumentError
+from artstore.tracker.values import summarise
 
 __all__ = ["KINDS", "MetricDefinition", "MetricSummaries", "define"]
 
@@ -90,7 +91,8 @@ class MetricSummaries:
     def __init__(self) -> None:
         self.definitions: dict[str, MetricDefinition] = {}
         self._prefixes: dict[str, MetricDefinition] = {}
-        self._totals: dict[str, tuple[float, int]] = {}
+        # How many values of each key fold has seen in this process (for the mean).
+        self._counts: dict[str, int] = {}
         #: The last value of each step metric, for ``step_sync``.
         self.step_values: dict[str, Any] = {}
         #: Whether ``log`` has anything to look up here (its fast path skips this class).
@@ -103,7 +105,7 @@ class MetricSummaries:
             self._prefixes[definition.name[:-1]] = definition
         else:
             self.definitions[definition.name] = definition
-        self._totals.pop(definition.name, None)
+        self._counts.pop(definition.name, None)
         if definition.step_metric is not None:
             self.step_values.setdefault(definition.step_metric, None)
 
@@ -144,20 +146,16 @@ class MetricSummaries:
         if "none" in kinds or isinstance(value, str) or math.isnan(value):
             return previous
         entry = dict(previous) if isinstance(previous, dict) else {}
+        count = self._counts[key] = self._counts.get(key, 0) + 1
         for kind in kinds:
-            if kind == "last" or (kind == "first" and "first" not in entry):
-                entry[kind] = value
-            elif kind == "min" and ("min" not in entry or value < entry["min"]):
-                entry["min"] = value
-            elif kind == "max" and ("max" not in entry or value > entry["max"]):
-                entry["max"] = value
+            if kind == "first":
+                entry.setdefault("first", value)
             elif kind == "best":
-                old = entry.get("best")
-                better = old is None or (value > old if definition.maximize else value < old)
-                entry["best"] = value if better else old
-            elif kind == "mean":
-                total, count = self._totals.get(key, (0.0, 0))
-                total, count = total + float(value), count + 1
-                self._totals[key] = (total, count)
-                entry["mean"] = total / count
+                folded = "max" if definition.maximize else "min"
+                entry["best"] = summarise(folded, entry.get("best"), count, value)
+            elif kind == "mean" and count == 1:
+                # A resumed run's mean restarts: the values before it are not counted here.
+                entry["mean"] = float(value)
+            else:
+                entry[kind] = summarise(kind, entry.get(kind), count, value)
         return entry
