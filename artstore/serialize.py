@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "alert_json",
     "artifact_json",
+    "dedup_ratio",
     "diff_json",
     "downloaded_json",
     "dumps",
@@ -103,6 +104,7 @@ def store_json(store: Store) -> dict[str, Any]:
 
 def version_json(version: ArtifactVersion) -> dict[str, Any]:
     """The version object (``art ls NAME`` lists them)."""
+    stored = version.stored_bytes
     return {
         "name": version.name,
         "version": version.version,
@@ -116,12 +118,20 @@ def version_json(version: ArtifactVersion) -> dict[str, Any]:
         "created_by": version.created_by,
         "created_by_user": version.created_by_user,
         "created_at": iso_time(version.created_at),
+        "stored_bytes": stored,
+        "dedup_ratio": None if stored is None else dedup_ratio(version.size, stored),
     }
 
 
 def logged_json(version: ArtifactVersion) -> dict[str, Any]:
     """``art put``: the version object and whether this put created it."""
     return {**version_json(version), "created": version.created}
+
+
+def dedup_ratio(size: int, new_bytes: int) -> float:
+    """The share of ``size`` bytes that a put did not store, since the store held them
+    already: 0.0 when every byte was new (or there were none), 1.0 when none was."""
+    return round(1 - new_bytes / size, 4) if size else 0.0
 
 
 def downloaded_json(version: ArtifactVersion, path: Path) -> dict[str, Any]:

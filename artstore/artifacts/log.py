@@ -15,7 +15,7 @@ from artstore.artifacts.artifact import Artifact
 from artstore.artifacts.identity import current_actor
 from artstore.artifacts.manifest import Chunk, FileEntry, Manifest, check_tree, encode_entries
 from artstore.errors import ArtifactTypeError, CorruptBlobError, NotFoundError, UserError
-from artstore.lineage import Actor, LogResult, NewVersion
+from artstore.lineage import Actor, LogResult, NewVersion, VersionInfo
 from artstore.storage import (
     DEFAULT_CALLBACK,
     AnyStatKey,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.lineage import Catalog
 
-__all__ = ["StagedVersion", "check_type", "log_artifact", "record", "stage"]
+__all__ = ["Logged", "StagedVersion", "check_type", "log_artifact", "record", "stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,18 @@ class StagedVersion:
             file_count,
             stored_bytes,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """What :func:`log_artifact` did: the catalog's :class:`~artstore.lineage.LogResult`
+    (the version, whether it was created, the metadata keys ignored), and the bytes of file
+    data the put stored (0 when the store held every blob already)."""
+
+    version: VersionInfo
+    created: bool
+    ignored_metadata_keys: tuple[str, ...]
+    new_bytes: int
 
 
 def _nothing() -> None:
@@ -290,6 +302,7 @@ def record(
         file_count=staged.file_count,
         metadata=staged.metadata,
         aliases=aliases,
+        stored_bytes=staged.stored_bytes,
     )
     result = catalog.versions.record(new, actor)
     if result.ignored_metadata_keys:
@@ -309,7 +322,7 @@ def log_artifact(
     *,
     run_id: str | None,
     callback: Callback = DEFAULT_CALLBACK,
-) -> LogResult:
+) -> Logged:
     """Store an artifact's files in ``repo`` and record them as its next version (``aliases``
     already checked as settable). The implicit ``./.artstore`` is created here, on the first
     write; protected aliases are refused before any file is copied (the catalog refuses them
@@ -332,4 +345,7 @@ def log_artifact(
     run_id = repo.known_run(run_id)
     # The alias history rows of a log carry the same actor fields as any other move.
     actor = current_actor(run_id=run_id)
-    return record(catalog, staged, aliases=aliases, actor=actor)
+    result = record(catalog, staged, aliases=aliases, actor=actor)
+    return Logged(
+        result.version, result.created, result.ignored_metadata_keys, staged.stored_bytes
+    )

@@ -28,9 +28,14 @@ __all__ = [
 ]
 
 
-def make_version(repo: Repository, info: VersionInfo, *, created: bool = True) -> ArtifactVersion:
-    """The version a catalog row describes, reading its files from ``repo``."""
-    return ArtifactVersion(info, repo.blobs, created=created, keep_out=repo.keep_out)
+def make_version(
+    repo: Repository, info: VersionInfo, *, created: bool = True, new_bytes: int | None = None
+) -> ArtifactVersion:
+    """The version a catalog row describes, reading its files from ``repo`` (``created`` and
+    ``new_bytes``: what the put that returns it did)."""
+    return ArtifactVersion(
+        info, repo.blobs, created=created, new_bytes=new_bytes, keep_out=repo.keep_out
+    )
 
 
 def get_version(repo: Repository, ref: str) -> ArtifactVersion:

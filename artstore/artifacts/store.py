@@ -148,10 +148,12 @@ class Store:
         """
         _check_artifact("log_artifact", artifact)
         wanted = _aliases.alias_list(aliases)
-        result = log.log_artifact(
+        logged = log.log_artifact(
             self.repository, artifact, wanted, run_id=run_id, callback=callback
         )
-        return self._version(result.version, created=result.created)
+        return lookup.make_version(
+            self.repository, logged.version, created=logged.created, new_bytes=logged.new_bytes
+        )
 
     def stage(self, artifact: Artifact, blobs: BlobStore) -> log.StagedVersion:
         """Stage an artifact's files and manifest in another blob store (an offline spool);

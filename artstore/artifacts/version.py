@@ -28,7 +28,13 @@ class ArtifactVersion:
     """
 
     def __init__(
-        self, info: VersionInfo, blobs: BlobStore, *, keep_out: KeepOut, created: bool = True
+        self,
+        info: VersionInfo,
+        blobs: BlobStore,
+        *,
+        keep_out: KeepOut,
+        created: bool = True,
+        new_bytes: int | None = None,
     ) -> None:
         self._info = info
         self._blobs = blobs
@@ -36,6 +42,9 @@ class ArtifactVersion:
         self._manifest: Manifest | None = None
         #: False when logging found identical content and returned the existing version.
         self.created = created
+        #: Returned by a put: the bytes of file data that put stored (what the store did not
+        #: hold yet); None for a version that was looked up.
+        self.new_bytes = new_bytes
 
     @property
     def name(self) -> str:
@@ -66,6 +75,12 @@ class ArtifactVersion:
     def file_count(self) -> int:
         """How many files the version holds."""
         return self._info.file_count
+
+    @property
+    def stored_bytes(self) -> int | None:
+        """The bytes of file data the put that created this version stored (its files less
+        what the store already held); None for versions logged before this was recorded."""
+        return self._info.stored_bytes
 
     @property
     def type(self) -> str:

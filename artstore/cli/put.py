@@ -10,7 +10,8 @@ import click
 
 from artstore.cli._context import json_option, run_from_env, store_from
 from artstore.cli._render import human_size, print_json, progress
-from artstore.serialize import logged_json
+from artstore.serialize import dedup_ratio, logged_json
+from artstore.storage import NEW_BYTES, Callback, TqdmCallback
 
 
 @click.command("put")
@@ -68,16 +69,49 @@ def command(
                 artifact.add_file(path)
     store = store_from(ctx)
     version = store.log_artifact(
-        artifact, aliases, run_id=run_from_env(), callback=progress(f"put {artifact.name}")
+        artifact,
+        aliases,
+        run_id=run_from_env(),
+        callback=_NewBytes(progress(f"put {artifact.name}")),
     )
     if as_json:
         print_json(logged_json(version))
         return
     state = "logged" if version.created else "unchanged, still"
+    new = version.new_bytes or 0
     click.echo(
         f"{state} {version.qualified_name}: {version.file_count} files, "
-        f"{human_size(version.size)} (aliases: {', '.join(version.aliases)})"
+        f"{human_size(version.size)}, {human_size(new)} new "
+        f"({dedup_ratio(version.size, new):.0%} deduplicated) "
+        f"(aliases: {', '.join(version.aliases)})"
     )
+
+
+class _NewBytes(Callback):  # type: ignore[misc]
+    """The put's progress bar (``bar``: bytes read), showing beside it how many of the bytes
+    were new to the store."""
+
+    def __init__(self, bar: Callback) -> None:
+        super().__init__()
+        self._bar = bar
+        self._new = 0
+
+    def set_size(self, size: int) -> None:
+        self._bar.set_size(size)
+
+    def relative_update(self, inc: int = 1) -> None:
+        self._bar.relative_update(inc)
+
+    def call(self, hook_name: str | None = None, **kwargs: Any) -> None:
+        if hook_name != NEW_BYTES:
+            return
+        self._new += kwargs["n"]
+        shown = self._bar.tqdm if isinstance(self._bar, TqdmCallback) else None
+        if shown is not None:
+            shown.set_postfix_str(f"{human_size(self._new)} new", refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 def _base_name(path: Path) -> str:

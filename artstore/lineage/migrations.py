@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     insert,
     inspect,
     select,
@@ -52,7 +53,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SCHEMA_TABLE = SQLModel.metadata.tables["schema_version"]
-_INITIAL_TABLES = ("schema_version", "artifacts", "versions", "aliases", "alias_history")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,35 @@ def _metrics_v2(metadata: MetaData) -> Table:
     )
 
 
+def _versions_v1(metadata: MetaData) -> Table:
+    # Frozen: the versions table as migration 1 created it (``stored_bytes`` came with
+    # migration 5).
+    return Table(
+        "versions",
+        metadata,
+        Column("id", Integer(), primary_key=True),
+        Column("artifact_id", Integer(), ForeignKey("artifacts.id"), nullable=False),
+        Column("number", Integer(), nullable=False),
+        Column("digest", AutoString(), nullable=False),
+        Column("size", BigInteger(), nullable=False),
+        Column("file_count", Integer(), nullable=False),
+        Column("metadata", JSON, nullable=False),
+        Column("created_by_run", AutoString()),
+        Column("created_by_user", AutoString(), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        UniqueConstraint("artifact_id", "number", name="uq_versions_artifact_number"),
+        Index("ix_versions_digest", "digest"),
+    )
+
+
+def _initial_tables(connection: Connection) -> None:
+    _create_tables("schema_version", "artifacts")(connection)
+    frozen = MetaData()
+    SQLModel.metadata.tables["artifacts"].to_metadata(frozen)  # what its foreign key names
+    _versions_v1(frozen).create(connection)
+    _create_tables("aliases", "alias_history")(connection)
+
+
 def _runs_metrics_console_edges(connection: Connection) -> None:
     frozen = MetaData()
     _runs_v2(frozen).create(connection)
@@ -135,11 +164,16 @@ def _metric_media(connection: Connection) -> None:
     connection.execute(text(f"ALTER TABLE metrics ADD COLUMN media {column}"))
 
 
+def _version_stored_bytes(connection: Connection) -> None:
+    column = BigInteger().compile(dialect=connection.dialect)
+    connection.execute(text(f"ALTER TABLE versions ADD COLUMN stored_bytes {column}"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
         "initial tables: artifacts, versions, aliases, alias history",
-        _create_tables(*_INITIAL_TABLES),
+        _initial_tables,
     ),
     Migration(
         2,
@@ -155,6 +189,11 @@ MIGRATIONS: list[Migration] = [
         4,
         "media references in metric rows",
         _metric_media,
+    ),
+    Migration(
+        5,
+        "the bytes each version's put stored (NULL for versions logged before)",
+        _version_stored_bytes,
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -61,6 +61,9 @@ class VersionInfo:
     created_by_user: str
     created_at: datetime
     aliases: tuple[str, ...]
+    #: The bytes of file data the put that created the version stored (what it did not
+    #: share with earlier content); None for versions logged before this was recorded.
+    stored_bytes: int | None = None
 
     @property
     def version(self) -> str:
@@ -106,7 +109,8 @@ class NewVersion:
     version; a non-None ``description`` replaces the stored one; ``digest`` is the manifest
     digest (32 hex); ``size`` the total bytes and ``file_count`` the number of its files;
     ``metadata`` is JSON-serialisable; ``aliases`` are pointed at the version (``latest`` is
-    always maintained, and may not be given; nor may a protected alias).
+    always maintained, and may not be given; nor may a protected alias); ``stored_bytes`` the
+    bytes of file data its put stored, when known.
     """
 
     name: str
@@ -117,6 +121,7 @@ class NewVersion:
     file_count: int
     metadata: dict[str, Any]
     aliases: Sequence[str] = ()
+    stored_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from artstore.storage.reassembly import ChunkedReader
 from artstore.storage.source import LocalFile, Source, access_error, changes, open_source
 from artstore.storage.statcache import AnyStatKey
 
-__all__ = ["DEBRIS_GRACE", "BlobStore", "PutResult"]
+__all__ = ["DEBRIS_GRACE", "NEW_BYTES", "BlobStore", "PutResult"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,10 @@ class PutResult:
         self.chunks = chunks
         self.new_bytes = (size if stored else 0) if new_bytes is None else new_bytes
 
+
+#: The hook a put's progress callback is called on (``callback.call(NEW_BYTES, n=...)``) for
+#: each blob it writes that the store did not hold: the bar can show the new bytes.
+NEW_BYTES = "new_bytes"
 
 # Pieces are uploaded to object stores in batches of about this many bytes (in parallel).
 _UPLOAD_BATCH = 64 * 1024 * 1024
@@ -270,6 +274,7 @@ class BlobStore:
                 if needed(result.digest, result.size):
                     path = _atomic.write_staged(area, data)
                     staged[result.digest] = (path, result.size, result)
+                    callback.call(NEW_BYTES, n=result.size)
                 return result
             path, dst = _atomic.open_staged(area)
             try:
@@ -294,6 +299,7 @@ class BlobStore:
             path.unlink()
         else:
             staged[copy.digest] = (path, copy.size, result)
+            callback.call(NEW_BYTES, n=copy.size)
         return result
 
     def _stage_pieces(
@@ -317,6 +323,7 @@ class BlobStore:
             new = chunk.digest not in mine and chunk.digest not in staged
             if new and not self._intact(Kind.BLOB, chunk.digest, chunk.size):
                 mine[chunk.digest] = (_atomic.write_staged(area, data), chunk.size)
+                callback.call(NEW_BYTES, n=chunk.size)
 
         digest, chunks = _hash_pieces(src, keep)
         result = PutResult(digest, src.size, stored=False, chunks=chunks)
@@ -365,6 +372,7 @@ class BlobStore:
                 before_write()
                 written = True
             self._upload(file, key, digest, callback)
+            callback.call(NEW_BYTES, n=size)
             results.append(PutResult(digest, size, stored=True))
         return results
 
@@ -430,6 +438,7 @@ class BlobStore:
                         raise SourceChangedError(src.path, "its bytes changed while it was put")
                     batch[self.path(Kind.BLOB, chunk.digest)] = data
                     uploaded += chunk.size
+                    callback.call(NEW_BYTES, n=chunk.size)
                     if sum(map(len, batch.values())) >= _UPLOAD_BATCH:
                         self._pipe(file.path, batch)
                 offset += chunk.size

@@ -13,8 +13,10 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fsspec.callbacks import Callback
+from safetensors.numpy import save as safetensors_save
 
 from artstore.artifacts import Artifact, Store
 from artstore.errors import (
@@ -34,6 +36,7 @@ from artstore.storage import (
     _atomic,
     stat_key,
 )
+from artstore.storage.chunker import CHUNKED_FROM
 from tests.conftest import backdate, make_folder
 from tests.hostile.harness import snapshot
 
@@ -664,3 +667,128 @@ def test_a_put_removes_old_staging_files_and_keeps_young_ones(store, store_url, 
     os.utime(old, (then, then))
     store.log_artifact(folder_artifact(make_folder(tmp_path / "d", {"x": b"x"})))
     assert not old.exists() and young.exists()
+
+
+# -- large files, stored in pieces -------------------------------------------------------------
+
+
+def _safetensors(path: Path, seed: int, changed: int | None = None) -> None:
+    """A 10 MiB safetensors model of 10 tensors; ``changed`` gives one tensor other values."""
+    rng = np.random.default_rng(seed)
+    tensors = {f"layer{i}": rng.standard_normal(256 * 1024, dtype=np.float32) for i in range(10)}
+    if changed is not None:
+        tensors[f"layer{changed}"] = tensors[f"layer{changed}"] + 1
+    path.write_bytes(safetensors_save(tensors))
+
+
+def _pieces(store: Store, name: str, path: str):
+    (entry,) = [e for e in store.artifact(name).files() if e.path == path]
+    return entry
+
+
+def test_a_large_file_is_logged_in_pieces_and_a_fine_tune_stores_only_its_change(
+    store_url, tmp_path
+):
+    folder = make_folder(tmp_path / "d", {"config.json": b"{}"})
+    _safetensors(folder / "model.safetensors", 1)
+    with Store(store_url) as store:
+        first = store.log_artifact(folder_artifact(folder, "m", type="model"))
+        entry = _pieces(store, "m", "model.safetensors")
+    assert [c.tensor for c in entry.chunks] == [None, *(f"layer{i}" for i in range(10))]
+    assert first.stored_bytes == first.new_bytes == first.size
+    raw = (Path(store_url) / "manifests" / first.digest[:2] / first.digest[2:]).read_bytes()
+    assert b'"format":2' in raw and b'"tensor":"layer3"' in raw
+    _safetensors(folder / "model.safetensors", 1, changed=3)
+    with Store(store_url) as store:
+        second = store.log_artifact(folder_artifact(folder, "m", type="model"))
+    assert second.version == "v1"
+    assert second.new_bytes == second.stored_bytes == 256 * 1024 * 4, "the changed tensor alone"
+    with Store(store_url) as store:
+        assert store.artifact("m:v1").stored_bytes == second.stored_bytes
+        assert store.artifact("m:v1").new_bytes is None
+
+
+def test_a_folder_of_small_files_keeps_its_format_1_manifest(store_url, tmp_path):
+    folder = make_folder(tmp_path / "d", {"a.bin": b"a" * 100, "b.bin": os.urandom(1 << 20)})
+    with Store(store_url) as store:
+        version = store.log_artifact(folder_artifact(folder))
+    raw = (Path(store_url) / "manifests" / version.digest[:2] / version.digest[2:]).read_bytes()
+    assert raw.endswith(b'},"format":1}') and b"chunks" not in raw
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_large_file_changed_while_its_pieces_are_read_is_refused_and_nothing_is_kept(
+    store_url, tmp_path, change
+):
+    folder = make_folder(tmp_path / "d", {"z-after.bin": b"read after" * 10})
+    model = folder / "model.bin"
+    model.write_bytes(os.urandom(CHUNKED_FROM + (3 << 20)))
+    backdate(model)
+    backdate(folder / "z-after.bin")
+    keys = [stat_key(p.stat()) for p in folder.iterdir()]
+    before = snapshot(Path(store_url))
+    with Store(store_url) as store, pytest.raises(SourceChangedError) as info:
+        store.log_artifact(
+            folder_artifact(folder), callback=OnFirstUpdate(lambda: CHANGES[change](model))
+        )
+    assert str(model) in str(info.value) and "changed while it was read" in str(info.value)
+    assert snapshot(Path(store_url)) == before, "no piece, staging file, manifest or row"
+    keys.append(stat_key(model.stat()))
+    assert _cached_digests(keys) == {}, "no stat cache entry, for the old stat or the new"
+
+
+def test_reput_of_unchanged_large_files_reads_no_file(store_url, tmp_path, read_spy):
+    folder = make_folder(tmp_path / "d", {"big.bin": os.urandom(CHUNKED_FROM + 1000)})
+    _safetensors(folder / "model.safetensors", 2)
+    for path in folder.iterdir():
+        backdate(path)
+    with Store(store_url) as store:
+        first = store.log_artifact(folder_artifact(folder))
+    read_spy["roots"].append(folder.resolve())
+    read_spy["refuse"] = True
+    read_spy["refuse_put"]()
+    with Store(store_url) as store:
+        again = store.log_artifact(folder_artifact(folder))
+    assert read_spy["opened"] == []
+    assert (again.created, again.digest, again.new_bytes) == (False, first.digest, 0)
+    assert again.stored_bytes == first.stored_bytes == first.size, "as its put recorded"
+
+
+def test_an_unchanged_large_file_is_not_read_when_its_folder_changed(
+    store_url, tmp_path, read_spy
+):
+    folder = make_folder(tmp_path / "d", {"big.bin": os.urandom(CHUNKED_FROM + 1000)})
+    (folder / "note.txt").write_bytes(b"one")
+    for path in folder.iterdir():
+        backdate(path)
+    with Store(store_url) as store:
+        store.log_artifact(folder_artifact(folder))
+    (folder / "note.txt").write_bytes(b"two")
+    backdate(folder / "note.txt", seconds=1800)
+    read_spy["roots"].append(folder.resolve())
+    with Store(store_url) as store:
+        again = store.log_artifact(folder_artifact(folder))
+    assert set(read_spy["opened"]) == {(folder / "note.txt").resolve()}
+    assert (again.version, again.new_bytes, again.stored_bytes) == ("v1", 3, 3)
+
+
+@pytest.mark.parametrize("how", ["missing", "wrong size"])
+@pytest.mark.parametrize("path", ["unchanged folder", "stat cache", "another folder"])
+def test_a_put_stores_a_damaged_piece_again(store_url, tmp_path, how, path):
+    data = {"model.bin": os.urandom(CHUNKED_FROM + 1000), "other": b"o"}
+    folder = make_folder(tmp_path / "d", data)
+    for file in folder.iterdir():
+        backdate(file)
+    with Store(store_url) as store:
+        store.log_artifact(folder_artifact(folder))
+        chunks = _pieces(store, "data", "model.bin").chunks
+    blob = _damage(store_url, chunks[1].digest.hex, how)
+    if path == "stat cache":
+        backdate(folder / "other", seconds=1800)  # the folder changed; the model did not
+    elif path == "another folder":
+        folder = make_folder(tmp_path / "copy", data)
+    with Store(store_url) as store:
+        version = store.log_artifact(folder_artifact(folder))
+    assert version.new_bytes == chunks[1].size
+    start = sum(c.size for c in chunks[:1])
+    assert blob.read_bytes() == data["model.bin"][start : start + chunks[1].size]

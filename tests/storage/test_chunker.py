@@ -26,6 +26,7 @@ from artstore.storage.chunker import (
 
 # Small FastCDC bounds keep hypothesis examples small while cutting them into many pieces.
 SMALL = {"avg": 4096, "min": 1024, "max": 16384}
+FIXTURE = [HealthCheck.function_scoped_fixture]
 
 
 def pieces(data: bytes) -> list[tuple[int, bytes, str | None]]:
@@ -54,7 +55,7 @@ def safetensors_bytes(sizes: list[int], seed: int = 0) -> bytes:
     return save({f"t{i:03d}": rng.integers(0, 255, n, dtype=np.uint8) for i, n in enumerate(sizes)})
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE)
 @given(data=st.binary(max_size=200_000))
 def test_pieces_tile_any_content_and_are_deterministic(small_cdc: None, data: bytes) -> None:
     first = pieces(data)
@@ -62,7 +63,7 @@ def test_pieces_tile_any_content_and_are_deterministic(small_cdc: None, data: by
     assert pieces(data) == first
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE)
 @given(
     sizes=st.lists(st.integers(0, 300_000), min_size=1, max_size=12),
     seed=st.integers(0, 2**32 - 1),
@@ -149,7 +150,14 @@ def test_malformed_headers_are_not_safetensors(header, data_size):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"\xff\xfe not utf-8", b"{" * 100_000, b"[" * 100_000 + b"]" * 100_000, b"{}", b"", b"nul\x00"],
+    [
+        b"\xff\xfe not utf-8",
+        b"{" * 100_000,
+        b"[" * 100_000 + b"]" * 100_000,
+        b"{}",
+        b"",
+        b"nul\x00",
+    ],
 )
 def test_headers_that_are_not_json_objects_are_refused(raw):
     assert tensor_spans(raw, BIG) is None
@@ -193,9 +201,7 @@ def test_small_files_are_stored_whole_and_large_ones_in_pieces(monkeypatch):
     assert not chunks_file(CHUNKED_FROM)
 
 
-def test_without_the_compiled_backend_large_files_are_whole_with_one_warning(
-    monkeypatch, caplog
-):
+def test_without_the_compiled_backend_large_files_are_whole_with_one_warning(monkeypatch, caplog):
     monkeypatch.setattr(chunker, "_CUTTER", None)
     monkeypatch.setattr(chunker, "_warned", [])
     with caplog.at_level(logging.WARNING, logger="artstore.storage.chunker"):
