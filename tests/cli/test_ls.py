@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from artstore.artifacts import Store
 from tests.cli.conftest import ISO_Z, json_out, one_error_line
-from tests.conftest import make_folder
+from tests.conftest import make_folder, record_version
 
 
 @pytest.fixture
@@ -83,3 +84,19 @@ def test_ls_not_found(art, filled, target, words):
 
 def test_ls_bad_reference(art, filled):
     assert "invalid" in one_error_line(art("ls", "bad name:v1"))
+
+
+def test_ls_versions_shows_the_bytes_each_put_stored(art, store_url, tmp_path):
+    folder = make_folder(tmp_path / "m", {"a.bin": b"a" * 3000, "b.bin": b"b" * 2000})
+    art("put", str(folder), "-t", "model")
+    (folder / "b.bin").write_bytes(b"B" * 100)
+    art("put", str(folder), "-t", "model")
+    with Store(store_url) as store:  # a version recorded before stored bytes were
+        record_version(
+            store, "m", store.artifact("m:v0").digest, size=5000, file_count=2, type="model"
+        )
+    lines = art("ls", "m").stdout.splitlines()
+    assert lines[0].split()[:5] == ["VERSION", "ALIASES", "FILES", "SIZE", "STORED"]
+    # v0 and v1 have no alias: their rows have one column less.
+    stored = [lines[1].split()[4:6], lines[2].split()[4:6], lines[3].split()[5:6]]
+    assert stored == [["4.9", "KiB"], ["100", "B"], ["-"]]
