@@ -21,6 +21,7 @@ from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher, hash_stream
 
 __all__ = [
     "Copy",
+    "StagedWriter",
     "StagingArea",
     "copy_and_hash",
     "copy_hashing",
@@ -66,14 +67,56 @@ def _create_read_only(staged: Path) -> int:
 def write_staged(folder: Path, data: bytes | memoryview) -> Path:
     """Write ``data`` to a new read-only staging file in ``folder``."""
     staged = partial_path(folder)
+    _write_new(staged, data)
+    return staged
+
+
+def _write_new(staged: Path, data: bytes | memoryview, writeback: bool = False) -> None:
     fd = _create_read_only(staged)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        if writeback:
+            _start_writeback(fd, 0, len(data))
     finally:
         os.close(fd)
-    return staged
+
+
+class StagedWriter:
+    """Writes staging files on a thread of its own while the caller reads on: the pieces of a
+    large file are cut and hashed (without the GIL) while the previous ones are written and
+    sent to disk. At most ``depth`` pieces wait, so memory stays bounded. Leaving the ``with``
+    block waits for every write and raises the first error."""
+
+    def __init__(self, folder: Path, depth: int = 2) -> None:
+        self._folder = folder
+        self._depth = depth
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="artstore-write")
+        self._pending: list[Future[None]] = []
+
+    def write(self, data: bytes | memoryview) -> Path:
+        """Write a copy of ``data`` to a new staging file; return its path at once."""
+        while len(self._pending) >= self._depth:
+            self._pending.pop(0).result()
+        staged = partial_path(self._folder)
+        self._pending.append(self._pool.submit(_write_new, staged, bytes(data), True))
+        return staged
+
+    def __enter__(self) -> StagedWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def copy_hashing(

@@ -318,14 +318,16 @@ class BlobStore:
             return PutResult(file.digest, src.size, stored=False, chunks=known)
         mine: dict[Digest, tuple[Path, int]] = {}
 
-        def keep(chunk: Chunk, data: memoryview) -> None:
-            callback.relative_update(chunk.size)
-            new = chunk.digest not in mine and chunk.digest not in staged
-            if new and not self._intact(Kind.BLOB, chunk.digest, chunk.size):
-                mine[chunk.digest] = (_atomic.write_staged(area, data), chunk.size)
-                callback.call(NEW_BYTES, n=chunk.size)
+        with _atomic.StagedWriter(area) as writer:
 
-        digest, chunks = _hash_pieces(src, keep)
+            def keep(chunk: Chunk, data: memoryview) -> None:
+                callback.relative_update(chunk.size)
+                new = chunk.digest not in mine and chunk.digest not in staged
+                if new and not self._intact(Kind.BLOB, chunk.digest, chunk.size):
+                    mine[chunk.digest] = (writer.write(data), chunk.size)
+                    callback.call(NEW_BYTES, n=chunk.size)
+
+            digest, chunks = _hash_pieces(src, keep)
         result = PutResult(digest, src.size, stored=False, chunks=chunks)
         for digest, (path, size) in mine.items():
             staged[digest] = (path, size, result)

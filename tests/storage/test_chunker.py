@@ -48,6 +48,9 @@ def small_cdc(monkeypatch: pytest.MonkeyPatch) -> None:
 
     cutter = FastCDC(SMALL["avg"], min_size=SMALL["min"], max_size=SMALL["max"])
     monkeypatch.setattr(chunker, "_CUTTER", cutter)
+    monkeypatch.setattr(chunker, "_TENSOR_CUTTER", cutter)
+    # A window of a few pieces, of an odd size: many pieces are cut again with the next one.
+    monkeypatch.setattr(chunker, "_WINDOW", 3 * SMALL["max"] + 123)
 
 
 def safetensors_bytes(sizes: list[int], seed: int = 0) -> bytes:
@@ -61,6 +64,13 @@ def test_pieces_tile_any_content_and_are_deterministic(small_cdc: None, data: by
     first = pieces(data)
     check_tiles(data, first)
     assert pieces(data) == first
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE)
+@given(data=st.binary(min_size=1, max_size=300_000))
+def test_windowed_cuts_are_those_of_one_pass_over_the_stream(small_cdc: None, data: bytes) -> None:
+    one_pass = [(c.offset, c.length) for c in chunker._CUTTER.cut_stream(io.BytesIO(data))]
+    assert [(offset, len(piece)) for offset, piece, _ in pieces(data)] == one_pass
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE)
@@ -91,7 +101,7 @@ def test_a_tensor_larger_than_the_largest_piece_is_cut_further(monkeypatch):
     monkeypatch.setattr(chunker, "MAX_PIECE", 64 * 1024)
     from pyfastcdc.cy import FastCDC
 
-    monkeypatch.setattr(chunker, "_CUTTER", FastCDC(8192, min_size=2048, max_size=65536))
+    monkeypatch.setattr(chunker, "_TENSOR_CUTTER", FastCDC(8192, min_size=2048, max_size=65536))
     data = safetensors_bytes([300_000, 100_000])
     found = pieces(data)
     check_tiles(data, found)
