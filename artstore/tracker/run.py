@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from artstore.artifacts import Artifact, ArtifactVersion
 from artstore.artifacts.aliases import alias_list
@@ -289,14 +289,17 @@ class Run:
         at = self._step if step is None else step
         now, run_id = time.time(), self.id
         # Blobs are stored (durably) before any row names them; a refused value stored none.
-        put = self._sink.put_media
-        references = [(key, media_reference(key, value, put)) for key, value in media]
-        texts = [reference_text(reference) for _, reference in references]
+        references: list[tuple[str, dict[str, Any], str]] = []
+        if media:
+            put = self._sink.put_media
+            for key, value in media:
+                reference = media_reference(key, value, put)
+                references.append((key, reference, reference_text(reference)))
         writer, summary, kinds = self._writer, self.summary, self._summary_kinds
         with writer.lock:
             # Scalar rows are exact tuples of MetricRecord's fields: the garbage collector
             # untracks those, not a named tuple, which made log() of 10 scalars ~40% slower.
-            rows = cast(list[tuple[Any, ...]], writer.metrics)
+            rows: list[tuple[Any, ...]] = writer.metrics  # type: ignore[assignment]
             for key, number, text in cells:
                 # NaN is stored as no number and no text (SQLite cannot hold a NaN).
                 stored = None if number is None or number != number else float(number)
@@ -319,7 +322,7 @@ class Run:
                     kinds[key] = (how, count + 1)
                     number = summarise(how, summary.get(key), count + 1, number)
                 summary.set_quietly(key, number)
-            for (key, reference), text in zip(references, texts, strict=True):
+            for key, reference, text in references:
                 # As in W&B, a media key's summary is its last reference.
                 rows.append(MetricRecord(run_id, at, key, None, None, now, text))
                 summary.set_quietly(key, reference)
