@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -478,6 +479,21 @@ running, on the same workload (100,000 steps of 10 scalars); read them as ranges
 """
 
 
+def _load_note(machine: dict[str, str]) -> list[str]:
+    """A paragraph when other processes kept the cores busy at the start, else nothing."""
+    load = float(machine.get("Load average at start", "0").split("/")[0])
+    cores = os.cpu_count() or 1
+    if load <= cores:
+        return []
+    return [
+        f"The load average at the start ({load:.2f}) was above the {cores} cores: other "
+        "processes took CPU time while this ran, so the wall-clock figures include waiting "
+        "for them. The CPU time of the training thread per call is the figure to compare "
+        "across runs.",
+        "",
+    ]
+
+
 def render(
     args: argparse.Namespace,
     machine: dict[str, str],
@@ -549,6 +565,7 @@ def render(
         f"{rows:,} tuples in {median(res.baseline_build):.2f} s (not timed) and peaked at "
         f"{max(res.baseline_rss_kib) / 1024:.0f} MiB RSS.",
         "",
+        *_load_note(machine),
         f"Only {median(res.at_loop_end) / rows:.0%} of the rows were committed when the loop "
         "ended: in a tight pure-Python loop the writer thread gets little of the GIL "
         "(`executemany` binds every row with the GIL held), so nearly every row waits in memory "
