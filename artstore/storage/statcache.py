@@ -235,13 +235,17 @@ class SqliteStatCache:
         # docstring inherited
         trusted_before = time.time_ns() - RACY_WINDOW_NS
         rows = [(*k, HASH_NAME, d.hex) for k, d in entries.items() if k[3] < trusted_before]
+        self._insert("INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?)", rows)
+
+    def _insert(self, statement: str, rows: Sequence[tuple[object, ...]]) -> None:
+        """Run ``statement`` for every row, in one transaction (a failure is logged)."""
         if not rows:
             return
         try:
             db = self._connect()
             with db:
                 db.execute("BEGIN")
-                db.executemany("INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?)", rows)
+                db.executemany(statement, rows)
         except (sqlite3.Error, OSError) as exc:
             logger.warning("stat cache %s not updated (%s)", self.path, exc)
 
@@ -264,15 +268,7 @@ class SqliteStatCache:
     def record_chunks(self, lists: Mapping[Digest, tuple[Chunk, ...]]) -> None:
         # docstring inherited
         rows = [(f"{HASH_NAME}:{d.hex}", POLICY, _encode_chunks(c)) for d, c in lists.items()]
-        if not rows:
-            return
-        try:
-            db = self._connect()
-            with db:
-                db.execute("BEGIN")
-                db.executemany("INSERT OR REPLACE INTO chunk_lists VALUES (?,?,?)", rows)
-        except (sqlite3.Error, OSError) as exc:
-            logger.warning("stat cache %s not updated (%s)", self.path, exc)
+        self._insert("INSERT OR REPLACE INTO chunk_lists VALUES (?,?,?)", rows)
 
     def close(self) -> None:
         """Close the database connection."""

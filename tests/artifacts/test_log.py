@@ -294,8 +294,8 @@ def read_spy(monkeypatch):
     return state
 
 
-def test_reput_of_unchanged_folder_reads_no_file(store_url, tmp_path, read_spy):
-    folder = make_folder(tmp_path / "d", {f"f{i}.bin": bytes([i]) * (100 + i) for i in range(5)})
+def _put_twice_refusing_reads(store_url, folder, read_spy):
+    """Put ``folder`` (backdated), then again with every read of its files refused."""
     for path in folder.iterdir():
         backdate(path)
     with Store(store_url) as store:
@@ -306,6 +306,12 @@ def test_reput_of_unchanged_folder_reads_no_file(store_url, tmp_path, read_spy):
     read_spy["refuse_put"]()
     with Store(store_url) as store:
         again = store.log_artifact(folder_artifact(folder))
+    return first, again
+
+
+def test_reput_of_unchanged_folder_reads_no_file(store_url, tmp_path, read_spy):
+    folder = make_folder(tmp_path / "d", {f"f{i}.bin": bytes([i]) * (100 + i) for i in range(5)})
+    first, again = _put_twice_refusing_reads(store_url, folder, read_spy)
     assert read_spy["opened"] == []
     assert (again.version, again.created, again.digest) == ("v0", False, first.digest)
 
@@ -740,15 +746,7 @@ def test_a_large_file_changed_while_its_pieces_are_read_is_refused_and_nothing_i
 def test_reput_of_unchanged_large_files_reads_no_file(store_url, tmp_path, read_spy):
     folder = make_folder(tmp_path / "d", {"big.bin": os.urandom(CHUNKED_FROM + 1000)})
     _safetensors(folder / "model.safetensors", 2)
-    for path in folder.iterdir():
-        backdate(path)
-    with Store(store_url) as store:
-        first = store.log_artifact(folder_artifact(folder))
-    read_spy["roots"].append(folder.resolve())
-    read_spy["refuse"] = True
-    read_spy["refuse_put"]()
-    with Store(store_url) as store:
-        again = store.log_artifact(folder_artifact(folder))
+    first, again = _put_twice_refusing_reads(store_url, folder, read_spy)
     assert read_spy["opened"] == []
     assert (again.created, again.digest, again.new_bytes) == (False, first.digest, 0)
     assert again.stored_bytes == first.stored_bytes == first.size, "as its put recorded"

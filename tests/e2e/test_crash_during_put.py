@@ -52,6 +52,17 @@ def _sigkill_put(store_url: str, big: Path, env: dict[str, str]) -> None:
             s.artifact(big.name)
 
 
+def _put_again(store_url: str, big: Path, env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [str(ART), "--store", store_url, "put", str(big), "-t", "model", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_sigkill_during_put_leaves_no_version(store_url, tmp_path):
     store = Path(store_url)
     big = tmp_path / "big.bin"
@@ -68,14 +79,7 @@ def test_sigkill_during_put_leaves_no_version(store_url, tmp_path):
     blob = store / "blobs" / digest.hex[:2] / digest.hex[2:]
     assert not blob.exists() or blob.stat().st_size == BIG
 
-    result = subprocess.run(
-        [str(ART), "--store", store_url, "put", str(big), "-t", "model", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    _put_again(store_url, big, env)
     with Store(store_url) as s:
         version = s.artifact("big.bin")
         assert (version.version, version.size) == ("v0", BIG)
@@ -89,14 +93,7 @@ def test_sigkill_during_a_put_in_pieces_leaves_no_version(store_url, tmp_path):
     big.write_bytes(random.Random(5).randbytes(BIG // 2))  # real bytes: many distinct pieces
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
     _sigkill_put(store_url, big, env)
-    result = subprocess.run(
-        [str(ART), "--store", store_url, "put", str(big), "-t", "model", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    _put_again(store_url, big, env)
     with Store(store_url) as s:
         version = s.artifact("big.bin")
         (entry,) = version.files()
