@@ -13,6 +13,8 @@ Then ``--rounds`` rounds (default 5) alternate, per workload:
    pointing at a fresh folder so the stat cache is empty and every byte is read; then the same
    put again with another empty stat cache (dedup by blob existence alone), after which the
    bytes under ``STORE/blobs`` are counted;
+   the same first put into another fresh store with ``ARTSTORE_CHUNKING=off`` (large files
+   stored whole, as before issue 10), so the chunked put is compared with it in the same run;
 3. a Python process that logs the folder through the API (``Store``, ``Artifact.add_dir``,
    ``log_artifact``) into a fresh store and then logs the unchanged folder again, timing both
    calls in that one process (the re-put target).
@@ -59,6 +61,7 @@ END = "<!-- ingest:end -->"
 
 # Targets from the ingest issue.
 PUT_RATIO_MAX = 1.5  # art put / cp -r && sync
+CHUNKED_RATIO_MAX = 1.3  # art put / the same put with large files stored whole (issue 10)
 REPUT_RATIO_MAX = 0.05  # re-put of an unchanged folder / first put, one process, Python API
 RSS_MAX_BYTES = 300 * 1000 * 1000  # peak RSS of the `art put` process
 HELP_MAX_S = 0.3
@@ -225,12 +228,19 @@ class Workload:
     baseline: list[float] = field(default_factory=list)
     put: list[float] = field(default_factory=list)
     put_rss_kib: list[int] = field(default_factory=list)
+    put_whole: list[float] = field(default_factory=list)
+    pieces: int = 0
     reput_cli: list[float] = field(default_factory=list)
     blob_bytes: list[int] = field(default_factory=list)
     api_first: list[float] = field(default_factory=list)
     api_again: list[float] = field(default_factory=list)
     api_rss_kib: list[int] = field(default_factory=list)
     api_unchanged: list[bool] = field(default_factory=list)
+
+    @property
+    def chunked(self) -> bool:
+        """Whether the put stores some file in pieces (more blobs than files)."""
+        return self.pieces > self.files
 
 
 @dataclass
@@ -278,6 +288,16 @@ def measure_round(ctx: Context, w: Workload) -> None:
         raise RuntimeError(f"second put of {w.name} made a new version: {r2.stdout.strip()}")
     w.reput_cli.append(r2.seconds)
     w.blob_bytes.append(dir_size(store / "blobs")[0])
+    w.pieces = dir_size(store / "blobs")[1]
+    _clean(store)
+
+    # 2b. the same put with large files stored whole (the release before chunking)
+    store = ctx.fresh(f"whole-{w.name}")
+    run([ctx.art, "init", str(store)])
+    put_argv[2] = str(store)
+    os.sync()
+    env = {"XDG_CACHE_HOME": str(ctx.fresh("xdg")), "ARTSTORE_CHUNKING": "off"}
+    w.put_whole.append(run(put_argv, env=env).seconds)
     _clean(store)
 
     # 3. Python API: first put and re-put in one process
@@ -295,6 +315,7 @@ def measure_round(ctx: Context, w: Workload) -> None:
     _clean(store)
     ctx.log(
         f"  {w.name}: cp {w.baseline[-1]:.2f}s  put {w.put[-1]:.2f}s "
+        f"(whole files {w.put_whole[-1]:.2f}s) "
         f"({w.put_rss_kib[-1] / 1024:.0f} MiB)  re-put cli {w.reput_cli[-1]:.2f}s  "
         f"api {w.api_first[-1]:.2f}s / re-put {w.api_again[-1] * 1000:.1f}ms"
     )
@@ -350,6 +371,15 @@ def workload_table(w: Workload) -> list[str]:
         f"| `art put` (CLI, fresh store, empty stat cache) | {format_seconds(put)} | "
         f"{_spread(w.put)} | ≤ {PUT_RATIO_MAX}× baseline | {_verdict(ratio <= PUT_RATIO_MAX)} "
         f"{ratio:.2f}× ({mbps:,.0f} MB/s) |",
+        f"| `art put` with large files stored whole (`ARTSTORE_CHUNKING=off`, fresh store) | "
+        f"{format_seconds(median(w.put_whole))} | {_spread(w.put_whole)} | "
+        + (
+            f"chunked ≤ {CHUNKED_RATIO_MAX}× this | "
+            f"{_verdict(put / median(w.put_whole) <= CHUNKED_RATIO_MAX)} "
+            f"{put / median(w.put_whole):.2f}× ({w.pieces:,} blobs) |"
+            if w.chunked
+            else f"| info ({w.pieces:,} blobs) |"
+        ),
         f"| `art put` again, same store, empty stat cache (dedup by blob existence) | "
         f"{format_seconds(median(w.reput_cli))} | {_spread(w.reput_cli)} | | info |",
         f"| First put via Python API (in-process) | {format_seconds(first)} | "
@@ -473,6 +503,8 @@ def all_pass(workloads: list[Workload], cli: dict[str, object]) -> bool:
         ok &= median(w.api_again) / median(w.api_first) <= REPUT_RATIO_MAX
         ok &= max(w.put_rss_kib) * 1024 < RSS_MAX_BYTES
         ok &= all(b == w.size for b in w.blob_bytes)
+        if w.chunked:
+            ok &= median(w.put) / median(w.put_whole) <= CHUNKED_RATIO_MAX
     ok &= median(cli["help"]) < HELP_MAX_S  # type: ignore[arg-type]
     ok &= median(cli["ls"]) < LS_MAX_S  # type: ignore[arg-type]
     return ok
