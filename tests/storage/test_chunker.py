@@ -48,7 +48,6 @@ def small_cdc(monkeypatch: pytest.MonkeyPatch) -> None:
 
     cutter = FastCDC(SMALL["avg"], min_size=SMALL["min"], max_size=SMALL["max"])
     monkeypatch.setattr(chunker, "_CUTTER", cutter)
-    monkeypatch.setattr(chunker, "_TENSOR_CUTTER", cutter)
     # A window of a few pieces, of an odd size: many pieces are cut again with the next one.
     monkeypatch.setattr(chunker, "_WINDOW", 3 * SMALL["max"] + 123)
 
@@ -97,17 +96,29 @@ def test_safetensors_pieces_are_the_header_then_each_tensor(
         assert sum(n for t, n in tensors if t == name) == end - begin
 
 
-def test_a_tensor_larger_than_the_largest_piece_is_cut_further(monkeypatch):
+def test_a_tensor_larger_than_the_largest_piece_is_cut_at_fixed_sizes_from_its_start(
+    monkeypatch,
+):
     monkeypatch.setattr(chunker, "MAX_PIECE", 64 * 1024)
-    from pyfastcdc.cy import FastCDC
-
-    monkeypatch.setattr(chunker, "_TENSOR_CUTTER", FastCDC(8192, min_size=2048, max_size=65536))
     data = safetensors_bytes([300_000, 100_000])
     found = pieces(data)
     check_tiles(data, found)
-    big = [p for _, p, t in found if t == "t000"]
-    assert len(big) > 1 and all(len(p) <= 64 * 1024 for p in big)
-    assert [t for _, _, t in found][-2:] == ["t001", "t001"]
+    assert [(t, len(p)) for _, p, t in found[1:]] == [
+        *[("t000", 65536)] * 4,
+        ("t000", 300_000 - 4 * 65536),
+        ("t001", 65536),
+        ("t001", 100_000 - 65536),
+    ]
+
+
+def test_rows_added_to_a_large_tensor_keep_its_earlier_pieces(monkeypatch):
+    monkeypatch.setattr(chunker, "MAX_PIECE", 64 * 1024)
+    rng = np.random.default_rng(7)
+    rows = rng.integers(0, 255, (600, 512), dtype=np.uint8)
+    before = {p for _, p, t in pieces(save({"embed": rows[:500]})) if t == "embed"}
+    after = [p for _, p, t in pieces(save({"embed": rows})) if t == "embed"]
+    # 500 rows of 512 bytes: the first three full pieces are unchanged, the rest are new.
+    assert sum(p in before for p in after) == 3
 
 
 def test_zero_byte_tensors_give_no_piece():
