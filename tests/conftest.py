@@ -131,15 +131,16 @@ def s3_bucket(s3_options: dict[str, Any], s3_raw_fs: Any) -> Iterator[Bucket]:
 
 
 # gcsfs reads this when it is imported: left "true", gcsfs probes each bucket's type over gRPC,
-# which the emulator does not serve, and waits 60 s per bucket.
+# which the emulator does not serve, and waits 60 s per bucket. Set before any test can import
+# gcsfs (a gs:// URL resolved by fsspec does), whichever test a worker runs first.
 _GCSFS_HNS = "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"
+if "gcsfs" not in sys.modules:
+    os.environ[_GCSFS_HNS] = "false"
 
 
 @pytest.fixture(scope="session")
 def gcs_options(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Storage options for gcsfs on a ``gcp-storage-emulator`` of this test process."""
-    if "gcsfs" not in sys.modules:
-        os.environ[_GCSFS_HNS] = "false"
     try:
         import gcsfs
         import gcsfs.core
