@@ -55,7 +55,9 @@ def copy_blobs(source: BlobStore, target: BlobStore, digests: Iterable[Digest]) 
         actual, _ = hash_file(path)
         if actual != blob:
             raise CorruptBlobError(blob.hex, actual.hex)
-        stored = target.put_file(path)
+        # A blob is copied as the one blob it is: a piece of 8 MiB or more cut up again would
+        # leave the target without the blob its manifest names.
+        stored = target.put_file(path, chunked=False)
         if stored.digest != blob:  # changed since it was hashed
             raise CorruptBlobError(blob.hex, stored.digest.hex)
     target.sync()

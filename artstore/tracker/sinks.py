@@ -70,8 +70,10 @@ def _put_file(
     blobs: BlobStore, file: SavedFile, policy: str, previous: str | None
 ) -> RunFile | None:
     # The same path as a put: every byte read once, refused if the file changes meanwhile or
-    # leads outside its base through a link; durable before anything refers to it.
-    [result] = blobs.put_files([LocalFile(str(file.path), within=str(file.base))])
+    # leads outside its base through a link; durable before anything refers to it. Whole, as
+    # one blob: a run file's record names one digest, not a list of pieces.
+    source = LocalFile(str(file.path), within=str(file.base))
+    [result] = blobs.put_files([source], chunked=False)
     if result.digest.hex == previous:
         return None
     blobs.sync()

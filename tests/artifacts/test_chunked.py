@@ -141,6 +141,18 @@ def test_copy_version_copies_the_pieces(store, version, tmp_path):
     assert all_files(out)["big.bin"] == WHOLE
 
 
+def test_copy_blobs_copies_a_large_blob_as_the_one_blob_it_is(store, tmp_path, monkeypatch):
+    from artstore.artifacts.transfer import copy_blobs
+    from artstore.storage import chunker
+
+    data = np.random.default_rng(3).bytes(3 * 1024 * 1024)  # more than one CDC piece
+    monkeypatch.setattr(chunker, "CHUNKED_FROM", 1024)  # the blob is large enough to be cut
+    digest = store.blobs.put_bytes(Kind.BLOB, data).digest
+    target = init_store(str(tmp_path / "target"))
+    copy_blobs(store.blobs, target, [digest])
+    assert target.read_bytes(Kind.BLOB, digest) == data
+
+
 # -- any content, on every kind of root ---------------------------------------------------------
 
 contents = st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=6)

@@ -351,3 +351,21 @@ def test_a_corrupt_spooled_file_is_the_spools_fault_and_stores_nothing(store_url
     assert str(run.dir / SPOOL_FILE) in message and "is corrupt" in message
     assert "art verify" not in message
     assert _blobs(store_url) == before
+
+
+@pytest.mark.parametrize("mode", ["online", "offline"])
+def test_a_large_file_is_kept_whole_and_downloads(store_url, workdir, monkeypatch, mode):
+    from artstore.storage import chunker
+
+    monkeypatch.setattr(chunker, "CHUNKED_FROM", 1024)  # large enough to be cut, if it were
+    data = os.urandom(3 * 1024 * 1024)  # more than one piece by content
+    (workdir / "big.bin").write_bytes(data)
+    run = artstore.init(store=store_url, mode=mode, dir=str(workdir), **FAST)
+    run.save("big.bin", policy="now")
+    run.finish()
+    if mode == "offline":
+        with Store(store_url) as store:
+            sync_spool(run.dir, store)
+    assert _files(store_url, run.id) == {"big.bin": data}
+    with Store(store_url) as store:
+        assert store.verify().ok
