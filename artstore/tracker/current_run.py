@@ -407,7 +407,7 @@ def _resume_policy(resume: str | bool | None) -> str:
     raise UserError(f"resume must be 'allow', 'must' or 'never', not {resume!r}")
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
     """``run.log`` on the current run.
 
     Raises:

@@ -229,7 +229,9 @@ class Run:
         """The step the next ``log()`` without ``step=`` writes to."""
         return self._step
 
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+    def log(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
         """Record metrics for a step.
 
         Args:
@@ -239,7 +241,10 @@ class Run:
                 ``Object3D``, ``Html``, ``artstore.plot.*``; a list of one type is a gallery),
                 kept as a blob and referenced from the row.
             step: the step to log at; lower than the current step: dropped with a warning.
-            commit: False adds to the current step without moving to the next.
+                The step stays open (unless ``commit=True``), so another ``log`` at the same
+                step joins the same row, as in W&B.
+            commit: True moves to the next step after this one, False stays on it; None (the
+                default, as in W&B): move on only when no ``step`` is given (decision 108).
 
         Raises:
             InvalidValueError: a key or value artstore cannot keep, or a step that is not a
@@ -328,7 +333,8 @@ class Run:
                 summary.set_quietly(key, reference)
             self._summary_dirty = True
             writer.nudge()
-        self._step = at + 1 if commit else at
+        advance = commit if commit is not None else step is None
+        self._step = at + 1 if advance else at
         self._logged_step = at
 
     def define_metric(

@@ -43,11 +43,11 @@ def test_lower_explicit_step_is_dropped_with_a_warning(start, store, caplog):
     run.log({"loss": 1.0}, step=5)
     with caplog.at_level(logging.WARNING, logger="artstore"):
         run.log({"loss": 9.0}, step=3)
-    assert run.step == 6
+    assert run.step == 5  # an explicit step stays open, as in W&B (decision 108)
     run.finish()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "step 3 is lower than the current step 6" in warnings[0].getMessage()
+    assert "step 3 is lower than the current step 5" in warnings[0].getMessage()
     assert history_of(store, run) == [{"_step": 5, "loss": 1.0}]
     assert store.run(run.id).summary == {"loss": 1.0}
 
@@ -69,7 +69,7 @@ def test_commit_false_adds_to_the_current_step(start, store):
 def test_explicit_higher_step_jumps(start, store):
     run = start()
     run.log({"x": 0.0})
-    run.log({"x": 10.0}, step=10)
+    run.log({"x": 10.0}, step=10, commit=True)
     run.log({"x": 11.0})
     run.log({"x": 12.0}, step=12, commit=False)
     run.log({"y": 12.5}, step=12)
@@ -80,6 +80,50 @@ def test_explicit_higher_step_jumps(start, store):
         {"_step": 11, "x": 11.0},
         {"_step": 12, "x": 12.0, "y": 12.5},
     ]
+
+
+def test_logs_at_the_same_step_join_one_row(start, store, caplog):
+    # The W&B habit: train and validation logged separately with step=epoch.
+    run = start()
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        for epoch in range(3):
+            run.log({"train_loss": 1.0 / (epoch + 1)}, step=epoch)
+            run.log({"val_loss": 2.0 / (epoch + 1)}, step=epoch)
+    assert run.step == 2
+    run.finish()
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert history_of(store, run) == [
+        {"_step": 0, "train_loss": 1.0, "val_loss": 2.0},
+        {"_step": 1, "train_loss": 0.5, "val_loss": 1.0},
+        {"_step": 2, "train_loss": 1.0 / 3, "val_loss": 2.0 / 3},
+    ]
+
+
+def test_commit_none_moves_on_only_without_a_step(start, store):
+    run = start()
+    run.log({"a": 1.0}, commit=None)
+    assert run.step == 1
+    run.log({"a": 2.0}, step=4, commit=None)
+    assert run.step == 4
+    run.log({"b": 3.0}, commit=None)  # joins the open step 4, then moves on
+    assert run.step == 5
+    run.finish()
+    assert history_of(store, run) == [
+        {"_step": 0, "a": 1.0},
+        {"_step": 4, "a": 2.0, "b": 3.0},
+    ]
+
+
+def test_commit_true_with_a_step_moves_on(start, store, caplog):
+    run = start()
+    run.log({"a": 1.0}, step=2, commit=True)
+    assert run.step == 3
+    with caplog.at_level(logging.WARNING, logger="artstore"):
+        run.log({"a": 9.0}, step=2)
+    assert "step 2 is lower than the current step 3" in caplog.records[-1].getMessage()
+    run.log({"a": 3.0})
+    run.finish()
+    assert history_of(store, run) == [{"_step": 2, "a": 1.0}, {"_step": 3, "a": 3.0}]
 
 
 # -- values ----------------------------------------------------------------------------------
