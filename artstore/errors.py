@@ -27,6 +27,7 @@
     └── CheckFailed                    exit 1: a check ran and did not pass
         ├── IntegrityError             stored data does not match its digest
         │   └── CorruptBlobError       one blob (and the artifact file it backs) is corrupt
+        │       └── ChunkListError     a file's intact chunks do not make the file
         └── GateFailed                 a promotion requirement did not pass; alias untouched
             └── AliasConflictError     the alias was not where the promotion expected it
 
@@ -49,6 +50,7 @@ __all__ = [
     "ArtstoreError",
     "CatalogBusyError",
     "CheckFailed",
+    "ChunkListError",
     "ConfigError",
     "CorruptBlobError",
     "FileAccessError",
@@ -71,6 +73,13 @@ __all__ = [
     "UnsupportedFormatError",
     "UserError",
 ]
+
+
+# Not in __all__, which lists the errors only; verify's problems word pieces with it too.
+def chunk_label(index: int, count: int | None) -> str:
+    """``chunk 2 of 3`` for the piece at ``index`` (from 0) of a file in ``count`` pieces: every
+    message counts pieces from 1, as people do (``chunk 2`` when the count is not known)."""
+    return f"chunk {index + 1}" if count is None else f"chunk {index + 1} of {count}"
 
 
 class ArtstoreError(Exception):
@@ -109,9 +118,10 @@ class NotFoundError(UserError, LookupError):
 
 
 class MissingBlobError(NotFoundError):
-    """A blob a file is made of is missing: the file's one blob, or its chunk ``chunk`` (counted
-    from 0) of ``count``. ``artifact`` and ``path`` are filled in by the layer that knows which
-    artifact file it backs; the storage layer knows only the digests."""
+    """A blob a file is made of is missing: the file's one blob, or its chunk ``chunk`` (an
+    index from 0; messages count from 1) of ``count``. ``artifact`` and ``path`` are filled in
+    by the layer that knows which artifact file it backs; the storage layer knows only the
+    digests."""
 
     def __init__(
         self,
@@ -131,7 +141,7 @@ class MissingBlobError(NotFoundError):
         self.path = path
         blob = f"blob {digest}"
         if chunk is not None:
-            blob = f"chunk {chunk} of {count} (blob {digest})"
+            blob = f"{chunk_label(chunk, count)} (blob {digest})"
         if path is None:
             text = f"{blob} is missing from {url}; run `art verify` to list what is lost"
         else:
@@ -265,7 +275,8 @@ class CorruptBlobError(IntegrityError):
 
     ``artifact`` and ``path`` are filled in by the layer that knows which artifact file the blob
     backs (``artifact`` alone: the blob is that version's manifest); the storage layer knows
-    only the digests.
+    only the digests. A piece of a chunked file has its index ``chunk`` (from 0; messages
+    count from 1) of ``count``.
     """
 
     def __init__(
@@ -276,18 +287,20 @@ class CorruptBlobError(IntegrityError):
         artifact: str | None = None,
         path: str | None = None,
         chunk: int | None = None,
+        count: int | None = None,
     ) -> None:
         self.expected = expected
         self.actual = actual
         self.artifact = artifact
         self.path = path
         self.chunk = chunk
+        self.count = count
         super().__init__(self._message())
 
     def _message(self) -> str:
         blob = f"blob {self.expected}"
         if self.chunk is not None:  # one piece of a file stored in chunks
-            blob = f"chunk {self.chunk}, blob {self.expected}"
+            blob = f"{chunk_label(self.chunk, self.count)}, blob {self.expected}"
         where = blob
         if self.path is not None:
             where = f"file {self.path!r} ({blob})"
@@ -303,7 +316,53 @@ class CorruptBlobError(IntegrityError):
     def located(self, artifact: str, path: str) -> CorruptBlobError:
         """Return the same error naming the artifact file the blob backs."""
         return CorruptBlobError(
-            self.expected, self.actual, artifact=artifact, path=path, chunk=self.chunk
+            self.expected,
+            self.actual,
+            artifact=artifact,
+            path=path,
+            chunk=self.chunk,
+            count=self.count,
+        )
+
+
+class ChunkListError(CorruptBlobError):
+    """Every chunk of a file hashes to its digest, but together they do not make the file's
+    digest and size: the manifest's list of chunks is wrong, no blob is damaged (a
+    :class:`CorruptBlobError` for whoever catches those). ``expected`` is the file's digest,
+    ``actual`` what its ``count`` chunks hash to together, ``size`` the bytes they hold."""
+
+    def __init__(
+        self,
+        expected: str,
+        actual: str,
+        *,
+        count: int,
+        size: int,
+        artifact: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.size = size
+        super().__init__(expected, actual, artifact=artifact, path=path, count=count)
+
+    def _message(self) -> str:
+        where = f"file {self.expected}"
+        if self.path is not None:
+            where = f"file {self.path!r}" + (f" of {self.artifact}" if self.artifact else "")
+        return (
+            f"{where}: its {self.count} chunks are intact but together hash to {self.actual} "
+            f"({self.size} bytes), not to the file's digest {self.expected}: the manifest's list "
+            "of chunks does not make the file; put the files again"
+        )
+
+    def located(self, artifact: str, path: str) -> ChunkListError:
+        """Return the same error naming the artifact file."""
+        return ChunkListError(
+            self.expected,
+            self.actual,
+            count=self.count or 0,
+            size=self.size,
+            artifact=artifact,
+            path=path,
         )
 
 

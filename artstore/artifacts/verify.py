@@ -18,16 +18,27 @@ from artstore.artifacts.lookup import every_version, get_version, list_versions
 from artstore.artifacts.manifest import FileEntry
 from artstore.artifacts.media import blobs_of, check_reference
 from artstore.artifacts.version import ArtifactVersion
-from artstore.errors import CorruptBlobError, InvalidValueError, NotFoundError, UserError
+from artstore.errors import (
+    ChunkListError,
+    CorruptBlobError,
+    InvalidValueError,
+    NotFoundError,
+    UserError,
+    chunk_label,
+)
 from artstore.lineage import MetricRecord, RunFile
-from artstore.storage import BlobStore, Digest, Kind
+from artstore.storage import BlobStore, Chunk, Digest, Kind
 
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
 
 __all__ = ["Problem", "ProblemKind", "VerifyReport", "verify", "verify_versions"]
 
-ProblemKind = Literal["missing", "corrupt", "wrong-size", "bad-manifest", "bad-reference"]
+_WHOLE_READ = 1 << 20  # bytes read at a time when a chunked file is read whole
+
+ProblemKind = Literal[
+    "missing", "corrupt", "wrong-size", "bad-manifest", "bad-reference", "bad-chunks"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +54,10 @@ class Problem:
     hashed; ``size``/``actual_size`` the sizes of a ``wrong-size`` file; ``reason`` why a
     manifest or a media reference is bad; ``quarantined`` where repair moved the damaged
     object (relative to the store root). For a file stored in chunks, ``chunk`` is the index
-    (from 0) of the damaged piece, and ``digest``, sizes and ``actual`` are the piece's.
+    (from 0; the text counts from 1) of the damaged piece of ``chunks``, and ``digest``, sizes
+    and ``actual`` are the piece's. ``bad-chunks`` (found by a deep check): every piece of a
+    chunked file is good, but together they do not make the file, whose ``digest`` and
+    ``size`` the manifest gives (``actual``/``actual_size``: what the pieces make).
     """
 
     version: str
@@ -59,18 +73,25 @@ class Problem:
     key: str | None = None
     step: int | None = None
     chunk: int | None = None
+    chunks: int | None = None
 
     def __str__(self) -> str:
         if self.key is None:
             where = f"{self.version} {self.path!r}"
             if self.chunk is not None:
-                where += f" chunk {self.chunk}"
+                where += f" {chunk_label(self.chunk, self.chunks)}"
         else:
             where = f"{self.version} {self.key!r} step {self.step}"
         if self.kind == "bad-manifest":
             text = f"{self.version} manifest {self.digest}: {self.reason}"
         elif self.kind == "bad-reference":
             text = f"{where}: {self.reason}"
+        elif self.kind == "bad-chunks":
+            text = (
+                f"{where}: its {self.chunks} chunks are intact but together hash to "
+                f"{self.actual}, not to the file's digest {self.digest}: the manifest's list of "
+                "chunks does not make the file; put the files again"
+            )
         elif self.kind == "missing":
             text = f"{where}: missing (blob {self.digest})"
         elif self.kind == "corrupt":
@@ -177,7 +198,8 @@ def verify_versions(
     Args:
         blobs: the store's blob store.
         versions: the versions to check.
-        deep: also hash every blob (manifests are always hashed when read).
+        deep: also hash every blob (manifests are always hashed when read), and read each
+            chunked file through its pieces once, to check that they make the file.
         repair: move corrupt and wrong-sized objects to ``quarantine/`` (each is hashed first:
             a blob whose bytes are good stays), and remove stale staging files.
         debris: count (and with ``repair`` remove) the staging files in ``tmp/``.
@@ -186,6 +208,7 @@ def verify_versions(
     """
     report = VerifyReport(deep=deep)
     seen: dict[Digest, _Blob] = {}
+    wholes: dict[tuple[Digest, int, tuple[Chunk, ...]], ChunkListError | None] = {}
     bad_manifests: dict[str, Problem] = {}
     for version in versions:
         report.versions += 1
@@ -206,6 +229,7 @@ def verify_versions(
             if not entry.chunks:
                 _check(blobs, version.qualified_name, entry, seen, report, deep=deep, repair=repair)
                 continue
+            before = len(report.problems)
             for index, chunk in enumerate(entry.chunks):  # each piece checked as a blob
                 piece = FileEntry(entry.path, chunk.digest, chunk.size)
                 _check(
@@ -217,7 +241,10 @@ def verify_versions(
                     deep=deep,
                     repair=repair,
                     chunk=index,
+                    chunks=len(entry.chunks),
                 )
+            if deep and len(report.problems) == before:
+                _check_whole(blobs, version.qualified_name, entry, wholes, report)
     for run_id, kept in run_files:
         report.run_files += 1
         entry = FileEntry(kept.name, Digest.parse(kept.digest), kept.size)
@@ -246,6 +273,7 @@ def _check(
     key: str | None = None,
     step: int | None = None,
     chunk: int | None = None,
+    chunks: int | None = None,
 ) -> None:
     found = seen.get(entry.digest)
     if found is None:
@@ -257,8 +285,43 @@ def _check(
         _repair(blobs, entry.digest, found, report)
         problem = _blob_problem(label, entry, found)
     if problem is not None:
-        named = replace(problem, run=run, key=key, step=step, chunk=chunk)
+        named = replace(problem, run=run, key=key, step=step, chunk=chunk, chunks=chunks)
         report.problems.append(problem if run is None and chunk is None else named)
+
+
+def _check_whole(
+    blobs: BlobStore,
+    label: str,
+    entry: FileEntry,
+    wholes: dict[tuple[Digest, int, tuple[Chunk, ...]], ChunkListError | None],
+    report: VerifyReport,
+) -> None:
+    # Good pieces can still be the wrong pieces: read the file through them once (per list).
+    key = (entry.digest, entry.size, entry.chunks)
+    if key not in wholes:
+        wholes[key] = None
+        try:
+            with blobs.open_chunks(entry.chunks, entry.digest, entry.size) as stream:
+                while stream.read(_WHOLE_READ):
+                    pass
+        except ChunkListError as exc:
+            wholes[key] = exc
+        except (NotFoundError, CorruptBlobError):  # changed since its pieces were checked
+            pass
+    error = wholes[key]
+    if error is not None:
+        report.problems.append(
+            Problem(
+                label,
+                entry.path,
+                "bad-chunks",
+                entry.digest.hex,
+                error.actual,
+                size=entry.size,
+                actual_size=error.size,
+                chunks=len(entry.chunks),
+            )
+        )
 
 
 def _check_media(

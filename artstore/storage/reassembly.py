@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
-from artstore.errors import CorruptBlobError, MissingBlobError, NotFoundError
+from artstore.errors import ChunkListError, CorruptBlobError, MissingBlobError, NotFoundError
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import Digest, Hasher
 
@@ -25,8 +25,9 @@ class ChunkedReader(io.RawIOBase):
 
     Raises (from ``read``/``readinto``):
         MissingBlobError: a piece has no blob (names its index and digest).
-        CorruptBlobError: a piece does not hash to its digest (names its index), or the pieces
-            together do not make the file's digest and size.
+        CorruptBlobError: a piece does not hash to its digest (names its index).
+        ChunkListError: every piece is good, but together they do not make the file's digest
+            and size (the manifest is wrong).
     """
 
     def __init__(
@@ -118,7 +119,9 @@ class ChunkedReader(io.RawIOBase):
         self._close_piece()
         actual = self._piece_hash.digest()
         if actual != chunk.digest or self._piece_hash.size != chunk.size:
-            raise CorruptBlobError(chunk.digest.hex, actual.hex, chunk=self._index)
+            raise CorruptBlobError(
+                chunk.digest.hex, actual.hex, chunk=self._index, count=len(self._chunks)
+            )
         self._index += 1
 
     def _finish(self) -> None:
@@ -126,8 +129,9 @@ class ChunkedReader(io.RawIOBase):
             return
         actual = self._whole.digest()
         if actual != self._digest or self._whole.size != self._size:
-            # Every piece is good, so the manifest's list of pieces does not make the file.
-            raise CorruptBlobError(self._digest.hex, actual.hex)
+            raise ChunkListError(
+                self._digest.hex, actual.hex, count=len(self._chunks), size=self._whole.size
+            )
         self._done = True
 
     def _close_piece(self) -> None:

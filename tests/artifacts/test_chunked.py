@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from artstore.artifacts import Store
 from artstore.artifacts.transfer import copy_version
-from artstore.errors import CorruptBlobError, MissingBlobError, NotFoundError
+from artstore.errors import ChunkListError, CorruptBlobError, MissingBlobError, NotFoundError
 from artstore.serialize import verify_json
 from artstore.storage import BlobStore, Kind, init_store
 from tests.artifacts.chunked import log_chunked, safetensors_pieces
@@ -67,7 +67,7 @@ def test_a_missing_piece_is_named_by_get_and_nothing_is_written(store, version, 
     assert (error.artifact, error.path, error.chunk, error.count) == ("m:v0", "big.bin", 1, 3)
     chunk = version.files()[0].chunks[1]
     assert str(error).startswith(
-        f"file 'big.bin' of m:v0 is lost: its chunk 1 of 3 (blob {chunk.digest}) is missing from "
+        f"file 'big.bin' of m:v0 is lost: its chunk 2 of 3 (blob {chunk.digest}) is missing from "
     )
     assert not (tmp_path / "out" / "big.bin").exists()
     assert not [p for p in (tmp_path / "out").rglob("*") if "partial" in p.name]
@@ -80,7 +80,7 @@ def test_a_corrupt_piece_is_named_by_get(store, version, tmp_path):
     error = info.value
     assert (error.artifact, error.path, error.chunk) == ("m:v0", "big.bin", 2)
     assert error.expected == version.files()[0].chunks[2].digest.hex
-    assert "file 'big.bin' of m:v0 (chunk 2, blob " in str(error)
+    assert "file 'big.bin' of m:v0 (chunk 3 of 3, blob " in str(error)
     assert not (tmp_path / "out" / "big.bin").exists()
 
 
@@ -96,10 +96,34 @@ def test_pieces_that_do_not_make_the_file_are_refused(store, tmp_path):
     raw = Manifest.build([wrong]).encode()
     digest = store.blobs.put_bytes(Kind.MANIFEST, raw).digest
     record_version(store, "swapped", digest.hex, size=len(WHOLE), file_count=1)
-    with pytest.raises(CorruptBlobError) as info:
+    with pytest.raises(ChunkListError) as info:
         store.artifact("swapped:v0").download(tmp_path / "out")
+    assert isinstance(info.value, CorruptBlobError) and info.value.exit_code == 1
     assert info.value.chunk is None and info.value.expected == hash_bytes(WHOLE).hex
     assert info.value.path == "big.bin"
+    assert str(info.value) == (
+        f"file 'big.bin' of swapped:v0: its 3 chunks are intact but together hash to "
+        f"{hash_bytes(PIECES[1] + PIECES[0] + PIECES[2])} ({len(WHOLE)} bytes), not to the "
+        f"file's digest {hash_bytes(WHOLE)}: the manifest's list of chunks does not make the "
+        "file; put the files again"
+    )
+    assert not (tmp_path / "out" / "big.bin").exists()
+    assert "verify --repair" not in str(info.value)
+
+    plain = store.verify("swapped")
+    assert plain.ok  # every piece is there with its size
+    report = store.verify("swapped", deep=True)
+    [problem] = report.problems
+    assert (problem.kind, problem.path, problem.chunk, problem.digest) == (
+        "bad-chunks",
+        "big.bin",
+        None,
+        hash_bytes(WHOLE).hex,
+    )
+    assert problem.actual == hash_bytes(PIECES[1] + PIECES[0] + PIECES[2]).hex
+    assert str(problem).startswith("swapped:v0 'big.bin': its 3 chunks are intact but ")
+    assert verify_json(report)["problems"][0]["kind"] == "bad-chunks"
+    assert store.verify("m", deep=True).ok
 
 
 def test_verify_names_a_missing_and_a_corrupt_piece_and_repair_sets_it_aside(store, version):
@@ -114,8 +138,10 @@ def test_verify_names_a_missing_and_a_corrupt_piece_and_repair_sets_it_aside(sto
         ("big.bin", 2, "corrupt", entry.chunks[2].digest.hex),
     }
     text = sorted(str(p) for p in report.problems)
-    assert text[0] == f"m:v0 'big.bin' chunk 0: missing (blob {entry.chunks[0].digest})"
-    assert text[1].startswith(f"m:v0 'big.bin' chunk 2: corrupt (blob {entry.chunks[2].digest}")
+    assert text[0] == f"m:v0 'big.bin' chunk 1 of 3: missing (blob {entry.chunks[0].digest})"
+    assert text[1].startswith(
+        f"m:v0 'big.bin' chunk 3 of 3: corrupt (blob {entry.chunks[2].digest}"
+    )
     assert {p["chunk"] for p in verify_json(report)["problems"]} == {0, 2}
     repaired = store.verify("m", deep=True, repair=True)
     assert len(repaired.quarantined) == 1
