@@ -15,6 +15,7 @@ from artstore.storage import Chunk, Digest, canonical_json, parse_manifest_forma
 
 __all__ = [
     "MAX_SEGMENT_BYTES",
+    "MAX_TENSOR_NAME",
     "Chunk",
     "FileEntry",
     "Manifest",
@@ -27,6 +28,8 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 #: The longest file or folder name, in UTF-8 bytes, that a path may hold: what ext4, XFS,
 #: btrfs and APFS allow, so every stored path can be written back on those systems.
 MAX_SEGMENT_BYTES = 255
+#: The longest tensor name a chunk may carry, in UTF-8 bytes (docs/format.md).
+MAX_TENSOR_NAME = 1024
 
 
 def safe_relpath(path: str) -> str:
@@ -253,6 +256,17 @@ def _decode_chunk(obj: Any, path: str, where: str) -> Chunk:
     size, tensor = obj["size"], obj.get("tensor")
     if not _is_size(size) or size == 0:
         raise UnsupportedFormatError(f"{where}: entry {path!r} has a chunk with no valid size")
-    if tensor is not None and (not isinstance(tensor, str) or not tensor):
+    if tensor is not None and not _is_tensor_name(tensor):
         raise UnsupportedFormatError(f"{where}: entry {path!r} has a chunk with a bad tensor name")
     return Chunk(Digest.parse(obj["digest"]), size, tensor)
+
+
+def _is_tensor_name(value: object) -> bool:
+    # A name is printed by `art diff` and compared as bytes: one that UTF-8 cannot encode (a
+    # lone surrogate from a "\ud800" escape) or that is longer than any real tensor's is refused.
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        return len(value.encode("utf-8")) <= MAX_TENSOR_NAME
+    except UnicodeEncodeError:
+        return False

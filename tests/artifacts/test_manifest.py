@@ -65,6 +65,9 @@ def _chunked(fmt: int, *chunks: dict[str, object]) -> bytes:
         (_chunked(2, {"digest": D.hex, "size": 6}, {"digest": D.hex, "size": 0}), "no valid size"),
         (_chunked(2, {"digest": D.hex, "size": 6, "tensor": ""}), "bad tensor name"),
         (_chunked(2, {"digest": D.hex, "size": 6, "tensor": 7}), "bad tensor name"),
+        (_chunked(2, {"digest": D.hex, "size": 6, "tensor": "w\ud800"}), "bad tensor name"),
+        (_chunked(2, {"digest": D.hex, "size": 6, "tensor": "x" * 1025}), "bad tensor name"),
+        (_chunked(2, {"digest": D.hex, "size": 6, "tensor": "é" * 513}), "bad tensor name"),
         (
             _chunked(3, {"digest": D.hex, "size": 6}),
             "format 3; this artstore reads formats 1-2: upgrade",
@@ -74,6 +77,17 @@ def _chunked(fmt: int, *chunks: dict[str, object]) -> bytes:
 def test_malformed_chunked_entries_are_refused_by_name(raw, message):
     with pytest.raises(UnsupportedFormatError, match=message):
         Manifest.decode(raw)
+
+
+def test_what_readers_accept_beyond_what_artstore_writes():
+    # A small chunked file, one piece, the same digest twice, the longest tensor name in
+    # UTF-8 bytes, and a format-2 manifest without chunked entries are all valid.
+    one = Manifest.decode(_chunked(2, {"digest": D.hex, "size": 6, "tensor": "é" * 512}))
+    assert one.entries["m"].chunks == (Chunk(D, 6, "é" * 512),)
+    twice = Manifest.decode(_chunked(2, {"digest": D.hex, "size": 3}, {"digest": D.hex, "size": 3}))
+    assert twice.entries["m"].chunks == (Chunk(D, 3), Chunk(D, 3))
+    plain = json.dumps({"entries": {"m": {"digest": D.hex, "size": 6}}, "format": 2})
+    assert Manifest.decode(plain.encode()).entries["m"].chunks == ()
 
 
 def test_canonical_manifest_bytes():
