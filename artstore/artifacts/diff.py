@@ -139,7 +139,8 @@ class Side:
         """Open a file of this side for reading (unbuffered when it is on the local disk).
 
         Raises:
-            NotFoundError: the file, or the blob holding it, is missing (names the file).
+            NotFoundError: the file is missing; MissingBlobError: the blob holding it is (names
+                the file).
         """
         if entry.chunks:
             assert self._blobs is not None  # only stored files are chunked
@@ -158,10 +159,8 @@ class Side:
         try:
             return self._blobs.open(Kind.BLOB, entry.digest)
         except NotFoundError:
-            raise NotFoundError(
-                f"file {entry.path!r} of {self.label} is lost: its blob {entry.digest} is "
-                f"missing from {self._blobs.url}; run `art verify` to list every damaged "
-                "version, then put the file again"
+            raise MissingBlobError(
+                entry.digest.hex, self._blobs.url, artifact=self.label, path=entry.path
             ) from None
 
     def read_chunk(self, entry: FileEntry, index: int) -> bytes:

@@ -20,7 +20,12 @@ from safetensors.numpy import save_file
 
 from artstore.artifacts import Artifact, Diff, Store, tensordiff
 from artstore.artifacts import diff as diff_module
-from artstore.errors import CorruptBlobError, NotFoundError, UnsupportedFormatError
+from artstore.errors import (
+    CorruptBlobError,
+    MissingBlobError,
+    NotFoundError,
+    UnsupportedFormatError,
+)
 from artstore.serialize import diff_json
 from artstore.storage import hash_bytes
 from tests.conftest import backdate
@@ -452,8 +457,13 @@ def test_a_missing_blob_is_not_found_not_a_crash(store, models):
 
     entry = store.artifact("net:v1").manifest().entries["model.safetensors"]
     Path(store.blobs.path(Kind.BLOB, entry.digest)).unlink()
-    with pytest.raises(NotFoundError, match="art verify"):
+    with pytest.raises(MissingBlobError, match="art verify") as info:
         store.diff("net:v0", "net:v1")
+    assert isinstance(info.value, NotFoundError)
+    assert (info.value.artifact, info.value.path) == ("net:v1", "model.safetensors")
+    assert str(info.value).startswith(
+        f"file 'model.safetensors' of net:v1 is lost: its blob {entry.digest} is missing from "
+    )
 
 
 # -- what diff reads, it verifies ---------------------------------------------------------------
