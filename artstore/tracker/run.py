@@ -22,6 +22,7 @@ from artstore.lineage import MetricRecord
 from artstore.tracker._writer import BatchWriter
 from artstore.tracker.alerts import Alerter
 from artstore.tracker.console import ConsoleCapture
+from artstore.tracker.exits import exit_codes, exit_status
 from artstore.tracker.files import KeptFiles, save_glob
 from artstore.tracker.mappings import Config, Summary
 from artstore.tracker.media import is_media, media_reference, reference_text
@@ -155,6 +156,7 @@ class Run:
 
         self._alerts = Alerter(sink.alert, sink.alert_webhook, about, enabled=mode != "disabled")
         self._watcher = Watcher(lambda data: self.log(data, commit=False))
+        exit_codes.hold()
         atexit.register(self._finish_at_exit)
 
     # -- what W&B's run shows -------------------------------------------------------------------
@@ -596,10 +598,13 @@ class Run:
         return self._finished
 
     def _finish_at_exit(self) -> None:
-        # A run left open when the interpreter exits normally is finished; one whose program
-        # ended by an uncaught exception fails (the interpreter keeps that exception in
-        # sys.last_value before exit handlers run).
-        self.finish(1 if getattr(sys, "last_value", None) is not None else 0)
+        # A run left open when the interpreter exits ends with the code the process exits
+        # with: 1 after an uncaught exception (the interpreter keeps it in sys.last_value
+        # before exit handlers run), else what sys.exit was given (decision 121), else 0.
+        if getattr(sys, "last_value", None) is not None:
+            self.finish(1)
+        else:
+            self.finish(exit_codes.code or 0)
 
     def finish(self, exit_code: int | None = 0, quiet: bool | None = None) -> None:
         """End the run: ``finished`` for exit code 0, else ``failed``; writes what is left.
@@ -615,6 +620,7 @@ class Run:
         self._files.finish()
         self._finished = True
         atexit.unregister(self._finish_at_exit)
+        exit_codes.release()
         why = f"run {self.id} is finished; start another with artstore.init()"
         self.config.close(why)
         self.summary.close(why)
@@ -653,7 +659,10 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.finish(exit_code=0 if exc_type is None else 1)
+        if isinstance(exc, SystemExit):
+            self.finish(exit_code=exit_status(exc.code))
+        else:
+            self.finish(exit_code=0 if exc_type is None else 1)
 
     def __repr__(self) -> str:
         return f"<Run {self.project}/{self.name or self.id} ({self.id}) {self.mode}>"

@@ -176,3 +176,81 @@ def test_sigkilled_offline_run_syncs_what_it_spooled_as_crashed(store_url, tmp_p
         wait_for(lambda: store.run("victim").state == "crashed", timeout=10)
         heartbeat = store.run("victim").record.heartbeat_at.timestamp()
         assert heartbeat <= kill_time
+
+
+@pytest.mark.parametrize(
+    ("ending", "returncode", "state"),
+    [
+        pytest.param("sys.exit(3)", 3, "failed", id="sys.exit(3)"),
+        pytest.param("sys.exit('out of data')", 1, "failed", id="sys.exit(message)"),
+        pytest.param("sys.exit(0)", 0, "finished", id="sys.exit(0)"),
+        pytest.param("sys.exit()", 0, "finished", id="sys.exit()"),
+    ],
+)
+def test_a_run_left_open_records_the_code_sys_exit_gives(
+    store_url, tmp_path, ending, returncode, state
+):
+    done = run_python(
+        "import sys, artstore\n"
+        f"artstore.init(store={store_url!r}, id='leaving', flush_interval=30)\n"
+        "artstore.log({'a': 1.0})\n"
+        f"{ending}\n",
+        tmp_path,
+    )
+    assert done.returncode == returncode, done.stderr
+    with Store(store_url) as store:
+        info = store.run("leaving")
+        assert (info.state, info.record.exit_code) == (state, returncode)
+        assert info.history() == [{"_step": 0, "a": 1.0}]
+
+
+def test_sys_exit_is_given_back_when_the_run_finishes(store_url, tmp_path):
+    done = run_python(
+        "import sys, artstore\n"
+        "original = sys.exit\n"
+        f"run = artstore.init(store={store_url!r}, id='given', flush_interval=30)\n"
+        "assert sys.exit is not original\n"
+        "run.finish()\n"
+        "assert sys.exit is original\n"
+        "sys.exit(4)\n",
+        tmp_path,
+    )
+    assert done.returncode == 4, done.stderr
+    with Store(store_url) as store:
+        assert store.run("given").record.exit_code == 0
+
+
+def test_sys_exit_in_another_thread_is_not_the_process_exit(store_url, tmp_path):
+    done = run_python(
+        "import sys, threading, artstore\n"
+        f"artstore.init(store={store_url!r}, id='threaded', flush_interval=30)\n"
+        "worker = threading.Thread(target=sys.exit, args=(5,))\n"
+        "worker.start(); worker.join()\n",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    with Store(store_url) as store:
+        info = store.run("threaded")
+        assert (info.state, info.record.exit_code) == ("finished", 0)
+
+
+def test_raise_system_exit_is_recorded_inside_with_but_not_seen_at_exit(store_url, tmp_path):
+    # Inside `with run:` the SystemExit passes through __exit__ and its code is kept. Raised
+    # past a run left open, the interpreter tells no Python code the status before exit
+    # handlers run, so the run finishes with 0 (W&B's wrapper misses it too; decision 121).
+    inside = run_python(
+        "import artstore\n"
+        f"with artstore.init(store={store_url!r}, id='inside', flush_interval=30):\n"
+        "    raise SystemExit(2)\n",
+        tmp_path,
+    )
+    outside = run_python(
+        "import artstore\n"
+        f"artstore.init(store={store_url!r}, id='outside', flush_interval=30)\n"
+        "raise SystemExit(2)\n",
+        tmp_path,
+    )
+    assert (inside.returncode, outside.returncode) == (2, 2), inside.stderr + outside.stderr
+    with Store(store_url) as store:
+        assert (store.run("inside").state, store.run("inside").record.exit_code) == ("failed", 2)
+        assert store.run("outside").record.exit_code == 0
