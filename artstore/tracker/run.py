@@ -439,7 +439,12 @@ class Run:
                 "artstore versions have no tags; use aliases=[...] or the Artifact's metadata"
             )
         if isinstance(artifact_or_path, Artifact):
-            if isinstance(name, list | tuple) and aliases is None:
+            if isinstance(name, list | tuple):
+                if aliases is not None:
+                    raise InvalidArgumentError(
+                        "aliases given twice: as log_artifact's second argument and as "
+                        "aliases=; pass them once, as aliases=[...]"
+                    )
                 name, aliases = None, name
             if name is not None or type is not None:
                 raise InvalidArgumentError(
