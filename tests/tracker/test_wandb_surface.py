@@ -429,9 +429,9 @@ def test_run_log_artifact_takes_a_path_with_wandbs_arguments(store_url, tmp_path
     assert set(run.log_artifact(made, ["candidate"]).aliases) == {"candidate", "latest"}
     with pytest.raises(InvalidArgumentError, match="aliases="):
         run.log_artifact(made, "best")  # W&B's name slot: an Artifact has its own name
-    with pytest.raises(InvalidArgumentError, match="^aliases given twice"):
+    with pytest.raises(InvalidArgumentError, match=r"^aliases given twice"):
         run.log_artifact(made, ["a"], aliases=["b"])
-    with pytest.raises(InvalidArgumentError, match="^aliases given twice"):
+    with pytest.raises(InvalidArgumentError, match=r"^aliases given twice"):
         run.log_artifact(made, ("a",), aliases="b")
     with pytest.raises(InvalidArgumentError, match="second argument is the artifact's name"):
         run.log_artifact(weights, ["best"])
