@@ -129,7 +129,10 @@ def stage(
     total = sum(sizes)
     callback.set_size(total)
     # A folder whose every file is unchanged maps straight to its stored manifest.
-    set_key = file_set_key([path for path, _, _ in origins], facts)
+    # Its manifest holds piece lists, or none when large files are stored whole: the mode
+    # matters only when a file is large enough to be cut.
+    chunked = bool(sizes) and chunks_file(max(sizes))
+    set_key = file_set_key([path for path, _, _ in origins], facts, chunked=chunked)
     if set_key is not None:
         digest = stat_cache.lookup_set(set_key)
         if digest is not None and _intact(blobs, digest):
@@ -195,7 +198,7 @@ def _known_pieces(
     large = {i: d for i, d in cached.items() if chunks_file(sizes[i])}
     if not large:
         return {}
-    lists = stat_cache.lookup_chunks(large.values())
+    lists = stat_cache.lookup_chunks({d: sizes[i] for i, d in large.items()})
     return {i: lists[d] for i, d in large.items() if d in lists}
 
 

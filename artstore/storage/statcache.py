@@ -64,13 +64,18 @@ def stat_key(st: os.stat_result) -> AnyStatKey:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def file_set_key(names: Sequence[str], stats: Sequence[tuple[int, ...]]) -> str | None:
-    """A key for a set of named files that changes whenever any name or stat does.
+def file_set_key(
+    names: Sequence[str], stats: Sequence[tuple[int, ...]], *, chunked: bool
+) -> str | None:
+    """A key for a set of named files that changes whenever any name or stat does, or the way
+    large files are stored: the manifest it maps to holds piece lists cut under one chunking
+    policy, or none.
 
     Args:
         names: the files' names within the set, in a fixed order.
         stats: for each, a tuple starting with its ``stat_key`` (dev, ino, size, mtime_ns),
             optionally followed by more fields that must also be unchanged (mode bits).
+        chunked: whether large files are stored in pieces (cut under ``POLICY``) or whole.
 
     Returns:
         The key, or None when a file is too recently modified to be trusted.
@@ -79,7 +84,7 @@ def file_set_key(names: Sequence[str], stats: Sequence[tuple[int, ...]]) -> str 
         return None
     if max(st[3] for st in stats) >= time.time_ns() - RACY_WINDOW_NS:
         return None
-    text = repr((names, stats)).encode()
+    text = repr((names, stats, POLICY if chunked else 0)).encode()
     return f"{HASH_NAME}:{CACHE_VERSION}:{xxhash.xxh3_128_hexdigest(text)}"
 
 
@@ -99,9 +104,10 @@ class StatCache(Protocol):
     def record(self, entries: Mapping[AnyStatKey, Digest]) -> None:
         """Remember digests (entries too recent to trust are skipped)."""
 
-    def lookup_chunks(self, digests: Iterable[Digest]) -> dict[Digest, tuple[Chunk, ...]]:
+    def lookup_chunks(self, files: Mapping[Digest, int]) -> dict[Digest, tuple[Chunk, ...]]:
         """The known piece lists, under the current chunking policy, of files with these
-        digests."""
+        digests and sizes (a list whose pieces do not add up to its file's size is left out:
+        a damaged row must never reach a manifest)."""
 
     def record_chunks(self, lists: Mapping[Digest, tuple[Chunk, ...]]) -> None:
         """Remember the piece lists of files by their digests, under the current policy."""
@@ -126,7 +132,7 @@ class NoStatCache:
         # docstring inherited
         return None
 
-    def lookup_chunks(self, digests: Iterable[Digest]) -> dict[Digest, tuple[Chunk, ...]]:
+    def lookup_chunks(self, files: Mapping[Digest, int]) -> dict[Digest, tuple[Chunk, ...]]:
         # docstring inherited
         return {}
 
@@ -249,18 +255,23 @@ class SqliteStatCache:
         except (sqlite3.Error, OSError) as exc:
             logger.warning("stat cache %s not updated (%s)", self.path, exc)
 
-    def lookup_chunks(self, digests: Iterable[Digest]) -> dict[Digest, tuple[Chunk, ...]]:
+    def lookup_chunks(self, files: Mapping[Digest, int]) -> dict[Digest, tuple[Chunk, ...]]:
         # docstring inherited
         found: dict[Digest, tuple[Chunk, ...]] = {}
         try:
             db = self._connect()
-            for digest in dict.fromkeys(digests):
+            for digest, size in files.items():
                 row = db.execute(
                     "SELECT chunks FROM chunk_lists WHERE digest = ? AND policy = ?",
                     (f"{HASH_NAME}:{digest.hex}", POLICY),
                 ).fetchone()
-                if row is not None:
-                    found[digest] = _decode_chunks(row[0])
+                if row is None:
+                    continue
+                chunks = _decode_chunks(row[0])
+                if sum(c.size for c in chunks) == size and all(c.size > 0 for c in chunks):
+                    found[digest] = chunks
+                else:
+                    logger.warning("stat cache %s holds a bad piece list; file read", self.path)
         except (sqlite3.Error, OSError, ValueError) as exc:
             logger.warning("stat cache %s unusable (%s); reading files again", self.path, exc)
         return found

@@ -752,6 +752,28 @@ def test_reput_of_unchanged_large_files_reads_no_file(store_url, tmp_path, read_
     assert again.stored_bytes == first.stored_bytes == first.size, "as its put recorded"
 
 
+@pytest.mark.parametrize("first_off", [True, False])
+def test_an_unchanged_folder_is_put_again_when_chunking_is_switched(
+    store_url, tmp_path, monkeypatch, first_off
+):
+    # The folder's remembered manifest holds piece lists, or none: it is not reused when
+    # ARTSTORE_CHUNKING changes how large files are stored.
+    folder = make_folder(tmp_path / "d", {"big.bin": os.urandom(CHUNKED_FROM + 1000)})
+    backdate(folder / "big.bin")
+    versions = []
+    for off in (first_off, not first_off, first_off):
+        if off:
+            monkeypatch.setenv("ARTSTORE_CHUNKING", "off")
+        else:
+            monkeypatch.delenv("ARTSTORE_CHUNKING", raising=False)
+        with Store(store_url) as store:
+            versions.append(store.log_artifact(folder_artifact(folder)))
+            chunks = _pieces(store, "data", "big.bin").chunks
+        assert bool(chunks) is not off
+    assert versions[0].digest != versions[1].digest
+    assert (versions[2].digest, versions[2].version) == (versions[0].digest, "v2")
+
+
 def test_an_unchanged_large_file_is_not_read_when_its_folder_changed(
     store_url, tmp_path, read_spy
 ):

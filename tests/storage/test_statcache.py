@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from artstore.storage import NoStatCache, SqliteStatCache, StatKey, hash_bytes
+from artstore.storage import Chunk, NoStatCache, SqliteStatCache, StatKey, hash_bytes
 from artstore.storage.statcache import CACHE_VERSION, RACY_WINDOW_NS
 
 OLD_NS = 1_600_000_000 * 10**9  # September 2020: far outside the racy window
@@ -198,3 +198,26 @@ def test_a_cache_folder_that_cannot_be_made_degrades_to_misses(tmp_path: Path) -
     cache.record_set("k", hash_bytes(b"x"))
     assert cache.lookup([key]) == {}
     assert cache.lookup_set("k") is None
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '[["%s",5,null],["%s",4,null]]',  # adds up to 9, not 10
+        '[["%s",10,null],["%s",0,null]]',  # an empty piece
+    ],
+)
+def test_a_piece_list_that_does_not_make_its_file_is_dropped(
+    cache: SqliteStatCache, caplog: pytest.LogCaptureFixture, rows: str
+) -> None:
+    whole, piece = hash_bytes(b"whole"), hash_bytes(b"piece")
+    cache.record_chunks({whole: (Chunk(piece, 6), Chunk(piece, 4))})
+    assert cache.lookup_chunks({whole: 10}) == {whole: (Chunk(piece, 6), Chunk(piece, 4))}
+    assert cache.lookup_chunks({whole: 11}) == {}, "another size: not this file's list"
+    db = sqlite3.connect(cache.path)
+    with db:
+        db.execute("UPDATE chunk_lists SET chunks = ?", (rows % (piece.hex, piece.hex),))
+    db.close()
+    with caplog.at_level(logging.WARNING):
+        assert cache.lookup_chunks({whole: 10}) == {}
+    assert "bad piece list" in caplog.text
