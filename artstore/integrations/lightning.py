@@ -18,7 +18,7 @@ from typing import Any, Literal
 import artstore
 from artstore.artifacts import Artifact, ArtifactVersion, Store
 from artstore.errors import ConfigError, InvalidArgumentError, RunStateError
-from artstore.integrations._common import json_ready, model_name, project_default
+from artstore.integrations.conventions import json_ready, model_name, project_default
 from artstore.tracker import Run, current, init
 from artstore.tracker import use_artifact as use_artifact_of_current
 from artstore.tracker.current_run import new_run_id

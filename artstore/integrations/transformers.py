@@ -18,7 +18,7 @@ from typing import Any
 
 from artstore.artifacts import Artifact
 from artstore.errors import ConfigError
-from artstore.integrations._common import json_ready, model_name, project_default
+from artstore.integrations.conventions import json_ready, model_name, project_default
 from artstore.tracker import Run, current, init
 
 try:

@@ -1,4 +1,5 @@
-"""What the framework loggers share: JSON-ready values, and the name of a run's model artifact."""
+"""W&B's conventions the framework loggers share: hyperparameters kept as JSON (their text when
+JSON cannot hold them), the model artifact's name, and the default project."""
 
 from __future__ import annotations
 
