@@ -413,6 +413,9 @@ MEDIA_LABELS = {
 }
 
 
+MEDIA_NAMES = {"floor": "Floor", "artstore": "artstore", "wandb": "W&B"}
+
+
 def render_media(res: MediaResults) -> list[str]:
     steps = res.steps
     lines = [
@@ -449,7 +452,30 @@ def render_media(res: MediaResults) -> list[str]:
         "counts inline in the catalog; Pillow picks a PNG filter per image, which is why "
         "the floor's files are smaller.",
         "",
+        "*Ratio to floor* is the median of the per-round ratios (a round runs the floor and "
+        "the loggers back to back, so what loads the machine in a round touches them all), "
+        "not the ratio of the medians shown; the rounds are below.",
+        "",
+        "#### Media per round (ms per step, until everything was written)",
+        "",
+        "| Round | "
+        + " | ".join(
+            MEDIA_NAMES[name] + ("" if name == "floor" else f" | {MEDIA_NAMES[name]} / floor")
+            for name in res.loggers()
+        )
+        + " |",
+        "|---:|" + "---:|" * (2 * len(res.loggers()) - 1),
     ]
+    floor = res.durable["floor"]
+    for i in range(len(floor)):
+        cells = []
+        for name in res.loggers():
+            durable = res.durable[name][i]
+            cells.append(f"{durable / steps * 1e3:.2f}")
+            if name != "floor":
+                cells.append(f"{durable / floor[i]:.2f}×")
+        lines.append(f"| {i + 1} | " + " | ".join(cells) + " |")
+    lines.append("")
     return lines
 
 
