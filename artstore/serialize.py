@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "alert_json",
     "artifact_json",
-    "dedup_ratio",
+    "deduplicated",
     "diff_json",
     "downloaded_json",
     "dumps",
@@ -104,7 +104,7 @@ def store_json(store: Store) -> dict[str, Any]:
 
 def version_json(version: ArtifactVersion) -> dict[str, Any]:
     """The version object (``art ls NAME`` lists them)."""
-    stored = version.stored_bytes
+    new_bytes = version.new_bytes
     return {
         "name": version.name,
         "version": version.version,
@@ -118,8 +118,8 @@ def version_json(version: ArtifactVersion) -> dict[str, Any]:
         "created_by": version.created_by,
         "created_by_user": version.created_by_user,
         "created_at": iso_time(version.created_at),
-        "stored_bytes": stored,
-        "dedup_ratio": None if stored is None else dedup_ratio(version.size, stored),
+        "new_bytes": new_bytes,
+        "deduplicated": None if new_bytes is None else deduplicated(version.size, new_bytes),
     }
 
 
@@ -128,9 +128,10 @@ def logged_json(version: ArtifactVersion) -> dict[str, Any]:
     return {**version_json(version), "created": version.created}
 
 
-def dedup_ratio(size: int, new_bytes: int) -> float:
-    """The share of ``size`` bytes that a put did not store, since the store held them
-    already: 0.0 when every byte was new (or there were none), 1.0 when none was."""
+def deduplicated(size: int, new_bytes: int) -> float:
+    """The share (0-1) of ``size`` bytes that a put did not write, since the store held them
+    already: 0.0 when every byte was new (or there were none), 1.0 when none was. (A store's
+    ``dedup_ratio`` is a factor instead: logical bytes over stored bytes.)"""
     return round(1 - new_bytes / size, 4) if size else 0.0
 
 

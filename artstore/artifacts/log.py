@@ -54,11 +54,11 @@ class StagedVersion:
     file_count: int
     #: The bytes of file data the put wrote to the blob store (pieces and blobs it did not
     #: hold yet); ``size`` less what was already stored.
-    stored_bytes: int = 0
+    new_bytes: int = 0
 
     @classmethod
     def of(
-        cls, artifact: Artifact, digest: Digest, size: int, file_count: int, stored_bytes: int = 0
+        cls, artifact: Artifact, digest: Digest, size: int, file_count: int, new_bytes: int = 0
     ) -> StagedVersion:
         """``artifact``, staged under the manifest ``digest``."""
         return cls(
@@ -69,7 +69,7 @@ class StagedVersion:
             digest,
             size,
             file_count,
-            stored_bytes,
+            new_bytes,
         )
 
 
@@ -187,8 +187,8 @@ def stage(
     stat_cache.record_chunks({r.digest: r.chunks for r in results if r.chunks})
     if set_key is not None:
         stat_cache.record_set(set_key, digest)
-    stored = sum(r.new_bytes for r in results)
-    return StagedVersion.of(artifact, digest, total, len(origins), stored)
+    new_bytes = sum(r.new_bytes for r in results)
+    return StagedVersion.of(artifact, digest, total, len(origins), new_bytes)
 
 
 def _known_pieces(
@@ -305,7 +305,7 @@ def record(
         file_count=staged.file_count,
         metadata=staged.metadata,
         aliases=aliases,
-        stored_bytes=staged.stored_bytes,
+        new_bytes=staged.new_bytes,
     )
     result = catalog.versions.record(new, actor)
     if result.ignored_metadata_keys:
@@ -350,5 +350,5 @@ def log_artifact(
     actor = current_actor(run_id=run_id)
     result = record(catalog, staged, aliases=aliases, actor=actor)
     return Logged(
-        result.version, result.created, result.ignored_metadata_keys, staged.stored_bytes
+        result.version, result.created, result.ignored_metadata_keys, staged.new_bytes
     )

@@ -42,9 +42,7 @@ class ArtifactVersion:
         self._manifest: Manifest | None = None
         #: False when logging found identical content and returned the existing version.
         self.created = created
-        #: Returned by a put: the bytes of file data that put stored (what the store did not
-        #: hold yet); None for a version that was looked up.
-        self.new_bytes = new_bytes
+        self._new_bytes = new_bytes
 
     @property
     def name(self) -> str:
@@ -77,10 +75,12 @@ class ArtifactVersion:
         return self._info.file_count
 
     @property
-    def stored_bytes(self) -> int | None:
-        """The bytes of file data the put that created this version stored (its files less
-        what the store already held); None for versions logged before this was recorded."""
-        return self._info.stored_bytes
+    def new_bytes(self) -> int | None:
+        """The new bytes a put wrote: file data the store did not hold yet. On the version a
+        put returns, what that put wrote (0 for an unchanged re-put); on a version looked up,
+        what the put that created it wrote (recorded in the catalog; None for versions logged
+        before it was recorded)."""
+        return self._info.new_bytes if self._new_bytes is None else self._new_bytes
 
     @property
     def type(self) -> str:

@@ -60,14 +60,14 @@ def _versions(store: Store, name: str, as_json: bool) -> None:
             ",".join(v.aliases),
             v.file_count,
             human_size(v.size),
-            "-" if v.stored_bytes is None else human_size(v.stored_bytes),
+            "-" if v.new_bytes is None else human_size(v.new_bytes),
             when(v.created_at),
             v.created_by or v.created_by_user,
         ]
         for v in versions
     ]
-    # SIZE is the version's files; STORED the new bytes its put wrote (unknown before schema 5).
-    table(["VERSION", "ALIASES", "FILES", "SIZE", "STORED", "CREATED", "BY"], rows, right=(2, 3, 4))
+    # SIZE is the version's files; NEW the new bytes its put wrote (unknown before schema 5).
+    table(["VERSION", "ALIASES", "FILES", "SIZE", "NEW", "CREATED", "BY"], rows, right=(2, 3, 4))
 
 
 def _files(store: Store, ref: str, as_json: bool) -> None:

@@ -10,7 +10,7 @@ import click
 
 from artstore.cli._context import json_option, run_from_env, store_from
 from artstore.cli._render import human_size, print_json, progress
-from artstore.serialize import dedup_ratio, logged_json
+from artstore.serialize import deduplicated, logged_json
 from artstore.storage import NEW_BYTES, Callback, TqdmCallback
 
 
@@ -82,7 +82,7 @@ def command(
     click.echo(
         f"{state} {version.qualified_name}: {version.file_count} files, "
         f"{human_size(version.size)}, {human_size(new)} new "
-        f"({dedup_ratio(version.size, new):.0%} deduplicated) "
+        f"({deduplicated(version.size, new):.0%} deduplicated) "
         f"(aliases: {', '.join(version.aliases)})"
     )
 

@@ -118,7 +118,7 @@ def _metrics_v2(metadata: MetaData) -> Table:
 
 
 def _versions_v1(metadata: MetaData) -> Table:
-    # Frozen: the versions table as migration 1 created it (``stored_bytes`` came with
+    # Frozen: the versions table as migration 1 created it (``new_bytes`` came with
     # migration 5).
     return Table(
         "versions",
@@ -164,9 +164,9 @@ def _metric_media(connection: Connection) -> None:
     connection.execute(text(f"ALTER TABLE metrics ADD COLUMN media {column}"))
 
 
-def _version_stored_bytes(connection: Connection) -> None:
+def _version_new_bytes(connection: Connection) -> None:
     column = BigInteger().compile(dialect=connection.dialect)
-    connection.execute(text(f"ALTER TABLE versions ADD COLUMN stored_bytes {column}"))
+    connection.execute(text(f"ALTER TABLE versions ADD COLUMN new_bytes {column}"))
 
 
 MIGRATIONS: list[Migration] = [
@@ -192,8 +192,8 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         5,
-        "the bytes each version's put stored (NULL for versions logged before)",
-        _version_stored_bytes,
+        "the new bytes each version's put wrote (NULL for versions logged before)",
+        _version_new_bytes,
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

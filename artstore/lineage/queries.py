@@ -118,7 +118,7 @@ def version_info(artifact: ArtifactRow, row: VersionRow, aliases: list[str]) -> 
         created_by_user=row.created_by_user,
         created_at=row.created_at,
         aliases=tuple(sorted(aliases)),
-        stored_bytes=row.stored_bytes,
+        new_bytes=row.new_bytes,
     )
 
 

@@ -61,9 +61,9 @@ class VersionInfo:
     created_by_user: str
     created_at: datetime
     aliases: tuple[str, ...]
-    #: The bytes of file data the put that created the version stored (what it did not
-    #: share with earlier content); None for versions logged before this was recorded.
-    stored_bytes: int | None = None
+    #: The new bytes the put that created the version wrote: file data the store did not hold
+    #: yet; None for versions logged before this was recorded.
+    new_bytes: int | None = None
 
     @property
     def version(self) -> str:
@@ -109,8 +109,8 @@ class NewVersion:
     version; a non-None ``description`` replaces the stored one; ``digest`` is the manifest
     digest (32 hex); ``size`` the total bytes and ``file_count`` the number of its files;
     ``metadata`` is JSON-serialisable; ``aliases`` are pointed at the version (``latest`` is
-    always maintained, and may not be given; nor may a protected alias); ``stored_bytes`` the
-    bytes of file data its put stored, when known.
+    always maintained, and may not be given; nor may a protected alias); ``new_bytes`` the
+    new bytes its put wrote (file data the store did not hold yet), when known.
     """
 
     name: str
@@ -121,7 +121,7 @@ class NewVersion:
     file_count: int
     metadata: dict[str, Any]
     aliases: Sequence[str] = ()
-    stored_bytes: int | None = None
+    new_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

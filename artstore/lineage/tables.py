@@ -104,9 +104,9 @@ class VersionRow(SQLModel, table=True):
     created_by_run: str | None = None
     created_by_user: str
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # The bytes of file data the version's put stored; NULL for versions logged before it was
-    # recorded (migration 5) or imported from a spool.
-    stored_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    # The new bytes the version's put wrote (file data the store lacked); NULL for versions
+    # logged before it was recorded (migration 5) or imported from a spool.
+    new_bytes: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class AliasRow(SQLModel, table=True):

@@ -97,7 +97,7 @@ def record_version(
         digest=new.digest,
         size=new.size,
         file_count=new.file_count,
-        stored_bytes=new.stored_bytes,
+        new_bytes=new.new_bytes,
         meta=given,
         created_by_run=actor.run_id,
         created_by_user=actor.who,

@@ -96,7 +96,7 @@ def test_ls_versions_shows_the_bytes_each_put_stored(art, store_url, tmp_path):
             store, "m", store.artifact("m:v0").digest, size=5000, file_count=2, type="model"
         )
     lines = art("ls", "m").stdout.splitlines()
-    assert lines[0].split()[:5] == ["VERSION", "ALIASES", "FILES", "SIZE", "STORED"]
+    assert lines[0].split()[:5] == ["VERSION", "ALIASES", "FILES", "SIZE", "NEW"]
     # v0 and v1 have no alias: their rows have one column less.
     stored = [lines[1].split()[4:6], lines[2].split()[4:6], lines[3].split()[5:6]]
     assert stored == [["4.9", "KiB"], ["100", "B"], ["-"]]

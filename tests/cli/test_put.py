@@ -197,12 +197,12 @@ def test_put_reports_the_new_bytes_it_stored_and_the_share_deduplicated(art, tmp
     model = tmp_path / "model.bin"
     model.write_bytes(data)
     first = json_out(art("put", str(model), "-t", "model", "--json"))
-    assert (first["size"], first["stored_bytes"], first["dedup_ratio"]) == (12 << 20, 12 << 20, 0.0)
+    assert (first["size"], first["new_bytes"], first["deduplicated"]) == (12 << 20, 12 << 20, 0.0)
     data[6 << 20 : (6 << 20) + 10] = b"0123456789"
     model.write_bytes(data)
     second = json_out(art("put", str(model), "-t", "model", "--json"))
-    assert second["version"] == "v1" and 0 < second["stored_bytes"] <= 4 << 20
-    assert second["dedup_ratio"] == round(1 - second["stored_bytes"] / (12 << 20), 4) >= 0.66
+    assert second["version"] == "v1" and 0 < second["new_bytes"] <= 4 << 20
+    assert second["deduplicated"] == round(1 - second["new_bytes"] / (12 << 20), 4) >= 0.66
     again = art("put", str(model), "-t", "model")
     assert again.exit_code == 0, again.stderr
     assert "unchanged, still model.bin:v1: 1 files, 12.0 MiB, 0 B new (100% deduplicated)" in (
