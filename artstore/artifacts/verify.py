@@ -50,8 +50,9 @@ class Problem:
     ``version`` names what holds the file (``run <id>`` for a file kept with a run or a media
     blob of its history, whose id is then ``run``); a media blob has the ``key`` and ``step``
     it was logged at (its ``path`` is the key); ``digest`` is the expected digest (the blob's,
-    or the manifest's for ``bad-manifest``); ``actual`` what the bytes hash to when they were
-    hashed; ``size``/``actual_size`` the sizes of a ``wrong-size`` file; ``reason`` why a
+    or the manifest's for ``bad-manifest``; None for a ``bad-reference``, which names no
+    blob); ``actual`` what the bytes hash to when they were hashed; ``size``/``actual_size``
+    the sizes of a ``wrong-size`` file; ``reason`` why a
     manifest or a media reference is bad; ``quarantined`` where repair moved the damaged
     object (relative to the store root). For a file stored in chunks, ``chunk`` is the index
     (from 0; the text counts from 1) of the damaged piece of ``chunks``, and ``digest``, sizes
@@ -63,7 +64,7 @@ class Problem:
     version: str
     path: str | None
     kind: ProblemKind
-    digest: str
+    digest: str | None
     actual: str | None = None
     size: int | None = None
     actual_size: int | None = None
@@ -285,8 +286,9 @@ def _check(
         _repair(blobs, entry.digest, found, report)
         problem = _blob_problem(label, entry, found)
     if problem is not None:
-        named = replace(problem, run=run, key=key, step=step, chunk=chunk, chunks=chunks)
-        report.problems.append(problem if run is None and chunk is None else named)
+        if run is not None or chunk is not None:
+            problem = replace(problem, run=run, key=key, step=step, chunk=chunk, chunks=chunks)
+        report.problems.append(problem)
 
 
 def _check_whole(
@@ -338,7 +340,7 @@ def _check_media(
         ref = check_reference(json.loads(row.media or ""))
     except (ValueError, InvalidValueError) as exc:  # json.JSONDecodeError is a ValueError
         report.problems.append(
-            Problem(label, key, "bad-reference", "", reason=str(exc), run=run, key=key, step=step)
+            Problem(label, key, "bad-reference", None, reason=str(exc), run=run, key=key, step=step)
         )
         return
     for digest, size in blobs_of(ref):

@@ -116,7 +116,7 @@ def test_a_malformed_media_reference_is_a_problem_not_a_crash(store: Store, tmp_
         )
     engine.dispose()
     report = store.verify()
-    assert [(p.run, p.key, p.step, p.kind) for p in report.problems] == [
-        (run_id, "page", 2, "bad-reference")
+    assert [(p.run, p.key, p.step, p.kind, p.digest) for p in report.problems] == [
+        (run_id, "page", 2, "bad-reference", None)
     ]
     assert str(report.problems[0]).startswith(f"run {run_id} 'page' step 2: media reference _type")
