@@ -228,10 +228,21 @@ def _intact(blobs: BlobStore, manifest: Digest) -> bool:
         raw = blobs.read_bytes(Kind.MANIFEST, manifest)
     except (NotFoundError, CorruptBlobError):
         return False
+    return blobs.all_intact(Kind.BLOB, _blob_sizes(raw))
+
+
+def _blob_sizes(raw: bytes) -> list[tuple[str, int]]:
+    """The (hex digest, size) of every blob a manifest written by artstore names: what
+    ``FileEntry.blob_refs()`` of its decoded entries gives (a test holds them equal).
+
+    Hand-written because it is the re-put fast path: ``Manifest.decode`` checks every path and
+    builds objects, which measured 175 ms against 70 ms for the whole check of a 20,000-file
+    manifest; the manifest was hashed when read, and its set key says artstore wrote it.
+    """
     entries = json.loads(raw)["entries"].values()
     refs = [(e["digest"], e["size"]) for e in entries if "chunks" not in e]
     refs += [(c["digest"], c["size"]) for e in entries if "chunks" in e for c in e["chunks"]]
-    return blobs.all_intact(Kind.BLOB, refs)
+    return refs
 
 
 def _without_store(

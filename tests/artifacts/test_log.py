@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fsspec.callbacks import Callback
+from hypothesis import given, settings
 from safetensors.numpy import save as safetensors_save
 
 from artstore.artifacts import Artifact, Store
@@ -39,6 +40,7 @@ from artstore.storage import (
 from artstore.storage.chunker import CHUNKED_FROM
 from tests.conftest import backdate, make_folder
 from tests.hostile.harness import snapshot
+from tests.strategies import manifests
 
 
 def blob_stats(store_url: str) -> tuple[int, int]:
@@ -815,3 +817,13 @@ def test_a_put_stores_a_damaged_piece_again(store_url, tmp_path, how, path):
     assert version.new_bytes == chunks[1].size
     start = sum(c.size for c in chunks[:1])
     assert blob.read_bytes() == data["model.bin"][start : start + chunks[1].size]
+
+
+@settings(deadline=None)  # a loaded 2-core CI machine must not fail on timing
+@given(manifests())
+def test_the_re_put_check_names_the_blobs_blob_refs_names(manifest):
+    # _blob_sizes reads manifest JSON by hand for speed; it must name what blob_refs() does.
+    from artstore.artifacts.log import _blob_sizes
+
+    expected = [(c.digest.hex, c.size) for entry in manifest for c in entry.blob_refs()]
+    assert sorted(_blob_sizes(manifest.encode())) == sorted(expected)
