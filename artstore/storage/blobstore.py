@@ -25,7 +25,7 @@ from artstore.errors import (
 )
 from artstore.storage import _atomic
 from artstore.storage.backend import Backend, backend_for
-from artstore.storage.chunker import chunks_file, cut
+from artstore.storage.chunker import chunks_file, cut, read_layout
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import (
     CHUNK_SIZE,
@@ -310,12 +310,17 @@ class BlobStore:
         staged) already is written to the staging area. Memory holds one piece at a time.
 
         Known pieces (``file.chunks``, remembered by the stat cache) that are all intact spare
-        the read."""
+        the read. A file cut at its tensors, on the store's filesystem, is copied by the kernel
+        instead (see :meth:`_copy_pieces`)."""
         known = file.chunks or ()
         intact = (c.digest in staged or self._intact(Kind.BLOB, c.digest, c.size) for c in known)
         if file.digest is not None and known and all(intact):
             callback.relative_update(src.size)
             return PutResult(file.digest, src.size, stored=False, chunks=known)
+        header, layout = read_layout(src.file, src.size)
+        if layout is not None and src.key[0] == os.stat(area).st_dev:
+            return self._copy_pieces(src, header, layout, area, staged, callback)
+        src.file.seek(0)
         mine: dict[Digest, tuple[Path, int]] = {}
 
         with _atomic.StagedWriter(area) as writer:
@@ -331,6 +336,48 @@ class BlobStore:
         result = PutResult(digest, src.size, stored=False, chunks=chunks)
         for digest, (path, size) in mine.items():
             staged[digest] = (path, size, result)
+        return result
+
+    def _copy_pieces(
+        self,
+        src: Source,
+        header: bytes,
+        layout: Sequence[tuple[int, int, str]],
+        area: Path,
+        staged: _Staged,
+        callback: Callback,
+    ) -> PutResult:
+        """Stage the pieces of a file whose cuts its header gave: hashed ahead on a thread, the
+        new ones copied by the kernel (see :func:`_atomic.stage_pieces`), as a file stored
+        whole is (one memory copy instead of a read and a write).
+
+        Raises:
+            SourceChangedError: the file changed while it was read (nothing of it is kept).
+        """
+
+        def needed(digest: Digest, size: int) -> bool:
+            if digest in staged or self._intact(Kind.BLOB, digest, size):
+                return False
+            callback.call(NEW_BYTES, n=size)
+            return True
+
+        pieces = _atomic.stage_pieces(src.file, header, layout, area, needed, callback)
+        try:
+            src.check(pieces.size)
+            # As for a file stored whole: the copies and the hash read apart, and a write
+            # within the clock tick of the last one leaves the stat as it was.
+            if src.recent:
+                for digest, path in pieces.copies.items():
+                    if hash_file(path, self._buffer)[0] != digest:
+                        raise SourceChangedError(src.path, "its bytes changed, its stat did not")
+        except BaseException:
+            for path in pieces.copies.values():
+                path.unlink(missing_ok=True)
+            raise
+        result = PutResult(pieces.digest, pieces.size, stored=False, chunks=pieces.chunks)
+        sizes = {chunk.digest: chunk.size for chunk in pieces.chunks}
+        for digest, path in pieces.copies.items():
+            staged[digest] = (path, sizes[digest], result)
         return result
 
     def _put_remote_files(

@@ -29,6 +29,7 @@ __all__ = [
     "Piece",
     "chunks_file",
     "cut",
+    "read_layout",
     "tensor_spans",
 ]
 
@@ -115,33 +116,46 @@ def cut(file: BinaryIO, size: int) -> Iterator[Piece]:
     changes while it is read gives pieces that do not add up to ``size``; the caller checks.
     """
     assert _CUTTER is not None, "chunks_file() said no"
-    prefix = _read(file, min(size, 8))
-    spans: list[tuple[str, int, int]] | None = None
-    if len(prefix) == 8:
-        (length,) = struct.unpack("<Q", prefix)
-        if 2 <= length <= min(MAX_PIECE - 8, size - 8):
-            prefix += _read(file, length)
-            if len(prefix) == 8 + length:
-                spans = tensor_spans(prefix[8:], size - 8 - length)
-    if spans is None:
+    prefix, layout = read_layout(file, size)
+    if layout is None:
         yield from _cdc(_Prefixed(prefix, file), 0, None, _CUTTER, size)
         return
     yield Piece(0, memoryview(prefix), None)
-    offset = len(prefix)
-    largest = max(e - b for _, b, e in spans)
-    buffer = memoryview(bytearray(min(MAX_PIECE, largest)))
+    buffer = memoryview(bytearray(max(length for _, length, _ in layout)))
+    for offset, length, name in layout:
+        n = _read_into(file, buffer[:length])
+        if n:
+            yield Piece(offset, buffer[:n], name)
+        if n < length:
+            return  # the file shrank: the caller's size check refuses it
+
+
+def read_layout(file: BinaryIO, size: int) -> tuple[bytes, list[tuple[int, int, str]] | None]:
+    """Read the start of ``file`` (from its current position, its start) of ``size`` bytes:
+    return the bytes read and, when the file is cut at its safetensors tensors, the pieces
+    after them as (offset, length, tensor) in file order. The bytes read are the header piece
+    then; None instead of the pieces means the file is cut by content.
+    """
+    prefix = _read(file, min(size, 8))
+    if len(prefix) < 8:
+        return prefix, None
+    (length,) = struct.unpack("<Q", prefix)
+    if not 2 <= length <= min(MAX_PIECE - 8, size - 8):
+        return prefix, None
+    prefix += _read(file, length)
+    if len(prefix) < 8 + length:
+        return prefix, None
+    spans = tensor_spans(prefix[8:], size - 8 - length)
+    if spans is None:
+        return prefix, None
+    layout: list[tuple[int, int, str]] = []
     for name, begin, end in spans:
         # A large tensor is cut at fixed sizes from its start, not by content: tensors change
         # in place (a fine-tune) or grow at their end (rows added to an embedding), never by
         # bytes inserted, and cutting by content cost a third of the put (decision 119).
         for start in range(begin, end, MAX_PIECE):
-            length = min(MAX_PIECE, end - start)
-            n = _read_into(file, buffer[:length])
-            if n:
-                yield Piece(offset, buffer[:n], name)
-            if n < length:
-                return  # the file shrank: the caller's size check refuses it
-            offset += length
+            layout.append((len(prefix) + start, min(MAX_PIECE, end - start), name))
+    return prefix, layout
 
 
 def tensor_spans(header: bytes, data_size: int) -> list[tuple[str, int, int]] | None:

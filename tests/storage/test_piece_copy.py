@@ -1,0 +1,266 @@
+"""Pieces of a file cut at its safetensors tensors, on the store's filesystem: hashed ahead on a
+thread and copied by the kernel. The pieces are those the userspace path cuts; known pieces are
+not copied; a file that changes while it is copied is refused (by its stat, or within the racy
+window by the copies' bytes); where the kernel cannot copy, the put still stores every piece."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from safetensors.numpy import save
+
+from artstore.errors import SourceChangedError
+from artstore.storage import BlobStore, Chunk, Kind, _atomic, hash_bytes, init_store
+from artstore.storage.chunker import CHUNKED_FROM, MAX_PIECE, cut
+from tests.storage.contract import ByteCounter
+
+MiB = 1024 * 1024
+
+
+def _model(seed: int = 0, changed: int | None = None) -> bytes:
+    """A safetensors file over CHUNKED_FROM: five tensors, the last larger than MAX_PIECE (cut
+    in two); ``changed`` gives tensor ``changed`` other bytes of the same shape."""
+    sizes = [2 * MiB, 3 * MiB, MiB, 2 * MiB, MAX_PIECE + MiB]
+    rng = np.random.default_rng(seed)
+    tensors = {f"t{i}": rng.integers(0, 255, n, dtype=np.uint8) for i, n in enumerate(sizes)}
+    if changed is not None:
+        other = np.random.default_rng(seed + 1000)
+        tensors[f"t{changed}"] = other.integers(0, 255, sizes[changed], dtype=np.uint8)
+    data = save(tensors)
+    assert len(data) > CHUNKED_FROM
+    return data
+
+
+def _write(path: Path, data: bytes, *, backdate: bool = True) -> Path:
+    path.write_bytes(data)
+    if backdate:  # outside the racy window
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 10**10))
+    return path
+
+
+def _expected(data: bytes) -> tuple[Chunk, ...]:
+    pieces = cut(io.BytesIO(data), len(data))
+    return tuple(Chunk(hash_bytes(p.data), len(p.data), p.tensor) for p in pieces)
+
+
+def _staged_files(store: BlobStore) -> list[Path]:
+    return [p for p in (Path(store.root) / "tmp").rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def copied(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Records (offset, length) of every piece the kernel path copies."""
+    real = _atomic._RangeCopier.copy
+    ranges: list[tuple[int, int]] = []
+
+    def spy(self: Any, staged: Path, offset: int, length: int) -> None:
+        ranges.append((offset, length))
+        real(self, staged, offset, length)
+
+    monkeypatch.setattr(_atomic._RangeCopier, "copy", spy)
+    return ranges
+
+
+def test_new_pieces_are_copied_by_the_kernel_and_are_those_the_cut_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copied: list[tuple[int, int]]
+) -> None:
+    data = _model()
+    source = _write(tmp_path / "model.safetensors", data)
+    store = init_store(str(tmp_path / "store"))
+    real_range = os.copy_file_range
+    kernel: list[int] = []
+
+    def counting(*args: Any) -> int:
+        n = real_range(*args)
+        kernel.append(n)
+        return n
+
+    monkeypatch.setattr(os, "copy_file_range", counting)
+    monkeypatch.setattr(_atomic, "StagedWriter", None)  # not the userspace path
+    progress = ByteCounter()
+    result = store.put_file(source, callback=progress)
+    assert result.chunks == _expected(data)
+    assert (result.digest, result.size) == (hash_bytes(data), len(data))
+    assert result.new_bytes == len(data) and result.stored
+    assert progress.total_seen == len(data)
+    header = result.chunks[0].size
+    assert sum(kernel) == len(data) - header, "every piece but the header, by the kernel"
+    assert [offset for offset, _ in copied] == [
+        sum(c.size for c in result.chunks[:i]) for i in range(1, len(result.chunks))
+    ]
+    at = 0
+    for chunk in result.chunks:
+        assert Path(store.path(Kind.BLOB, chunk.digest)).read_bytes() == data[at : at + chunk.size]
+        at += chunk.size
+    assert _staged_files(store) == []
+
+
+def test_known_pieces_are_not_copied(tmp_path: Path, copied: list[tuple[int, int]]) -> None:
+    store = init_store(str(tmp_path / "store"))
+    first = store.put_file(_write(tmp_path / "v1.safetensors", _model()))
+    copied.clear()
+    tuned = _model(changed=1)
+    result = store.put_file(_write(tmp_path / "v2.safetensors", tuned))
+    changed = [c for c in result.chunks if c not in first.chunks]
+    assert [c.tensor for c in changed] == ["t1"], "the header and the other tensors are known"
+    assert [length for _, length in copied] == [changed[0].size]
+    assert result.new_bytes == changed[0].size
+    assert store.verify(Kind.BLOB, changed[0].digest) == changed[0].digest
+
+
+def test_a_piece_repeated_in_the_file_is_copied_once(
+    tmp_path: Path, copied: list[tuple[int, int]]
+) -> None:
+    block = np.random.default_rng(3).integers(0, 255, 3 * MiB, dtype=np.uint8)
+    data = save({"a": block, "b": block.copy(), "c": block.copy()})
+    store = init_store(str(tmp_path / "store"))
+    result = store.put_file(_write(tmp_path / "tied.safetensors", data))
+    assert len({c.digest for c in result.chunks[1:]}) == 1
+    assert len(copied) == 1
+    assert result.new_bytes == result.chunks[0].size + 3 * MiB
+
+
+def test_a_file_changed_while_its_pieces_are_copied_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _write(tmp_path / "model.safetensors", _model())
+    real = _atomic._RangeCopier.copy
+    calls: list[int] = []
+
+    def rewrite_then_copy(self: Any, staged: Path, offset: int, length: int) -> None:
+        calls.append(offset)
+        if len(calls) == 2:
+            with open(source, "r+b") as f:
+                f.seek(offset)
+                f.write(b"x" * 100)
+        real(self, staged, offset, length)
+
+    monkeypatch.setattr(_atomic._RangeCopier, "copy", rewrite_then_copy)
+    store = init_store(str(tmp_path / "store"))
+    with pytest.raises(SourceChangedError, match=r"model\.safetensors changed while it was read"):
+        store.put_file(source)
+    assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
+    assert _staged_files(store) == []
+
+
+def _hash_first(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make the thread hash every piece before the first one is copied."""
+    hashed = threading.Event()
+    real_run, real_copy = _atomic._HashAhead.run, _atomic._RangeCopier.copy
+
+    def run(self: Any) -> Any:
+        try:
+            return real_run(self)
+        finally:
+            hashed.set()
+
+    def copy_after_hash(self: Any, staged: Path, offset: int, length: int) -> None:
+        assert hashed.wait(10)
+        real_copy(self, staged, offset, length)
+
+    monkeypatch.setattr(_atomic, "_HASH_AHEAD", 64)  # every piece's digest fits in the queue
+    monkeypatch.setattr(_atomic._HashAhead, "run", run)
+    monkeypatch.setattr(_atomic._RangeCopier, "copy", copy_after_hash)
+    return hashed
+
+
+def test_bytes_changed_within_the_racy_window_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rewritten after the hash and before the copy, its stat restored: only the copies' bytes
+    # show it, and a source modified within the racy window has them hashed again.
+    data = _model()
+    source = _write(tmp_path / "model.safetensors", data, backdate=False)
+    hashed = _hash_first(monkeypatch)
+    real_copy = _atomic._RangeCopier.copy
+
+    def rewrite_keeping_its_stat(self: Any, staged: Path, offset: int, length: int) -> None:
+        assert hashed.wait(10)
+        st = source.stat()
+        with open(source, "r+b") as f:
+            f.seek(offset)
+            f.write(b"x" * 100)
+        os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+        real_copy(self, staged, offset, length)
+
+    monkeypatch.setattr(_atomic._RangeCopier, "copy", rewrite_keeping_its_stat)
+    store = init_store(str(tmp_path / "store"))
+    with pytest.raises(SourceChangedError, match="its bytes changed, its stat did not"):
+        store.put_file(source)
+    assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
+    assert _staged_files(store) == []
+
+
+def test_copies_of_a_file_outside_the_racy_window_are_not_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from artstore.storage import blobstore
+
+    data = _model()
+    source = _write(tmp_path / "model.safetensors", data)
+    rehashed: list[object] = []
+    real = blobstore.hash_file
+
+    def spy(path: Any, buffer: Any = None) -> Any:
+        rehashed.append(path)
+        return real(path, buffer)
+
+    monkeypatch.setattr(blobstore, "hash_file", spy)
+    store = init_store(str(tmp_path / "store"))
+    assert store.put_file(source).chunks == _expected(data)
+    assert rehashed == []
+    recent = _write(tmp_path / "recent.safetensors", _model(seed=7), backdate=False)
+    result = store.put_file(recent)
+    # Same names and shapes: its header piece is the first file's, stored already.
+    assert len(rehashed) == len(result.chunks) - 1, "each copy of a recent file hashed again"
+
+
+def test_where_the_kernel_refuses_each_piece_is_read_and_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _model()
+    source = _write(tmp_path / "model.safetensors", data)
+    refused: list[int] = []
+
+    def no_kernel_copy(*args: Any) -> int:
+        refused.append(1)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", no_kernel_copy)
+    store = init_store(str(tmp_path / "store"))
+    result = store.put_file(source)
+    # Asked by each copying thread at most, not again for that file.
+    assert 1 <= len(refused) <= _atomic._COPIERS < len(result.chunks) - 1
+    assert result.chunks == _expected(data)
+    at = 0
+    for chunk in result.chunks:
+        assert Path(store.path(Kind.BLOB, chunk.digest)).read_bytes() == data[at : at + chunk.size]
+        at += chunk.size
+
+
+def test_a_file_on_another_filesystem_takes_the_userspace_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shm = Path("/dev/shm")
+    store = init_store(str(tmp_path / "store"))
+    if not shm.is_dir() or shm.stat().st_dev == Path(store.root).stat().st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the temporary folder")
+
+    def no_kernel_path(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the kernel path was taken across filesystems")
+
+    monkeypatch.setattr(_atomic, "stage_pieces", no_kernel_path)
+    data = _model()
+    with tempfile.TemporaryDirectory(dir=shm) as folder:
+        result = store.put_file(_write(Path(folder) / "model.safetensors", data))
+    assert result.chunks == _expected(data)
+    assert all(store.verify(Kind.BLOB, c.digest) == c.digest for c in result.chunks)
