@@ -24,6 +24,7 @@ __all__ = [
     "CHUNKED_FROM",
     "CHUNKING_ENV",
     "MAX_PIECE",
+    "MAX_TENSOR_NAME",
     "MIN_MEAN_TENSOR",
     "POLICY",
     "Piece",
@@ -47,6 +48,9 @@ MAX_PIECE = 16 * 1024 * 1024
 CDC_AVG = 1024 * 1024
 CDC_MIN = 512 * 1024
 CDC_MAX = 8 * 1024 * 1024
+#: The longest tensor name (UTF-8 bytes) a piece may carry, the manifest reader's bound: a
+#: header naming a longer one is cut by content.
+MAX_TENSOR_NAME = 1024
 #: A safetensors file whose tensors average fewer bytes is cut by content instead: never
 #: thousands of tiny objects.
 MIN_MEAN_TENSOR = 64 * 1024
@@ -173,7 +177,7 @@ def tensor_spans(header: bytes, data_size: int) -> list[tuple[str, int, int]] | 
         if name == _METADATA:
             continue
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (name and isinstance(offsets, list) and len(offsets) == 2):
+        if not (_is_tensor_name(name) and isinstance(offsets, list) and len(offsets) == 2):
             return None
         begin, end = offsets
         if not (_is_offset(begin) and _is_offset(end) and begin <= end):
@@ -188,6 +192,14 @@ def tensor_spans(header: bytes, data_size: int) -> list[tuple[str, int, int]] | 
             return None  # a gap or an overlap
         at = end
     return spans if at == data_size else None
+
+
+def _is_tensor_name(name: str) -> bool:
+    # A name a manifest reader accepts (decision 126): UTF-8, at most MAX_TENSOR_NAME bytes.
+    try:
+        return 0 < len(name.encode("utf-8")) <= MAX_TENSOR_NAME
+    except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape
+        return False
 
 
 def _is_offset(value: object) -> bool:

@@ -158,6 +158,8 @@ BIG = 3 * MIN_MEAN_TENSOR
         ({"a": {"data_offsets": "0-1"}}, BIG),
         ({"a": [0, BIG]}, BIG),
         ({"": {"data_offsets": [0, BIG]}}, BIG),
+        ({"é" * 513: {"data_offsets": [0, BIG]}}, BIG),  # 1026 UTF-8 bytes
+        ({"\ud800": {"data_offsets": [0, BIG]}}, BIG),  # no UTF-8 for a lone surrogate
         ({"__metadata__": {}}, BIG),
         ([{"data_offsets": [0, BIG]}], BIG),
         ("text", BIG),
