@@ -148,16 +148,13 @@ def stage(
     refs = {i: _blob_refs(cached[i], sizes[i], pieces.get(i)) for i in cached}
     damaged = blobs.unusable(Kind.BLOB, {c.digest: c.size for r in refs.values() for c in r})
     todo = [
-        i
-        for i in range(len(keys))
-        if not refs.get(i) or any(c.digest in damaged for c in refs[i])
+        i for i in range(len(keys)) if not refs.get(i) or any(c.digest in damaged for c in refs[i])
     ]
     files = [
-        LocalFile(origins[i][1], keys[i], cached.get(i), origins[i][2], pieces.get(i))
-        for i in todo
+        LocalFile(origins[i][1], keys[i], cached.get(i), origins[i][2], pieces.get(i)) for i in todo
     ]
     ready = _once(before_write)
-    results = blobs.put_files(files, callback=callback, before_write=ready)
+    results = blobs.put_files(files, callback=callback, before_write=ready, chunked=True)
     digests: list[Digest | None] = [cached.get(i) for i in range(len(keys))]
     fresh: dict[AnyStatKey, Digest] = {}
     for i, result in zip(todo, results, strict=True):
@@ -360,6 +357,4 @@ def log_artifact(
     # The alias history rows of a log carry the same actor fields as any other move.
     actor = current_actor(run_id=run_id)
     result = record(catalog, staged, aliases=aliases, actor=actor)
-    return Logged(
-        result.version, result.created, result.ignored_metadata_keys, staged.new_bytes
-    )
+    return Logged(result.version, result.created, result.ignored_metadata_keys, staged.new_bytes)

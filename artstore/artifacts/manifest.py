@@ -11,7 +11,13 @@ from json.encoder import encode_basestring
 from typing import Any, TypeGuard
 
 from artstore.errors import UnsafePathError, UnsupportedFormatError
-from artstore.storage import Chunk, Digest, canonical_json, parse_manifest_format
+from artstore.storage import (
+    MAX_TENSOR_NAME,
+    Chunk,
+    Digest,
+    canonical_json,
+    parse_manifest_format,
+)
 
 __all__ = [
     "MAX_SEGMENT_BYTES",
@@ -28,8 +34,6 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 #: The longest file or folder name, in UTF-8 bytes, that a path may hold: what ext4, XFS,
 #: btrfs and APFS allow, so every stored path can be written back on those systems.
 MAX_SEGMENT_BYTES = 255
-#: The longest tensor name a chunk may carry, in UTF-8 bytes (docs/format.md).
-MAX_TENSOR_NAME = 1024
 
 
 def safe_relpath(path: str) -> str:

@@ -6,7 +6,7 @@ It knows bytes and digests, nothing of artifacts or rows.
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback, TqdmCallback
 
 from artstore.storage.blobstore import DEBRIS_GRACE, NEW_BYTES, BlobStore, PutResult
-from artstore.storage.chunker import chunks_file
+from artstore.storage.chunker import MAX_TENSOR_NAME, chunks_file
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import CHUNK_SIZE, HASH_NAME, Digest, Hasher, hash_bytes, hash_file
 from artstore.storage.format import (
@@ -41,6 +41,7 @@ __all__ = [
     "FORMAT_MIN",
     "HASH_NAME",
     "MANIFEST_FORMAT_MAX",
+    "MAX_TENSOR_NAME",
     "NEW_BYTES",
     "AnyStatKey",
     "BlobStore",

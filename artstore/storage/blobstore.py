@@ -174,7 +174,7 @@ class BlobStore:
         seen: AnyStatKey | None = None,
         within: str | None = None,
         callback: Callback = DEFAULT_CALLBACK,
-        chunked: bool = True,
+        chunked: bool = False,
     ) -> PutResult:
         """Store a local file as a blob (see :meth:`put_files`).
 
@@ -185,7 +185,7 @@ class BlobStore:
             seen: its stat key from a recent ``stat``: it must still have exactly that.
             within: the folder it was added from: through links, it must still lie inside.
             callback: told of every byte read from ``source``.
-            chunked: False stores a large file whole, as one blob.
+            chunked: True cuts a large file into pieces (see :meth:`put_files`).
         """
         file = LocalFile(str(source), seen, digest, within)
         return self.put_files([file], callback=callback, chunked=chunked)[0]
@@ -196,13 +196,14 @@ class BlobStore:
         *,
         callback: Callback = DEFAULT_CALLBACK,
         before_write: Callable[[], object] = _nothing,
-        chunked: bool = True,
+        chunked: bool = False,
     ) -> list[PutResult]:
         """Store local files as blobs, all of them or none.
 
-        A large file (see :func:`~artstore.storage.chunker.chunks_file`) is cut into pieces,
-        each stored as a blob unless stored already, and its result lists them; ``chunked``
-        False stores it whole instead, as one blob.
+        With ``chunked``, a large file (see :func:`~artstore.storage.chunker.chunks_file`) is
+        cut into pieces, each stored as a blob unless stored already, and its result lists
+        them: only a caller that records the pieces (a manifest) may ask for it, since the file
+        is then under no blob of its own digest. Otherwise each file is stored whole.
 
         Every file is read whole before any blob is written: local roots stage the copies in a
         folder of their own under ``tmp/`` and place them when all are read; object stores hash

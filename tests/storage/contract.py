@@ -558,14 +558,14 @@ class BlobStoreContract:
         data = np.random.default_rng(7).bytes(CHUNKED_FROM + 3 * 1024 * 1024)
         source = self.write_source(tmp_path, data, "large.bin")
         progress = ByteCounter()
-        result = store.put_file(source, callback=progress)
+        result = store.put_file(source, callback=progress, chunked=True)
         assert (result.digest, result.size) == (hash_bytes(data), len(data))
         assert len(result.chunks) > 2 and all(c.tensor is None for c in result.chunks)
         assert self.pieces_of(store, result.chunks) == data
         assert (result.stored, result.new_bytes) == (True, len(data))
         assert progress.total_seen == len(data)
         assert set(store.iter_digests(Kind.BLOB)) == {c.digest for c in result.chunks}
-        again = store.put_file(source)
+        again = store.put_file(source, chunked=True)
         assert (again.stored, again.new_bytes, again.chunks) == (False, 0, result.chunks)
 
     def test_pieces_already_stored_are_not_written_again(
@@ -575,8 +575,8 @@ class BlobStoreContract:
         data = rng.bytes(CHUNKED_FROM * 2)
         middle = len(data) // 2
         edited = data[:middle] + rng.bytes(100_000) + data[middle:]
-        first = store.put_file(self.write_source(tmp_path, data, "a.bin"))
-        second = store.put_file(self.write_source(tmp_path, edited, "b.bin"))
+        first = store.put_file(self.write_source(tmp_path, data, "a.bin"), chunked=True)
+        second = store.put_file(self.write_source(tmp_path, edited, "b.bin"), chunked=True)
         assert self.pieces_of(store, second.chunks) == edited
         assert second.stored and 100_000 <= second.new_bytes < len(edited) // 5
         shared = {c.digest for c in first.chunks} & {c.digest for c in second.chunks}
@@ -588,7 +588,7 @@ class BlobStoreContract:
         rng = np.random.default_rng(9)
         tensors = {f"layer{i}": rng.standard_normal(256 * 1024, dtype=np.float32) for i in range(9)}
         data = safetensors_save(tensors)
-        result = store.put_file(self.write_source(tmp_path, data, "model.bin"))
+        result = store.put_file(self.write_source(tmp_path, data, "model.bin"), chunked=True)
         assert [c.tensor for c in result.chunks] == [None, *sorted(tensors)]
         assert self.pieces_of(store, result.chunks) == data
         assert result.digest == hash_bytes(data)
@@ -598,11 +598,11 @@ class BlobStoreContract:
     ) -> None:
         data = np.random.default_rng(10).bytes(CHUNKED_FROM + 1000)
         source = self.write_source(tmp_path, data)
-        first = store.put_file(source)
+        first = store.put_file(source, chunked=True)
         monkeypatch.setattr(blobstore_module, "cut", _no_hashing)
         monkeypatch.setattr(blobstore_module, "hash_stream", _no_hashing)
         known = LocalFile(str(source), digest=first.digest, chunks=first.chunks)
-        (result,) = store.put_files([known])
+        (result,) = store.put_files([known], chunked=True)
         assert (result.digest, result.chunks, result.stored) == (first.digest, first.chunks, False)
 
     def test_a_large_file_with_a_known_piece_missing_is_read_again(
@@ -610,11 +610,11 @@ class BlobStoreContract:
     ) -> None:
         data = np.random.default_rng(11).bytes(CHUNKED_FROM + 1000)
         source = self.write_source(tmp_path, data)
-        first = store.put_file(source)
+        first = store.put_file(source, chunked=True)
         lost = first.chunks[1]
         self.raw_delete(self.key(Kind.BLOB, lost.digest))
         known = LocalFile(str(source), digest=first.digest, chunks=first.chunks)
-        (result,) = store.put_files([known])
+        (result,) = store.put_files([known], chunked=True)
         assert result.new_bytes == lost.size
         assert self.pieces_of(store, result.chunks) == data
 
@@ -639,7 +639,7 @@ class BlobStoreContract:
         else:
             source.write_bytes(os.urandom(CHUNKED_FROM + 5000))
         with pytest.raises(SourceChangedError, match=r"grew\.bin"):
-            store.put_files([LocalFile(str(first)), LocalFile(str(source), seen)])
+            store.put_files([LocalFile(str(first)), LocalFile(str(source), seen)], chunked=True)
         assert list(store.iter_digests(Kind.BLOB)) == [], "not even the good file's blob"
 
     def test_a_large_file_changed_while_its_pieces_are_read_is_refused(
@@ -659,7 +659,7 @@ class BlobStoreContract:
 
         monkeypatch.setattr(blobstore_module, "cut", cut_while_writing)
         with pytest.raises(SourceChangedError, match=r"moving\.bin"):
-            store.put_file(source)
+            store.put_file(source, chunked=True)
         if store.backend.local:
             assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
 
@@ -681,7 +681,7 @@ class BlobStoreContract:
 
         monkeypatch.setattr(store, "_absent", absent_then_rewrite)
         with pytest.raises(SourceChangedError, match=r"moving\.bin"):
-            store.put_file(source)
+            store.put_file(source, chunked=True)
         stored = set(store.iter_digests(Kind.BLOB))
         for digest in stored:  # whatever went up is named by its bytes
             assert store.verify(Kind.BLOB, digest) == digest

@@ -87,7 +87,7 @@ def test_new_pieces_are_copied_by_the_kernel_and_are_those_the_cut_gives(
     monkeypatch.setattr(os, "copy_file_range", counting)
     monkeypatch.setattr(_atomic, "StagedWriter", None)  # not the userspace path
     progress = ByteCounter()
-    result = store.put_file(source, callback=progress)
+    result = store.put_file(source, callback=progress, chunked=True)
     assert result.chunks == _expected(data)
     assert (result.digest, result.size) == (hash_bytes(data), len(data))
     assert result.new_bytes == len(data) and result.stored
@@ -106,10 +106,10 @@ def test_new_pieces_are_copied_by_the_kernel_and_are_those_the_cut_gives(
 
 def test_known_pieces_are_not_copied(tmp_path: Path, copied: list[tuple[int, int]]) -> None:
     store = init_store(str(tmp_path / "store"))
-    first = store.put_file(_write(tmp_path / "v1.safetensors", _model()))
+    first = store.put_file(_write(tmp_path / "v1.safetensors", _model()), chunked=True)
     copied.clear()
     tuned = _model(changed=1)
-    result = store.put_file(_write(tmp_path / "v2.safetensors", tuned))
+    result = store.put_file(_write(tmp_path / "v2.safetensors", tuned), chunked=True)
     changed = [c for c in result.chunks if c not in first.chunks]
     assert [c.tensor for c in changed] == ["t1"], "the header and the other tensors are known"
     assert [length for _, length in copied] == [changed[0].size]
@@ -123,7 +123,7 @@ def test_a_piece_repeated_in_the_file_is_copied_once(
     block = np.random.default_rng(3).integers(0, 255, 3 * MiB, dtype=np.uint8)
     data = save({"a": block, "b": block.copy(), "c": block.copy()})
     store = init_store(str(tmp_path / "store"))
-    result = store.put_file(_write(tmp_path / "tied.safetensors", data))
+    result = store.put_file(_write(tmp_path / "tied.safetensors", data), chunked=True)
     assert len({c.digest for c in result.chunks[1:]}) == 1
     assert len(copied) == 1
     assert result.new_bytes == result.chunks[0].size + 3 * MiB
@@ -147,7 +147,7 @@ def test_a_file_changed_while_its_pieces_are_copied_is_refused(
     monkeypatch.setattr(_atomic._RangeCopier, "copy", rewrite_then_copy)
     store = init_store(str(tmp_path / "store"))
     with pytest.raises(SourceChangedError, match=r"model\.safetensors changed while it was read"):
-        store.put_file(source)
+        store.put_file(source, chunked=True)
     assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
     assert _staged_files(store) == []
 
@@ -195,7 +195,7 @@ def test_bytes_changed_within_the_racy_window_are_refused(
     monkeypatch.setattr(_atomic._RangeCopier, "copy", rewrite_keeping_its_stat)
     store = init_store(str(tmp_path / "store"))
     with pytest.raises(SourceChangedError, match="its bytes changed, its stat did not"):
-        store.put_file(source)
+        store.put_file(source, chunked=True)
     assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
     assert _staged_files(store) == []
 
@@ -216,10 +216,10 @@ def test_copies_of_a_file_outside_the_racy_window_are_not_hashed_again(
 
     monkeypatch.setattr(blobstore, "hash_file", spy)
     store = init_store(str(tmp_path / "store"))
-    assert store.put_file(source).chunks == _expected(data)
+    assert store.put_file(source, chunked=True).chunks == _expected(data)
     assert rehashed == []
     recent = _write(tmp_path / "recent.safetensors", _model(seed=7), backdate=False)
-    result = store.put_file(recent)
+    result = store.put_file(recent, chunked=True)
     # Same names and shapes: its header piece is the first file's, stored already.
     assert len(rehashed) == len(result.chunks) - 1, "each copy of a recent file hashed again"
 
@@ -237,7 +237,7 @@ def test_where_the_kernel_refuses_each_piece_is_read_and_written(
 
     monkeypatch.setattr(os, "copy_file_range", no_kernel_copy)
     store = init_store(str(tmp_path / "store"))
-    result = store.put_file(source)
+    result = store.put_file(source, chunked=True)
     # Asked by each copying thread at most, not again for that file.
     assert 1 <= len(refused) <= _atomic._COPIERS < len(result.chunks) - 1
     assert result.chunks == _expected(data)
@@ -261,6 +261,6 @@ def test_a_file_on_another_filesystem_takes_the_userspace_path(
     monkeypatch.setattr(_atomic, "stage_pieces", no_kernel_path)
     data = _model()
     with tempfile.TemporaryDirectory(dir=shm) as folder:
-        result = store.put_file(_write(Path(folder) / "model.safetensors", data))
+        result = store.put_file(_write(Path(folder) / "model.safetensors", data), chunked=True)
     assert result.chunks == _expected(data)
     assert all(store.verify(Kind.BLOB, c.digest) == c.digest for c in result.chunks)
