@@ -148,6 +148,16 @@ _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, er
 _Step = Callable[[int, int], bool]
 
 
+def append_copy(source: BinaryIO, target: BinaryIO, buffer: bytearray, callback: Callback) -> None:
+    """Append ``source`` to ``target`` where it stands: by the kernel between two local files,
+    else through ``buffer``."""
+    if _kernel_copy(source, target, callback) is None:
+        view = memoryview(buffer)
+        while n := source.readinto(view):  # type: ignore[attr-defined]
+            target.write(view[:n])
+            callback.relative_update(n)
+
+
 def copy_and_hash(
     source: BinaryIO, target: BinaryIO, target_path: Path, buffer: bytearray, callback: Callback
 ) -> tuple[Digest, int]:

@@ -44,7 +44,7 @@ from artstore.storage.layout import (
     key_for,
     parse_key,
 )
-from artstore.storage.reassembly import ChunkedReader
+from artstore.storage.reassembly import ChunkedReader, check_copy
 from artstore.storage.source import LocalFile, Source, access_error, changes, open_source
 from artstore.storage.statcache import AnyStatKey
 
@@ -804,18 +804,38 @@ class BlobStore:
         """
         dest.parent.mkdir(parents=True, exist_ok=True)
         staged = _atomic.partial_path(dest.parent)
-        view = memoryview(self._buffer)
         try:
-            with (
-                self.open_chunks(chunks, digest, size) as src,
-                open(staged, "wb", buffering=0) as dst,
-            ):
-                while n := src.readinto(view):
-                    dst.write(view[:n])
-                    callback.relative_update(n)
+            if self.backend.local:
+                # As get_file: the kernel copies each piece's blob (no trip through user
+                # memory), then the copy is checked piece by piece and whole.
+                with open(staged, "wb", buffering=0) as dst:
+                    for index in range(len(chunks)):
+                        self._copy_piece(chunks, index, dst, callback)
+                check_copy(str(staged), chunks, digest, size, self.url, self._buffer)
+            else:
+                view = memoryview(self._buffer)
+                with (
+                    self.open_chunks(chunks, digest, size) as src,
+                    open(staged, "wb", buffering=0) as dst,
+                ):
+                    while n := src.readinto(view):
+                        dst.write(view[:n])
+                        callback.relative_update(n)
             os.replace(staged, dest)
         finally:
             staged.unlink(missing_ok=True)
+
+    def _copy_piece(
+        self, chunks: Sequence[Chunk], index: int, dst: BinaryIO, callback: Callback
+    ) -> None:
+        chunk = chunks[index]
+        try:
+            with open(self.path(Kind.BLOB, chunk.digest), "rb", buffering=0) as src:
+                _atomic.append_copy(src, dst, self._buffer, callback)
+        except FileNotFoundError:
+            raise MissingBlobError(
+                chunk.digest.hex, self.url, chunk=index, count=len(chunks)
+            ) from None
 
     def read_chunk(self, chunks: Sequence[Chunk], index: int) -> bytes:
         """The bytes of piece ``index`` of a file stored as ``chunks``, verified.

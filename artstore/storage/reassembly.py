@@ -4,6 +4,7 @@ the whole verified against the file's digest and size at its end."""
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
@@ -11,7 +12,7 @@ from artstore.errors import ChunkListError, CorruptBlobError, MissingBlobError, 
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import Digest, Hasher
 
-__all__ = ["ChunkedReader"]
+__all__ = ["ChunkedReader", "check_copy"]
 
 
 class ChunkedReader(io.RawIOBase):
@@ -138,3 +139,50 @@ class ChunkedReader(io.RawIOBase):
         if self._piece is not None:
             piece, self._piece = self._piece, None
             piece.close()
+
+
+def check_copy(
+    path: str, chunks: Sequence[Chunk], digest: Digest, size: int, url: str, buffer: bytearray
+) -> None:
+    """Check a file made by copying ``chunks``' blobs one after another into ``path``: each
+    stretch against its piece's digest and size, and the whole against ``digest`` and ``size``,
+    with the errors (and their piece numbers) a :class:`ChunkedReader` gives.
+
+    Raises:
+        CorruptBlobError: a stretch does not hash to its piece's digest (names its index).
+        ChunkListError: every stretch is good, but together they do not make the file.
+    """
+    with open(path, "rb", buffering=0) as copy:
+        offsets = iter(range(len(chunks)))
+        starts = [0]
+        for chunk in chunks:
+            starts.append(starts[-1] + chunk.size)
+
+        def stretch(_: Digest) -> BinaryIO:
+            index = next(offsets)
+            return _Stretch(copy, starts[index], chunks[index].size)  # type: ignore[return-value]
+
+        view = memoryview(buffer)
+        with ChunkedReader(stretch, chunks, digest, size, url) as reader:
+            while reader.readinto(view):
+                pass
+
+
+class _Stretch:
+    """``length`` bytes of an open file from ``start``; closing it leaves the file open."""
+
+    def __init__(self, file: BinaryIO, start: int, length: int) -> None:
+        self._fd = file.fileno()
+        self._at = start
+        self._left = length
+
+    def readinto(self, view: memoryview) -> int:
+        if self._left <= 0:
+            return 0
+        n = os.preadv(self._fd, [view[: self._left]], self._at)
+        self._at += n
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        return None
