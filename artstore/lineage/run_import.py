@@ -31,9 +31,7 @@ __all__ = ["IDENTITY_COLUMNS", "check_import", "import_run"]
 IDENTITY_COLUMNS = ("project", "user", "created_at")
 
 
-def import_run(
-    session: Session, spec: RunImport, *, protected: Collection[str]
-) -> RunImportResult:
+def import_run(session: Session, spec: RunImport, *, protected: Collection[str]) -> RunImportResult:
     """Merge ``spec`` into the catalog; see
     :meth:`artstore.lineage.catalog_runs.CatalogRuns.import_run`."""
     _check_aliases(spec, protected)
