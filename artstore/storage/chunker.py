@@ -58,7 +58,8 @@ MIN_MEAN_TENSOR = 64 * 1024
 _METADATA = "__metadata__"
 # FastCDC reads this much at a time (see _cdc): eight of its largest pieces.
 _WINDOW = 8 * CDC_MAX
-#: Set to ``off``, large files are stored whole, as before chunking (format-1 manifests).
+#: Set to ``off``, large files are stored whole, one blob each: for a bucket where the number
+#: of objects matters, or to compare puts with and without pieces (decision 124).
 CHUNKING_ENV = "ARTSTORE_CHUNKING"
 
 
@@ -86,9 +87,9 @@ _warned: list[bool] = []
 
 def chunks_file(size: int) -> bool:
     """Whether a file of ``size`` bytes is stored in pieces: it is large enough, pieces are not
-    turned off (``$ARTSTORE_CHUNKING=off``: a store that releases before chunking must read),
-    and pyfastcdc's compiled backend is there (without it, large files are stored whole, with
-    one warning per process)."""
+    turned off (``$ARTSTORE_CHUNKING=off``, see :data:`CHUNKING_ENV`), and pyfastcdc's
+    compiled backend is there (without it, large files are stored whole, with one warning per
+    process)."""
     if size < CHUNKED_FROM or os.environ.get(CHUNKING_ENV, "").strip().lower() == "off":
         return False
     if _CUTTER is None:
