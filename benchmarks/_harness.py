@@ -182,6 +182,12 @@ def describe_machine(workdir: Path) -> dict[str, str]:
     }
 
 
+def machine_table(machine: dict[str, str]) -> list[str]:
+    """The "### Machine" section of a results page: a heading and a two-column table."""
+    rows = [f"| {k} | {v} |" for k, v in machine.items()]
+    return ["### Machine", "", "| | |", "|---|---|", *rows]
+
+
 def load_average() -> str:
     """The 1/5/15-minute load averages: other work on the machine skews every figure."""
     try:

@@ -49,6 +49,7 @@ from _harness import (
     format_bytes,
     format_seconds,
     load_average,
+    machine_table,
     median,
     read_all,
     run,
@@ -464,11 +465,7 @@ def render(
         "before every measured command so earlier writes are not billed to it.",
         "",
         *_busy_note(machine),
-        "### Machine",
-        "",
-        "| | |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in machine.items()],
+        *machine_table(machine),
         "",
     ]
     for w in workloads:

@@ -52,6 +52,7 @@ from _harness import (
     format_bytes,
     format_seconds,
     load_average,
+    machine_table,
     make_workdir,
     median,
     note,
@@ -616,11 +617,7 @@ def render(
         )
     lines += [
         "",
-        "### Machine",
-        "",
-        "| | |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in machine.items()],
+        *machine_table(machine),
         "",
         PEERS,
         END,
