@@ -852,4 +852,6 @@ class BlobStore:
                 chunk.digest.hex, self.url, chunk=index, count=len(chunks)
             ) from None
         except CorruptBlobError as exc:
-            raise CorruptBlobError(exc.expected, exc.actual, chunk=index) from None
+            raise CorruptBlobError(
+                exc.expected, exc.actual, chunk=index, count=len(chunks)
+            ) from None

@@ -431,10 +431,11 @@ def test_diff_names_a_corrupt_tensor_piece(store, tmp_path):
     path.write_bytes(bytes(piece.size))
     with pytest.raises(CorruptBlobError) as info:
         store.diff("net:v0", "net:v1", stats=True)
-    assert (info.value.artifact, info.value.path, info.value.chunk) == (
+    assert (info.value.artifact, info.value.path, info.value.chunk, info.value.count) == (
         "net:v1",
         "model.safetensors",
         index,
+        len(entry.chunks),
     )
 
 
