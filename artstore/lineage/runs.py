@@ -377,7 +377,11 @@ def _all_files(session: Session, run_id: str) -> list[RunFile]:
         .where(RunFileRow.run_id == run_id)
         .order_by(col(RunFileRow.saved_at), col(RunFileRow.id))
     )
-    return [RunFile(row.name, row.digest, row.size, row.policy, row.saved_at) for row in rows]
+    return [_run_file(row) for row in rows]
+
+
+def _run_file(row: RunFileRow) -> RunFile:
+    return RunFile(row.name, row.digest, row.size, row.policy, row.saved_at)
 
 
 def every_file(session: Session) -> list[tuple[str, RunFile]]:
@@ -388,10 +392,7 @@ def every_file(session: Session) -> list[tuple[str, RunFile]]:
             col(RunFileRow.run_id), col(RunFileRow.saved_at), col(RunFileRow.id)
         )
     )
-    newest = {
-        (row.run_id, row.name): RunFile(row.name, row.digest, row.size, row.policy, row.saved_at)
-        for row in rows
-    }
+    newest = {(row.run_id, row.name): _run_file(row) for row in rows}
     return [(run_id, newest[run_id, name]) for run_id, name in sorted(newest)]
 
 
