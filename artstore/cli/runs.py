@@ -236,7 +236,7 @@ def _history(
     if keys is None:
         columns = _first_logged(runs, run.id, logged)
     else:
-        missing = [key for key in keys if key not in set(logged)]
+        missing = [key for key in keys if key not in logged]
         if missing:
             every = _first_logged(runs, run.id, logged)
             has = ", ".join(every[:20]) + (", ..." if len(every) > 20 else "")
