@@ -11,7 +11,7 @@ import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -79,9 +79,7 @@ def write_staged(folder: Path, data: bytes | memoryview) -> Path:
 def _write_new(staged: Path, data: bytes | memoryview, writeback: bool = False) -> None:
     fd = _create_read_only(staged)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, memoryview(data))
         if writeback:
             _start_writeback(fd, 0, len(data))
     finally:
@@ -261,14 +259,35 @@ def _same_filesystem(source: BinaryIO, target: BinaryIO) -> bool:
 
 
 def _hash_fd(fd: int) -> tuple[Digest, int]:
-    # Plain reads by offset, not a mapping: a user's file truncated while it is read must give
-    # a short read (caught by the stat check), never SIGBUS; and the descriptor's own offset,
-    # which the kernel copy advances, is left alone.
-    view = memoryview(bytearray(CHUNK_SIZE))
     hasher = Hasher()
-    while n := os.preadv(fd, [view], hasher.size):
-        hasher.update(view[:n])
+    for data in _pread(fd, memoryview(bytearray(CHUNK_SIZE)), 0):
+        hasher.update(data)
     return hasher.digest(), hasher.size
+
+
+def _pread(
+    fd: int, buffer: memoryview, offset: int, length: int | None = None
+) -> Iterator[memoryview]:
+    """The bytes of ``fd`` from ``offset`` on, ``length`` of them (all, if None; fewer if the
+    file ends first), read into ``buffer`` a buffer at a time, each valid until the next.
+
+    Plain reads by offset, not a mapping: a user's file truncated while it is read must give a
+    short read (caught by the caller's stat check), never SIGBUS; and the descriptor's own
+    offset, which a kernel copy may be advancing, is left alone.
+    """
+    done = 0
+    while length is None or done < length:
+        want = len(buffer) if length is None else min(len(buffer), length - done)
+        n = os.preadv(fd, [buffer[:want]], offset + done)
+        if not n:
+            return
+        yield buffer[:n]
+        done += n
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def _kernel_copy(
@@ -390,8 +409,6 @@ class _HashAhead:
         self._stopped = threading.Event()
 
     def run(self) -> tuple[Digest, int]:
-        # Plain reads by offset, as in _hash_fd: a file truncated meanwhile gives a short read
-        # (the caller's stat check refuses it), and the descriptor's offset is left alone.
         whole = Hasher()
         whole.update(self._header)
         try:
@@ -399,13 +416,11 @@ class _HashAhead:
             buffer = memoryview(bytearray(min(largest, CHUNK_SIZE)))
             for offset, length, _ in self._layout:
                 piece = Hasher()
-                while piece.size < length:
-                    view = buffer[: min(len(buffer), length - piece.size)]
-                    n = os.preadv(self._fd, [view], offset + piece.size)
-                    if not n:
-                        return whole.digest(), whole.size  # the file shrank
-                    piece.update(view[:n])
-                    whole.update(view[:n])
+                for data in _pread(self._fd, buffer, offset, length):
+                    piece.update(data)
+                    whole.update(data)
+                if piece.size < length:
+                    return whole.digest(), whole.size  # the file shrank: the stat check refuses it
                 if not self._put(piece.digest()):
                     break
             return whole.digest(), whole.size
@@ -475,15 +490,9 @@ class _RangeCopier:
     def _user_copy(self, fd: int, offset: int, length: int) -> int:
         buffer = memoryview(bytearray(min(length, CHUNK_SIZE)))
         done = 0
-        while done < length:
-            view = buffer[: min(len(buffer), length - done)]
-            n = os.preadv(self._fd, [view], offset + done)
-            if not n:
-                break
-            written = 0
-            while written < n:
-                written += os.write(fd, view[written:n])
-            done += n
+        for data in _pread(self._fd, buffer, offset, length):
+            _write_all(fd, data)
+            done += len(data)
         return done
 
 
