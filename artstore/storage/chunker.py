@@ -123,7 +123,7 @@ def cut(file: BinaryIO, size: int) -> Iterator[Piece]:
     assert _CUTTER is not None, "chunks_file() said no"
     prefix, layout = read_layout(file, size)
     if layout is None:
-        yield from _cdc(_Prefixed(prefix, file), 0, None, _CUTTER, size)
+        yield from _cdc(_Prefixed(prefix, file), _CUTTER, size)
         return
     yield Piece(0, memoryview(prefix), None)
     buffer = memoryview(bytearray(max(length for _, length, _ in layout)))
@@ -221,14 +221,9 @@ def _window(size: int, largest: int) -> memoryview:
     return memoryview(buffer)[:length]
 
 
-def _cdc(
-    stream: _Prefixed,
-    offset: int,
-    tensor: str | None,
-    cutter: _Cutter | None,
-    size: int,
-) -> Iterator[Piece]:
-    """FastCDC by ``cutter`` over ``stream`` (of at most ``size`` bytes), read in windows.
+def _cdc(stream: _Prefixed, cutter: _Cutter, size: int) -> Iterator[Piece]:
+    """FastCDC by ``cutter`` over ``stream`` (a whole file of at most ``size`` bytes), read in
+    windows.
 
     pyfastcdc's own ``cut_stream`` moves its whole buffer (twice the largest piece) forward
     after every piece: about 20 times the file's bytes at these sizes (measured 0.5 GB/s).
@@ -236,10 +231,9 @@ def _cdc(
     window's end (whose cut could depend on bytes not read yet) is cut again with the next
     window, so the pieces are those of one pass over the whole stream.
     """
-    assert cutter is not None
     largest = cutter.max_size
     view = _window(size, largest)
-    held, done = 0, False
+    offset, held, done = 0, 0, False
     while True:
         while held < len(view) and not done:
             n = stream.readinto(view[held:])
@@ -251,7 +245,7 @@ def _cdc(
         for chunk in cutter.cut_buf(view[:held]):
             if not done and chunk.offset + largest > held:
                 break  # may end further on: cut again once more bytes are read
-            yield Piece(offset + chunk.offset, chunk.data, tensor)
+            yield Piece(offset + chunk.offset, chunk.data, None)
             used = chunk.offset + chunk.length
         view[: held - used] = view[used:held]  # an overlapping move, done as memmove
         offset += used
