@@ -106,17 +106,19 @@ _UPLOAD_BATCH = 64 * 1024 * 1024
 
 
 def _hash_pieces(
-    src: Source, each: Callable[[Chunk, memoryview], None] = lambda chunk, data: None
+    src: Source,
+    each: Callable[[Chunk, memoryview], None] = lambda chunk, data: None,
+    start: tuple[bytes, list[tuple[int, int, str]] | None] | None = None,
 ) -> tuple[Digest, tuple[Chunk, ...]]:
     """Cut a large file into pieces and hash them and the whole file in one pass, handing
-    each piece and its bytes to ``each`` as it is read.
+    each piece and its bytes to ``each`` as it is read (``start``: see :func:`.chunker.cut`).
 
     Raises:
         SourceChangedError: the file changed while it was read.
     """
     whole = Hasher()
     pieces: list[Chunk] = []
-    for piece in cut(src.file, src.size):
+    for piece in cut(src.file, src.size, start):
         whole.update(piece.data)
         chunk = Chunk(hash_bytes(piece.data), len(piece.data), piece.tensor)
         pieces.append(chunk)
@@ -321,7 +323,6 @@ class BlobStore:
         header, layout = read_layout(src.file, src.size)
         if layout is not None and src.key[0] == os.stat(area).st_dev:
             return self._copy_pieces(src, header, layout, area, staged, callback)
-        src.file.seek(0)
         mine: dict[Digest, tuple[Path, int]] = {}
 
         with _atomic.StagedWriter(area) as writer:
@@ -333,7 +334,7 @@ class BlobStore:
                     mine[chunk.digest] = (writer.write(data), chunk.size)
                     callback.call(NEW_BYTES, n=chunk.size)
 
-            digest, chunks = _hash_pieces(src, keep)
+            digest, chunks = _hash_pieces(src, keep, (header, layout))
         result = PutResult(digest, src.size, stored=False, chunks=chunks)
         for digest, (path, size) in mine.items():
             staged[digest] = (path, size, result)

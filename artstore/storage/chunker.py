@@ -113,15 +113,19 @@ class Piece:
     tensor: str | None
 
 
-def cut(file: BinaryIO, size: int) -> Iterator[Piece]:
+def cut(
+    file: BinaryIO, size: int, start: tuple[bytes, list[tuple[int, int, str]] | None] | None = None
+) -> Iterator[Piece]:
     """The pieces of ``file`` (read once, from its current position, which must be its start)
-    of ``size`` bytes, in order: they tile what was read.
+    of ``size`` bytes, in order: they tile what was read. ``start``, if given, is what
+    :func:`read_layout` returned for this file, read no further since (the position is then
+    where that left it).
 
     Memory stays flat: one piece (at most :data:`MAX_PIECE`) and FastCDC's buffer. A file that
     changes while it is read gives pieces that do not add up to ``size``; the caller checks.
     """
     assert _CUTTER is not None, "chunks_file() said no"
-    prefix, layout = read_layout(file, size)
+    prefix, layout = read_layout(file, size) if start is None else start
     if layout is None:
         yield from _cdc(_Prefixed(prefix, file), _CUTTER, size)
         return

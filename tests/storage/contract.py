@@ -648,8 +648,8 @@ class BlobStoreContract:
         source = self.write_source(tmp_path, os.urandom(CHUNKED_FROM * 2), "moving.bin")
         real_cut = blobstore_module.cut
 
-        def cut_while_writing(file: Any, size: int) -> Any:
-            for i, piece in enumerate(real_cut(file, size)):
+        def cut_while_writing(file: Any, size: int, start: Any = None) -> Any:
+            for i, piece in enumerate(real_cut(file, size, start)):
                 if i == 2:
                     with open(source, "r+b") as f:
                         f.seek(size - 10)
