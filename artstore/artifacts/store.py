@@ -25,7 +25,7 @@ from artstore.artifacts.usage import StoreUsage
 from artstore.artifacts.verify import VerifyReport
 from artstore.artifacts.version import ArtifactVersion
 from artstore.errors import InvalidArgumentError
-from artstore.lineage import Actor, AliasMove, ArtifactInfo, LineageGraph, VersionInfo
+from artstore.lineage import Actor, AliasMove, ArtifactInfo, LineageGraph
 from artstore.settings import StoreLocation, StoreSettings, resolve_store
 from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback
 
@@ -246,9 +246,6 @@ class Store:
             NotFoundError: no artifact named ``name``.
         """
         return lookup.list_versions(self.repository, name)
-
-    def _version(self, info: VersionInfo, *, created: bool = True) -> ArtifactVersion:
-        return lookup.make_version(self.repository, info, created=created)
 
     def verify(
         self, ref: str | None = None, *, deep: bool = False, repair: bool = False
