@@ -164,9 +164,9 @@ def stage(
     hexes = [cast(Digest, d).hex for d in digests]  # every file is known or was just put
     if any(pieces.values()):
         raw = Manifest.build(
-            FileEntry(path, Digest.trusted(hexes[i]), sizes[i], bool(facts[i][4]), pieces[i])
-            if pieces.get(i)
-            else FileEntry(path, Digest.trusted(hexes[i]), sizes[i], bool(facts[i][4]))
+            FileEntry(
+                path, Digest.trusted(hexes[i]), sizes[i], bool(facts[i][4]), pieces.get(i, ())
+            )
             for i, (path, _, _) in enumerate(origins)
         ).encode()
     else:
