@@ -182,10 +182,12 @@ def test_bytes_changed_within_the_racy_window_are_refused(
     source = _write(tmp_path / "model.safetensors", data, backdate=False)
     hashed = _hash_first(monkeypatch)
     real_copy = _atomic._RangeCopier.copy
+    # The stat before any rewrite: two copier threads rewrite at once, and one that took the
+    # stat after the other's write would restore that write's time, which the stat check sees.
+    st = source.stat()
 
     def rewrite_keeping_its_stat(self: Any, staged: Path, offset: int, length: int) -> None:
         assert hashed.wait(10)
-        st = source.stat()
         with open(source, "r+b") as f:
             f.seek(offset)
             f.write(b"x" * 100)
