@@ -6,6 +6,7 @@ Three shapes of secret are recognised, by shape and by name, never by value:
   ``user:PASSWORD@host/...`` (no scheme) as a whole argument or option value;
 - the value of an option whose name looks like a credential: ``--password X``,
   ``--api-key=X``, ``--aws-secret-access-key X``, ``-Dtoken=X``;
+- the password glued to ``-p`` by MySQL's and MariaDB's clients: ``mysql -pX``;
 - the password of a ``USER:PASSWORD`` pair given to ``-u``/``--user`` (curl, wget, httpie):
   ``curl -u me:X``, ``--user=me:X``;
 - a ``NAME=VALUE`` whose name looks like a credential, as an argument (``token=X``,
@@ -120,7 +121,11 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
     """A command line without secrets: see the module docstring for what is hidden."""
     result: list[str] = []
     hide_next = False
+    glued_password = bool(argv) and _MYSQL_CLIENT.fullmatch(argv[0].rpartition("/")[2])
     for previous, arg in zip(["", *argv], argv, strict=False):
+        if glued_password and arg.startswith("-p") and len(arg) > 2 and previous != "--":
+            result.append(f"-p{REDACTED}")
+            continue
         if hide_next and not arg.startswith("--"):
             result.append(REDACTED)
             hide_next = False
@@ -146,6 +151,11 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
             hide_next = True
         result.append(redact_url(arg))
     return result
+
+
+# MySQL's clients take the password glued to -p (`mysql -pSECRET`); elsewhere -p is a port or
+# a path, so the rule holds only for these programs.
+_MYSQL_CLIENT = re.compile(r"(mysql|mariadb)[a-z-]*")
 
 
 def _whole_value(name: str, value: str) -> bool:
