@@ -61,16 +61,19 @@ __all__ = [
 ]
 
 
-def dumps(document: Any) -> str:
-    """The JSON text of ``document``: indented, UTF-8 as is, always valid JSON.
+def dumps(document: Any, *, indent: int | None = 2) -> str:
+    """The JSON text of ``document``: indented (compact with ``indent=None``), UTF-8 as is,
+    always valid JSON.
 
     JSON has no NaN or infinity: they are written as the strings ``"NaN"``, ``"Infinity"``
     and ``"-Infinity"``.
     """
+    separators = None if indent is not None else (",", ":")
+    options: dict[str, Any] = {"indent": indent, "separators": separators, "ensure_ascii": False}
     try:
-        return json.dumps(document, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+        return json.dumps(document, default=str, allow_nan=False, **options)
     except ValueError:  # a non-finite float somewhere
-        return json.dumps(_finite(document), indent=2, ensure_ascii=False, default=str)
+        return json.dumps(_finite(document), default=str, **options)
 
 
 def _finite(data: Any) -> Any:

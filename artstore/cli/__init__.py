@@ -111,12 +111,14 @@ def _register() -> None:
         put,
         runs,
         sync,
+        ui,
         verify,
         wrap,
     )
 
     for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify, promote, diff, du):
         cli.add_command(module.command)
+    cli.add_command(ui.command)
 
 
 _register()

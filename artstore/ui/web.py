@@ -1,0 +1,73 @@
+"""What every page and API route shares: the store and templates of a request, the JSON and
+page responses, and the checks of query parameters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from artstore.errors import InvalidArgumentError
+from artstore.serialize import dumps
+
+if TYPE_CHECKING:
+    from artstore.artifacts import Store
+
+__all__ = ["api", "is_api", "page", "query_int", "query_list", "store_of", "templates_of"]
+
+
+def store_of(request: Request) -> Store:
+    """The store the app serves."""
+    store: Store = request.app.state.store
+    return store
+
+
+def templates_of(request: Request) -> Jinja2Templates:
+    """The app's templates."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+def is_api(request: Request) -> bool:
+    """Whether the request is for the JSON API (errors answer in JSON there)."""
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
+def api(document: Any, status: int = 200) -> Response:
+    """A JSON response of ``document`` (a shape of ``artstore.serialize``), compact."""
+    return Response(dumps(document, indent=None), status, media_type="application/json")
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """The HTML page ``template`` rendered with ``context`` (and the store's URL)."""
+    context.setdefault("store_url", store_of(request).url)
+    return templates_of(request).TemplateResponse(request, template, context, status_code=status)
+
+
+def query_int(
+    request: Request, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+) -> int:
+    """The integer query parameter ``name`` (``default`` when absent).
+
+    Raises:
+        InvalidArgumentError: it is not an integer in ``[minimum, maximum]``.
+    """
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be an integer, not {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = "" if maximum is None else f" and at most {maximum}"
+        raise InvalidArgumentError(f"{name} must be at least {minimum}{upper}, not {value}")
+    return value
+
+
+def query_list(request: Request, name: str) -> list[str]:
+    """The comma-separated query parameter ``name`` as a list (empty items dropped)."""
+    raw = request.query_params.get(name, "")
+    return [item for item in (part.strip() for part in raw.split(",")) if item]
