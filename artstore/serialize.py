@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "alert_json",
+    "artifact_detail_json",
     "artifact_json",
+    "artifact_summary_json",
     "deduplicated",
     "diff_json",
     "downloaded_json",
@@ -45,6 +47,7 @@ __all__ = [
     "file_json",
     "history_json",
     "iso_time",
+    "lineage_json",
     "lineage_text",
     "logged_json",
     "move_json",
@@ -57,6 +60,7 @@ __all__ = [
     "sync_json",
     "usage_json",
     "verify_json",
+    "version_files_json",
     "version_json",
 ]
 
@@ -153,6 +157,35 @@ def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
         "latest": _version_label(info.latest_number),
         "size": info.size,
         "created_at": iso_time(info.created_at),
+    }
+
+
+def artifact_summary_json(info: ArtifactInfo, aliases: Mapping[str, int]) -> dict[str, Any]:
+    """One artifact of ``art ui``'s list: the ``art ls`` object and where each alias points."""
+    return {
+        **artifact_json(info),
+        "aliases": {alias: f"v{number}" for alias, number in sorted(aliases.items())},
+    }
+
+
+def artifact_detail_json(
+    info: ArtifactInfo, versions: Iterable[ArtifactVersion], moves: Iterable[AliasMove]
+) -> dict[str, Any]:
+    """One artifact in ``art ui``: the ``art ls`` object, its versions (oldest first) and
+    every move of its aliases (``art alias log``)."""
+    return {
+        "artifact": artifact_json(info),
+        "versions": [version_json(v) for v in versions],
+        "alias_history": [move_json(m) for m in moves],
+    }
+
+
+def version_files_json(version: ArtifactVersion, entries: Iterable[FileEntry]) -> dict[str, Any]:
+    """One version in ``art ui``: the version object and its files, each with how many
+    pieces it is stored in (0: whole)."""
+    return {
+        "version": version_json(version),
+        "files": [{**file_json(e), "chunks": len(e.chunks)} for e in entries],
     }
 
 
@@ -416,6 +449,19 @@ def usage_json(usage: StoreUsage) -> dict[str, Any]:
             for a in usage.artifacts
         ],
     }
+
+
+def lineage_json(
+    graph: LineageGraph, places: Mapping[str, Mapping[str, float]], size: tuple[float, float]
+) -> dict[str, Any]:
+    """``art ui``'s lineage: the node-link document of ``art lineage --json``, each node with
+    where the page draws it (``places`` by node id: ``x``, ``y``, ``width``, ``height``,
+    ``column``, ``row``) and the picture's ``width`` and ``height`` under ``layout``."""
+    document: dict[str, Any] = json.loads(lineage_text(graph))
+    for node in document["nodes"]:
+        node.update(places.get(node["id"], {}))
+    document["layout"] = {"width": size[0], "height": size[1]}
+    return document
 
 
 def lineage_text(graph: LineageGraph) -> str:

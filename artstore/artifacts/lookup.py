@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check_version_type",
     "every_version",
+    "get_artifact",
     "get_version",
     "list_artifacts",
     "list_versions",
@@ -79,6 +80,16 @@ def check_version_type(version: ArtifactVersion, type: str | None) -> None:
         raise InvalidArgumentError(
             f"{version.qualified_name} is of type {version.type!r}, not {type!r}; nothing recorded"
         )
+
+
+def get_artifact(repo: Repository, name: str) -> ArtifactInfo:
+    """The artifact ``name``: its type, description, version count and latest version.
+
+    Raises:
+        InvalidNameError: ``name`` is malformed.
+        NotFoundError: no artifact named ``name``.
+    """
+    return repo.catalog.versions.artifact(check_name(name))
 
 
 def list_artifacts(repo: Repository, type: str | None = None) -> list[ArtifactInfo]:

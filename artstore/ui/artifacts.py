@@ -1,9 +1,267 @@
-"""The artifacts pages and their `/api/` routes (placeholder until they are built)."""
+"""The artifacts pages (list, one artifact, a version's files, a file's download, the diff of
+two versions) and their ``/api/`` routes.
+
+Each view's data is built by one function that both the page and the API route call; the
+documents are ``artstore.serialize``'s. Only versions are ever read: a diff side is a
+``NAME:REF``, never a folder of the machine the UI runs on.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-__all__ = ["ROUTES"]
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
 
-ROUTES: list[BaseRoute] = []
+from artstore.artifacts import ArtifactVersion, Diff, FileEntry, safe_relpath
+from artstore.artifacts.diff import compare, version_side
+from artstore.artifacts.lookup import get_artifact
+from artstore.artifacts.names import check_name
+from artstore.errors import CorruptBlobError, InvalidArgumentError, MissingBlobError, NotFoundError
+from artstore.serialize import (
+    artifact_detail_json,
+    artifact_summary_json,
+    diff_json,
+    version_files_json,
+)
+from artstore.storage import Kind
+from artstore.ui.web import api, page, store_of
+
+if TYPE_CHECKING:
+    from artstore.artifacts import Store
+    from artstore.lineage import AliasMove, ArtifactInfo
+
+__all__ = [
+    "ROUTES",
+    "Folder",
+    "artifact_detail",
+    "artifact_rows",
+    "diff_versions",
+    "folder",
+    "human_size",
+    "version_of",
+]
+
+#: Files up to this size are read whole, and verified, before the first byte is sent; a
+#: larger one streams, verified piece by piece, and a damaged piece cuts the response short.
+WHOLE_READ = 4 * 1024 * 1024
+_BLOCK = 1024 * 1024
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(size: int | None) -> str:
+    """``1536`` -> ``1.5 KiB``; None -> ``-``."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in _UNITS[:-1]:
+        if value < 1024:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} {_UNITS[-1]}"
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def artifact_rows(store: Store) -> list[tuple[ArtifactInfo, dict[str, int]]]:
+    """Every artifact, by name, with where each of its aliases points (alias -> number)."""
+    rows = []
+    for info in store.artifacts():
+        aliases = {a: v.number for v in store.versions(info.name) for a in v.aliases}
+        rows.append((info, aliases))
+    return rows
+
+
+def artifact_detail(
+    store: Store, name: str
+) -> tuple[ArtifactInfo, list[ArtifactVersion], list[AliasMove]]:
+    """An artifact, its versions (oldest first) and every move of its aliases.
+
+    Raises:
+        InvalidNameError: ``name`` is malformed. NotFoundError: no such artifact.
+    """
+    info = get_artifact(store.repository, name)
+    return info, store.versions(name), store.alias_history(name)
+
+
+def version_of(store: Store, name: str, version: str) -> ArtifactVersion:
+    """The version ``version`` (``v3`` or an alias) of the artifact ``name``.
+
+    Raises:
+        InvalidNameError: either is malformed. NotFoundError: no such artifact or version.
+    """
+    return store.artifact(f"{check_name(name)}:{version}")
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """One folder of a version: its sub-folders (name, files below, bytes below) and files."""
+
+    path: str
+    folders: tuple[tuple[str, int, int], ...]
+    files: tuple[FileEntry, ...]
+
+
+def folder(entries: list[FileEntry], path: str) -> Folder:
+    """The folder ``path`` ("" for the top) of a version's files.
+
+    Raises:
+        UnsafePathError: ``path`` is not a safe relative path. NotFoundError: no file lies in it.
+    """
+    prefix = safe_relpath(path) + "/" if path else ""
+    below: dict[str, list[int]] = {}
+    files = []
+    for entry in entries:
+        if not entry.path.startswith(prefix):
+            continue
+        head, slash, _ = entry.path[len(prefix) :].partition("/")
+        if slash:
+            count = below.setdefault(head, [0, 0])
+            count[0] += 1
+            count[1] += entry.size
+        else:
+            files.append(entry)
+    if prefix and not below and not files:
+        raise NotFoundError(f"the version has no folder {path[:200]!r}")
+    folders = tuple((n, c[0], c[1]) for n, c in sorted(below.items()))
+    return Folder(prefix.rstrip("/"), folders, tuple(files))
+
+
+def diff_versions(store: Store, a: str, b: str) -> Diff:
+    """The diff of two versions (``NAME[:REF]`` each), as ``art diff`` computes it.
+
+    Raises:
+        InvalidNameError: a reference is malformed. NotFoundError: no such version.
+        UnsupportedFormatError: a changed ``.safetensors`` file is malformed.
+    """
+    va, vb = store.artifact(a), store.artifact(b)
+    return compare(version_side(va, store.blobs), version_side(vb, store.blobs))
+
+
+def _entry(version: ArtifactVersion, path: str) -> FileEntry:
+    entry = version.manifest().entries.get(safe_relpath(path))
+    if entry is None:
+        raise NotFoundError(f"{version.qualified_name} has no file {path[:200]!r}")
+    return entry
+
+
+def _file_response(store: Store, version: ArtifactVersion, entry: FileEntry) -> Response:
+    """The file's bytes as a download, verified as ``art get`` verifies them."""
+    pieces = entry.blob_refs()
+    lost = store.blobs.missing(Kind.BLOB, [p.digest for p in pieces])
+    if lost:
+        index = next(i for i, p in enumerate(pieces) if p.digest in lost)
+        raise MissingBlobError(
+            pieces[index].digest.hex,
+            store.url,
+            artifact=version.qualified_name,
+            path=entry.path,
+        )
+    name = entry.path.rpartition("/")[2]
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
+        "Content-Length": str(entry.size),
+        "ETag": f'"{entry.digest.hex}"',
+    }
+    reader = store.blobs.open_chunks(pieces, entry.digest, entry.size)
+    if entry.size <= WHOLE_READ:
+        try:
+            data = b"".join(_stream(reader))
+        except CorruptBlobError as exc:
+            located = exc.located(version.qualified_name, entry.path)
+            raise HTTPException(500, str(located)) from None
+        return Response(data, media_type="application/octet-stream", headers=headers)
+    return StreamingResponse(
+        _stream(reader), media_type="application/octet-stream", headers=headers
+    )
+
+
+def _stream(reader: io.RawIOBase) -> Iterator[bytes]:
+    # A piece that fails its check raises here, after earlier bytes went out: the server then
+    # drops the connection, so the client sees a download shorter than its Content-Length.
+    with reader:
+        while block := reader.read(_BLOCK):
+            yield block
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+def artifacts_page(request: Request) -> Response:
+    rows = artifact_rows(store_of(request))
+    return page(request, "artifacts.html", rows=rows, size=human_size)
+
+
+def artifacts_api(request: Request) -> Response:
+    rows = artifact_rows(store_of(request))
+    return api({"artifacts": [artifact_summary_json(info, aliases) for info, aliases in rows]})
+
+
+def artifact_page(request: Request) -> Response:
+    info, versions, moves = artifact_detail(store_of(request), request.path_params["name"])
+    return page(
+        request, "artifact.html", info=info, versions=versions, moves=moves, size=human_size
+    )
+
+
+def artifact_api(request: Request) -> Response:
+    return api(
+        artifact_detail_json(*artifact_detail(store_of(request), request.path_params["name"]))
+    )
+
+
+def version_page(request: Request) -> Response:
+    params = request.path_params
+    version = version_of(store_of(request), params["name"], params["version"])
+    shown = folder(version.files(), request.query_params.get("dir", ""))
+    return page(request, "version.html", version=version, folder=shown, size=human_size)
+
+
+def version_api(request: Request) -> Response:
+    params = request.path_params
+    version = version_of(store_of(request), params["name"], params["version"])
+    return api(version_files_json(version, version.files()))
+
+
+def file_download(request: Request) -> Response:
+    params = request.path_params
+    store = store_of(request)
+    version = version_of(store, params["name"], params["version"])
+    return _file_response(store, version, _entry(version, params["path"]))
+
+
+def _sides(request: Request) -> tuple[str, str]:
+    a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
+    if not a or not b:
+        raise InvalidArgumentError("a diff needs two versions: ?a=NAME:REF&b=NAME:REF")
+    return a, b
+
+
+def diff_page(request: Request) -> Response:
+    a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
+    found = diff_versions(store_of(request), *_sides(request)) if a or b else None
+    return page(request, "diff.html", a=a, b=b, diff=found, size=human_size)
+
+
+def diff_api(request: Request) -> Response:
+    return api(diff_json(diff_versions(store_of(request), *_sides(request))))
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/artifacts", artifacts_page, methods=["GET"]),
+    Route("/artifacts/{name}", artifact_page, methods=["GET"]),
+    Route("/artifacts/{name}/{version}", version_page, methods=["GET"]),
+    Route("/artifacts/{name}/{version}/files/{path:path}", file_download, methods=["GET"]),
+    Route("/diff", diff_page, methods=["GET"]),
+    Route("/api/artifacts", artifacts_api, methods=["GET"]),
+    Route("/api/artifacts/{name}", artifact_api, methods=["GET"]),
+    Route("/api/artifacts/{name}/{version}", version_api, methods=["GET"]),
+    Route("/api/diff", diff_api, methods=["GET"]),
+]
