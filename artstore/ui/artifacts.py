@@ -152,8 +152,11 @@ def _entry(version: ArtifactVersion, path: str) -> FileEntry:
     return entry
 
 
-def _file_response(store: Store, version: ArtifactVersion, entry: FileEntry) -> Response:
-    """The file's bytes as a download, verified as ``art get`` verifies them."""
+def _file_response(
+    store: Store, version: ArtifactVersion, entry: FileEntry, *, head: bool = False
+) -> Response:
+    """The file's bytes as a download, verified as ``art get`` verifies them (``head``: only
+    the headers, nothing read)."""
     pieces = entry.blob_refs()
     lost = store.blobs.missing(Kind.BLOB, [p.digest for p in pieces])
     if lost:
@@ -170,6 +173,8 @@ def _file_response(store: Store, version: ArtifactVersion, entry: FileEntry) -> 
         "Content-Length": str(entry.size),
         "ETag": f'"{entry.digest.hex}"',
     }
+    if head:
+        return Response(media_type="application/octet-stream", headers=headers)
     reader = store.blobs.open_chunks(pieces, entry.digest, entry.size)
     if entry.size <= WHOLE_READ:
         try:
@@ -234,7 +239,8 @@ def file_download(request: Request) -> Response:
     params = request.path_params
     store = store_of(request)
     version = version_of(store, params["name"], params["version"])
-    return _file_response(store, version, _entry(version, params["path"]))
+    entry = _entry(version, params["path"])
+    return _file_response(store, version, entry, head=request.method == "HEAD")
 
 
 def _sides(request: Request) -> tuple[str, str]:

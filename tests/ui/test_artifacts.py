@@ -101,6 +101,25 @@ def test_a_damaged_small_file_is_refused_in_one_line(client: Any, built: Built) 
             f.write(original)
 
 
+def test_a_damaged_large_file_is_cut_short(client: Any, built: Built) -> None:
+    with Store(built.url) as store:
+        entry = store.artifact("model:v0").manifest().entries["big.bin"]
+        path = store.blobs.path(Kind.BLOB, entry.chunks[-2].digest)
+    with open(path, "rb") as f:
+        original = f.read()
+    os.chmod(path, 0o644)
+    try:
+        with open(path, "wb") as f:
+            f.write(bytes(len(original)))
+        head = client.head("/artifacts/model/v0/files/big.bin")  # reads nothing
+        assert head.status_code == 200 and head.headers["content-length"] == str(entry.size)
+        response = client.get("/artifacts/model/v0/files/big.bin")
+        assert len(response.content) < int(response.headers["content-length"]) == entry.size
+    finally:
+        with open(path, "wb") as f:
+            f.write(original)
+
+
 def test_the_diff_of_two_versions(client: Any, built: Built) -> None:
     html = ok(client.get("/diff?a=dataset:v0&b=dataset:v1")).text
     assert "1 added" in html and "1 removed" in html and "1 changed" in html
