@@ -9,6 +9,7 @@ documents are ``artstore.serialize``'s. Only versions are ever read: a diff side
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -65,6 +66,10 @@ def human_size(size: int | None) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} {_UNITS[-1]}"
+
+
+def _text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -226,7 +231,9 @@ def version_page(request: Request) -> Response:
     params = request.path_params
     version = version_of(store_of(request), params["name"], params["version"])
     shown = folder(version.files(), request.query_params.get("dir", ""))
-    return page(request, "version.html", version=version, folder=shown, size=human_size)
+    return page(
+        request, "version.html", version=version, folder=shown, size=human_size, as_json=_text
+    )
 
 
 def version_api(request: Request) -> Response:

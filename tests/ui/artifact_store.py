@@ -39,7 +39,7 @@ def build(root: Path) -> Built:
     (data / "train" / "b.csv").write_text("x,y\n3,4\n")
     (data / "README.md").write_text("a dataset\n")
     with Store(url) as store:
-        dataset = Artifact("dataset", type="dataset")
+        dataset = Artifact("dataset", type="dataset", metadata={"source": HOSTILE_RUN_NAME})
         dataset.add_dir(data)
         store.log_artifact(dataset, aliases=["golden"])
         (data / "train" / "a.csv").write_text("x,y\n1,2\n5,6\n")

@@ -194,6 +194,8 @@ def test_only_get_is_allowed(client: Any, url: str, method: str) -> None:
     assert response.headers["content-security-policy"].startswith(CSP)
 
 
-def test_hostile_run_names_are_escaped_on_artifact_pages(client: Any) -> None:
-    for url in ("/artifacts/model", "/artifacts/model/v0", "/artifacts"):
+def test_hostile_text_is_escaped_on_artifact_pages(client: Any) -> None:
+    for url in ("/artifacts/model", "/artifacts/model/v0", "/artifacts", "/artifacts/dataset/v0"):
         assert "<script>alert" not in ok(client.get(url)).text
+    html = ok(client.get("/artifacts/dataset/v0")).text
+    assert "metadata.source" in html and "&lt;script&gt;alert(" in html
