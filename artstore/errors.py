@@ -19,6 +19,7 @@
     │   ├── ArtifactTypeError          logging a type other than the artifact's first version's
     │   ├── ProtectedAliasError        moving a protected alias other than by `art promote`
     │   ├── InvalidRequirementError    (ValueError) a promotion requirement is malformed
+    │   ├── InvalidSweepConfigError    (ValueError) a sweep config breaks W&B's sweep schema
     │   ├── SourceChangedError         a file changed while it was read; nothing of it was kept
     │   ├── FileAccessError            a local file or folder cannot be read or written
     │   ├── InvalidSpoolError          an offline run folder holds a record artstore cannot use
@@ -60,6 +61,7 @@ __all__ = [
     "InvalidNameError",
     "InvalidRequirementError",
     "InvalidSpoolError",
+    "InvalidSweepConfigError",
     "InvalidValueError",
     "MissingBlobError",
     "MissingMetricError",
@@ -209,6 +211,16 @@ class ProtectedAliasError(UserError):
 
 class InvalidRequirementError(UserError, ValueError):
     """A promotion requirement is not ``FIELD OP NUMBER`` or ``FIELD OP current``."""
+
+
+class InvalidSweepConfigError(UserError, ValueError):
+    """A sweep config breaks W&B's sweep schema; ``path`` names the key (``parameters.lr``)
+    and ``problem`` says what is allowed there."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"sweep config: {path}: {problem}" if path else f"sweep config: {problem}")
 
 
 class SourceChangedError(UserError):
