@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_version_type",
+    "every_alias",
     "every_version",
     "get_artifact",
     "get_version",
@@ -104,6 +105,12 @@ def list_versions(repo: Repository, name: str) -> list[ArtifactVersion]:
         NotFoundError: no artifact named ``name``.
     """
     return [make_version(repo, v) for v in repo.catalog.versions.of(check_name(name))]
+
+
+def every_alias(repo: Repository) -> dict[str, dict[str, int]]:
+    """Where each alias of every artifact points (name -> alias -> version number), ``latest``
+    included; one catalog query."""
+    return repo.catalog.versions.aliases()
 
 
 def every_version(repo: Repository) -> list[ArtifactVersion]:

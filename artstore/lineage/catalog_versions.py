@@ -150,6 +150,10 @@ class CatalogVersions:
         """All artifacts, or those of one ``type``, sorted by name."""
         return self._tx.read(lambda session: queries.list_artifacts(session, type))
 
+    def aliases(self) -> dict[str, dict[str, int]]:
+        """Where each alias of every artifact points: name -> alias -> version number."""
+        return self._tx.read(queries.every_alias)
+
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """The alias moves of an artifact (or of one alias) in the order they happened.
 

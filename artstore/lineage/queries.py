@@ -22,6 +22,7 @@ __all__ = [
     "VERSION_RE",
     "alias_history",
     "alias_move",
+    "every_alias",
     "find_artifact",
     "get_artifact",
     "get_version",
@@ -215,6 +216,20 @@ def get_artifact(session: Session, name: str) -> ArtifactInfo:
 def list_artifacts(session: Session, type: str | None = None) -> list[ArtifactInfo]:
     """All artifacts (of ``type``, when given), sorted by name; one query."""
     return _artifact_infos(session, name=None, type=type)
+
+
+def every_alias(session: Session) -> dict[str, dict[str, int]]:
+    """Where each alias of every artifact points (name -> alias -> version number); one query."""
+    rows = session.exec(
+        select(ArtifactRow.name, AliasRow.alias, VersionRow.number)
+        .join(AliasRow, col(AliasRow.artifact_id) == col(ArtifactRow.id))
+        .join(VersionRow, col(VersionRow.id) == col(AliasRow.version_id))
+        .order_by(col(ArtifactRow.name), col(AliasRow.alias))
+    ).all()
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, alias, number in rows:
+        found[name][alias] = number
+    return dict(found)
 
 
 def list_versions(session: Session, name: str) -> list[VersionInfo]:

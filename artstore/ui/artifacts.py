@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from artstore.artifacts import ArtifactVersion, Diff, FileEntry, safe_relpath
 from artstore.artifacts.diff import compare, version_side
-from artstore.artifacts.lookup import get_artifact
+from artstore.artifacts.lookup import every_alias, get_artifact
 from artstore.artifacts.names import check_name
 from artstore.errors import CorruptBlobError, InvalidArgumentError, MissingBlobError, NotFoundError
 from artstore.serialize import (
@@ -77,11 +77,8 @@ def _text(value: object) -> str:
 
 def artifact_rows(store: Store) -> list[tuple[ArtifactInfo, dict[str, int]]]:
     """Every artifact, by name, with where each of its aliases points (alias -> number)."""
-    rows = []
-    for info in store.artifacts():
-        aliases = {a: v.number for v in store.versions(info.name) for a in v.aliases}
-        rows.append((info, aliases))
-    return rows
+    aliases = every_alias(store.repository)
+    return [(info, aliases.get(info.name, {})) for info in store.artifacts()]
 
 
 def artifact_detail(

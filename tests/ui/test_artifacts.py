@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from artstore.artifacts import Store
+from artstore.artifacts.lookup import every_alias
 from artstore.serialize import diff_json, version_json
 from artstore.storage import Kind
 from tests.ui import artifact_store
@@ -37,6 +38,16 @@ def test_the_list_shows_every_artifact_with_its_aliases(client: Any) -> None:
     by_name = {a["name"]: a for a in document["artifacts"]}
     assert by_name["dataset"]["aliases"] == {"golden": "v1", "latest": "v1"}
     assert by_name["model"]["versions"] == 2 and by_name["model"]["type"] == "model"
+
+
+def test_every_alias_is_read_in_one_query_as_the_versions_hold_them(built: Built) -> None:
+    with Store(built.url) as store:
+        expected = {
+            info.name: {a: v.number for v in store.versions(info.name) for a in v.aliases}
+            for info in store.artifacts()
+        }
+        assert every_alias(store.repository) == expected
+        assert expected["dataset"] == {"golden": 1, "latest": 1}
 
 
 def test_an_artifact_shows_its_versions_and_alias_history(client: Any, built: Built) -> None:
