@@ -32,7 +32,7 @@ from artstore.serialize import (
     version_files_json,
 )
 from artstore.storage import Kind
-from artstore.ui.web import api, page, store_of
+from artstore.ui.web import api, page, query_int, store_of
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
@@ -53,6 +53,9 @@ __all__ = [
 #: larger one streams, verified piece by piece, and a damaged piece cuts the response short.
 WHOLE_READ = 4 * 1024 * 1024
 _BLOCK = 1024 * 1024
+#: Rows a page shows at most (a folder's entries, an artifact's versions): pages stay light on
+#: versions of 100,000 files; the rest is a "more" link away, and all of it in the JSON.
+PAGE_ROWS = 500
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
@@ -109,6 +112,18 @@ class Folder:
     path: str
     folders: tuple[tuple[str, int, int], ...]
     files: tuple[FileEntry, ...]
+
+    def window(self, offset: int, count: int) -> Folder:
+        """The ``count`` entries from ``offset``, folders first (as the page lists them)."""
+        folders = self.folders[offset : offset + count]
+        start = max(offset - len(self.folders), 0)
+        files = self.files[start : start + count - len(folders)]
+        return Folder(self.path, folders, files)
+
+    @property
+    def size(self) -> int:
+        """How many entries (folders and files) the folder holds."""
+        return len(self.folders) + len(self.files)
 
 
 def folder(entries: list[FileEntry], path: str) -> Folder:
@@ -213,8 +228,14 @@ def artifacts_api(request: Request) -> Response:
 
 def artifact_page(request: Request) -> Response:
     info, versions, moves = artifact_detail(store_of(request), request.path_params["name"])
+    newest = versions[::-1][:PAGE_ROWS]
     return page(
-        request, "artifact.html", info=info, versions=versions, moves=moves, size=human_size
+        request,
+        "artifact.html",
+        info=info,
+        versions=newest,
+        moves=moves[::-1][:PAGE_ROWS],
+        size=human_size,
     )
 
 
@@ -227,9 +248,18 @@ def artifact_api(request: Request) -> Response:
 def version_page(request: Request) -> Response:
     params = request.path_params
     version = version_of(store_of(request), params["name"], params["version"])
-    shown = folder(version.files(), request.query_params.get("dir", ""))
+    whole = folder(version.files(), request.query_params.get("dir", ""))
+    offset = query_int(request, "offset", 0)
     return page(
-        request, "version.html", version=version, folder=shown, size=human_size, as_json=_text
+        request,
+        "version.html",
+        version=version,
+        folder=whole.window(offset, PAGE_ROWS),
+        entries=whole.size,
+        offset=offset,
+        rows=PAGE_ROWS,
+        size=human_size,
+        as_json=_text,
     )
 
 

@@ -210,3 +210,19 @@ def test_hostile_text_is_escaped_on_artifact_pages(client: Any) -> None:
         assert "<script>alert" not in ok(client.get(url)).text
     html = ok(client.get("/artifacts/dataset/v0")).text
     assert "metadata.source" in html and "&lt;script&gt;alert(" in html
+
+
+def test_a_big_folder_is_shown_a_page_at_a_time(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("artstore.ui.artifacts.PAGE_ROWS", 2)
+    first = ok(client.get("/artifacts/dataset/v1")).text
+    assert 'data-folder="test"' in first and 'data-folder="train"' in first
+    assert 'data-path="README.md"' not in first
+    assert 'href="/artifacts/dataset/v1?dir=&amp;offset=2"' in first
+    second = ok(client.get("/artifacts/dataset/v1?dir=&offset=2")).text
+    assert 'data-path="README.md"' in second and "data-folder" not in second
+    assert "Entries 3-3 of 3" in second
+    monkeypatch.setattr("artstore.ui.artifacts.PAGE_ROWS", 1)
+    versions = ok(client.get("/artifacts/dataset")).text
+    assert "The newest 1 of 2 versions" in versions and 'data-version="v0"' not in versions
