@@ -11,12 +11,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import artstore
 from artstore.artifacts import Artifact, Store
 
+CSP = "default-src 'none'"
 HOSTILE_RUN_NAME = '<script>alert("x")</script> & "quotes"'
 
 
@@ -72,6 +74,18 @@ def build(root: Path) -> Built:
         again.add_dir(model)
         store.log_artifact(again)
     return Built(url, run_id, big, root)
+
+
+def check_error(client: Any, url: str, status: int, words: str) -> None:
+    """``url`` answers ``status`` with the CSP and one line holding ``words`` (JSON under
+    ``/api/``, a page elsewhere), never a traceback."""
+    response = client.get(url)
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["content-security-policy"].startswith(CSP)
+    text = response.json()["error"] if url.startswith("/api/") else response.text
+    assert words in text and "Traceback" not in text
+    if url.startswith("/api/"):
+        assert "\n" not in text
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,11 @@ from artstore.artifacts.lookup import every_alias
 from artstore.serialize import diff_json, version_json
 from artstore.storage import Kind
 from tests.ui import artifact_store
-from tests.ui.artifact_store import Built
+from tests.ui.artifact_store import CSP, Built, check_error
 
 built, client = artifact_store.built, artifact_store.client  # the module's fixtures
 
 pytest.importorskip("starlette")
-
-CSP = "default-src 'none'"
 
 
 def ok(response: Any, kind: str = "text/html") -> Any:
@@ -178,13 +176,7 @@ def test_a_diff_side_is_never_a_folder_of_the_server(client: Any, built: Built) 
 def test_missing_and_hostile_input_answers_in_one_line(
     client: Any, url: str, status: int, words: str
 ) -> None:
-    response = client.get(url)
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-security-policy"].startswith(CSP)
-    text = response.json()["error"] if url.startswith("/api/") else response.text
-    assert words in text and "Traceback" not in text
-    if url.startswith("/api/"):
-        assert "\n" not in text
+    check_error(client, url, status, words)
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,12 @@ import pytest
 from artstore.artifacts import Store
 from artstore.serialize import lineage_text
 from tests.ui import artifact_store
-from tests.ui.artifact_store import HOSTILE_RUN_NAME, Built
+from tests.ui.artifact_store import CSP, HOSTILE_RUN_NAME, Built, check_error
 
 built, client = artifact_store.built, artifact_store.client  # the module's fixtures
 
 pytest.importorskip("starlette")
 
-CSP = "default-src 'none'"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -81,11 +80,7 @@ def test_the_api_is_the_cli_document_with_places(client: Any, built: Built) -> N
     ],
 )
 def test_bad_queries_answer_in_one_line(client: Any, url: str, status: int, words: str) -> None:
-    response = client.get(url)
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-security-policy"].startswith(CSP)
-    text = response.json()["error"] if url.startswith("/api/") else response.text
-    assert words in text and "Traceback" not in text
+    check_error(client, url, status, words)
 
 
 @pytest.mark.parametrize("url", ["/lineage?ref=model", "/api/lineage?ref=model"])

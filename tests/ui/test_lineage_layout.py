@@ -103,12 +103,8 @@ def test_sweeps_remove_the_crossings_of_a_crossed_start() -> None:
     a, b = version("a"), version("b")
     ra, rb = run("ra"), run("rb")
     ma, mb = version("ma", type="model"), version("mb", type="model")
-    edges = [
-        (a.id, ra.id, "used"),
-        (b.id, rb.id, "used"),
-        (ra.id, ma.id, "produced"),
-        (rb.id, mb.id, "produced"),
-    ]
+    pairs = ((a, ra, "used"), (b, rb, "used"), (ra, ma, "produced"), (rb, mb, "produced"))
+    edges = [(src.id, dst.id, kind) for src, dst, kind in pairs]
     drawn = layout(graph([a, b, rb, ra, ma, mb], edges))
     assert drawn.crossings == 0
     row = {box.node.id: box.row for box in drawn.boxes}
