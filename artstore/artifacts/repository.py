@@ -46,6 +46,7 @@ def open_repository(
     db: str | None = None,
     storage_options: dict[str, Any] | None = None,
     create: bool = False,
+    read_only: bool = False,
 ) -> Repository:
     """The repository at ``location``: nothing is opened until first use, unless ``create``.
 
@@ -59,7 +60,9 @@ def open_repository(
         FileAccessError: (create) the location is a local file, or its folders cannot be made.
         UnsupportedFormatError: (create) a store or catalog of a newer format is there.
     """
-    repo = Repository(location, db=db, storage_options=storage_options, creating=create)
+    repo = Repository(
+        location, db=db, storage_options=storage_options, creating=create, read_only=read_only
+    )
     if create:
         try:
             repo._open(create=True)
@@ -79,6 +82,8 @@ class Repository:
         storage_options: passed to the fsspec filesystem.
         creating: made by ``Store.init``: a SQLite catalog may be created anywhere, not only
             as the store's own ``catalog.db``.
+        read_only: the catalog is opened read-only (``Catalog.open(read_only=True)``): nothing
+            is created or migrated, and the database refuses writes.
 
     Raises:
         InvalidArgumentError: ``location`` is not a :class:`~artstore.settings.StoreLocation`.
@@ -91,6 +96,7 @@ class Repository:
         db: str | None = None,
         storage_options: dict[str, Any] | None = None,
         creating: bool = False,
+        read_only: bool = False,
     ) -> None:
         if not isinstance(location, StoreLocation):
             raise InvalidArgumentError(
@@ -99,6 +105,7 @@ class Repository:
             )
         self.location = location
         self.creating = creating
+        self.read_only = read_only
         self._db = db
         self._storage_options = storage_options
         self._blobs: BlobStore | None = None
@@ -151,6 +158,7 @@ class Repository:
                 url,
                 create=self.creating or own,
                 protected=frozenset(self.settings.protected_aliases),
+                read_only=self.read_only,
             )
         return self._catalog
 

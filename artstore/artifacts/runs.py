@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from artstore.artifacts.download import materialize
 from artstore.artifacts.lookup import get_version
@@ -27,6 +27,8 @@ from artstore.storage import Digest, Kind
 if TYPE_CHECKING:
     from artstore.artifacts.repository import Repository
     from artstore.artifacts.version import ArtifactVersion
+    from artstore.lineage.dashboard import ConsoleLine
+    from artstore.lineage.series import Series, XAxis
 
 __all__ = [
     "LOGICAL_OPERATORS",
@@ -108,6 +110,35 @@ class RunInfo:
     def console(self) -> str:
         """Everything the run printed, stdout and stderr interleaved as written."""
         return "".join(text for _, text in self._repo.catalog.runs.console(self.id))
+
+    def series(
+        self, key: str, *, x: str = "step", points: int = 1000, after: int | None = None
+    ) -> Series:
+        """The numbers logged under ``key`` after step ``after``, for a chart: at most about
+        ``points``, downsampled in the catalog when there are more (equal step ranges, each
+        keeping its lowest and highest point, so no spike is hidden). ``x`` is ``step``,
+        ``time`` (seconds since the run started) or ``wall`` (Unix seconds).
+
+        Raises:
+            InvalidArgumentError: ``x`` is none of those, or ``points`` is not 2 to 100,000.
+        """
+        if x not in ("step", "time", "wall"):
+            raise InvalidArgumentError(f"x must be step, time or wall, not {str(x)[:40]!r}")
+        if not isinstance(points, int) or not 2 <= points <= 100_000:
+            raise InvalidArgumentError(f"points must be 2 to 100000, not {str(points)[:40]}")
+        axis = cast("XAxis", x)
+        return self._repo.catalog.runs.series(self.id, key, x=axis, points=points, after=after)
+
+    def console_after(
+        self, after: int = 0, contains: str | None = None, limit: int = 1000
+    ) -> list[ConsoleLine]:
+        """Up to ``limit`` pieces of console output written after position ``after`` (the
+        ``position`` of the last piece read), only those holding ``contains`` if given."""
+        return self._repo.catalog.runs.console_after(self.id, after, contains, limit)
+
+    def media_steps(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        """(step, reference) of every media value logged under ``key``, by step."""
+        return self._repo.catalog.runs.media_steps(self.id, key)
 
     def used(self) -> list[ArtifactVersion]:
         """The versions this run used, in order."""

@@ -31,6 +31,7 @@ from artstore.storage import DEFAULT_CALLBACK, BlobStore, Callback
 
 if TYPE_CHECKING:
     from artstore.lineage import Catalog
+    from artstore.lineage.dashboard import MetricStats
 
 __all__ = ["Store"]
 
@@ -45,6 +46,9 @@ class Store:
         db: the catalog database URL. Default: ``$ARTSTORE_DB``, ``catalog:`` in the store's
             ``artstore.yaml``, or ``catalog.db`` inside a local store.
         storage_options: passed to the fsspec filesystem (credentials, endpoints).
+        read_only: open the catalog read-only (``art ui``): the database refuses every write,
+            and a catalog that is missing or not current is refused instead of created or
+            upgraded.
 
     Nothing is opened until first use, so constructing a ``Store`` is free.
     """
@@ -55,9 +59,10 @@ class Store:
         *,
         db: str | None = None,
         storage_options: dict[str, Any] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.repository: Repository = open_repository(
-            resolve_store(url), db=db, storage_options=storage_options
+            resolve_store(url), db=db, storage_options=storage_options, read_only=read_only
         )
 
     @classmethod
@@ -219,6 +224,21 @@ class Store:
             NotFoundError: no such run.
         """
         return _runs.get_run(self.repository, run_id)
+
+    def projects(self) -> list[tuple[str, int]]:
+        """(project, number of runs) for every project with runs, by name."""
+        return self.repository.catalog.runs.projects()
+
+    def metric_keys(self, run_ids: Iterable[str]) -> list[str]:
+        """The keys under which any of the runs logged a number, sorted."""
+        return self.repository.catalog.runs.numeric_keys(list(run_ids))
+
+    def metric_stats(
+        self, run_ids: Iterable[str], keys: Iterable[str]
+    ) -> dict[str, dict[str, MetricStats]]:
+        """Each run's lowest, highest and last number under each key, by run id then key (a
+        run or key without numbers is left out), in one query."""
+        return self.repository.catalog.runs.metric_stats(list(run_ids), list(keys))
 
     def artifact(self, ref: str) -> ArtifactVersion:
         """The version ``name:v3``, ``name:alias`` or ``name`` (latest).

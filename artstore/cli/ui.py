@@ -37,6 +37,6 @@ def command(ctx: click.Context, host: str, port: int, open_browser: bool) -> Non
     from artstore.ui import serve
 
     options = ctx.find_root().obj or {}
-    store = Store(options.get("store"), db=options.get("db"))
+    store = Store(options.get("store"), db=options.get("db"), read_only=True)
     ctx.call_on_close(store.close)
     serve(store, host, port, open_browser=open_browser, quiet=bool(options.get("quiet")))

@@ -61,12 +61,15 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
-def create_catalog_engine(url: str, attempt_seconds: float) -> Engine:
+def create_catalog_engine(url: str, attempt_seconds: float, read_only: bool = False) -> Engine:
     """Create the engine for a catalog URL; nothing is connected yet.
 
     Args:
         attempt_seconds: how long one statement waits for a lock another process holds before
             it fails with a lock error (see :func:`is_locked`) that the caller may retry.
+        read_only: every connection refuses writes (SQLite ``query_only``, PostgreSQL
+            ``default_transaction_read_only``) and changes nothing of the database when it
+            connects.
 
     Raises:
         ConfigError: the URL is malformed or names a database without an installed driver.
@@ -79,34 +82,42 @@ def create_catalog_engine(url: str, attempt_seconds: float) -> Engine:
             engine = create_engine(parsed, pool_pre_ping=True, **codec)
             if parsed.get_backend_name() == "postgresql":
                 milliseconds = max(1, round(attempt_seconds * 1000))
-                event.listen(engine, "connect", partial(_postgres_on_connect, milliseconds))
+                connect = partial(_postgres_on_connect, milliseconds, read_only)
+                event.listen(engine, "connect", connect)
             return engine
         engine = create_engine(parsed, connect_args={"timeout": attempt_seconds}, **codec)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise open_error(url, exc) from None
-    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "connect", partial(_sqlite_on_connect, read_only))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
 def _postgres_on_connect(
-    milliseconds: int, dbapi_connection: Any, record: ConnectionPoolEntry
+    milliseconds: int, read_only: bool, dbapi_connection: Any, record: ConnectionPoolEntry
 ) -> None:
     # A table lock held by another session (LOCK TABLE, a long migration) fails a statement
     # after one attempt's time instead of blocking it forever; the caller waits and retries.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"SET lock_timeout = {milliseconds}")
+        if read_only:
+            cursor.execute("SET default_transaction_read_only = on")
     finally:
         cursor.close()
     dbapi_connection.commit()
 
 
-def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+def _sqlite_on_connect(read_only: bool, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     # Take BEGIN away from sqlite3 (it would defer it past SELECTs); _sqlite_on_begin emits it.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
+        if read_only:
+            # Setting the journal mode writes the file's header: a reader leaves it as the
+            # writers made it (WAL, so their writes never wait for a reader).
+            cursor.execute("PRAGMA query_only = ON")
+            return
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")

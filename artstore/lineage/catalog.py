@@ -72,7 +72,12 @@ class Catalog:
 
     @classmethod
     def open(
-        cls, url: str, *, create: bool = True, protected: Collection[str] = frozenset()
+        cls,
+        url: str,
+        *,
+        create: bool = True,
+        protected: Collection[str] = frozenset(),
+        read_only: bool = False,
     ) -> Catalog:
         """Open the catalog at a database URL, creating or upgrading its schema as needed.
 
@@ -87,6 +92,9 @@ class Catalog:
                 a missing file is refused instead (a mistyped path makes no database).
             protected: aliases that only a promotion moves (``protected_aliases`` of the
                 store's ``artstore.yaml``); every write through this catalog enforces them.
+            read_only: open for reading only (a dashboard): the database refuses every write
+                on these connections, nothing is created or migrated (a catalog that is not
+                current is refused), and writers are never blocked by it.
 
         Raises:
             ConfigError: the URL is malformed, its driver is missing, the database cannot
@@ -99,18 +107,19 @@ class Catalog:
         shown = display_url(url)
         limit = lock_timeout()
         path = sqlite_file(url)
+        create = create and not read_only
         if not create and path is not None and not _exists(path, url):
             raise ConfigError(
                 f"catalog database {path.absolute()} does not exist; check the catalog URL (--db, "
                 "$ARTSTORE_DB or catalog: in artstore.yaml), or create a store with that "
                 "catalog: art --db URL init STORE"
             )
-        engine = create_catalog_engine(url, attempt_seconds(limit))
+        engine = create_catalog_engine(url, attempt_seconds(limit), read_only)
         wait = LockWait(shown, limit)
         try:
             while True:
                 try:
-                    version = cls._schema(engine, shown)
+                    version = cls._schema(engine, shown, read_only)
                     break
                 except DBAPIError as exc:
                     if not is_locked(exc):
@@ -122,13 +131,15 @@ class Catalog:
         return cls(engine, shown, version, limit, frozenset(protected))
 
     @staticmethod
-    def _schema(engine: Engine, shown: str) -> int:
+    def _schema(engine: Engine, shown: str, read_only: bool) -> int:
         # The write lock is taken only to create or migrate the schema, so opening a catalog
         # that another process is writing to does not queue behind that writer.
         with engine.begin() as connection:
             version = migrations.check_readable(migrations.stored_version(connection), shown)
         if migrations.up_to_date(version):
             return version
+        if read_only:
+            raise migrations.not_current(version, shown)
         with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
             if engine.dialect.name == "postgresql":
                 connection.execute(

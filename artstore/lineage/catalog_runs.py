@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from artstore.lineage import history, queries, run_import, runs
+from artstore.lineage import dashboard, history, queries, run_import, runs, series
 from artstore.lineage.records import (
     MetricRecord,
     RunAlert,
@@ -125,6 +125,58 @@ class CatalogRuns:
             NotFoundError: no such run.
         """
         return self._tx.read(lambda s: history.history_page(s, run_id, keys, start, stop, steps))
+
+    def series(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        x: series.XAxis = "step",
+        points: int = 1000,
+        after: int | None = None,
+    ) -> series.Series:
+        """The numeric points of ``key`` after step ``after``, downsampled in the database to
+        about ``points`` (each bucket keeps its lowest and highest point; see
+        :func:`artstore.lineage.series.series`).
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(
+            lambda s: series.series(s, run_id, key, x=x, points=points, after=after)
+        )
+
+    def metric_stats(
+        self, run_ids: Sequence[str], keys: Sequence[str]
+    ) -> dict[str, dict[str, dashboard.MetricStats]]:
+        """The lowest, highest and last number of each key for each run, by run id then key."""
+        return self._tx.read(lambda s: dashboard.metric_stats(s, run_ids, keys))
+
+    def projects(self) -> list[tuple[str, int]]:
+        """(project, number of runs) for every project, by name."""
+        return self._tx.read(dashboard.projects)
+
+    def numeric_keys(self, run_ids: Sequence[str]) -> list[str]:
+        """The keys under which any of the runs logged a number, sorted."""
+        return self._tx.read(lambda s: dashboard.numeric_keys(s, run_ids))
+
+    def console_after(
+        self, run_id: str, after: int = 0, contains: str | None = None, limit: int = 1000
+    ) -> list[dashboard.ConsoleLine]:
+        """Up to ``limit`` console pieces after position ``after`` (holding ``contains``).
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: dashboard.console_after(s, run_id, after, contains, limit))
+
+    def media_steps(self, run_id: str, key: str) -> list[tuple[int, dict[str, Any]]]:
+        """(step, reference) of every media value logged under ``key``, by step.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        return self._tx.read(lambda s: dashboard.media_steps(s, run_id, key))
 
     def media_counts(self, run_id: str) -> dict[str, int]:
         """How many media values a run logged, by key, sorted by key.

@@ -179,7 +179,9 @@ class MetricRow(SQLModel, table=True):
     """
 
     __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_run_key_step", "run_id", "key", "step"),)
+    # The value rides in the index so a chart's min/max buckets read no table row
+    # (artstore.lineage.series); every (run, key, step) lookup uses it as before.
+    __table_args__ = (Index("ix_metrics_run_key_step_value", "run_id", "key", "step", "value"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="runs.id")

@@ -1,0 +1,176 @@
+"""A metric's points for a chart, downsampled in the database (lineage/series.py), and the
+dashboard's other reads (lineage/dashboard.py), on SQLite and PostgreSQL; migration 6."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from artstore.lineage import SCHEMA_VERSION, Catalog, MetricRecord, migrations
+
+_ids = itertools.count()
+T0 = 1_700_000_000.0
+
+
+def new_run(catalog: Catalog, project: str = "p") -> str:
+    run_id = f"s{next(_ids):07d}"
+    catalog.runs.create(id=run_id, project=project, user="u")
+    return run_id
+
+
+def log(catalog: Catalog, run_id: str, points: list[tuple[int, float | None]], key="loss"):
+    rows = [MetricRecord(run_id, s, key, v, None, T0 + s) for s, v in points]
+    catalog.runs.write_batch(run_id, rows, [], {})
+
+
+def reference(steps: np.ndarray, values: np.ndarray, buckets: int) -> list[tuple[float, float]]:
+    """Each bucket's (lowest, highest) value, cut as the query cuts: equal step ranges from
+    the first step."""
+    first, last = int(steps.min()), int(steps.max())
+    width = -(-(last - first + 1) // buckets)
+    found = []
+    for b in range(-(-(last - first + 1) // width)):
+        inside = (steps >= first + b * width) & (steps < first + (b + 1) * width)
+        if inside.any():
+            found.append((float(values[inside].min()), float(values[inside].max())))
+    return found
+
+
+@pytest.fixture
+def catalog(db_url):
+    with Catalog.open(db_url) as opened:
+        yield opened
+
+
+series_points = st.lists(
+    st.tuples(
+        st.integers(0, 5000),
+        st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False, width=32)),
+    ),
+    min_size=0,
+    max_size=300,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(points=series_points, budget=st.integers(2, 60))
+def test_downsampling_keeps_every_buckets_extremes_in_step_order(catalog, points, budget):
+    run_id = new_run(catalog)
+    log(catalog, run_id, points)
+    got = catalog.runs.series(run_id, "loss", points=budget)
+    numbers = [(s, v) for s, v in points if v is not None]
+    assert got.total == len(numbers)
+    assert list(got.steps) == sorted(got.steps), "x ordered"
+    logged = {(s, v) for s, v in numbers}
+    assert all((s, v) in logged for s, v in zip(got.steps, got.ys, strict=True)), "no new point"
+    if len(numbers) <= budget:
+        assert got.buckets is None
+        assert sorted(zip(got.steps, got.ys, strict=True)) == sorted(numbers)
+        return
+    assert got.buckets is not None and got.buckets <= budget // 2
+    assert len(got.ys) <= 2 * got.buckets
+    steps = np.array([s for s, _ in numbers])
+    values = np.array([v for _, v in numbers])
+    kept = np.array(got.ys)
+    kept_steps = np.array(got.steps)
+    for low, high in reference(steps, values, budget // 2):
+        assert low in kept and high in kept, "every bucket keeps its lowest and highest"
+    first = int(steps.min())
+    width = -(-(int(steps.max()) - first + 1) // (budget // 2))
+    for b in set((kept_steps - first) // width):
+        inside = (kept_steps - first) // width == b
+        assert inside.sum() <= 2, "at most two points a bucket"
+
+
+def test_a_spike_survives_and_the_x_axis_is_steps_time_or_wall(catalog):
+    run_id = new_run(catalog)
+    points = [(s, math.sin(s / 50)) for s in range(10_000)]
+    points[7777] = (7777, 50.0)
+    log(catalog, run_id, points)
+    got = catalog.runs.series(run_id, "loss", points=200)
+    assert (got.total, got.buckets, got.last_step) == (10_000, 100, 9999)
+    assert 50.0 in got.ys and got.steps[got.ys.index(50.0)] == 7777
+    created = catalog.runs.get(run_id).created_at.timestamp()
+    wall = catalog.runs.series(run_id, "loss", x="wall", points=200)
+    assert wall.xs == tuple(T0 + s for s in got.steps)
+    time = catalog.runs.series(run_id, "loss", x="time", points=200)
+    assert time.xs == pytest.approx([T0 + s - created for s in got.steps])
+
+
+def test_after_returns_only_newer_points_for_live_polling(catalog):
+    run_id = new_run(catalog)
+    log(catalog, run_id, [(s, float(s)) for s in range(10)])
+    first = catalog.runs.series(run_id, "loss")
+    assert first.last_step == 9
+    log(catalog, run_id, [(s, float(s)) for s in range(10, 13)])
+    newer = catalog.runs.series(run_id, "loss", after=first.last_step)
+    assert newer.steps == (10, 11, 12) and newer.last_step == 12
+    nothing = catalog.runs.series(run_id, "loss", after=12)
+    assert (nothing.steps, nothing.total, nothing.last_step) == ((), 0, None)
+    assert catalog.runs.series(run_id, "missing").total == 0
+
+
+def test_dashboard_reads(catalog):
+    a, b = new_run(catalog, "alpha"), new_run(catalog, "beta")
+    log(catalog, a, [(0, 3.0), (1, 1.0), (2, 2.0)])
+    log(catalog, a, [(0, None)], key="nan_only")
+    log(catalog, b, [(5, 7.0)], key="acc")
+    assert catalog.runs.projects() == [("alpha", 1), ("beta", 1)]
+    assert catalog.runs.numeric_keys([a, b]) == ["acc", "loss"]
+    stats = catalog.runs.metric_stats([a, b], ["loss", "acc"])
+    assert (stats[a]["loss"].min, stats[a]["loss"].max, stats[a]["loss"].last) == (1.0, 3.0, 2.0)
+    assert stats[b]["acc"].last == 7.0 and "loss" not in stats[b]
+    catalog.runs.write_batch(
+        a, [], [(a, 0, "stdout", "epoch 1 loss\n", T0), (a, 1, "stderr", "Warn\n", T0)], {}
+    )
+    lines = catalog.runs.console_after(a)
+    assert [line.text for line in lines] == ["epoch 1 loss\n", "Warn\n"]
+    assert catalog.runs.console_after(a, after=lines[0].position) == lines[1:]
+    assert [line.text for line in catalog.runs.console_after(a, contains="WARN")] == ["Warn\n"]
+    assert catalog.runs.console_after(a, contains="%") == []
+
+
+def _schema_5(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+        with Catalog.open(url) as catalog:
+            run_id = new_run(catalog)
+            log(catalog, run_id, [(s, float(s % 7)) for s in range(50)])
+
+
+def _indexes(url: str) -> list[list[str]]:
+    engine = sa.create_engine(url)
+    try:
+        return [ix["column_names"] for ix in sa.inspect(engine).get_indexes("metrics")]
+    finally:
+        engine.dispose()
+
+
+def test_schema_5_migrates_to_6_with_the_value_in_the_metric_index(db_url, monkeypatch):
+    _schema_5(db_url, monkeypatch)
+    assert _indexes(db_url) == [["run_id", "key", "step"]]
+    with pytest.raises(Exception, match="older than this artstore's .*art ls"):
+        Catalog.open(db_url, read_only=True)
+    with Catalog.open(db_url) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION >= 6
+        (run,) = catalog.runs.newest_first()
+        got = catalog.runs.series(run.id, "loss", points=10)
+        assert got.total == 50 and max(got.ys) == 6.0
+    assert _indexes(db_url) == [["run_id", "key", "step", "value"]]
+
+
+def test_a_new_catalog_has_one_metric_index(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    Catalog.open(url).close()
+    assert _indexes(url) == [["run_id", "key", "step", "value"]]
