@@ -4,6 +4,7 @@ its key."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -456,3 +457,17 @@ def test_a_valid_config_round_trips(parameters, method, goal, hyperband, extra):
     raw.update(extra)
     config = parse_sweep_config(raw)
     assert parse_sweep_config(config.to_dict()) == config
+
+
+def test_the_example_sweep_parses():
+    root = Path(__file__).resolve().parents[2]
+    config = parse_sweep_config(root / "examples" / "sweeps" / "sweep.yaml")
+    assert config.method == "bayes"
+    assert config.metric == Metric("val_loss", "minimize")
+    assert config.early_terminate == Hyperband(min_iter=3, eta=3.0)
+    assert [p.name for p in config.parameters] == [
+        "learning_rate",
+        "batch_size",
+        "optimizer",
+        "epochs",
+    ]

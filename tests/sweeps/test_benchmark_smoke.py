@@ -1,0 +1,22 @@
+"""``benchmarks/sweeps.py --quick`` still runs and writes its section."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sweeps_quick_writes_its_section(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# header\n\n<!-- other:begin -->\nkept\n<!-- other:end -->\n")
+    argv = [sys.executable, str(ROOT / "benchmarks" / "sweeps.py"), "--quick", "--out", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "kept" in text
+    assert text.count("<!-- sweeps:begin -->") == 1 and "<!-- sweeps:end -->" in text
+    assert "### Branin: trials until one is within 5% of the minimum" in text
+    assert "### Hyperband on a workload where half the configs are bad" in text
