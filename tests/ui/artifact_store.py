@@ -99,7 +99,7 @@ def client(built: Built) -> Iterator[object]:
 
     from artstore.ui import create_app
 
-    store = Store(built.url)
+    store = Store(built.url, read_only=True)  # as `art ui` opens it
     with TestClient(create_app(store, host=None), raise_server_exceptions=False) as test:
         yield test
     store.close()
