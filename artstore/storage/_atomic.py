@@ -27,6 +27,7 @@ __all__ = [
     "StagedPieces",
     "StagedWriter",
     "StagingArea",
+    "Writeback",
     "copy_and_hash",
     "copy_hashing",
     "copy_source",
@@ -343,6 +344,7 @@ def stage_pieces(
     folder: Path,
     needed: Callable[[Digest, int], bool],
     callback: Callback,
+    writeback: Writeback,
 ) -> StagedPieces:
     """Stage the pieces of a file whose cuts are known before it is read: ``header`` (its
     first bytes, already read: the first piece) then ``layout`` ((offset, length, tensor) of
@@ -352,7 +354,8 @@ def stage_pieces(
     pass; each piece whose digest is ``needed`` (asked once per piece not copied already; True
     means it is copied now) is copied by the kernel from the source's offset into a staging
     file of its own in ``folder``, one memory copy as for a file stored whole (see
-    :func:`copy_source`), and sent to disk as it goes. Pieces stored already are not copied.
+    :func:`copy_source`), and handed to ``writeback`` to be sent to disk as the copy goes on.
+    Pieces stored already are not copied.
     Where the kernel refuses to copy, a piece is read and written instead.
 
     The digests name the bytes read only if the source did not change meanwhile, and the
@@ -363,20 +366,25 @@ def stage_pieces(
     ahead = _HashAhead(source.fileno(), header, layout)
     copies: dict[Digest, Path] = {}
     chunks = [Chunk(header_digest, len(header))]
+    # One random name per file, numbered per piece: a put's staging folder is its own, and a
+    # random name per piece cost a read of the kernel's random source each (30 ms a GiB).
+    stem = partial_path(folder).name.removesuffix(".partial")
     try:
         with ThreadPoolExecutor(1 + _COPIERS, thread_name_prefix="artstore-piece") as pool:
             hashing = pool.submit(ahead.run)
             pending: list[Future[None]] = []
             try:
                 if needed(header_digest, len(header)):
-                    copies[header_digest] = staged = partial_path(folder)
+                    copies[header_digest] = staged = folder / f"{stem}-0.partial"
                     _write_new(staged, header, writeback=True)
                 callback.relative_update(len(header))
-                copier = _RangeCopier(source.fileno())
-                for (offset, length, tensor), digest in zip(layout, ahead, strict=False):
+                copier = _RangeCopier(source.fileno(), writeback)
+                for index, ((offset, length, tensor), digest) in enumerate(
+                    zip(layout, ahead, strict=False), 1
+                ):
                     chunks.append(Chunk(digest, length, tensor))
                     if digest not in copies and needed(digest, length):
-                        copies[digest] = staged = partial_path(folder)
+                        copies[digest] = staged = folder / f"{stem}-{index}.partial"
                         while len(pending) >= _COPIES_WAITING:
                             pending.pop(0).result()
                         pending.append(pool.submit(copier.copy, staged, offset, length))
@@ -450,27 +458,63 @@ class _HashAhead:
         self._stopped.set()
 
 
+class Writeback:
+    """Starts the writeback of finished staging files on a thread of its own, in the order
+    they finished, then closes them; one for a whole put, left (``with``) once every file it
+    was handed is done.
+
+    Starting writeback blocks while the disk's queue is full: done by the threads copying the
+    pieces of a 1 GiB model, it kept them off the processor for 0.4 s (measured), and the
+    pieces of two copiers reached the disk interleaved. Nothing here waits for the disk:
+    durability still comes from the one sync at the end of a put.
+    """
+
+    def __init__(self) -> None:
+        self._files: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="artstore-writeback")
+
+    def add(self, fd: int, length: int) -> None:
+        """Hand over ``fd`` (closed here) of a file of ``length`` bytes just written."""
+        self._files.put((fd, length))
+
+    def __enter__(self) -> Writeback:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._files.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (item := self._files.get()) is not None:
+            fd, length = item
+            try:
+                _start_writeback(fd, 0, length)
+            finally:
+                os.close(fd)
+
+
 class _RangeCopier:
     """Copies ranges of one open file into new staging files, by the kernel while it can."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, writeback: Writeback) -> None:
         self._fd = fd
         self._kernel = hasattr(os, "copy_file_range")
+        self._writeback = writeback
 
     def copy(self, staged: Path, offset: int, length: int) -> None:
         """Copy ``length`` bytes from ``offset`` (fewer if the file ends first) to a new
-        read-only staging file ``staged``."""
+        read-only staging file ``staged``, then hand it to the writeback."""
         fd = _create_read_only(staged)
         try:
             done = self._kernel_copy(fd, offset, length) if self._kernel else None
             if done is None:
                 done = self._user_copy(fd, offset, length)
-            _start_writeback(fd, 0, done)
         except BaseException:
             os.close(fd)
             staged.unlink(missing_ok=True)
             raise
-        os.close(fd)
+        self._writeback.add(fd, done)
 
     def _kernel_copy(self, fd: int, offset: int, length: int) -> int | None:
         done = 0

@@ -44,7 +44,7 @@ from artstore.storage.layout import (
     key_for,
     parse_key,
 )
-from artstore.storage.reassembly import ChunkedReader, check_copy
+from artstore.storage.reassembly import ChunkedReader, CopyCheck
 from artstore.storage.source import LocalFile, Source, access_error, changes, open_source
 from artstore.storage.statcache import AnyStatKey
 
@@ -236,9 +236,9 @@ class BlobStore:
         before_write: Callable[[], object],
         cut_up: Callable[[int], bool],
     ) -> list[PutResult]:
-        with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area:
+        with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area, _atomic.Writeback() as wb:
             staged: _Staged = {}
-            results = [self._stage_file(f, area, staged, callback, cut_up) for f in files]
+            results = [self._stage_file(f, area, staged, callback, cut_up, wb) for f in files]
             if staged:
                 before_write()
                 for digest, (path, size, result) in staged.items():
@@ -255,6 +255,7 @@ class BlobStore:
         staged: _Staged,
         callback: Callback,
         cut_up: Callable[[int], bool],
+        writeback: _atomic.Writeback,
     ) -> PutResult:
         """Read one file into the staging area unless its blob is there (or staged) already."""
 
@@ -263,7 +264,7 @@ class BlobStore:
 
         with open_source(file) as src:
             if cut_up(src.size):
-                return self._stage_pieces(file, src, area, staged, callback)
+                return self._stage_pieces(file, src, area, staged, callback, writeback)
             if file.digest is not None and not needed(file.digest, src.size):
                 callback.relative_update(src.size)
                 return PutResult(file.digest, src.size, stored=False)
@@ -306,7 +307,13 @@ class BlobStore:
         return result
 
     def _stage_pieces(
-        self, file: LocalFile, src: Source, area: Path, staged: _Staged, callback: Callback
+        self,
+        file: LocalFile,
+        src: Source,
+        area: Path,
+        staged: _Staged,
+        callback: Callback,
+        writeback: _atomic.Writeback,
     ) -> PutResult:
         """Read a large file once, cutting it into pieces (see :mod:`.chunker`): the whole file
         and each piece are hashed in the same pass, and each piece that is not stored (or
@@ -322,7 +329,7 @@ class BlobStore:
             return PutResult(file.digest, src.size, stored=False, chunks=known)
         header, layout = read_layout(src.file, src.size)
         if layout is not None and src.key[0] == os.stat(area).st_dev:
-            return self._copy_pieces(src, header, layout, area, staged, callback)
+            return self._copy_pieces(src, header, layout, area, staged, callback, writeback)
         mine: dict[Digest, tuple[Path, int]] = {}
 
         with _atomic.StagedWriter(area) as writer:
@@ -348,6 +355,7 @@ class BlobStore:
         area: Path,
         staged: _Staged,
         callback: Callback,
+        writeback: _atomic.Writeback,
     ) -> PutResult:
         """Stage the pieces of a file whose cuts its header gave: hashed ahead on a thread, the
         new ones copied by the kernel (see :func:`_atomic.stage_pieces`), as a file stored
@@ -363,7 +371,7 @@ class BlobStore:
             callback.call(NEW_BYTES, n=size)
             return True
 
-        pieces = _atomic.stage_pieces(src.file, header, layout, area, needed, callback)
+        pieces = _atomic.stage_pieces(src.file, header, layout, area, needed, callback, writeback)
         try:
             src.check(pieces.size)
             # As for a file stored whole: the copies and the hash read apart, and a write
@@ -808,11 +816,18 @@ class BlobStore:
         try:
             if self.backend.local:
                 # As get_file: the kernel copies each piece's blob (no trip through user
-                # memory), then the copy is checked piece by piece and whole.
-                with open(staged, "wb", buffering=0) as dst:
+                # memory), and the copy is checked piece by piece and whole, each piece
+                # while the next ones are copied.
+                with (
+                    open(staged, "w+b", buffering=0) as dst,  # read too: by the check
+                    CopyCheck(dst.fileno(), chunks, digest, size, self.url) as check,
+                ):
                     for index in range(len(chunks)):
+                        if check.failed():
+                            break
                         self._copy_piece(chunks, index, dst, callback)
-                check_copy(str(staged), chunks, digest, size, self.url, self._buffer)
+                        check.copied(index)
+                    check.wait()
             else:
                 view = memoryview(self._buffer)
                 with (

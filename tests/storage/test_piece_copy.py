@@ -266,3 +266,56 @@ def test_a_file_on_another_filesystem_takes_the_userspace_path(
         result = store.put_file(_write(Path(folder) / "model.safetensors", data), chunked=True)
     assert result.chunks == _expected(data)
     assert all(store.verify(Kind.BLOB, c.digest) == c.digest for c in result.chunks)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_each_copied_piece_is_sent_to_disk_once_and_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copiers hand each finished piece to the put's writeback thread, which starts its
+    # writeback and closes it: every piece once, no descriptor left open.
+    data = _model()
+    source = _write(tmp_path / "model.safetensors", data)
+    store = init_store(str(tmp_path / "store"))
+    started: list[tuple[int, int, str]] = []
+    real = _atomic._start_writeback
+
+    def spy(fd: int, offset: int, length: int) -> None:
+        started.append((offset, length, threading.current_thread().name))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(_atomic, "_start_writeback", spy)
+    before = _open_descriptors()
+    result = store.put_file(source, chunked=True)
+    assert _open_descriptors() == before
+    header, *pieces = result.chunks
+    assert started[0][:2] == (0, header.size), "the header piece, written by the put itself"
+    assert sorted(n for _, n, _ in started[1:]) == sorted(c.size for c in pieces)
+    assert {name for _, _, name in started[1:]} == {"artstore-writeback"}
+
+
+def test_a_put_that_fails_while_copying_leaves_nothing_open_or_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _write(tmp_path / "model.safetensors", _model())
+    store = init_store(str(tmp_path / "store"))
+    real = os.copy_file_range
+    calls: list[int] = []
+
+    def failing(*args: Any) -> int:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, "Input/output error")
+        return real(*args)
+
+    monkeypatch.setattr(os, "copy_file_range", failing)
+    before = _open_descriptors()
+    with pytest.raises(OSError, match="Input/output error"):
+        store.put_file(source, chunked=True)
+    assert _open_descriptors() == before
+    assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
+    assert _staged_files(store) == []
+    assert not any(t.name == "artstore-writeback" for t in threading.enumerate())
