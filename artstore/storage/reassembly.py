@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from artstore.errors import ChunkListError, CorruptBlobError, MissingBlobError, NotFoundError
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import Digest, Hasher
 
-__all__ = ["ChunkedReader", "check_copy"]
+__all__ = ["ChunkedReader", "CopyCheck"]
+
+# The check's own buffer (a restore's memory stays one buffer or so): reading the page cache a
+# MiB at a time costs no more per byte than 8 MiB at a time.
+_CHECK_BUFFER = 1024 * 1024
 
 
 class ChunkedReader(io.RawIOBase):
@@ -141,38 +147,79 @@ class ChunkedReader(io.RawIOBase):
             piece.close()
 
 
-def check_copy(
-    path: str, chunks: Sequence[Chunk], digest: Digest, size: int, url: str, buffer: bytearray
-) -> None:
-    """Check a file made by copying ``chunks``' blobs one after another into ``path``: each
-    stretch against its piece's digest and size, and the whole against ``digest`` and ``size``,
-    with the errors (and their piece numbers) a :class:`ChunkedReader` gives.
+class CopyCheck:
+    """Checks a file being made by copying ``chunks``' blobs one after another into it, on a
+    thread of its own, each stretch as soon as its copy ends: against its piece's digest and
+    size, and the whole against ``digest`` and ``size``, with the errors (and their piece
+    numbers) a :class:`ChunkedReader` gives. What is read is the copy itself, so the check
+    proves the file's bytes; it overlaps the copy of the next pieces instead of following the
+    whole copy (a 1 GiB model restored in the time of the copy alone, measured).
 
-    Raises:
-        CorruptBlobError: a stretch does not hash to its piece's digest (names its index).
-        ChunkListError: every stretch is good, but together they do not make the file.
+    Use: :meth:`copied` after each piece's copy (in order), :meth:`failed` between pieces to
+    stop early, :meth:`wait` at the end; leaving the ``with`` block ends the thread.
     """
-    with open(path, "rb", buffering=0) as copy:
-        offsets = iter(range(len(chunks)))
-        starts = [0]
-        for chunk in chunks:
-            starts.append(starts[-1] + chunk.size)
 
+    def __init__(
+        self, fd: int, chunks: Sequence[Chunk], digest: Digest, size: int, url: str
+    ) -> None:
+        self._fd = fd
+        self._chunks = tuple(chunks)
+        self._starts = [0]
+        for chunk in self._chunks:
+            self._starts.append(self._starts[-1] + chunk.size)
+        self._ready: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="artstore-check")
+        self._done = self._pool.submit(self._run, digest, size, url)
+
+    def copied(self, index: int) -> None:
+        """Piece ``index`` is in the file now (pieces are copied in order)."""
+        self._ready.put(index)
+
+    def failed(self) -> bool:
+        """Whether the check found a bad stretch already (:meth:`wait` raises its error)."""
+        return self._done.done() and self._done.exception() is not None
+
+    def wait(self) -> None:
+        """Wait for the check of every piece copied.
+
+        Raises:
+            CorruptBlobError: a stretch does not hash to its piece's digest (names its index).
+            ChunkListError: every stretch is good, but together they do not make the file.
+        """
+        self._done.result()
+
+    def __enter__(self) -> CopyCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ready.put(None)  # a copy that stopped early ends the check where it stands
+        self._pool.shutdown(wait=True)
+
+    def _run(self, digest: Digest, size: int, url: str) -> None:
         def stretch(_: Digest) -> BinaryIO:
-            index = next(offsets)
-            return _Stretch(copy, starts[index], chunks[index].size)  # type: ignore[return-value]
+            index = self._ready.get()
+            if index is None:
+                raise _Stopped
+            return _Stretch(self._fd, self._starts[index], self._chunks[index].size)  # type: ignore[return-value]
 
-        view = memoryview(buffer)
-        with ChunkedReader(stretch, chunks, digest, size, url) as reader:
-            while reader.readinto(view):
-                pass
+        view = memoryview(bytearray(_CHECK_BUFFER))
+        try:
+            with ChunkedReader(stretch, self._chunks, digest, size, url) as reader:
+                while reader.readinto(view):
+                    pass
+        except _Stopped:
+            return
+
+
+class _Stopped(Exception):
+    """The copy stopped before its last piece."""
 
 
 class _Stretch:
     """``length`` bytes of an open file from ``start``; closing it leaves the file open."""
 
-    def __init__(self, file: BinaryIO, start: int, length: int) -> None:
-        self._fd = file.fileno()
+    def __init__(self, fd: int, start: int, length: int) -> None:
+        self._fd = fd
         self._at = start
         self._left = length
 
