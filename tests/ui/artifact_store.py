@@ -19,6 +19,7 @@ import artstore
 from artstore.artifacts import Artifact, Store
 
 CSP = "default-src 'none'"
+ODD_NAME = "odd name #1?&%.txt"  # every character a URL gives a meaning to
 HOSTILE_RUN_NAME = '<script>alert("x")</script> & "quotes"'
 
 
@@ -40,6 +41,7 @@ def build(root: Path) -> Built:
     (data / "train" / "a.csv").write_text("x,y\n1,2\n")
     (data / "train" / "b.csv").write_text("x,y\n3,4\n")
     (data / "README.md").write_text("a dataset\n")
+    (data / ODD_NAME).write_text("odd\n")
     with Store(url) as store:
         dataset = Artifact("dataset", type="dataset", metadata={"source": HOSTILE_RUN_NAME})
         dataset.add_dir(data)

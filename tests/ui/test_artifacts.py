@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -89,6 +91,14 @@ def test_a_file_downloads_byte_identical(client: Any, built: Built) -> None:
     big = ok(client.get("/artifacts/model/v0/files/big.bin"), "application/octet-stream")
     assert hashlib.sha256(big.content).digest() == hashlib.sha256(built.big).digest()
     assert big.headers["content-length"] == str(len(built.big))
+
+
+def test_a_file_with_url_characters_in_its_name_downloads_from_its_link(client: Any) -> None:
+    html = ok(client.get("/artifacts/dataset/v1")).text
+    (href,) = re.findall(r'<a class="download" href="([^"]+)"[^>]*>odd', html)
+    assert "#" not in href and "?" not in href
+    response = ok(client.get(unescape(href)), "application/octet-stream")
+    assert response.content == b"odd\n"
 
 
 def test_a_damaged_small_file_is_refused_in_one_line(client: Any, built: Built) -> None:
@@ -214,7 +224,7 @@ def test_a_big_folder_is_shown_a_page_at_a_time(
     assert 'href="/artifacts/dataset/v1?dir=&amp;offset=2"' in first
     second = ok(client.get("/artifacts/dataset/v1?dir=&offset=2")).text
     assert 'data-path="README.md"' in second and "data-folder" not in second
-    assert "Entries 3-3 of 3" in second
+    assert "Entries 3-4 of 4" in second
     monkeypatch.setattr("artstore.ui.artifacts.PAGE_ROWS", 1)
     versions = ok(client.get("/artifacts/dataset")).text
     assert "The newest 1 of 2 versions" in versions and 'data-version="v0"' not in versions
