@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     )
     from artstore.artifacts.usage import StoreUsage
     from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, RunAlert
+    from artstore.lineage.dashboard import ConsoleLine
+    from artstore.lineage.series import Series
     from artstore.tracker import Run, SyncResult
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "artifact_detail_json",
     "artifact_json",
     "artifact_summary_json",
+    "console_line_json",
     "deduplicated",
     "diff_json",
     "downloaded_json",
@@ -56,6 +59,8 @@ __all__ = [
     "run_exit_json",
     "run_file_json",
     "run_json",
+    "run_row_json",
+    "series_json",
     "store_json",
     "sync_json",
     "usage_json",
@@ -307,6 +312,50 @@ def run_json(run: RunInfo) -> dict[str, Any]:
         "heartbeat_at": iso_time(r.heartbeat_at),
         "entity": r.entity,
     }
+
+
+def run_row_json(run: RunInfo, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of the UI's runs table: the run's identity, state, tags and times, and only the
+    ``values`` of the columns the table shows (``config.lr``, ``summary.acc``,
+    ``metric.loss.min``, ...)."""
+    r = run.record
+    end = r.finished_at or r.heartbeat_at
+    return {
+        "id": r.id,
+        "project": r.project,
+        "name": r.name,
+        "state": r.status,
+        "tags": list(r.tags),
+        "created_at": iso_time(r.created_at),
+        "finished_at": None if r.finished_at is None else iso_time(r.finished_at),
+        "duration": max(0.0, (end - r.created_at).total_seconds()),
+        "values": dict(values),
+    }
+
+
+def series_json(series: Series) -> dict[str, Any]:
+    """One run's points of one metric for a chart (``/api/series``): ``x`` and ``y`` in step
+    order, and ``downsampled`` (the points logged and the buckets that kept their lowest and
+    highest) when not every point is sent."""
+    xs = list(series.steps) if series.x == "step" else list(series.xs)
+    downsampled = None
+    if series.buckets is not None:
+        downsampled = {"points": series.total, "buckets": series.buckets}
+    return {
+        "run": series.run_id,
+        "key": series.key,
+        "x_axis": series.x,
+        "x": xs,
+        "y": list(series.ys),
+        "points": len(series.ys),
+        "last_step": series.last_step,
+        "downsampled": downsampled,
+    }
+
+
+def console_line_json(line: ConsoleLine) -> dict[str, Any]:
+    """A piece of a run's console output (``/api/runs/{id}/console``)."""
+    return {"position": line.position, "stream": line.stream, "text": line.text, "time": line.time}
 
 
 def run_detail_json(

@@ -3,6 +3,7 @@ runs)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -39,6 +40,7 @@ __all__ = [
     "list_runs",
     "matches",
     "pandas_module",
+    "parse_filters",
     "run_value",
 ]
 
@@ -359,6 +361,51 @@ def get_run(repo: Repository, run_id: str) -> RunInfo:
         NotFoundError: no such run.
     """
     return RunInfo(repo.catalog.runs.get(check_run_id(run_id)), repo)
+
+
+_FILTER = re.compile(r"^([A-Za-z_][\w.\-]*)(>=|<=|!=|=|>|<)(.*)$")
+_OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
+
+
+def parse_filters(pairs: Sequence[str], label: str = "--filter") -> dict[str, Any]:
+    """``config.lr=0.001``, ``summary.acc>=0.9``, ``state=finished``, ``tags=baseline``, or a
+    JSON filter document as ``Store.runs`` takes it (``{"$or": [{...}, {...}]}``); a run must
+    match them all (``art runs --filter``, the UI's filter box). ``label`` names the option
+    in messages.
+
+    Raises:
+        UserError: a term is malformed.
+    """
+    filters: dict[str, Any] = {}
+    documents: list[dict[str, Any]] = []
+    for pair in pairs:
+        if pair.lstrip().startswith("{"):
+            try:
+                document = json.loads(pair)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{label} {pair[:80]!r} is not a JSON object: {error}") from None
+            if not isinstance(document, dict):
+                raise UserError(f"{label} {pair[:80]!r} is not a JSON object")
+            documents.append(document)
+            continue
+        match = _FILTER.match(pair)
+        if match is None:
+            raise UserError(f"{label} takes KEY=VALUE (or >, >=, <, <=, !=), got {pair!r}")
+        key, op, raw = match.groups()
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if key == "tags":
+            # Store.runs matches tags by name (or {"$in": [...]}), not by operators.
+            if op != "=" or not isinstance(value, str):
+                raise UserError(f"{label} tags takes tags=NAME, got {pair!r}")
+            filters[key] = value
+            continue
+        filters.setdefault(key, {})[_OPS[op]] = value
+    if documents:
+        filters["$and"] = documents
+    return filters
 
 
 def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:

@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import math
-import re
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ import click
 
 from artstore.api.history import HistoryScan
 from artstore.artifacts.media import describe
+from artstore.artifacts.runs import parse_filters
 from artstore.cli._chart import Series, draw
 from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_chunks, print_json, table, when
@@ -35,9 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_FILTER = re.compile(r"^([A-Za-z_][\w.\-]*)(>=|<=|!=|=|>|<)(.*)$")
 _PAGE = 1000  # steps read at once by `art runs history`
-_OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
 
 
 class _RunsGroup(click.Group):
@@ -51,44 +49,6 @@ class _RunsGroup(click.Group):
 @click.group("runs", cls=_RunsGroup)
 def command() -> None:
     """Tracked runs: list, show, console log, metric history and charts."""
-
-
-def parse_filters(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``config.lr=0.001``, ``summary.acc>=0.9``, ``state=finished``, ``tags=baseline``, or a
-    JSON filter document as ``Store.runs`` takes it (``{"$or": [{...}, {...}]}``); a run must
-    match them all."""
-    from artstore.errors import UserError
-
-    filters: dict[str, Any] = {}
-    documents: list[dict[str, Any]] = []
-    for pair in pairs:
-        if pair.lstrip().startswith("{"):
-            try:
-                document = json.loads(pair)
-            except json.JSONDecodeError as error:
-                raise UserError(f"--filter {pair[:80]!r} is not a JSON object: {error}") from None
-            if not isinstance(document, dict):
-                raise UserError(f"--filter {pair[:80]!r} is not a JSON object")
-            documents.append(document)
-            continue
-        match = _FILTER.match(pair)
-        if match is None:
-            raise UserError(f"--filter takes KEY=VALUE (or >, >=, <, <=, !=), got {pair!r}")
-        key, op, raw = match.groups()
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        if key == "tags":
-            # Store.runs matches tags by name (or {"$in": [...]}), not by operators.
-            if op != "=" or not isinstance(value, str):
-                raise UserError(f"--filter tags takes tags=NAME, got {pair!r}")
-            filters[key] = value
-            continue
-        filters.setdefault(key, {})[_OPS[op]] = value
-    if documents:
-        filters["$and"] = documents
-    return filters
 
 
 def _short(summary: dict[str, Any], limit: int = 3) -> str:

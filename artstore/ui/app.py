@@ -19,7 +19,7 @@ from starlette.templating import Jinja2Templates
 from artstore.errors import NotFoundError, UserError
 from artstore.ui import artifacts, lineage, runs
 from artstore.ui.security import SecurityMiddleware
-from artstore.ui.web import api, is_api, page
+from artstore.ui.web import FILTERS, api, is_api, page
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
@@ -43,6 +43,7 @@ def create_app(store: Store, *, host: str | None = "127.0.0.1") -> Starlette:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters.update(FILTERS)
     routes: list[BaseRoute] = [
         *runs.ROUTES,
         *artifacts.ROUTES,

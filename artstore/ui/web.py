@@ -15,7 +15,20 @@ from artstore.serialize import dumps
 if TYPE_CHECKING:
     from artstore.artifacts import Store
 
-__all__ = ["api", "is_api", "page", "query_int", "query_list", "store_of", "templates_of"]
+__all__ = [
+    "FILTERS",
+    "api",
+    "cell",
+    "column_label",
+    "duration",
+    "filesize",
+    "is_api",
+    "page",
+    "query_int",
+    "query_list",
+    "store_of",
+    "templates_of",
+]
 
 
 def store_of(request: Request) -> Store:
@@ -71,3 +84,55 @@ def query_list(request: Request, name: str) -> list[str]:
     """The comma-separated query parameter ``name`` as a list (empty items dropped)."""
     raw = request.query_params.get(name, "")
     return [item for item in (part.strip() for part in raw.split(",")) if item]
+
+
+# -- template filters ------------------------------------------------------------------------------
+
+
+def cell(value: Any, width: int = 60) -> str:
+    """A value as a table cell shows it: numbers to 4 significant digits, text and JSON cut to
+    ``width`` characters, nothing for a missing value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = value if isinstance(value, str) else dumps(value, indent=None)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def column_label(column: str) -> tuple[str, str]:
+    """(column, its header): ``config.lr`` -> ``lr``, ``metric.loss.min`` -> ``loss (min)``."""
+    head, _, rest = column.partition(".")
+    if head == "metric":
+        key, _, stat = rest.rpartition(".")
+        return column, f"{key} ({stat})"
+    return column, rest or column
+
+
+def duration(seconds: float | None) -> str:
+    """``3h 02m``, ``4m 05s`` or ``12s``."""
+    if seconds is None:
+        return ""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def filesize(size: int | None) -> str:
+    """Bytes in the largest unit that keeps the number at least 1 (``1.5 MiB``)."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+FILTERS = {"cell": cell, "column_label": column_label, "duration": duration, "filesize": filesize}

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from artstore.errors import ConfigError
 from artstore.lineage import SCHEMA_VERSION, Catalog, MetricRecord, migrations
 
 _ids = itertools.count()
@@ -160,7 +161,7 @@ def _indexes(url: str) -> list[list[str]]:
 def test_schema_5_migrates_to_6_with_the_value_in_the_metric_index(db_url, monkeypatch):
     _schema_5(db_url, monkeypatch)
     assert _indexes(db_url) == [["run_id", "key", "step"]]
-    with pytest.raises(Exception, match="older than this artstore's .*art ls"):
+    with pytest.raises(ConfigError, match=r"older than this artstore's .*art ls"):
         Catalog.open(db_url, read_only=True)
     with Catalog.open(db_url) as catalog:
         assert catalog.schema_version == SCHEMA_VERSION >= 6

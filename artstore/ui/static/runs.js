@@ -1,0 +1,79 @@
+// The project page: the runs table's selection drives the charts below it (one chart per
+// key the selected runs logged, one series per run). The selection is kept in the URL
+// (?select=ID,ID) so a reload or a shared link shows the same charts.
+"use strict";
+
+(function () {
+  const A = window.artCharts;
+  const charts = document.getElementById("charts");
+  const count = document.getElementById("selected-count");
+  const compare = document.getElementById("compare-link");
+  let drawn = [];
+  let stop = () => {};
+  let generation = 0;
+
+  function selectedFromUrl() {
+    const raw = new URLSearchParams(window.location.search).get("select") || "";
+    return raw.split(",").filter(Boolean);
+  }
+  let selected = selectedFromUrl();
+
+  function remember() {
+    const url = new URL(window.location.href);
+    if (selected.length) url.searchParams.set("select", selected.join(","));
+    else url.searchParams.delete("select");
+    window.history.replaceState(window.history.state, "", url);
+  }
+
+  function bindTable() {
+    const boxes = Array.from(document.querySelectorAll("#runs input.select-run"));
+    for (const box of boxes) {
+      box.checked = selected.includes(box.value);
+      box.addEventListener("change", () => {
+        if (box.checked && !selected.includes(box.value)) selected.push(box.value);
+        if (!box.checked) selected = selected.filter((id) => id !== box.value);
+        update();
+      });
+    }
+    const all = document.getElementById("select-all");
+    if (all) all.addEventListener("change", () => {
+      for (const box of boxes) {
+        box.checked = all.checked;
+        if (all.checked && !selected.includes(box.value)) selected.push(box.value);
+        if (!all.checked) selected = selected.filter((id) => id !== box.value);
+      }
+      update();
+    });
+  }
+
+  async function draw(x) {
+    const mine = ++generation;
+    stop();
+    for (const c of drawn) if (c.plot) c.plot.destroy();
+    drawn = [];
+    charts.textContent = "";
+    if (!selected.length) return;
+    const body = await A.getJSON("/api/keys?runs=" + encodeURIComponent(selected.join(",")));
+    if (mine !== generation) return;
+    for (const key of body.keys) charts.append(A.chartBox(key));
+    const made = await A.drawAll(charts, selected, {x: x, smoothing: controls.smoothing()});
+    if (mine !== generation) { for (const c of made) if (c.plot) c.plot.destroy(); return; }
+    drawn = made;
+    stop = A.keepPolling(drawn);
+  }
+
+  async function update() {
+    A.notReady();
+    remember();
+    count.textContent = selected.length ? selected.length + " runs selected" : "Select runs to chart them.";
+    compare.classList.toggle("hidden", selected.length < 1);
+    compare.href = "/compare?runs=" + encodeURIComponent(selected.join(","));
+    try { await draw(controls.x()); } finally { A.ready(); }
+  }
+
+  const controls = A.bindControls(() => drawn, () => update());
+  // htmx swaps the table on sort, filter and page: bind the new rows, keep the selection.
+  document.body.addEventListener("htmx:afterSwap", () => { bindTable(); remember(); });
+  bindTable();
+  update();
+})();
