@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.services import require_service
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,3 +79,20 @@ def test_lineage_quick_writes_its_section(tmp_path: Path) -> None:
     text = out.read_text()
     assert "kept" in text and "<!-- lineage:begin -->" in text
     assert "| pipelines |" in text and "| chain |" in text and "| random |" in text
+
+
+def test_ui_quick_writes_its_section(tmp_path: Path) -> None:
+    if not Path("/usr/bin/chromium").exists():
+        require_service("chromium", "/usr/bin/chromium is missing: apt-get install -y chromium")
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# header\n\n<!-- other:begin -->\nkept\n<!-- other:end -->\n")
+    proc = run_quick("ui.py", out, "--workdir", str(tmp_path / "work"))
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "kept" in text and text.count("<!-- ui:begin -->") == 1 and "<!-- ui:end -->" in text
+    assert "### Targets" in text and "### Machine" in text
+    # Every view of artstore was measured in the browser (none "not measured").
+    for view in ("(a) runs list of a 12-run project", "(c) the big run's chart (5,000 points)"):
+        assert re.search(rf"\| {re.escape(view)} \| artstore \| \d+\.\d{{3}} s \|", text)
+    assert "| artstore | not measured" not in text
+    assert not any((tmp_path / "work").iterdir())
