@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select as sa_select
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from artstore.lineage.history import cell_of, require_run
@@ -50,16 +51,35 @@ def projects(session: Session) -> list[tuple[str, int]]:
     return [(name, int(count)) for name, count in session.exec(query.order_by(col(RunRow.project)))]
 
 
+# A run's keys by one index seek each (the next key after the last), not a walk of every row.
+_KEYS = text(
+    """
+WITH RECURSIVE keys(key) AS (
+  SELECT (SELECT min(key) FROM metrics WHERE run_id = :run)
+  UNION ALL
+  SELECT (SELECT min(key) FROM metrics WHERE run_id = :run AND key > keys.key)
+  FROM keys WHERE keys.key IS NOT NULL
+)
+SELECT key FROM keys WHERE key IS NOT NULL
+"""
+)
+
+
 def numeric_keys(session: Session, run_ids: Sequence[str]) -> list[str]:
     """The keys under which any of the runs logged a number, sorted."""
-    if not run_ids:
-        return []
-    query = (
-        select(MetricRow.key)
-        .where(col(MetricRow.run_id).in_(list(run_ids)), col(MetricRow.value).is_not(None))
-        .distinct()
-    )
-    return sorted(session.exec(query))
+    found: set[str] = set()
+    for run_id in dict.fromkeys(run_ids):
+        for (key,) in session.execute(_KEYS, {"run": run_id}):
+            if key in found:
+                continue
+            number = select(MetricRow.id).where(
+                col(MetricRow.run_id) == run_id,
+                col(MetricRow.key) == key,
+                col(MetricRow.value).is_not(None),
+            )
+            if session.exec(number.limit(1)).first() is not None:
+                found.add(key)
+    return sorted(found)
 
 
 def metric_stats(

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -180,8 +190,18 @@ class MetricRow(SQLModel, table=True):
 
     __tablename__ = "metrics"
     # The value rides in the index so a chart's min/max buckets read no table row
-    # (artstore.lineage.series); every (run, key, step) lookup uses it as before.
-    __table_args__ = (Index("ix_metrics_run_key_step_value", "run_id", "key", "step", "value"),)
+    # (artstore.lineage.series); every (run, key, step) lookup uses it as before. Media rows,
+    # few among the numbers, have their own partial index.
+    __table_args__ = (
+        Index("ix_metrics_run_key_step_value", "run_id", "key", "step", "value"),
+        Index(
+            "ix_metrics_run_key_media",
+            "run_id",
+            "key",
+            sqlite_where=text("media IS NOT NULL"),
+            postgresql_where=text("media IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="runs.id")

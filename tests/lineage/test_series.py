@@ -168,10 +168,18 @@ def test_schema_5_migrates_to_6_with_the_value_in_the_metric_index(db_url, monke
         (run,) = catalog.runs.newest_first()
         got = catalog.runs.series(run.id, "loss", points=10)
         assert got.total == 50 and max(got.ys) == 6.0
-    assert _indexes(db_url) == [["run_id", "key", "step", "value"]]
+    assert sorted(_indexes(db_url)) == [["run_id", "key"], ["run_id", "key", "step", "value"]]
 
 
-def test_a_new_catalog_has_one_metric_index(tmp_path: Path):
+def test_a_new_catalog_has_the_value_and_media_indexes(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     Catalog.open(url).close()
-    assert _indexes(url) == [["run_id", "key", "step", "value"]]
+    assert sorted(_indexes(url)) == [["run_id", "key"], ["run_id", "key", "step", "value"]]
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT key, count(*) FROM metrics "
+            "WHERE run_id = 'r' AND media IS NOT NULL GROUP BY key"
+        ).all()
+    engine.dispose()
+    assert "ix_metrics_run_key_media" in str(plan), "media counts read only media rows"
