@@ -39,4 +39,5 @@ def command(ctx: click.Context, host: str, port: int, open_browser: bool) -> Non
     options = ctx.find_root().obj or {}
     store = Store(options.get("store"), db=options.get("db"), read_only=True)
     ctx.call_on_close(store.close)
+    store.catalog  # noqa: B018 - a store or catalog that cannot be read stops here, in one line
     serve(store, host, port, open_browser=open_browser, quiet=bool(options.get("quiet")))
