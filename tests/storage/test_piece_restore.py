@@ -35,6 +35,16 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+def _refused(store: BlobStore, result: Any, digest: Any, dest: Path, error: type) -> Any:
+    """Restore ``result``'s pieces as a file of ``digest``: ``error`` is raised, nothing is
+    left beside ``dest`` and the checking thread has ended."""
+    with pytest.raises(error) as caught:
+        store.get_chunks(result.chunks, digest, result.size, dest)
+    assert _leftovers(dest.parent) == [], "nothing written, no staging file left"
+    assert _checkers() == 0
+    return caught.value
+
+
 def test_a_file_in_pieces_restores_byte_identical(stored: Any, tmp_path: Path) -> None:
     store, data, result = stored
     dest = tmp_path / "out" / "model.safetensors"
@@ -62,24 +72,16 @@ def test_the_check_reads_the_copy_not_the_blobs(
         target.write(b"\x00" * size)
 
     monkeypatch.setattr(_atomic, "append_copy", damaging)
-    dest = tmp_path / "out" / "model.safetensors"
-    with pytest.raises(CorruptBlobError) as caught:
-        store.get_chunks(result.chunks, result.digest, result.size, dest)
-    assert caught.value.chunk == 1 and caught.value.count == len(result.chunks)
-    assert _leftovers(dest.parent) == [], "nothing written, no staging file left"
-    assert _checkers() == 0
+    error = _refused(store, result, result.digest, tmp_path / "out" / "m", CorruptBlobError)
+    assert error.chunk == 1 and error.count == len(result.chunks)
     assert all(store.verify(Kind.BLOB, c.digest) == c.digest for c in result.chunks)
 
 
 def test_a_missing_piece_stops_the_copy_and_the_check(stored: Any, tmp_path: Path) -> None:
     store, _, result = stored
     os.unlink(store.path(Kind.BLOB, result.chunks[2].digest))
-    dest = tmp_path / "out" / "model.safetensors"
-    with pytest.raises(MissingBlobError) as caught:
-        store.get_chunks(result.chunks, result.digest, result.size, dest)
-    assert caught.value.chunk == 2
-    assert _leftovers(dest.parent) == []
-    assert _checkers() == 0
+    error = _refused(store, result, result.digest, tmp_path / "out" / "m", MissingBlobError)
+    assert error.chunk == 2
 
 
 def test_a_bad_piece_stops_the_copy_before_the_last_piece(
@@ -110,22 +112,15 @@ def test_a_bad_piece_stops_the_copy_before_the_last_piece(
 
     monkeypatch.setattr(reassembly.ChunkedReader, "_end_piece", end_piece)
     monkeypatch.setattr(_atomic, "append_copy", copy)
-    dest = tmp_path / "out" / "model.safetensors"
-    with pytest.raises(CorruptBlobError) as caught:
-        store.get_chunks(result.chunks, result.digest, result.size, dest)
-    assert caught.value.chunk == 0
+    error = _refused(store, result, result.digest, tmp_path / "out" / "m", CorruptBlobError)
+    assert error.chunk == 0
     assert len(copies) == 2, "no piece copied after the check failed"
-    assert _leftovers(dest.parent) == []
 
 
 def test_pieces_that_do_not_make_the_file_are_refused(stored: Any, tmp_path: Path) -> None:
     store, data, result = stored
     wrong = hash_bytes(data + b"!")
-    dest = tmp_path / "out" / "model.safetensors"
-    with pytest.raises(ChunkListError):
-        store.get_chunks(result.chunks, wrong, result.size, dest)
-    assert _leftovers(dest.parent) == []
-    assert _checkers() == 0
+    _refused(store, result, wrong, tmp_path / "out" / "m", ChunkListError)
 
 
 def test_where_the_kernel_cannot_copy_pieces_are_read_and_written(
