@@ -458,6 +458,11 @@ class _HashAhead:
         self._stopped.set()
 
 
+# Files waiting for their writeback at most: each holds a descriptor open, and a put of many
+# large files copies faster than the disk takes them (a 1 GiB model left about 30 waiting).
+_WRITEBACK_WAITING = 64
+
+
 class Writeback:
     """Starts the writeback of finished staging files on a thread of its own, in the order
     they finished, then closes them; one for a whole put, left (``with``) once every file it
@@ -470,11 +475,12 @@ class Writeback:
     """
 
     def __init__(self) -> None:
-        self._files: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        self._files: queue.Queue[tuple[int, int] | None] = queue.Queue(_WRITEBACK_WAITING)
         self._thread = threading.Thread(target=self._run, name="artstore-writeback")
 
     def add(self, fd: int, length: int) -> None:
-        """Hand over ``fd`` (closed here) of a file of ``length`` bytes just written."""
+        """Hand over ``fd`` (closed here) of a file of ``length`` bytes just written; waits
+        while :data:`_WRITEBACK_WAITING` files wait already."""
         self._files.put((fd, length))
 
     def __enter__(self) -> Writeback:

@@ -319,3 +319,19 @@ def test_a_put_that_fails_while_copying_leaves_nothing_open_or_staged(
     assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
     assert _staged_files(store) == []
     assert not any(t.name == "artstore-writeback" for t in threading.enumerate())
+
+
+def test_copiers_wait_for_the_writeback_when_it_falls_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One file may wait for its writeback: the copiers wait instead of holding a descriptor
+    # per piece; the put still stores every piece.
+    monkeypatch.setattr(_atomic, "_WRITEBACK_WAITING", 1)
+    data = _model()
+    store = init_store(str(tmp_path / "store"))
+    result = store.put_file(_write(tmp_path / "model.safetensors", data), chunked=True)
+    assert result.chunks == _expected(data)
+    at = 0
+    for chunk in result.chunks:
+        assert Path(store.path(Kind.BLOB, chunk.digest)).read_bytes() == data[at : at + chunk.size]
+        at += chunk.size
