@@ -311,8 +311,16 @@ def page(browser: Any, page_problems: PageProblems) -> Iterator[Any]:
 
 
 def wait_ready(page: Any, timeout_ms: int = READY_TIMEOUT_MS) -> None:
-    """Wait until the page's view shows its data (``<html data-ready="1">``)."""
-    page.wait_for_function("document.documentElement.dataset.ready === '1'", timeout=timeout_ms)
+    """Wait until the page's view shows its data (``<html data-ready="1">``).
+
+    Polled from here: Playwright's ``wait_for_function`` evaluates a predicate given as a string
+    with ``eval`` in the page, which the UI's CSP refuses (a page error, now and then).
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while page.evaluate("() => document.documentElement.dataset.ready") != "1":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{page.url} was not ready within {timeout_ms} ms")
+        page.wait_for_timeout(20)
 
 
 # Series are drawn in colour; uPlot's grid, ticks and labels are grey or black. A pixel counts as
