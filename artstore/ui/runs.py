@@ -120,6 +120,8 @@ def parse_filter_text(text: str) -> dict[str, Any]:
 
 
 def _flat(prefix: str, value: Any, into: set[str]) -> None:
+    if isinstance(value, dict) and "_type" in value:
+        return  # a media value (W&B keeps the last one in the summary): not a column
     if isinstance(value, dict) and value:
         for key, inner in value.items():
             _flat(f"{prefix}.{key}", inner, into)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from artstore.artifacts.media import describe
 from artstore.errors import InvalidArgumentError
 from artstore.serialize import dumps
 
@@ -98,6 +99,8 @@ def cell(value: Any, width: int = 60) -> str:
         return str(value).lower()
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, dict) and isinstance(value.get("_type"), str):
+        return describe(value)  # a media value in a summary: what it is, not its JSON
     text = value if isinstance(value, str) else dumps(value, indent=None)
     return text if len(text) <= width else text[: width - 1] + "…"
 

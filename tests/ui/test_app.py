@@ -104,6 +104,9 @@ def test_api_documents(client, ui_store):
     assert document["columns"] == ["metric.val/acc.max"]
     assert {r["id"] for r in document["runs"]} == set(ui_store.runs["vision"])
     assert all(set(r["values"]) == {"metric.val/acc.max"} for r in document["runs"])
+    offered = document["available"]["summary"]
+    assert "summary.best_val_acc" in offered
+    assert not any("_type" in c or "samples" in c for c in offered), "media are not columns"
     series = client.get("/api/series", params={"runs": run, "key": "train/loss", "points": 10})
     (only,) = series.json()["series"]
     assert only["downsampled"] == {"points": 120, "buckets": 5}
@@ -229,6 +232,7 @@ def test_template_filters():
     assert web.cell(None) == "" and web.cell(0.123456) == "0.1235" and web.cell(True) == "true"
     assert web.cell("x" * 100, 10) == "x" * 9 + "…"
     assert web.cell({"a": [1, 2]}) == '{"a":[1,2]}'
+    assert web.cell({"_type": "image", "width": 2, "height": 3, "digest": "x"}) == "<image 2x3>"
     assert web.column_label("metric.train/loss.min") == (
         "metric.train/loss.min",
         "train/loss (min)",

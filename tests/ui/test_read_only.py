@@ -28,10 +28,18 @@ from artstore.ui.app import create_app  # noqa: E402
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """Every file under ``root`` with the hash of its bytes (and its mode)."""
+    """Every file under ``root`` with the hash of its bytes (and its mode).
+
+    SQLite's ``-shm`` (an index of the WAL in shared memory, rebuilt by any connection) and an
+    empty ``-wal`` are left out: the last connection to close removes them, and a copy taken
+    while another connection is open has them.
+    """
     found = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file():
+        transient = path.name.endswith("-shm") or (
+            path.name.endswith("-wal") and path.stat().st_size == 0
+        )
+        if path.is_file() and not transient:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             found[str(path.relative_to(root))] = f"{digest} {path.stat().st_mode:o}"
     return found
