@@ -116,6 +116,10 @@ QUICK = Workload(
 )
 
 
+#: Unix time of the big run's first step (and of every peer run's).
+T0 = 1_793_000_000.0
+
+
 def value(run: int, key: int, step: int) -> float:
     """A smooth decay per run and key with a little deterministic wobble."""
     return 1.0 / (1.0 + step * 0.01 * (1 + run % 7)) + 0.05 * math.sin(step * 0.3 + run + key)
@@ -199,7 +203,7 @@ def append_artstore_big(store: Any, w: Workload, first: int, last: int) -> None:
     from artstore.lineage import MetricRecord
 
     runs_api = store.repository.catalog.runs
-    t0 = 1_793_000_000.0
+    t0 = T0
     for lo in range(first, last, 100_000):
         hi = min(last, lo + 100_000)
         rows = [
@@ -215,124 +219,93 @@ def append_artstore_big(store: Any, w: Workload, first: int, last: int) -> None:
 # -- the peers' stores (run in the peers' venv) ----------------------------------------------------
 
 PEERS_WORKER = r"""
-import json, math, os, sqlite3, sys, time
+import json, sqlite3, sys
+from datetime import datetime, timezone
 spec = json.loads(sys.argv[1])
-what, w = spec["what"], spec["workload"]
-keys = [("train/" if k % 2 == 0 else "val/") + f"m{k}" for k in range(w["keys"])]
-def value(run, key, step):
-    return 1.0 / (1.0 + step * 0.01 * (1 + run % 7)) + 0.05 * math.sin(step * 0.3 + run + key)
-def big_value(step):
-    spike = 5.0 if step % 99_991 == 12_345 else 0.0
-    return 2.0 / (1.0 + step * 1e-4) + 0.1 * math.sin(step * 0.7) + spike
-def config_of(run):
-    return {"lr": 10.0 ** -(2 + run % 3), "batch_size": 32 * (1 + run % 4),
-            "optimizer": ("adam", "sgd")[run % 2], "layers": 2 + run % 5,
-            "dropout": round(0.1 * (run % 4), 1)}
-T0 = 1_793_000_000.0
-out = {}
-if what == "mlflow-append":
+sys.path.insert(0, spec["bench_dir"])  # this file: the workload's values, written alike for all
+from ui import T0, Workload, big_value, config_of, value
+what, w = spec["what"], Workload(**spec["workload"])
+keys = [w.key(k) for k in range(w.keys)]
+BIG_KEY, BATCH = w.big_key, 100_000
+METRIC = "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,0)"
+LATEST = ("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+          "VALUES (?,?,?,?,0,?)")
+def ms(t):
+    return int(t * 1000)
+def iso(t):
+    return datetime.fromtimestamp(t, timezone.utc).isoformat()
+def mlflow_big(con, run_id, first, last):
+    for lo in range(first, last, BATCH):
+        con.executemany(METRIC, [(BIG_KEY, big_value(s), ms(T0 + s * 0.01), run_id, s)
+                                 for s in range(lo, min(last, lo + BATCH))])
+    con.execute("DELETE FROM latest_metrics WHERE run_uuid = ?", (run_id,))
+    con.execute(LATEST, (BIG_KEY, big_value(last - 1), ms(T0 + (last - 1) * 0.01), last - 1,
+                         run_id))
+    con.commit()
+def trackio_big(first, last):
+    from trackio.sqlite_storage import SQLiteStorage
+    for lo in range(first, last, BATCH):
+        steps = list(range(lo, min(last, lo + BATCH)))
+        SQLiteStorage.bulk_log(w.big_project, "big", [{BIG_KEY: big_value(s)} for s in steps],
+                               steps=steps, timestamps=[iso(T0 + s * 0.01) for s in steps],
+                               config=config_of(0) if lo == 0 else None, run_id="big")
+out = None
+if what == "mlflow":
+    from mlflow.entities import Param
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(tracking_uri=f"sqlite:///{spec['db']}")
+    def make_run(exp, name, cfg):
+        run_id = client.create_run(exp, run_name=name).info.run_id
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in cfg.items()])
+        client.set_terminated(run_id, "FINISHED")
+        return run_id
+    experiments, runs = {}, {}
+    for project in [w.project(p) for p in range(w.projects)] + [w.big_project]:
+        experiments[project] = client.create_experiment(
+            project, artifact_location=f"{spec['artifacts']}/{project}")
+    for p in range(w.projects):
+        exp = experiments[w.project(p)]
+        runs[w.project(p)] = [make_run(exp, f"run-{r}", config_of(r)) for r in range(w.runs)]
+    big = make_run(experiments[w.big_project], "big", config_of(0))
     con = sqlite3.connect(spec["db"])
     con.execute("PRAGMA synchronous=OFF")
-    big, first, last = spec["big"], w["big"], w["bigger"]
-    ins = "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,0)"
-    for lo in range(first, last, 100_000):
-        hi = min(last, lo + 100_000)
-        con.executemany(ins, [("train/loss", big_value(s), int((T0 + s * 0.01) * 1000), big, s)
-                              for s in range(lo, hi)])
-    con.execute("UPDATE latest_metrics SET value=?, timestamp=?, step=? WHERE run_uuid=?",
-                (big_value(last - 1), int((T0 + (last - 1) * 0.01) * 1000), last - 1, big))
-    con.commit()
-    con.close()
-elif what == "trackio-append":
-    from datetime import datetime, timezone
-    from trackio.sqlite_storage import SQLiteStorage
-    first, last = w["big"], w["bigger"]
-    for lo in range(first, last, 100_000):
-        hi = min(last, lo + 100_000)
-        SQLiteStorage.bulk_log("big", "big", [{"train/loss": big_value(s)} for s in range(lo, hi)],
-                               steps=list(range(lo, hi)),
-                               timestamps=[datetime.fromtimestamp(T0 + s * 0.01, timezone.utc)
-                                           .isoformat() for s in range(lo, hi)], run_id="big")
-elif what == "mlflow":
-    from mlflow.entities import Param, RunStatus
-    from mlflow.tracking import MlflowClient
-    db = spec["db"]
-    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
-    art_root = spec["artifacts"]
-    runs = {}
-    def make_run(exp, name, cfg):
-        run = client.create_run(exp, run_name=name)
-        client.log_batch(run.info.run_id,
-                         params=[Param(k, str(v)) for k, v in cfg.items()])
-        client.set_terminated(run.info.run_id, "FINISHED")
-        return run.info.run_id
-    experiments = {}
-    for p in range(w["projects"]):
-        exp = client.create_experiment(f"project-{p}", artifact_location=f"{art_root}/{p}")
-        experiments[f"project-{p}"] = exp
-        runs[f"project-{p}"] = [make_run(exp, f"run-{r}", config_of(r)) for r in range(w["runs"])]
-    big_exp = client.create_experiment("big", artifact_location=f"{art_root}/big")
-    experiments["big"] = big_exp
-    big = make_run(big_exp, "big", config_of(0))
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA synchronous=OFF")
-    ins = "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,0)"
-    latest = ("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
-              "VALUES (?,?,?,?,0,?)")
-    for p in range(w["projects"]):
-        for r, run_id in enumerate(runs[f"project-{p}"]):
-            con.executemany(ins, [(keys[k], value(r, k, s), int((T0 + s * 0.5) * 1000), run_id, s)
-                                  for s in range(w["steps"]) for k in range(w["keys"])])
-            s = w["steps"] - 1
-            con.executemany(latest, [(keys[k], value(r, k, s), int((T0 + s * 0.5) * 1000), s,
-                                      run_id) for k in range(w["keys"])])
+    last = w.steps - 1
+    for p in range(w.projects):
+        for r, run_id in enumerate(runs[w.project(p)]):
+            con.executemany(METRIC, [(keys[k], value(r, k, s), ms(T0 + s * 0.5), run_id, s)
+                                     for s in range(w.steps) for k in range(w.keys)])
+            con.executemany(LATEST, [(keys[k], value(r, k, last), ms(T0 + last * 0.5), last,
+                                      run_id) for k in range(w.keys)])
         con.commit()
-    def big_rows(first, last):
-        for lo in range(first, last, 100_000):
-            hi = min(last, lo + 100_000)
-            con.executemany(ins, [("train/loss", big_value(s), int((T0 + s * 0.01) * 1000), big, s)
-                                  for s in range(lo, hi)])
-    big_rows(0, w["big"])
-    con.execute(latest, ("train/loss", big_value(w["big"] - 1),
-                         int((T0 + (w["big"] - 1) * 0.01) * 1000), w["big"] - 1, big))
-    con.commit()
+    mlflow_big(con, big, 0, w.big)
+    con.close()
     out = {"runs": runs, "big": big, "experiments": experiments}
+elif what == "mlflow-append":
+    con = sqlite3.connect(spec["db"])
+    con.execute("PRAGMA synchronous=OFF")
+    mlflow_big(con, spec["big"], w.big, w.bigger)
     con.close()
 elif what == "trackio":
-    import shutil
-    from datetime import datetime, timezone
     from trackio.sqlite_storage import SQLiteStorage
-    def stamps(n, dt):
-        return [datetime.fromtimestamp(T0 + s * dt, timezone.utc).isoformat() for s in range(n)]
+    times = [iso(T0 + s * 0.5) for s in range(w.steps)]
     runs = {}
-    times = stamps(w["steps"], 0.5)
-    for p in range(w["projects"]):
-        project = f"project-{p}"
-        runs[project] = []
-        for r in range(w["runs"]):
-            name = f"run-{r}"
-            metrics = [{keys[k]: value(r, k, s) for k in range(w["keys"])}
-                       for s in range(w["steps"])]
-            SQLiteStorage.bulk_log(project, name, metrics, steps=list(range(w["steps"])),
+    for p in range(w.projects):
+        runs[w.project(p)] = [f"run-{r}" for r in range(w.runs)]
+        for r, name in enumerate(runs[w.project(p)]):
+            metrics = [{keys[k]: value(r, k, s) for k in range(w.keys)} for s in range(w.steps)]
+            SQLiteStorage.bulk_log(w.project(p), name, metrics, steps=list(range(w.steps)),
                                    timestamps=times, config=config_of(r), run_id=name)
-            runs[project].append(name)
-    def big_rows(first, last):
-        for lo in range(first, last, 100_000):
-            hi = min(last, lo + 100_000)
-            rows = [{"train/loss": big_value(s)} for s in range(lo, hi)]
-            SQLiteStorage.bulk_log("big", "big", rows,
-                                   steps=list(range(lo, hi)),
-                                   timestamps=[datetime.fromtimestamp(T0 + s * 0.01, timezone.utc)
-                                               .isoformat() for s in range(lo, hi)],
-                                   config=config_of(0) if lo == 0 else None, run_id="big")
-    big_rows(0, w["big"])
+    trackio_big(0, w.big)
     out = {"runs": runs, "big": "big"}
+elif what == "trackio-append":
+    trackio_big(w.big, w.bigger)
 print(json.dumps(out))
 """
 
 
 def peers_worker(python: str, spec: dict[str, Any], env: dict[str, str] | None = None) -> Any:
     """Run :data:`PEERS_WORKER` in the peers' venv; returns what it prints (JSON)."""
+    spec = {**spec, "bench_dir": str(Path(__file__).resolve().parent)}
     proc = subprocess.run(
         [python, "-c", PEERS_WORKER, json.dumps(spec)],
         capture_output=True,
@@ -891,9 +864,26 @@ def render(results: Results, machine: dict[str, str], with_peers: bool) -> str:
                 f"{results.median_of(system, view, 'data_requests'):.0f} | "
                 f"{'-' if points is None else f'{points:,.0f}'} |"
             )
-    lines += ["", "### Targets", "", *_targets(results, with_peers)]
+    lines += ["", *_load_note(machine), "### Targets", "", *_targets(results, with_peers)]
     lines += ["", *machine_table(machine), "", END, ""]
     return "\n".join(lines)
+
+
+def _load_note(machine: dict[str, str]) -> list[str]:
+    """A warning when other work loaded the machine while the views were measured."""
+    cores = os.cpu_count() or 1
+    try:
+        load = float(machine.get("Load average at the end", "").split(" / ")[0])
+    except ValueError:
+        return []
+    if load <= cores:
+        return []
+    return [
+        f"Other work loaded the machine while this ran (1-minute load average {load:.1f} on "
+        f"{cores} cores, see Machine): every time is inflated by it, the peers' as much as "
+        "artstore's, since the systems' loads of a view follow each other.",
+        "",
+    ]
 
 
 def _targets(results: Results, with_peers: bool) -> list[str]:
