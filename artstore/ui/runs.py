@@ -7,20 +7,22 @@ catalog), so a page sends only the columns and points its view shows.
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from artstore.artifacts import FileEntry, RunInfo
 from artstore.artifacts.runs import matches, parse_filters, run_value
-from artstore.errors import InvalidArgumentError, NotFoundError
+from artstore.errors import CorruptBlobError, InvalidArgumentError, NotFoundError
 from artstore.serialize import console_line_json, run_detail_json, run_row_json, series_json
 from artstore.storage import Digest
 from artstore.ui.web import api, page, query_int, query_list, store_of
@@ -44,6 +46,9 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_RUNS = 50  # runs one chart overlays
 DEFAULT_POINTS = 1000
+_WHOLE_READ = 4 * 1024 * 1024  # larger files are streamed
+_BLOCK = 1024 * 1024
+_BINARY = "application/octet-stream"
 _FIXED = ("name", "state", "created_at", "duration")
 _STATS = ("min", "max", "last")
 # Media shown in the page; anything else (HTML, SVG, 3D objects) is only downloaded, so no
@@ -491,7 +496,7 @@ def media_bytes(request: Request) -> Response:
     if kind in _INLINE:
         disposition = "inline"
     else:
-        disposition, kind = "attachment", "application/octet-stream"
+        disposition, kind = "attachment", _BINARY
     headers = {
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{name}",
         "Cache-Control": "private, max-age=31536000, immutable",
@@ -504,11 +509,27 @@ def file_download(request: Request) -> Response:
     run = store.run(request.path_params["run_id"])
     kept = run.file(request.path_params["name"])
     entry = FileEntry(kept.name, Digest.parse(kept.digest), kept.size)
-    with store.blobs.open_chunks(entry.blob_refs(), entry.digest, entry.size) as reader:
-        data = reader.read()
     name = quote(kept.name.rpartition("/")[2], safe="")
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
-    return Response(data, media_type="application/octet-stream", headers=headers)
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+        "Content-Length": str(kept.size),
+    }
+    reader = store.blobs.open_chunks(entry.blob_refs(), entry.digest, entry.size)
+    if kept.size > _WHOLE_READ:
+        return StreamingResponse(_blocks(reader), media_type=_BINARY, headers=headers)
+    try:
+        data = b"".join(_blocks(reader))
+    except CorruptBlobError as exc:
+        raise HTTPException(500, f"run {run.id} file {kept.name[:200]!r}: {exc}") from None
+    return Response(data, media_type=_BINARY, headers=headers)
+
+
+def _blocks(reader: io.RawIOBase) -> Iterator[bytes]:
+    # Each block is verified as read; a bad one raises after earlier blocks went out, and the
+    # server drops the connection: the download ends short of its Content-Length.
+    with reader:
+        while block := reader.read(_BLOCK):
+            yield block
 
 
 def compare_page(request: Request) -> Response:

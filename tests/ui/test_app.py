@@ -295,3 +295,39 @@ def test_art_ui_serves_the_store_read_only(monkeypatch, ui_store):
     assert "has no login" in result.output
     assert seen["store"].repository.read_only
     assert f":{port}/" in seen["url"]
+
+
+def test_run_files_download_verified_and_large_ones_stream(tmp_path):
+    import artstore
+
+    url = str(tmp_path / "store")
+    Store.init(url).close()
+    work = tmp_path / "work"
+    work.mkdir()
+    big = bytes(range(256)) * (5 * 4096 + 7)  # over 4 MiB: streamed
+    (work / "big.bin").write_bytes(big)
+    (work / "small.txt").write_bytes(b"hello\n")
+    run = artstore.init(project="files", store=url, capture_console=False)
+    run.save(str(work / "*"), base_path=str(work), policy="now")
+    run.finish()
+    store = Store(url, read_only=True)
+    client = TestClient(create_app(store), base_url="http://127.0.0.1")
+    response = client.get(f"/runs/{run.id}/files/big.bin")
+    assert response.status_code == 200 and response.content == big
+    assert response.headers["content-length"] == str(len(big))
+    assert "attachment" in response.headers["content-disposition"]
+    small = client.get(f"/runs/{run.id}/files/small.txt")
+    assert small.content == b"hello\n"
+    from artstore.storage import Digest, Kind
+    from artstore.storage.layout import key_for
+
+    (kept,) = [
+        f for f in client.get(f"/api/runs/{run.id}").json()["files"] if f["name"] == "small.txt"
+    ]
+    blob = tmp_path / "store" / key_for(Kind.BLOB, Digest.parse(kept["digest"]))
+    blob.chmod(0o644)
+    blob.write_bytes(b"HELLO\n")
+    damaged = client.get(f"/runs/{run.id}/files/small.txt")
+    assert damaged.status_code == 500
+    assert "small.txt" in damaged.text and "Traceback" not in damaged.text
+    store.close()

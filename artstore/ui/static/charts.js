@@ -100,7 +100,7 @@
         width: Math.max(200, this.container.clientWidth - 16),
         height: 220,
         scales: {x: {time: this.x === "wall"}},
-        legend: {show: drawn.length > 1 || true, live: true},
+        legend: {show: true, live: true},
         cursor: {drag: {x: true, y: false}},
         series: [{label: axisLabel(this.x)}].concat(drawn.map((s, i) => ({
           label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
