@@ -10,6 +10,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
@@ -28,6 +29,7 @@ __all__ = ["create_app"]
 
 _HERE = Path(__file__).parent
 _REASONS = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
+_BINARY = "application/octet-stream"
 
 
 def create_app(store: Store, *, host: str | None = "127.0.0.1") -> Starlette:
@@ -52,7 +54,16 @@ def create_app(store: Store, *, host: str | None = "127.0.0.1") -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityMiddleware, bound_host=host)],
+        middleware=[
+            Middleware(SecurityMiddleware, bound_host=host),
+            # Pages, JSON and the vendored scripts shrink 3-4x; downloads and media are sent
+            # as stored, with their length.
+            Middleware(
+                GZipMiddleware,
+                minimum_size=1024,
+                exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, _BINARY, "video/*"),
+            ),
+        ],
         exception_handlers={
             HTTPException: _http_error,
             NotFoundError: _not_found,

@@ -331,3 +331,16 @@ def test_run_files_download_verified_and_large_ones_stream(tmp_path):
     assert damaged.status_code == 500
     assert "small.txt" in damaged.text and "Traceback" not in damaged.text
     store.close()
+
+
+def test_text_is_compressed_downloads_and_images_are_not(client, ui_store):
+    script = client.get("/static/vendor/uPlot.iife.min.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers["content-encoding"] == "gzip"
+    assert script.headers["content-security-policy"] == CSP
+    run = ui_store.media_run
+    (image,) = [r for r in media_and_file_routes(client, ui_store) if "/media/samples/" in r][:1]
+    assert "content-encoding" not in client.get(image).headers
+    (kept,) = client.get(f"/api/runs/{run}").json()["files"][:1]
+    download = client.get(f"/runs/{run}/files/{quote(kept['name'])}")
+    assert "content-encoding" not in download.headers
+    assert download.headers["content-length"] == str(kept["size"])
