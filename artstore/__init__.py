@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from artstore.api import Api
     from artstore.artifacts import Artifact, ArtifactVersion, RunInfo, Store
     from artstore.lineage import AliasMove, ArtifactInfo
+    from artstore.sweeps import agent, sweep
     from artstore.tracker import (
         Run,
         Settings,
@@ -56,6 +57,7 @@ __all__ = [
     "Table",
     "Video",
     "__version__",
+    "agent",
     "alert",
     "config",
     "define_metric",
@@ -69,6 +71,7 @@ __all__ = [
     "plot",
     "save",
     "summary",
+    "sweep",
     "unwatch",
     "use_artifact",
     "watch",
@@ -94,6 +97,7 @@ _LAZY = {
     "Store": ("artstore.artifacts", "Store"),
     "Table": ("artstore.tracker", "Table"),
     "Video": ("artstore.tracker", "Video"),
+    "agent": ("artstore.sweeps", "agent"),
     "alert": ("artstore.tracker.shortcuts", "alert"),
     "define_metric": ("artstore.tracker", "define_metric"),
     "finish": ("artstore.tracker", "finish"),
@@ -104,6 +108,7 @@ _LAZY = {
     "mark_preempting": ("artstore.tracker", "mark_preempting"),
     "plot": ("artstore.tracker", "plot"),
     "save": ("artstore.tracker.shortcuts", "save"),
+    "sweep": ("artstore.sweeps", "sweep"),
     "unwatch": ("artstore.tracker", "unwatch"),
     "use_artifact": ("artstore.tracker", "use_artifact"),
     "watch": ("artstore.tracker", "watch"),

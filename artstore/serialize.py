@@ -32,11 +32,14 @@ if TYPE_CHECKING:
     )
     from artstore.artifacts.usage import StoreUsage
     from artstore.lineage import AliasMove, ArtifactInfo, LineageGraph, RunAlert
+    from artstore.lineage.catalog_sweeps import SweepRecord, TrialRecord
     from artstore.lineage.dashboard import ConsoleLine
     from artstore.lineage.series import Series
+    from artstore.sweeps import AgentResult, SweepView
     from artstore.tracker import Run, SyncResult
 
 __all__ = [
+    "agent_json",
     "alert_json",
     "artifact_detail_json",
     "artifact_json",
@@ -62,7 +65,10 @@ __all__ = [
     "run_row_json",
     "series_json",
     "store_json",
+    "sweep_json",
+    "sweep_view_json",
     "sync_json",
+    "trial_json",
     "usage_json",
     "verify_json",
     "version_files_json",
@@ -518,3 +524,70 @@ def lineage_text(graph: LineageGraph) -> str:
     from artstore.lineage import to_node_link_json
 
     return to_node_link_json(graph, indent=2)
+
+
+def sweep_json(sweep: SweepRecord, trials: Sequence[TrialRecord] = ()) -> dict[str, Any]:
+    """A sweep (``art sweep``, ``art sweep ls``): its id, project, state, config as stored
+    and how many of its trials are in each state."""
+    counts: dict[str, int] = {}
+    for trial in trials:
+        counts[trial.state] = counts.get(trial.state, 0) + 1
+    return {
+        "id": sweep.id,
+        "project": sweep.project,
+        "name": sweep.name,
+        "state": sweep.state,
+        "method": sweep.config.get("method"),
+        "metric": sweep.config.get("metric"),
+        "config": sweep.config,
+        "user": sweep.user,
+        "created_at": iso_time(sweep.created_at),
+        "trials": len(trials),
+        "trial_states": counts,
+    }
+
+
+def trial_json(trial: TrialRecord) -> dict[str, Any]:
+    """One trial of a sweep: its number, parameters, state, run, lease and metric value."""
+    return {
+        "number": trial.number,
+        "params": trial.params,
+        "state": trial.state,
+        "run_id": trial.run_id,
+        "agent": trial.agent,
+        "metric": trial.metric,
+        "lease_expires": None if trial.lease_expires is None else iso_time(trial.lease_expires),
+        "heartbeat_at": None if trial.heartbeat_at is None else iso_time(trial.heartbeat_at),
+        "created_at": iso_time(trial.created_at),
+        "finished_at": None if trial.finished_at is None else iso_time(trial.finished_at),
+    }
+
+
+def sweep_view_json(view: SweepView) -> dict[str, Any]:
+    """``art sweep show --json``: the sweep, its trials ranked by the metric (best first) and
+    the best trial's number and parameters."""
+    return {
+        **sweep_json(view.sweep, view.trials),
+        "ranked": [trial_json(trial) for trial in view.trials],
+        "best": None
+        if view.best is None
+        else {"number": view.best.number, "params": view.best.params, "metric": view.best.metric},
+    }
+
+
+def agent_json(result: AgentResult) -> dict[str, Any]:
+    """``art agent --json``: the trials the agent ran and why it stopped."""
+    return {
+        "sweep_id": result.sweep_id,
+        "reason": result.reason,
+        "trials": [
+            {
+                "number": t.number,
+                "run_id": t.run_id,
+                "state": t.state,
+                "metric": t.metric,
+                "recorded": t.recorded,
+            }
+            for t in result.trials
+        ],
+    }

@@ -100,6 +100,7 @@ def _configure_logging(quiet: bool) -> None:
 
 def _register() -> None:
     from artstore.cli import (
+        agent,
         alias,
         diff,
         du,
@@ -110,6 +111,7 @@ def _register() -> None:
         promote,
         put,
         runs,
+        sweep,
         sync,
         ui,
         verify,
@@ -119,6 +121,8 @@ def _register() -> None:
     for module in (init, put, ls, get, alias, lineage, runs, wrap, sync, verify, promote, diff, du):
         cli.add_command(module.command)
     cli.add_command(ui.command)
+    cli.add_command(sweep.command)
+    cli.add_command(agent.command)
 
 
 _register()

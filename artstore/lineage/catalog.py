@@ -1,7 +1,8 @@
 """The catalog: one database of runs, artifacts, versions and aliases, opened and closed.
 
 What it holds is read and written through three concern objects: ``catalog.runs``,
-``catalog.versions`` (artifacts, versions and aliases) and ``catalog.lineage``.
+``catalog.versions`` (artifacts, versions and aliases), ``catalog.lineage`` and
+``catalog.sweeps`` (the sweep controller's state).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from artstore.lineage._engine import (
 )
 from artstore.lineage.catalog_lineage import CatalogLineage
 from artstore.lineage.catalog_runs import CatalogRuns
+from artstore.lineage.catalog_sweeps import CatalogSweeps
 from artstore.lineage.catalog_versions import CatalogVersions
 from artstore.lineage.locks import LockWait, attempt_seconds
 from artstore.lineage.transactions import Transactions
@@ -69,6 +71,7 @@ class Catalog:
         self.runs = CatalogRuns(transactions, protected)
         self.versions = CatalogVersions(transactions, protected)
         self.lineage = CatalogLineage(transactions)
+        self.sweeps = CatalogSweeps(transactions)
 
     @classmethod
     def open(

@@ -215,6 +215,11 @@ MIGRATIONS: list[Migration] = [
         "the metric index holds each value (charts' min/max buckets); media rows indexed",
         _metric_value_index,
     ),
+    Migration(
+        7,
+        "sweeps and their trials (the sweep controller's state)",
+        _create_tables("sweeps", "sweep_trials"),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

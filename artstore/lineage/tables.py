@@ -35,6 +35,8 @@ __all__ = [
     "RunFileRow",
     "RunRow",
     "SchemaVersionRow",
+    "SweepRow",
+    "TrialRow",
     "UTCDateTime",
     "VersionRow",
     "utcnow",
@@ -284,3 +286,42 @@ class AlertRow(SQLModel, table=True):
     title: str
     text: str
     step: int = Field(sa_type=BigInteger)
+
+
+class SweepRow(SQLModel, table=True):
+    """A sweep (migration 7): its config as checked (W&B's schema) and whether agents may
+    lease new trials (``running``) or not (``stopped``, ``cancelled``, ``finished``)."""
+
+    __tablename__ = "sweeps"
+
+    id: str = Field(primary_key=True)
+    project: str = Field(index=True)
+    name: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str
+    user: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TrialRow(SQLModel, table=True):
+    """One trial of a sweep (migration 7): its parameters, its run, and the agent's lease on
+    it; ``number`` is unique in its sweep, so two agents never insert the same trial."""
+
+    __tablename__ = "sweep_trials"
+    __table_args__ = (
+        UniqueConstraint("sweep_id", "number", name="uq_sweep_trials_sweep_number"),
+        Index("ix_sweep_trials_run", "run_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sweep_id: str = Field(foreign_key="sweeps.id")
+    number: int
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str
+    run_id: str | None = None
+    agent: str | None = None
+    lease_expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    metric: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -337,7 +337,12 @@ def _online(
     # allow_val_change is given.
     checked = Config(lambda: None, allow_val_change=habits["allow_val_change"])
     checked.load(existing.config)
-    checked.update(fields["config"])
+    given = fields["config"]
+    if attaching and os.environ.get("ARTSTORE_SWEEP_ID"):
+        # A sweep agent made the run with the trial's parameters: they win over the defaults
+        # the script passes, as they do in a W&B sweep.
+        given = {key: value for key, value in given.items() if key not in existing.config}
+    checked.update(given)
     config = checked.as_dict()
     # An entity is fixed when a run starts; resuming may only fill in one it lacks.
     entity = existing.entity or habits["entity"]
