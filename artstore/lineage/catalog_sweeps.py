@@ -70,11 +70,15 @@ class TrialRecord:
 @dataclass(frozen=True, slots=True)
 class Lease:
     """What a lease attempt got: a trial (now running under the agent, its run created), or
-    None with the reason no trial was leased (the sweep's state, or the search is done)."""
+    None with the reason no trial was leased (the sweep's state, the search is done, or it
+    waits for running trials)."""
 
     trial: TrialRecord | None
     reason: str | None = None
     requeued: tuple[int, ...] = ()
+    #: no trial now, but other agents' trials are running: one may be queued again if its
+    #: agent dies, so an agent asks again later.
+    wait: bool = False
 
 
 #: Given the trials so far, the next trial's parameters, or None when the search is done.
@@ -199,9 +203,12 @@ class CatalogSweeps:
             if row is None:
                 params = propose([_trial(t) for t in trials])
                 if params is None:
-                    if not any(t.state in _LIVE for t in trials):
-                        sweep.state = "finished"
-                        session.add(sweep)
+                    live = sum(t.state in _LIVE for t in trials)
+                    if live:
+                        reason = f"sweep {sweep_id} waits for {live} running trial(s)"
+                        return Lease(None, reason, requeued, wait=True)
+                    sweep.state = "finished"
+                    session.add(sweep)
                     return Lease(None, f"sweep {sweep_id} has no more trials to run", requeued)
                 row = TrialRow(sweep_id=sweep_id, number=len(trials), params=params, state="queued")
             fields = run_fields(row.number, row.params)

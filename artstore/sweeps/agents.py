@@ -155,6 +155,10 @@ def run_agent(
                 logger.warning(
                     "sweep %s: trial %d's lease expired; it is queued again", sweep_id, number
                 )
+            if lease.trial is None and lease.wait:
+                # Another agent's trial may yet be queued again (its agent dies).
+                time.sleep(min(seconds / 3, _POLL))
+                continue
             if lease.trial is None:
                 reason = lease.reason or "no trial"
                 break

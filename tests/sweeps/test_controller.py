@@ -1,0 +1,194 @@
+"""The sweep controller's state in the catalog (catalog.sweeps and artstore.sweeps.controller),
+on SQLite and PostgreSQL: leases, expiry, stop/cancel, ranking, migration 7, no secrets."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from artstore.artifacts import Store
+from artstore.errors import InvalidSweepConfigError, NotFoundError, RunStateError
+from artstore.lineage import SCHEMA_VERSION, Catalog, migrations
+from artstore.lineage.catalog_sweeps import TrialRecord
+from artstore.lineage.tables import utcnow
+from artstore.sweeps import cancel_sweep, create_sweep, show_sweep, stop_sweep
+from artstore.sweeps.controller import lease_next, ranked
+
+GRID = {
+    "method": "grid",
+    "metric": {"name": "loss", "goal": "minimize"},
+    "parameters": {"a": {"values": [1, 2, 3]}, "b": {"values": ["x", "y"]}},
+}
+
+
+@pytest.fixture
+def catalog(db_url: str) -> Iterator[Catalog]:
+    with Catalog.open(db_url) as opened:
+        yield opened
+
+
+_RUN_IDS = itertools.count()
+
+
+def _fields(number: int, params: Any) -> dict[str, Any]:
+    return {"id": f"run{next(_RUN_IDS)}", "project": "p", "user": "u"}
+
+
+def _lease(
+    catalog: Catalog, sweep_id: str, agent: str, seconds: float = 60.0
+) -> TrialRecord | None:
+    sweep = catalog.sweeps.get(sweep_id)
+    return lease_next(catalog, sweep, agent, seconds=seconds, run_fields=_fields).trial
+
+
+def _new(catalog: Catalog, config: dict[str, Any] = GRID) -> str:
+    return catalog.sweeps.create("sw1", project="p", name=None, config=config, user="u").id
+
+
+def test_leases_run_the_grid_in_order_and_then_finish_the_sweep(catalog: Catalog) -> None:
+    sweep_id = _new(catalog)
+    seen = []
+    while (trial := _lease(catalog, sweep_id, "agent-a")) is not None:
+        assert trial.state == "running" and trial.agent == "agent-a" and trial.run_id
+        run = catalog.runs.get(trial.run_id)
+        assert run.config == trial.params and run.status == "running"
+        seen.append(trial.params)
+        done = catalog.sweeps.record(
+            sweep_id,
+            trial.number,
+            "agent-a",
+            state="finished",
+            metric=float(trial.number),
+            run={"status": "finished", "exit_code": 0},
+        )
+        assert done
+    assert seen == [{"a": a, "b": b} for a in (1, 2, 3) for b in ("x", "y")]
+    assert catalog.sweeps.get(sweep_id).state == "finished"
+    trials = catalog.sweeps.trials(sweep_id)
+    assert [t.number for t in trials] == list(range(6))
+    assert all(catalog.runs.get(t.run_id or "").status == "finished" for t in trials)
+
+
+def test_an_expired_lease_is_queued_again_and_its_run_marked_crashed(catalog: Catalog) -> None:
+    sweep_id = _new(catalog)
+    first = _lease(catalog, sweep_id, "dead", seconds=0.001)
+    assert first is not None and first.run_id
+    # The dead agent's lease is past; the next agent gets the same trial with a new run.
+    again = _lease(catalog, sweep_id, "alive")
+    assert again is not None
+    assert (again.number, again.params) == (first.number, first.params)
+    assert again.run_id != first.run_id
+    assert catalog.runs.get(first.run_id).status == "crashed"
+    # The dead agent comes back: its heartbeat and record are refused, nothing is written.
+    assert catalog.sweeps.heartbeat(sweep_id, first.number, "dead", seconds=60) is None
+    assert not catalog.sweeps.record(
+        sweep_id, first.number, "dead", state="finished", metric=0.0, run={"status": "finished"}
+    )
+    assert catalog.sweeps.heartbeat(sweep_id, again.number, "alive", seconds=60) == "running"
+    (trial, *_) = catalog.sweeps.trials(sweep_id)
+    assert (trial.agent, trial.state, trial.run_id) == ("alive", "running", again.run_id)
+    assert trial.lease_expires is not None and trial.lease_expires > utcnow() + timedelta(
+        seconds=30
+    )
+
+
+def test_agents_leasing_at_once_never_share_a_trial(catalog: Catalog) -> None:
+    config = {**GRID, "parameters": {"a": {"values": list(range(24))}}}
+    sweep_id = _new(catalog, config)
+    got: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def agent(name: str) -> None:
+        while (trial := _lease(catalog, sweep_id, name)) is not None:
+            with lock:
+                got.append((trial.number, name))
+            catalog.sweeps.record(
+                sweep_id, trial.number, name, state="finished", metric=1.0, run={}
+            )
+
+    threads = [threading.Thread(target=agent, args=(f"agent-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(number for number, _ in got) == list(range(24))
+    assert [t.params["a"] for t in catalog.sweeps.trials(sweep_id)] == list(range(24))
+
+
+def test_stop_and_cancel_end_the_leases(catalog: Catalog) -> None:
+    sweep_id = _new(catalog)
+    trial = _lease(catalog, sweep_id, "a")
+    assert trial is not None
+    catalog.sweeps.set_state(sweep_id, "stopped")
+    assert _lease(catalog, sweep_id, "b") is None
+    assert catalog.sweeps.heartbeat(sweep_id, trial.number, "a", seconds=60) == "stopped"
+    catalog.sweeps.set_state(sweep_id, "cancelled")
+    assert catalog.sweeps.heartbeat(sweep_id, trial.number, "a", seconds=60) == "cancelled"
+    with pytest.raises(RunStateError, match="cancelled already"):
+        catalog.sweeps.set_state(sweep_id, "stopped")
+    with pytest.raises(NotFoundError, match="no sweep 'nope'"):
+        catalog.sweeps.get("nope")
+
+
+def test_histories_give_each_trial_run_its_metric_by_step(catalog: Catalog) -> None:
+    from artstore.lineage import MetricRecord
+
+    sweep_id = _new(catalog)
+    trial = _lease(catalog, sweep_id, "a")
+    assert trial is not None and trial.run_id
+    rows = [MetricRecord(trial.run_id, s, "loss", 1.0 / (s + 1), None, 0.0) for s in range(3)]
+    catalog.runs.write_batch(trial.run_id, rows, [], {})
+    assert catalog.sweeps.histories(sweep_id, "loss") == {
+        trial.run_id: ("running", {0: 1.0, 1: 0.5, 2: 1.0 / 3})
+    }
+    assert catalog.sweeps.of_runs([trial.run_id, "other"])[trial.run_id].number == 0
+
+
+def test_schema_6_migrates_to_7_with_the_sweep_tables(db_url: str, monkeypatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:6])
+        with Catalog.open(db_url) as catalog:
+            assert catalog.schema_version == 6
+    engine = sa.create_engine(db_url)
+    try:
+        assert "sweeps" not in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    with Catalog.open(db_url) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION >= 7
+        assert catalog.sweeps.newest_first() == []
+        _new(catalog)
+        assert _lease(catalog, "sw1", "a") is not None
+
+
+def test_store_level_sweep_show_rank_and_refuse_a_credential(tmp_path: Path) -> None:
+    with Store.init(str(tmp_path / "store")) as store:
+        config = {**GRID, "metric": {"name": "acc", "goal": "maximize"}}
+        sweep = create_sweep(store, config, project="proj")
+        assert (sweep.project, sweep.state, sweep.config["method"]) == ("proj", "running", "grid")
+        catalog = store.repository.catalog
+        for metric in (0.5, None, 0.9):
+            trial = _lease(catalog, sweep.id, "a")
+            assert trial is not None
+            catalog.sweeps.record(
+                sweep.id, trial.number, "a", state="finished", metric=metric, run={}
+            )
+        view = show_sweep(store, sweep.id)
+        assert [t.number for t in view.trials] == [2, 0, 1]
+        assert view.best is not None and view.best.params == {"a": 2, "b": "x"}
+        assert ranked(sweep, []) == []
+        assert stop_sweep(store, sweep.id).state == "stopped"
+        assert cancel_sweep(store, sweep.id).state == "cancelled"
+        leaky = {**GRID, "command": ["${program}", "--api-key=abcdef123456", "${args}"]}
+        with pytest.raises(
+            InvalidSweepConfigError, match=r"^sweep config: command: holds a credential"
+        ):
+            create_sweep(store, {**leaky, "program": "t.py"})
+        assert len(catalog.sweeps.newest_first()) == 1
