@@ -36,8 +36,10 @@ __all__ = [
     "lineage",
     "parse_node",
     "run_node",
+    "sweep_lineage",
     "version_node",
     "walk",
+    "with_sweeps",
 ]
 
 Direction = Literal["up", "down", "both"]
@@ -267,7 +269,13 @@ def lineage(
 
 
 def _node(node: str, distance: int, details: tuple[str, dict[str, Any]] | None) -> LineageNode:
-    kind: Literal["run", "version"] = "run" if node.startswith(RUN_PREFIX) else "version"
+    kind: Literal["run", "version", "sweep"] = (
+        "run"
+        if node.startswith(RUN_PREFIX)
+        else "sweep"
+        if node.startswith(SWEEP_PREFIX)
+        else "version"
+    )
     # An edge whose run or version row is gone (never, with foreign keys) keeps its bare id.
     label, attrs = details if details is not None else (node, {})
     return LineageNode(id=node, kind=kind, label=label, distance=distance, attrs=attrs)
@@ -318,4 +326,92 @@ def _versions(session: Session, keys: Sequence[int]) -> dict[str, tuple[str, dic
                 "type": type_,
             }
             found[f"{VERSION_PREFIX}{version_id}"] = (f"{artifact}:v{number}", attrs)
+    return found
+
+
+SWEEP_PREFIX = "s:"
+
+
+def with_sweeps(session: Session, graph: LineageGraph, depth: int | None = None) -> LineageGraph:
+    """``graph`` with the sweep of each of its runs that ran as a sweep's trial: a node
+    ``s:<sweep id>`` upstream of the run, by an edge of kind ``ran``. Only a graph walked up
+    (or both ways) gets them, within ``depth`` hops of the root."""
+    if graph.direction == "down":
+        return graph
+    distances = {n.id: n.distance for n in graph.nodes if n.kind == "run"}
+    found: dict[str, int] = {}
+    edges: list[Edge] = []
+    for sweep_id, run_id in _sweeps_of(session, [n[2:] for n in distances]):
+        distance = distances[f"{RUN_PREFIX}{run_id}"] + 1
+        if depth is not None and distance > depth:
+            continue
+        node = f"{SWEEP_PREFIX}{sweep_id}"
+        found[node] = min(distance, found.get(node, distance))
+        edges.append((node, f"{RUN_PREFIX}{run_id}", "ran"))
+    if not found:
+        return graph
+    described = _sweep_nodes(session, [n[2:] for n in found])
+    nodes = [*graph.nodes, *(_node(n, d, described.get(n)) for n, d in found.items())]
+    return LineageGraph(
+        root=graph.root,
+        direction=graph.direction,
+        nodes=tuple(sorted(nodes, key=lambda n: (n.distance, n.id))),
+        edges=tuple(sorted([*graph.edges, *edges])),
+    )
+
+
+def sweep_lineage(session: Session, sweep_id: str, depth: int | None = None) -> LineageGraph:
+    """A sweep, the runs of its trials, and what came from them (walked down).
+
+    Raises:
+        NotFoundError: no such sweep.
+    """
+    root = f"{SWEEP_PREFIX}{sweep_id}"
+    described = _sweep_nodes(session, [sweep_id])
+    if root not in described:
+        raise NotFoundError(f"no sweep {sweep_id!r}; see: art sweep ls")
+    distances: dict[str, int] = {root: 0}
+    pairs: set[Edge] = set()
+    if depth is None or depth >= 1:
+        for _, run_id in _sweeps_of(session, None, sweep_id):
+            run = f"{RUN_PREFIX}{run_id}"
+            pairs.add((root, run, "ran"))
+            below, edges = walk(session, run, "down", None if depth is None else depth - 1)
+            for node, distance in below.items():
+                distances[node] = min(distance + 1, distances.get(node, distance + 1))
+            pairs.update(edges)
+    runs = _runs(session, [n[2:] for n in distances if n.startswith(RUN_PREFIX)])
+    versions = _versions(session, [int(n[2:]) for n in distances if n.startswith(VERSION_PREFIX)])
+    details = {**runs, **versions, **described}
+    nodes = [
+        _node(n, distance, details.get(n))
+        for n, distance in sorted(distances.items(), key=lambda item: (item[1], item[0]))
+    ]
+    return LineageGraph(root=root, direction="down", nodes=tuple(nodes), edges=tuple(sorted(pairs)))
+
+
+def _sweeps_of(
+    session: Session, run_ids: Sequence[str] | None, sweep_id: str | None = None
+) -> list[tuple[str, str]]:
+    # (sweep id, run id) of the trials that ran these runs, or every trial run of one sweep.
+    trials = SQLModel.metadata.tables["sweep_trials"].c
+    query = sa_select(trials.sweep_id, trials.run_id).where(trials.run_id.isnot(None))
+    if sweep_id is not None:
+        return [(s, r) for s, r in session.execute(query.where(trials.sweep_id == sweep_id))]
+    found: list[tuple[str, str]] = []
+    for chunk in _chunks(list(run_ids or ())):
+        found.extend((s, r) for s, r in session.execute(query.where(trials.run_id.in_(chunk))))
+    return found
+
+
+def _sweep_nodes(session: Session, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    sweeps = SQLModel.metadata.tables["sweeps"].c
+    query = sa_select(sweeps.id, sweeps.project, sweeps.name, sweeps.state).where(
+        sweeps.id.in_(list(keys))
+    )
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for sweep_id, project, name, state in session.execute(query).all():
+        label = f"{project}/sweep {name} ({sweep_id})" if name else f"{project}/sweep {sweep_id}"
+        attrs = {"sweep_id": sweep_id, "project": project, "name": name, "state": state}
+        found[f"{SWEEP_PREFIX}{sweep_id}"] = (label, attrs)
     return found

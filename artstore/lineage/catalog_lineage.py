@@ -49,6 +49,20 @@ class CatalogLineage:
         """
         return self._tx.read(lambda session: ancestry.lineage(session, node, direction, depth))
 
+    def with_sweeps(self, graph: LineageGraph, *, depth: int | None = None) -> LineageGraph:
+        """``graph`` with a node ``s:<sweep id>`` upstream of each run a sweep's agent ran
+        (an edge of kind ``ran``), within ``depth`` hops of the root; a graph walked only
+        down is returned as it is."""
+        return self._tx.read(lambda session: ancestry.with_sweeps(session, graph, depth))
+
+    def sweep(self, sweep_id: str, *, depth: int | None = None) -> LineageGraph:
+        """A sweep (root ``s:<sweep id>``), the runs of its trials, and what came from them.
+
+        Raises:
+            NotFoundError: no such sweep.
+        """
+        return self._tx.read(lambda session: ancestry.sweep_lineage(session, sweep_id, depth))
+
     def ancestors(self, node: str, *, depth: int | None = None) -> dict[str, int | None]:
         """Ids of every node upstream of ``node`` (what it came from), within ``depth`` hops
         if given, with their distances then: one recursive query, no details.

@@ -24,6 +24,8 @@ _RELATION = {
     ("up", "used"): "used",
     ("down", "used"): "used by",
     ("down", "produced"): "produced",
+    ("up", "ran"): "run by",
+    ("down", "ran"): "ran",
 }
 SEE_ABOVE = "(see above)"
 
@@ -70,13 +72,14 @@ def _dot_quote(value: str) -> str:
 
 
 def to_dot(g: LineageGraph) -> str:
-    """Graphviz DOT: versions as boxes, runs as ellipses, edges labelled used/produced.
+    """Graphviz DOT: versions as boxes, runs as ellipses, sweeps as hexagons, edges labelled
+    used/produced/ran.
 
     The root is drawn bold. Every id and label is quoted, so any run id is safe.
     """
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for node in g.nodes:
-        shape = "box" if node.kind == "version" else "ellipse"
+        shape = {"version": "box", "sweep": "hexagon"}.get(node.kind, "ellipse")
         bold = ", penwidth=2" if node.id == g.root else ""
         lines.append(
             f"  {_dot_quote(node.id)} [label={_dot_quote(node.label)}, shape={shape}{bold}];"
@@ -95,7 +98,8 @@ def _mermaid_label(value: str) -> str:
 
 
 def to_mermaid(g: LineageGraph) -> str:
-    """A Mermaid ``flowchart LR``: versions as rectangles, runs as stadiums, one line per edge.
+    """A Mermaid ``flowchart LR``: versions as rectangles, runs as stadiums, sweeps as
+    hexagons, one line per edge.
 
     Node ids are ``n0``, ``n1``, ... in node order (run ids may hold any character); labels
     are quoted with Mermaid's entity escapes.
@@ -104,7 +108,9 @@ def to_mermaid(g: LineageGraph) -> str:
     lines = ["flowchart LR"]
     for node in g.nodes:
         label = _mermaid_label(node.label)
-        shape = f"[{label}]" if node.kind == "version" else f"([{label}])"
+        shape = {"version": f"[{label}]", "sweep": f"{{{{{label}}}}}"}.get(
+            node.kind, f"([{label}])"
+        )
         lines.append(f"    {ids[node.id]}{shape}")
     for src, dst, kind in g.edges:
         lines.append(f"    {ids[src]} -->|{kind}| {ids[dst]}")

@@ -208,16 +208,18 @@ class RunAlert:
 
 @dataclass(frozen=True, slots=True)
 class LineageNode:
-    """A run or a version in a lineage graph, at its minimal distance from the root.
+    """A run, a version or a sweep in a lineage graph, at its minimal distance from the root.
 
     ``label`` is ``name:v3`` for a version and ``project/run-name (run id)`` for a run
     (``project/run id`` when the run has no name). ``attrs`` holds, for a version,
     ``version_id``, ``artifact``, ``number``, ``version`` and ``type``; for a run, ``run_id``,
-    ``project``, ``name`` and ``status``.
+    ``project``, ``name`` and ``status``. A sweep (``s:<sweep id>``, only in graphs asked
+    for with their sweeps) is labelled ``project/sweep name (sweep id)`` and holds
+    ``sweep_id``, ``project``, ``name`` and ``state``.
     """
 
     id: str
-    kind: Literal["run", "version"]
+    kind: Literal["run", "version", "sweep"]
     label: str
     distance: int
     attrs: dict[str, Any]
