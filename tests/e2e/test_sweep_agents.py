@@ -178,3 +178,81 @@ def test_the_example_sweep_runs_with_two_agents(env: dict[str, str], tmp_path: P
             run = runs.get(trial["run_id"])
             assert {k: run.config[k] for k in trial["params"]} == trial["params"]
             assert run.summary["val_loss"] == trial["metric"] or trial["state"] == "stopped"
+
+
+# A good config (x < 1) logs 9 low values and ends; a bad one logs 3 high values and would
+# hang forever: hyperband must stop it.
+BANDED = textwrap.dedent(
+    """
+    import time
+    import artstore
+    run = artstore.init(flush_interval=0.05)
+    x = run.config["x"]
+    for step in range(9 if x < 1 else 3):
+        run.log({"loss": x})
+    if x < 1:
+        run.finish()
+    else:
+        while True:
+            time.sleep(0.05)
+    """
+)
+
+HANG = textwrap.dedent(
+    """
+    import os, time
+    open(os.environ["STARTED"], "w").write(os.environ["ARTSTORE_RUN_ID"])
+    while True:
+        time.sleep(0.05)
+    """
+)
+
+
+@pytest.mark.parametrize("catalog_url", ["sqlite"], indirect=True)
+def test_hyperband_stops_a_bad_trial_with_sigterm(env: dict[str, str], tmp_path: Path) -> None:
+    program = tmp_path / "banded.py"
+    program.write_text(BANDED, encoding="utf-8")
+    env = {**env, "ARTSTORE_SWEEP_LEASE": "0.9", "ARTSTORE_SWEEP_GRACE": "1"}
+    config = {
+        "method": "grid",
+        "program": str(program),
+        "metric": {"name": "loss", "goal": "minimize"},
+        "parameters": {"x": {"values": [0.1, 5.0]}},
+        "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 3},
+    }
+    sweep_id = _sweep(env, config, tmp_path)
+    (result,) = _finish(_agents(env, sweep_id, 1))
+    assert [(t["state"], t["metric"]) for t in result["trials"]] == [
+        ("finished", 0.1),
+        ("stopped", 5.0),
+    ]
+    with _store(env) as store:
+        runs = store.repository.catalog.runs
+        assert [runs.get(t["run_id"]).status for t in result["trials"]] == ["finished", "killed"]
+
+
+@pytest.mark.parametrize("catalog_url", ["sqlite"], indirect=True)
+def test_cancel_stops_the_running_trials(env: dict[str, str], tmp_path: Path) -> None:
+    program = tmp_path / "hang.py"
+    program.write_text(HANG, encoding="utf-8")
+    marker = tmp_path / "started"
+    env = {**env, "STARTED": str(marker), "ARTSTORE_SWEEP_LEASE": "0.9"}
+    config = {"method": "grid", "program": str(program), "parameters": {"x": {"values": [1, 2]}}}
+    sweep_id = _sweep(env, config, tmp_path)
+    (agent,) = _agents(env, sweep_id, 1)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert agent.poll() is None, agent.communicate()
+        assert time.monotonic() < deadline, "the trial never started"
+        time.sleep(0.02)
+    cancelled = subprocess.run(
+        [ART, "sweep", "cancel", sweep_id], env=env, capture_output=True, text=True
+    )
+    assert cancelled.returncode == 0, cancelled.stderr
+    (result,) = _finish([agent])
+    assert result["reason"] == f"sweep {sweep_id} is cancelled"
+    assert [t["state"] for t in result["trials"]] == ["failed"]
+    with _store(env) as store:
+        catalog = store.repository.catalog
+        assert catalog.runs.get(marker.read_text()).status == "killed"
+        assert [t.state for t in catalog.sweeps.trials(sweep_id)] == ["failed"]
