@@ -20,3 +20,4 @@ def test_sweeps_quick_writes_its_section(tmp_path: Path) -> None:
     assert text.count("<!-- sweeps:begin -->") == 1 and "<!-- sweeps:end -->" in text
     assert "### Branin: trials until one is within 5% of the minimum" in text
     assert "### Hyperband on a workload where half the configs are bad" in text
+    assert "### The controller's overhead per trial on SQLite" in text
