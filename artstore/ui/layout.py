@@ -198,12 +198,18 @@ def _curve(a: tuple[int, int, float, float], b: tuple[int, int, float, float]) -
     return f"M{x1:g},{y1:g} C{x1 + bend:g},{y1:g} {x2 - bend:g},{y2:g} {x2:g},{y2:g}"
 
 
-def node_href(node: LineageNode) -> str:
-    """The page of a node: ``/runs/{id}`` or ``/artifacts/{name}/v{number}``, URL-quoted."""
+def node_href(node: LineageNode) -> str | None:
+    """The page of a node: ``/runs/{id}`` or ``/artifacts/{name}/v{number}``, URL-quoted;
+    None for a sweep (the UI has no sweep page)."""
     if node.kind == "run":
         return "/runs/" + quote(str(node.attrs.get("run_id", "")), safe="")
+    if node.kind != "version":
+        return None
     name = quote(str(node.attrs.get("artifact", "")), safe="")
     return f"/artifacts/{name}/v{int(node.attrs.get('number', 0))}"
+
+
+_EDGE_CLASS = {"used": "used", "produced": "produced", "ran": "ran"}
 
 
 def _short(label: str) -> str:
@@ -224,12 +230,13 @@ def to_svg(drawn: Layout) -> str:
     ]
     for link in drawn.links:
         parts.append(
-            f'<path class="edge edge-{"used" if link.kind == "used" else "produced"}" '
+            f'<path class="edge edge-{_EDGE_CLASS.get(link.kind, "other")}" '
             f'd="{link.path}" marker-end="url(#arrow)"/>'
         )
     for box in drawn.boxes:
         node = box.node
-        classes = ["node", f"node-{'run' if node.kind == 'run' else 'version'}"]
+        kind = node.kind if node.kind in ("run", "version", "sweep") else "other"
+        classes = ["node", f"node-{kind}"]
         if node.id == drawn.root:
             classes.append("focus")
         extra = ""
@@ -238,14 +245,15 @@ def to_svg(drawn: Layout) -> str:
         elif node.attrs.get("status") is not None:
             extra = f' data-state="{escape(str(node.attrs["status"]))}"'
         radius = NODE_HEIGHT / 2 if node.kind == "run" else 3
+        href = node_href(node)
+        tag, target = ("a", f' href="{escape(href)}"') if href is not None else ("g", "")
         parts.append(
-            f'<a href="{escape(node_href(node))}" class="{" ".join(classes)}" '
-            f'data-node="{escape(node.id)}"{extra}>'
+            f'<{tag}{target} class="{" ".join(classes)}" data-node="{escape(node.id)}"{extra}>'
             f"<title>{escape(node.label)}</title>"
             f'<rect x="{box.x:g}" y="{box.y:g}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" '
             f'rx="{radius:g}"/>'
             f'<text x="{box.x + NODE_WIDTH / 2:g}" y="{box.y + NODE_HEIGHT / 2:g}">'
-            f"{escape(_short(node.label))}</text></a>"
+            f"{escape(_short(node.label))}</text></{tag}>"
         )
     parts.append("</svg>")
     return "".join(parts)

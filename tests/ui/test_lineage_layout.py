@@ -172,3 +172,18 @@ def test_a_wide_fan_out_lays_out_fast() -> None:
     drawn = layout(big)
     assert time.perf_counter() - start < 0.5
     assert drawn.crossings == 0
+
+
+def test_a_sweep_node_is_drawn_but_links_nowhere() -> None:
+    attrs = {"sweep_id": "sw1", "project": "p", "name": "search", "state": "finished"}
+    sweep = LineageNode("s:sw1", "sweep", "p/search (sw1)", 1, attrs)
+    trial, model = run("t1"), version("m", type="model")
+    edges = [(sweep.id, trial.id, "ran"), (trial.id, model.id, "produced")]
+    drawn = layout(graph([model, trial, sweep], edges))
+    assert [b.column for b in drawn.boxes] == [2, 1, 0]
+    root = ET.fromstring(to_svg(drawn))
+    (group,) = [g for g in root.iter(f"{SVG}g") if g.get("data-node") == "s:sw1"]
+    assert "node-sweep" in group.get("class", "") and group.get("href") is None
+    assert node_href(sweep) is None
+    drawn_edges = {p.get("class") for p in root.iter(f"{SVG}path")}
+    assert {"edge edge-ran", "edge edge-produced"} <= drawn_edges
