@@ -48,8 +48,9 @@ def beta_ppf(u: float, a: float, b: float) -> float:
             low = middle
         else:
             high = middle
-        # Relative, not absolute: with a small ``a`` the quantiles crowd near 0 (1e-15).
-        if high - low <= 1e-15 * high:
+        # Relative to the nearer end, not absolute: with a small ``a`` the quantiles crowd
+        # near 0, with a small ``b`` near 1, where the CDF is steep.
+        if high - low <= 1e-15 * min(high, 1.0 - low) or not low < (low + high) / 2 < high:
             break
     return (low + high) / 2.0
 
