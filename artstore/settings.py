@@ -28,6 +28,7 @@ __all__ = [
     "StoreSettings",
     "cache_root",
     "default_catalog_url",
+    "env_seconds",
     "lock_timeout",
     "parse_settings",
     "resolve_catalog_url",
@@ -116,15 +117,27 @@ def lock_timeout() -> float:
     Raises:
         ConfigError: the variable is not a number of seconds >= 0.
     """
-    text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    return env_seconds(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT)
+
+
+def env_seconds(name: str, default: float, *, zero: bool = True) -> float:
+    """A number of seconds from the environment variable ``name``; ``default`` when it is
+    unset or blank.
+
+    Raises:
+        ConfigError: the variable is not a finite number of seconds >= 0 (> 0 when ``zero``
+            is False).
+    """
+    text = os.environ.get(name, "").strip()
     if not text:
-        return DEFAULT_LOCK_TIMEOUT
+        return default
     try:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not 0 <= seconds < math.inf:
-        raise ConfigError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds >= 0, not {text!r}")
+    if not (0 <= seconds < math.inf) or (seconds == 0 and not zero):
+        bound = ">= 0" if zero else "> 0"
+        raise ConfigError(f"{name} must be a number of seconds {bound}, not {text!r}")
     return seconds
 
 

@@ -24,16 +24,11 @@ def command(ctx: click.Context, sweep_id: str, count: int | None, as_json: bool)
     sharing the catalog take other trials; a trial whose agent dies is run again once its lease
     expires ($ARTSTORE_SWEEP_LEASE seconds, 60 by default).
     """
-    import os
-
     from artstore.sweeps import run_agent
+    from artstore.sweeps.agents import store_environment
 
     store = store_from(ctx).writable()
-    location = store.location.url
-    env = {"ARTSTORE_URL": location if "://" in location else os.path.abspath(location)}
-    options = ctx.find_root().obj or {}
-    if options.get("db"):
-        env["ARTSTORE_DB"] = options["db"]
+    env = store_environment(store, (ctx.find_root().obj or {}).get("db"))
     # Under --json, stdout carries only JSON: the trials' output goes to stderr.
     result = run_agent(store, sweep_id, count=count, env=env, echo=sys.stderr if as_json else None)
     if as_json:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from artstore.cli._context import json_option, store_from
 from artstore.cli._render import print_json, table, when
 from artstore.serialize import sweep_json, sweep_view_json
-
-if TYPE_CHECKING:
-    from artstore.lineage.catalog_sweeps import SweepRecord
 
 _SUBCOMMANDS = ("ls", "show", "stop", "cancel", "create")
 
@@ -111,30 +107,22 @@ def show(ctx: click.Context, sweep_id: str, as_json: bool) -> None:
         )
 
 
-@command.command("stop")
-@click.argument("sweep_id")
-@json_option
-@click.pass_context
-def stop(ctx: click.Context, sweep_id: str, as_json: bool) -> None:
-    """No new trials; running ones finish."""
-    from artstore.sweeps import stop_sweep
+def _state_command(name: str, doc: str) -> None:
+    # `stop` and `cancel` differ only in the state they set.
+    @command.command(name, help=doc)
+    @click.argument("sweep_id")
+    @json_option
+    @click.pass_context
+    def change(ctx: click.Context, sweep_id: str, as_json: bool) -> None:
+        from artstore.sweeps import cancel_sweep, stop_sweep
 
-    _changed(stop_sweep(store_from(ctx), sweep_id), as_json)
-
-
-@command.command("cancel")
-@click.argument("sweep_id")
-@json_option
-@click.pass_context
-def cancel(ctx: click.Context, sweep_id: str, as_json: bool) -> None:
-    """No new trials; agents stop their running ones."""
-    from artstore.sweeps import cancel_sweep
-
-    _changed(cancel_sweep(store_from(ctx), sweep_id), as_json)
+        verb = stop_sweep if name == "stop" else cancel_sweep
+        sweep = verb(store_from(ctx), sweep_id)
+        if as_json:
+            print_json(sweep_json(sweep))
+        else:
+            click.echo(f"sweep {sweep.id} is {sweep.state}")
 
 
-def _changed(sweep: SweepRecord, as_json: bool) -> None:
-    if as_json:
-        print_json(sweep_json(sweep))
-    else:
-        click.echo(f"sweep {sweep.id} is {sweep.state}")
+_state_command("stop", "No new trials; running ones finish.")
+_state_command("cancel", "No new trials; agents stop their running ones.")

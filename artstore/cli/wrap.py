@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import codecs
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
-from typing import IO
 
 import click
 
@@ -44,6 +40,7 @@ def command(
     from artstore.errors import NotFoundError
     from artstore.redaction import redact_argv
     from artstore.tracker import init
+    from artstore.tracker.console import copy_child_output
     from artstore.tracker.current_run import new_run_id
 
     store = store_from(ctx).writable()
@@ -67,16 +64,8 @@ def command(
     except OSError as exc:
         run.finish(exit_code=127)
         raise NotFoundError(f"cannot run {shown[0]!r}: {exc.strerror}") from None
-    assert child.stdout is not None and child.stderr is not None
     out = sys.stderr if as_json else sys.stdout  # under --json, stdout carries only JSON
-    pumps = [
-        threading.Thread(target=_pump, args=(child.stdout, out, "stdout", run.record_console)),
-        threading.Thread(
-            target=_pump, args=(child.stderr, sys.stderr, "stderr", run.record_console)
-        ),
-    ]
-    for pump in pumps:
-        pump.start()
+    pumps = copy_child_output(child, out, run.record_console)
     try:
         code = child.wait()
     except KeyboardInterrupt:
@@ -88,24 +77,6 @@ def command(
     if as_json:
         print_json(run_exit_json(run, code))
     ctx.exit(code)
-
-
-def _pump(
-    source: IO[bytes], target: IO[str], stream: str, keep: Callable[[str, str], None]
-) -> None:
-    # Copies the child's output to ours as it comes and keeps it with the run.
-    # Incremental: a character split across two reads is decoded whole.
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
-        text = decoder.decode(chunk)
-        if text:
-            target.write(text)
-            target.flush()
-            keep(stream, text)
-    tail = decoder.decode(b"", final=True)
-    if tail:
-        target.write(tail)
-        keep(stream, tail)
 
 
 def _absolute(url: str) -> str:

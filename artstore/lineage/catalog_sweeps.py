@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -350,28 +350,14 @@ def _trials(session: Session, sweep_id: str) -> list[TrialRecord]:
 
 
 def _sweep(row: SweepRow) -> SweepRecord:
-    return SweepRecord(
-        id=row.id,
-        project=row.project,
-        name=row.name,
-        config=dict(row.config),
-        state=row.state,
-        user=row.user,
-        created_at=row.created_at,
-    )
+    return SweepRecord(**_columns(row, SweepRecord))
 
 
 def _trial(row: TrialRow) -> TrialRecord:
-    return TrialRecord(
-        sweep_id=row.sweep_id,
-        number=row.number,
-        params=dict(row.params),
-        state=row.state,
-        run_id=row.run_id,
-        agent=row.agent,
-        lease_expires=row.lease_expires,
-        heartbeat_at=row.heartbeat_at,
-        metric=row.metric,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-    )
+    return TrialRecord(**_columns(row, TrialRecord))
+
+
+def _columns(row: SQLModel, record: type[Any]) -> dict[str, Any]:
+    # A record's fields are its row's columns; JSON columns are copied, never shared.
+    values = {f.name: getattr(row, f.name) for f in fields(record)}
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}

@@ -10,7 +10,6 @@ in this process with the same variables set around the call.
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import os
@@ -42,7 +41,15 @@ if TYPE_CHECKING:
     from artstore.lineage.catalog_sweeps import SweepRecord, TrialRecord
     from artstore.sweeps.config import SweepConfig
 
-__all__ = ["GRACE_ENV", "SWEEP_ENV", "AgentResult", "TrialOutcome", "agent", "run_agent"]
+__all__ = [
+    "GRACE_ENV",
+    "SWEEP_ENV",
+    "AgentResult",
+    "TrialOutcome",
+    "agent",
+    "run_agent",
+    "store_environment",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +107,8 @@ def agent(
 
     Raises:
         NotFoundError: no such sweep.
-        InvalidArgumentError: ``count`` is below 1, or a bad ``$ARTSTORE_SWEEP_LEASE``.
+        InvalidArgumentError: ``count`` is below 1.
+        ConfigError: a bad ``$ARTSTORE_SWEEP_LEASE`` or ``$ARTSTORE_SWEEP_GRACE``.
     """
     from artstore.artifacts import Store
     from artstore.errors import InvalidArgumentError
@@ -108,8 +116,9 @@ def agent(
     if count is not None and count < 1:
         raise InvalidArgumentError(f"count must be at least 1, not {count}")
     chosen = store if isinstance(store, Store) else Store(store)
-    env = {"ARTSTORE_URL": _absolute(chosen.location.url)}
-    return run_agent(chosen, sweep_id, function=function, count=count, env=env)
+    return run_agent(
+        chosen, sweep_id, function=function, count=count, env=store_environment(chosen)
+    )
 
 
 def run_agent(
@@ -133,81 +142,81 @@ def run_agent(
 
     Raises:
         NotFoundError: no such sweep.
-        InvalidArgumentError: ``$ARTSTORE_SWEEP_LEASE`` or ``$ARTSTORE_SWEEP_GRACE`` is bad.
+        ConfigError: ``$ARTSTORE_SWEEP_LEASE`` or ``$ARTSTORE_SWEEP_GRACE`` is not a number
+            of seconds.
         InvalidSweepConfigError: the command needs what is not there (``${envvar:}``).
     """
     from artstore.artifacts.identity import who
     from artstore.tracker.current_run import new_run_id
 
-    seconds = lease_seconds()
-    grace = _grace()
     catalog = catalog_of(store)
     sweep = catalog.sweeps.get(sweep_id)
-    config = sweep_config(sweep)
-    agent = f"{who()}/{os.getpid()}/{new_run_id()}"
+    me = _Agent(
+        catalog=catalog,
+        sweep=sweep,
+        config=sweep_config(sweep),
+        name=f"{who()}/{os.getpid()}/{new_run_id()}",
+        seconds=lease_seconds(),
+        grace=_grace(),
+        function=function,
+        env=dict(env or {}),
+        echo=echo,
+    )
     outcomes: list[TrialOutcome] = []
     reason = f"ran {count} trials"
     environment = _environment()
     with tempfile.TemporaryDirectory(prefix="artstore-agent-") as folder:
         while count is None or len(outcomes) < count:
-            launch = _Launch(sweep, config, Path(folder) / f"args-{len(outcomes)}.json")
+            launch = _Launch(sweep, me.config, Path(folder) / f"args-{len(outcomes)}.json")
             launch.command = function is None
             launch.user, launch.environment = who(), environment
-            lease = lease_next(catalog, sweep, agent, seconds=seconds, run_fields=launch.fields)
+            lease = lease_next(
+                catalog, sweep, me.name, seconds=me.seconds, run_fields=launch.fields
+            )
             for number in lease.requeued:
                 logger.warning(
                     "sweep %s: trial %d's lease expired; it is queued again", sweep_id, number
                 )
             if lease.trial is None and lease.wait:
                 # Another agent's trial may yet be queued again (its agent dies).
-                time.sleep(min(seconds / 3, _IDLE))
+                time.sleep(min(me.seconds / 3, _IDLE))
                 continue
             if lease.trial is None:
                 reason = lease.reason or "no trial"
                 break
-            trial = lease.trial
             if function is None:
-                launch.args_file.write_text(args_json(trial.params), encoding="utf-8")
-            outcomes.append(
-                _run_trial(
-                    catalog,
-                    sweep,
-                    config,
-                    trial,
-                    agent,
-                    seconds,
-                    grace,
-                    function,
-                    launch.argv,
-                    env,
-                    echo,
-                )
-            )
+                launch.args_file.write_text(args_json(lease.trial.params), encoding="utf-8")
+            outcomes.append(_run_trial(me, lease.trial, launch.argv))
     return AgentResult(sweep_id, tuple(outcomes), reason)
 
 
-def _run_trial(
-    catalog: Catalog,
-    sweep: SweepRecord,
-    config: SweepConfig,
-    trial: TrialRecord,
-    agent: str,
-    seconds: float,
-    grace: float,
-    function: Callable[[], Any] | None,
-    argv: list[str],
-    env: Mapping[str, str] | None,
-    echo: IO[str] | None,
-) -> TrialOutcome:
+@dataclass(frozen=True, slots=True)
+class _Agent:
+    """What every trial of one agent shares: the catalog, the sweep, the agent's name, its
+    lease and grace seconds, and how it runs a trial (a function, or a command with ``env``
+    added and its output copied to ``echo``)."""
+
+    catalog: Catalog
+    sweep: SweepRecord
+    config: SweepConfig
+    name: str
+    seconds: float
+    grace: float
+    function: Callable[[], Any] | None
+    env: dict[str, str]
+    echo: IO[str] | None
+
+
+def _run_trial(me: _Agent, trial: TrialRecord, argv: list[str]) -> TrialOutcome:
     assert trial.run_id is not None
-    run_id = trial.run_id
+    run_id, sweep = trial.run_id, me.sweep
     logger.info(
         "sweep %s: trial %d, run %s: %s", sweep.id, trial.number, run_id, json.dumps(trial.params)
     )
-    variables = {"ARTSTORE_RUN_ID": run_id, SWEEP_ENV: sweep.id, **(env or {})}
+    variables = {"ARTSTORE_RUN_ID": run_id, SWEEP_ENV: sweep.id, **me.env}
     watch = _Watch()
     child: subprocess.Popen[bytes] | None = None
-    if function is None:
+    if me.function is None:
         child = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
@@ -216,22 +225,25 @@ def _run_trial(
         )
     beat = threading.Thread(
         target=_heartbeat,
-        args=(catalog, sweep, config, trial, agent, seconds, grace, watch, child),
+        args=(me, trial, watch, child),
         name=f"artstore-sweep-{sweep.id}-{trial.number}",
         daemon=True,
     )
     beat.start()
     try:
-        code = _wait(catalog, run_id, child, echo) if child else _call(function, variables, run_id)
+        if child is not None:
+            code = _wait(me.catalog, run_id, child, me.echo)
+        else:
+            code = _call(me.function, variables, run_id)
     finally:
         watch.done.set()
         beat.join()
     state, status = _ending(code, watch.stop)
-    metric = _metric(catalog, config, run_id, state)
-    recorded = catalog.sweeps.record(
+    metric = _metric(me.catalog, me.config, run_id, state)
+    recorded = me.catalog.sweeps.record(
         sweep.id,
         trial.number,
-        agent,
+        me.name,
         state=state,
         metric=metric,
         run={"status": status, "exit_code": code},
@@ -246,44 +258,35 @@ def _run_trial(
 
 
 def _heartbeat(
-    catalog: Catalog,
-    sweep: SweepRecord,
-    config: SweepConfig,
-    trial: TrialRecord,
-    agent: str,
-    seconds: float,
-    grace: float,
-    watch: _Watch,
-    child: subprocess.Popen[bytes] | None,
+    me: _Agent, trial: TrialRecord, watch: _Watch, child: subprocess.Popen[bytes] | None
 ) -> None:
     # Extends the lease, and asks whether the trial must stop: the sweep was cancelled,
     # hyperband stops its run, or the lease was lost (another agent re-queued the trial).
-    interval = min(seconds / 3, _POLL)
-    while not watch.done.wait(interval):
+    sweep_id = me.sweep.id
+    while not watch.done.wait(min(me.seconds / 3, _POLL)):
         try:
-            state = catalog.sweeps.heartbeat(sweep.id, trial.number, agent, seconds=seconds)
+            state = me.catalog.sweeps.heartbeat(sweep_id, trial.number, me.name, seconds=me.seconds)
             if state is None:
                 watch.stop = "lost"
             elif state == "cancelled":
                 watch.stop = "cancelled"
-            elif _hyperband_stops(catalog, sweep, config, trial):
+            elif _hyperband_stops(me, trial):
                 watch.stop = "hyperband"
         except Exception:  # (a catalog hiccup must not end the trial)
-            logger.warning("sweep %s: heartbeat failed", sweep.id, exc_info=True)
+            logger.warning("sweep %s: heartbeat failed", sweep_id, exc_info=True)
             continue
         if watch.stop is not None:
-            logger.info("sweep %s: stopping trial %d (%s)", sweep.id, trial.number, watch.stop)
+            logger.info("sweep %s: stopping trial %d (%s)", sweep_id, trial.number, watch.stop)
             if child is not None:
-                _terminate(child, grace, watch.done)
+                _terminate(child, me.grace, watch.done)
             return
 
 
-def _hyperband_stops(
-    catalog: Catalog, sweep: SweepRecord, config: SweepConfig, trial: TrialRecord
-) -> bool:
+def _hyperband_stops(me: _Agent, trial: TrialRecord) -> bool:
+    config = me.config
     if config.early_terminate is None or config.metric is None:
         return False
-    found = catalog.sweeps.histories(sweep.id, config.metric.name)
+    found = me.catalog.sweeps.histories(me.sweep.id, config.metric.name)
     runs = {run: RunMetric(history, state == "running") for run, (state, history) in found.items()}
     stops = runs_to_stop(config.early_terminate, config.metric.goal, runs)
     return any(stop.run == trial.run_id for stop in stops)
@@ -300,14 +303,9 @@ def _terminate(child: subprocess.Popen[bytes], grace: float, done: threading.Eve
 def _wait(
     catalog: Catalog, run_id: str, child: subprocess.Popen[bytes], echo: IO[str] | None
 ) -> int:
-    assert child.stdout is not None and child.stderr is not None
-    console = _Console(catalog, run_id)
-    pumps = [
-        threading.Thread(target=_pump, args=(child.stdout, echo or sys.stdout, "stdout", console)),
-        threading.Thread(target=_pump, args=(child.stderr, sys.stderr, "stderr", console)),
-    ]
-    for pump in pumps:
-        pump.start()
+    from artstore.tracker.console import copy_child_output
+
+    pumps = copy_child_output(child, echo or sys.stdout, _Console(catalog, run_id).keep)
     try:
         code = child.wait()
     except KeyboardInterrupt:
@@ -362,20 +360,6 @@ class _Console:
                 self._catalog.runs.write_batch(self._run_id, [], [row], {})
             except Exception:  # (losing console text must not fail the trial)
                 logger.warning("could not keep the trial's console output", exc_info=True)
-
-
-def _pump(source: IO[bytes], target: IO[str], stream: str, console: _Console) -> None:
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
-        text = decoder.decode(chunk)
-        if text:
-            target.write(text)
-            target.flush()
-            console.keep(stream, text)
-    tail = decoder.decode(b"", final=True)
-    if tail:
-        target.write(tail)
-        console.keep(stream, tail)
 
 
 def _ending(code: int, stop: str | None) -> tuple[str, str]:
@@ -450,18 +434,16 @@ def _environment() -> dict[str, Any]:
 
 
 def _grace() -> float:
-    from artstore.errors import InvalidArgumentError
+    from artstore.settings import env_seconds
 
-    text = os.environ.get(GRACE_ENV, "").strip()
-    if not text:
-        return 10.0
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        raise InvalidArgumentError(
-            f"{GRACE_ENV} must be a number of seconds, not {text!r}"
-        ) from None
+    return env_seconds(GRACE_ENV, 10.0)
 
 
-def _absolute(url: str) -> str:
-    return url if "://" in url else os.path.abspath(url)
+def store_environment(store: Store, db: str | None = None) -> dict[str, str]:
+    """The variables that make a trial's process open ``store``: ``ARTSTORE_URL`` (a local
+    path made absolute, as the process may start elsewhere) and ``ARTSTORE_DB`` if given."""
+    url = store.location.url
+    env = {"ARTSTORE_URL": url if "://" in url else os.path.abspath(url)}
+    if db:
+        env["ARTSTORE_DB"] = db
+    return env

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artstore.errors import InvalidArgumentError, InvalidSweepConfigError
+from artstore.errors import InvalidSweepConfigError
 from artstore.redaction import redact_argv
+from artstore.settings import env_seconds
 from artstore.sweeps.config import SweepConfig, parse_sweep_config
 from artstore.sweeps.search import propose
 from artstore.sweeps.trials import Trial
@@ -62,20 +63,9 @@ def lease_seconds() -> float:
     """How long a lease lasts: ``$ARTSTORE_SWEEP_LEASE`` seconds, else 60.
 
     Raises:
-        InvalidArgumentError: the variable is not a positive number.
+        ConfigError: the variable is not a number of seconds > 0.
     """
-    text = os.environ.get(LEASE_ENV, "").strip()
-    if not text:
-        return _DEFAULT_LEASE
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0 or seconds == float("inf"):
-        raise InvalidArgumentError(
-            f"{LEASE_ENV} must be a positive number of seconds, not {text!r}"
-        )
-    return seconds
+    return env_seconds(LEASE_ENV, _DEFAULT_LEASE, zero=False)
 
 
 def create_sweep(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
-__all__ = ["ConsoleCapture"]
+__all__ = ["ConsoleCapture", "copy_child_output", "copy_output"]
 
 # Receives (seq, stream name, text, unix time) for each write.
 Sink = Callable[[tuple[int, str, str, float]], None]
@@ -72,3 +74,39 @@ class ConsoleCapture:
         if isinstance(sys.stderr, _Tee):
             sys.stderr = err
         self._saved = None
+
+
+def copy_output(
+    source: IO[bytes], target: IO[str], stream: str, keep: Callable[[str, str], None]
+) -> None:
+    """Copy a child process's ``source`` pipe to ``target`` as it comes, giving each piece of
+    text to ``keep(stream, text)`` (to be kept with the run), until the pipe ends.
+
+    Incremental: a character split across two reads is decoded whole.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
+        text = decoder.decode(chunk)
+        if text:
+            target.write(text)
+            target.flush()
+            keep(stream, text)
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        target.write(tail)
+        keep(stream, tail)
+
+
+def copy_child_output(
+    child: subprocess.Popen[bytes], out: IO[str], keep: Callable[[str, str], None]
+) -> list[threading.Thread]:
+    """Start copying a child's stdout to ``out`` and its stderr to ours (see
+    :func:`copy_output`); join the returned threads once the child has exited."""
+    assert child.stdout is not None and child.stderr is not None
+    pumps = [
+        threading.Thread(target=copy_output, args=(child.stdout, out, "stdout", keep)),
+        threading.Thread(target=copy_output, args=(child.stderr, sys.stderr, "stderr", keep)),
+    ]
+    for pump in pumps:
+        pump.start()
+    return pumps

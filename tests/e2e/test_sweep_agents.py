@@ -86,6 +86,15 @@ def _finish(agents: list[subprocess.Popen[str]], timeout: float = 120) -> list[d
     return results
 
 
+def _wait_for(marker: Path, agent: subprocess.Popen[str]) -> None:
+    """Until the agent's trial has written ``marker`` (the agent must still be running)."""
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert agent.poll() is None, agent.communicate()
+        assert time.monotonic() < deadline, "the trial never started"
+        time.sleep(0.02)
+
+
 def _store(env: dict[str, str]) -> Store:
     return Store(env["ARTSTORE_URL"], db=env.get("ARTSTORE_DB"))
 
@@ -135,11 +144,7 @@ def test_a_killed_agents_trial_is_run_again_after_its_lease_expires(
     }
     sweep_id = _sweep(env, config, tmp_path)
     (doomed,) = _agents(env, sweep_id, 1)
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert doomed.poll() is None, doomed.communicate()
-        assert time.monotonic() < deadline, "the first trial never started"
-        time.sleep(0.02)
+    _wait_for(marker, doomed)
     first_run = marker.read_text()
     os.killpg(doomed.pid, signal.SIGKILL)  # the agent and its trial, as a machine that dies
     doomed.communicate()
@@ -240,11 +245,7 @@ def test_cancel_stops_the_running_trials(env: dict[str, str], tmp_path: Path) ->
     config = {"method": "grid", "program": str(program), "parameters": {"x": {"values": [1, 2]}}}
     sweep_id = _sweep(env, config, tmp_path)
     (agent,) = _agents(env, sweep_id, 1)
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert agent.poll() is None, agent.communicate()
-        assert time.monotonic() < deadline, "the trial never started"
-        time.sleep(0.02)
+    _wait_for(marker, agent)
     cancelled = subprocess.run(
         [ART, "sweep", "cancel", sweep_id], env=env, capture_output=True, text=True
     )
