@@ -23,7 +23,7 @@ from artstore.errors import (
     SourceChangedError,
     StoreUnavailableError,
 )
-from artstore.storage import _atomic
+from artstore.storage import _atomic, _pieces
 from artstore.storage.backend import Backend, backend_for
 from artstore.storage.chunker import chunks_file, cut, read_layout
 from artstore.storage.chunks import Chunk
@@ -236,7 +236,7 @@ class BlobStore:
         before_write: Callable[[], object],
         cut_up: Callable[[int], bool],
     ) -> list[PutResult]:
-        with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area, _atomic.Writeback() as wb:
+        with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area, _pieces.Writeback() as wb:
             staged: _Staged = {}
             results = [self._stage_file(f, area, staged, callback, cut_up, wb) for f in files]
             if staged:
@@ -255,7 +255,7 @@ class BlobStore:
         staged: _Staged,
         callback: Callback,
         cut_up: Callable[[int], bool],
-        writeback: _atomic.Writeback,
+        writeback: _pieces.Writeback,
     ) -> PutResult:
         """Read one file into the staging area unless its blob is there (or staged) already."""
 
@@ -313,7 +313,7 @@ class BlobStore:
         area: Path,
         staged: _Staged,
         callback: Callback,
-        writeback: _atomic.Writeback,
+        writeback: _pieces.Writeback,
     ) -> PutResult:
         """Read a large file once, cutting it into pieces (see :mod:`.chunker`): the whole file
         and each piece are hashed in the same pass, and each piece that is not stored (or
@@ -355,10 +355,10 @@ class BlobStore:
         area: Path,
         staged: _Staged,
         callback: Callback,
-        writeback: _atomic.Writeback,
+        writeback: _pieces.Writeback,
     ) -> PutResult:
         """Stage the pieces of a file whose cuts its header gave: hashed ahead on a thread, the
-        new ones copied by the kernel (see :func:`_atomic.stage_pieces`), as a file stored
+        new ones copied by the kernel (see :func:`_pieces.stage_pieces`), as a file stored
         whole is (one memory copy instead of a read and a write).
 
         Raises:
@@ -371,7 +371,7 @@ class BlobStore:
             callback.call(NEW_BYTES, n=size)
             return True
 
-        pieces = _atomic.stage_pieces(src.file, header, layout, area, needed, callback, writeback)
+        pieces = _pieces.stage_pieces(src.file, header, layout, area, needed, callback, writeback)
         try:
             src.check(pieces.size)
             # As for a file stored whole: the copies and the hash read apart, and a write

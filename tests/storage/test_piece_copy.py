@@ -18,7 +18,7 @@ import pytest
 from safetensors.numpy import save
 
 from artstore.errors import SourceChangedError
-from artstore.storage import BlobStore, Chunk, Kind, _atomic, hash_bytes, init_store
+from artstore.storage import BlobStore, Chunk, Kind, _atomic, _pieces, hash_bytes, init_store
 from artstore.storage.chunker import CHUNKED_FROM, MAX_PIECE, cut
 from tests.storage.contract import ByteCounter
 
@@ -59,14 +59,14 @@ def _staged_files(store: BlobStore) -> list[Path]:
 @pytest.fixture
 def copied(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """Records (offset, length) of every piece the kernel path copies."""
-    real = _atomic._RangeCopier.copy
+    real = _pieces._RangeCopier.copy
     ranges: list[tuple[int, int]] = []
 
     def spy(self: Any, staged: Path, offset: int, length: int) -> None:
         ranges.append((offset, length))
         real(self, staged, offset, length)
 
-    monkeypatch.setattr(_atomic._RangeCopier, "copy", spy)
+    monkeypatch.setattr(_pieces._RangeCopier, "copy", spy)
     return ranges
 
 
@@ -133,7 +133,7 @@ def test_a_file_changed_while_its_pieces_are_copied_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _write(tmp_path / "model.safetensors", _model())
-    real = _atomic._RangeCopier.copy
+    real = _pieces._RangeCopier.copy
     calls: list[int] = []
 
     def rewrite_then_copy(self: Any, staged: Path, offset: int, length: int) -> None:
@@ -144,7 +144,7 @@ def test_a_file_changed_while_its_pieces_are_copied_is_refused(
                 f.write(b"x" * 100)
         real(self, staged, offset, length)
 
-    monkeypatch.setattr(_atomic._RangeCopier, "copy", rewrite_then_copy)
+    monkeypatch.setattr(_pieces._RangeCopier, "copy", rewrite_then_copy)
     store = init_store(str(tmp_path / "store"))
     with pytest.raises(SourceChangedError, match=r"model\.safetensors changed while it was read"):
         store.put_file(source, chunked=True)
@@ -155,7 +155,7 @@ def test_a_file_changed_while_its_pieces_are_copied_is_refused(
 def _hash_first(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Make the thread hash every piece before the first one is copied."""
     hashed = threading.Event()
-    real_run, real_copy = _atomic._HashAhead.run, _atomic._RangeCopier.copy
+    real_run, real_copy = _pieces._HashAhead.run, _pieces._RangeCopier.copy
 
     def run(self: Any) -> Any:
         try:
@@ -167,9 +167,9 @@ def _hash_first(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
         assert hashed.wait(10)
         real_copy(self, staged, offset, length)
 
-    monkeypatch.setattr(_atomic, "_HASH_AHEAD", 64)  # every piece's digest fits in the queue
-    monkeypatch.setattr(_atomic._HashAhead, "run", run)
-    monkeypatch.setattr(_atomic._RangeCopier, "copy", copy_after_hash)
+    monkeypatch.setattr(_pieces, "_HASH_AHEAD", 64)  # every piece's digest fits in the queue
+    monkeypatch.setattr(_pieces._HashAhead, "run", run)
+    monkeypatch.setattr(_pieces._RangeCopier, "copy", copy_after_hash)
     return hashed
 
 
@@ -181,7 +181,7 @@ def test_bytes_changed_within_the_racy_window_are_refused(
     data = _model()
     source = _write(tmp_path / "model.safetensors", data, backdate=False)
     hashed = _hash_first(monkeypatch)
-    real_copy = _atomic._RangeCopier.copy
+    real_copy = _pieces._RangeCopier.copy
     # The stat before any rewrite: two copier threads rewrite at once, and one that took the
     # stat after the other's write would restore that write's time, which the stat check sees.
     st = source.stat()
@@ -194,7 +194,7 @@ def test_bytes_changed_within_the_racy_window_are_refused(
         os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
         real_copy(self, staged, offset, length)
 
-    monkeypatch.setattr(_atomic._RangeCopier, "copy", rewrite_keeping_its_stat)
+    monkeypatch.setattr(_pieces._RangeCopier, "copy", rewrite_keeping_its_stat)
     store = init_store(str(tmp_path / "store"))
     with pytest.raises(SourceChangedError, match="its bytes changed, its stat did not"):
         store.put_file(source, chunked=True)
@@ -241,7 +241,7 @@ def test_where_the_kernel_refuses_each_piece_is_read_and_written(
     store = init_store(str(tmp_path / "store"))
     result = store.put_file(source, chunked=True)
     # Asked by each copying thread at most, not again for that file.
-    assert 1 <= len(refused) <= _atomic._COPIERS < len(result.chunks) - 1
+    assert 1 <= len(refused) <= _pieces._COPIERS < len(result.chunks) - 1
     assert result.chunks == _expected(data)
     at = 0
     for chunk in result.chunks:
@@ -260,7 +260,7 @@ def test_a_file_on_another_filesystem_takes_the_userspace_path(
     def no_kernel_path(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the kernel path was taken across filesystems")
 
-    monkeypatch.setattr(_atomic, "stage_pieces", no_kernel_path)
+    monkeypatch.setattr(_pieces, "stage_pieces", no_kernel_path)
     data = _model()
     with tempfile.TemporaryDirectory(dir=shm) as folder:
         result = store.put_file(_write(Path(folder) / "model.safetensors", data), chunked=True)
@@ -326,7 +326,7 @@ def test_copiers_wait_for_the_writeback_when_it_falls_behind(
 ) -> None:
     # One file may wait for its writeback: the copiers wait instead of holding a descriptor
     # per piece; the put still stores every piece.
-    monkeypatch.setattr(_atomic, "_WRITEBACK_WAITING", 1)
+    monkeypatch.setattr(_pieces, "_WRITEBACK_WAITING", 1)
     data = _model()
     store = init_store(str(tmp_path / "store"))
     result = store.put_file(_write(tmp_path / "model.safetensors", data), chunked=True)
