@@ -62,6 +62,8 @@ _POLL = 5.0
 # How often an agent with nothing to lease asks again while other agents' trials run: soon
 # enough that agents end together when the last trial ends, one small transaction each.
 _IDLE = 1.0
+# Seconds between writes of a trial's console output.
+_CONSOLE_EVERY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,11 +268,12 @@ def _heartbeat(
     while not watch.done.wait(min(me.seconds / 3, _POLL)):
         try:
             state = me.catalog.sweeps.heartbeat(sweep_id, trial.number, me.name, seconds=me.seconds)
+            # A function cannot be signalled: only a lost lease ends its heartbeats.
             if state is None:
                 watch.stop = "lost"
-            elif state == "cancelled":
+            elif child is not None and state == "cancelled":
                 watch.stop = "cancelled"
-            elif _hyperband_stops(me, trial):
+            elif child is not None and _hyperband_stops(me, trial):
                 watch.stop = "hyperband"
         except Exception:  # (a catalog hiccup must not end the trial)
             logger.warning("sweep %s: heartbeat failed", sweep_id, exc_info=True)
@@ -305,7 +308,8 @@ def _wait(
 ) -> int:
     from artstore.tracker.console import copy_child_output
 
-    pumps = copy_child_output(child, echo or sys.stdout, _Console(catalog, run_id).keep)
+    console = _Console(catalog, run_id)
+    pumps = copy_child_output(child, echo or sys.stdout, console.keep)
     try:
         code = child.wait()
     except KeyboardInterrupt:
@@ -315,6 +319,7 @@ def _wait(
     finally:
         for pump in pumps:
             pump.join()
+        console.close()
     return code
 
 
@@ -344,22 +349,37 @@ def _call(function: Callable[[], Any] | None, variables: Mapping[str, str], run_
 
 class _Console:
     """Keeps a child's output with its run (the child's own ``init()`` joins the run and
-    leaves its console to the agent, as under ``art run``)."""
+    leaves its console to the agent, as under ``art run``), in batches: at most one write
+    transaction a second, whatever the child prints."""
 
     def __init__(self, catalog: Catalog, run_id: str) -> None:
         self._catalog = catalog
         self._run_id = run_id
         self._seq = 0
+        self._rows: list[tuple[str, int, str, str, float]] = []
+        self._written = time.monotonic()
         self._lock = threading.Lock()
 
     def keep(self, stream: str, text: str) -> None:
         with self._lock:
             self._seq += 1
-            row = (self._run_id, self._seq, stream, text, time.time())
-            try:
-                self._catalog.runs.write_batch(self._run_id, [], [row], {})
-            except Exception:  # (losing console text must not fail the trial)
-                logger.warning("could not keep the trial's console output", exc_info=True)
+            self._rows.append((self._run_id, self._seq, stream, text, time.time()))
+            if time.monotonic() - self._written >= _CONSOLE_EVERY:
+                self._write()
+
+    def close(self) -> None:
+        with self._lock:
+            self._write()
+
+    def _write(self) -> None:
+        rows, self._rows = self._rows, []
+        self._written = time.monotonic()
+        if not rows:
+            return
+        try:
+            self._catalog.runs.write_batch(self._run_id, [], rows, {})
+        except Exception:  # (losing console text must not fail the trial)
+            logger.warning("could not keep the trial's console output", exc_info=True)
 
 
 def _ending(code: int, stop: str | None) -> tuple[str, str]:

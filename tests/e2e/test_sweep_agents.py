@@ -193,6 +193,7 @@ BANDED = textwrap.dedent(
     import artstore
     run = artstore.init(flush_interval=0.05)
     x = run.config["x"]
+    print("training with x =", x, flush=True)
     for step in range(9 if x < 1 else 3):
         run.log({"loss": x})
     if x < 1:
@@ -234,6 +235,9 @@ def test_hyperband_stops_a_bad_trial_with_sigterm(env: dict[str, str], tmp_path:
     with _store(env) as store:
         runs = store.repository.catalog.runs
         assert [runs.get(t["run_id"]).status for t in result["trials"]] == ["finished", "killed"]
+        for trial, x in zip(result["trials"], (0.1, 5.0), strict=True):
+            out = "".join(t for s, t in runs.console(trial["run_id"]) if s == "stdout")
+            assert out == f"training with x = {x}\n"
 
 
 @pytest.mark.parametrize("catalog_url", ["sqlite"], indirect=True)

@@ -12,8 +12,8 @@ import pytest
 
 import artstore
 from artstore.artifacts import Store
-from artstore.cli.wrap import _pump
 from artstore.tracker import Run, sync_spool
+from artstore.tracker.console import copy_output
 from tests.tracker.conftest import log_files
 
 
@@ -71,7 +71,7 @@ def test_art_run_decodes_characters_split_across_reads() -> None:
             return self.chunks.pop(0) if self.chunks else b""
 
     shown, kept = io.StringIO(), []
-    _pump(Pieces([b"caf\xc3", b"\xa9 ok\n"]), shown, "stdout", lambda s, t: kept.append(t))
+    copy_output(Pieces([b"caf\xc3", b"\xa9 ok\n"]), shown, "stdout", lambda s, t: kept.append(t))
     assert shown.getvalue() == "café ok\n"
     assert "".join(kept) == "café ok\n"
 
