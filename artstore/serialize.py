@@ -556,10 +556,15 @@ def trial_json(trial: TrialRecord) -> dict[str, Any]:
         "run_id": trial.run_id,
         "agent": trial.agent,
         "metric": trial.metric,
-        "lease_expires": None if trial.lease_expires is None else iso_time(trial.lease_expires),
-        "heartbeat_at": None if trial.heartbeat_at is None else iso_time(trial.heartbeat_at),
-        "created_at": iso_time(trial.created_at),
-        "finished_at": None if trial.finished_at is None else iso_time(trial.finished_at),
+        **{
+            key: None if moment is None else iso_time(moment)
+            for key, moment in (
+                ("lease_expires", trial.lease_expires),
+                ("heartbeat_at", trial.heartbeat_at),
+                ("created_at", trial.created_at),
+                ("finished_at", trial.finished_at),
+            )
+        },
     }
 
 
