@@ -155,12 +155,12 @@ def lease_next(
 
 
 def show_sweep(store: Store, sweep_id: str) -> SweepView:
-    """A sweep and its trials, ranked by the metric.
+    """A sweep and its trials, ranked by the metric (a read: a read-only store will do).
 
     Raises:
         NotFoundError: no such sweep.
     """
-    sweeps = catalog_of(store).sweeps
+    sweeps = store.repository.catalog.sweeps  # a read: a read-only store will do
     sweep = sweeps.get(sweep_id)
     trials = ranked(sweep, sweeps.trials(sweep_id))
     best = trials[0] if trials and trials[0].metric is not None else None

@@ -184,6 +184,8 @@ def test_store_level_sweep_show_rank_and_refuse_a_credential(tmp_path: Path) -> 
         assert [t.number for t in view.trials] == [2, 0, 1]
         assert view.best is not None and view.best.params == {"a": 2, "b": "x"}
         assert ranked(sweep, []) == []
+        with Store(str(tmp_path / "store"), read_only=True) as reader:  # what the UI opens
+            assert show_sweep(reader, sweep.id) == view
         assert stop_sweep(store, sweep.id).state == "stopped"
         assert cancel_sweep(store, sweep.id).state == "cancelled"
         leaky = {**GRID, "command": ["${program}", "--api-key=abcdef123456", "${args}"]}
