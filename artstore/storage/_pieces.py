@@ -167,38 +167,58 @@ _WRITEBACK_WAITING = 64
 class Writeback:
     """Starts the writeback of finished staging files on a thread of its own, in the order
     they finished, then closes them; one for a whole put, left (``with``) once every file it
-    was handed is done.
+    was handed is done. The thread starts with the first file handed over: a put that copies
+    no piece starts none.
 
     Starting writeback blocks while the disk's queue is full: done by the threads copying the
     pieces of a 1 GiB model, it kept them off the processor for 0.4 s (measured), and the
     pieces of two copiers reached the disk interleaved. Nothing here waits for the disk:
     durability still comes from the one sync at the end of a put.
+
+    Raises (leaving the ``with`` block, when nothing else was raised): the first error of
+    starting a writeback or closing a file (NFS, CIFS and FUSE report write errors on close);
+    every file handed over is closed either way.
     """
 
     def __init__(self) -> None:
         self._files: queue.Queue[tuple[int, int] | None] = queue.Queue(_WRITEBACK_WAITING)
         self._thread = threading.Thread(target=self._run, name="artstore-writeback")
+        self._starting = threading.Lock()
+        self._error: Exception | None = None
 
     def add(self, fd: int, length: int) -> None:
         """Hand over ``fd`` (closed here) of a file of ``length`` bytes just written; waits
         while :data:`_WRITEBACK_WAITING` files wait already."""
+        with self._starting:
+            if self._thread.ident is None:
+                self._thread.start()
         self._files.put((fd, length))
 
     def __enter__(self) -> Writeback:
-        self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        with self._starting:
+            if self._thread.ident is None:
+                return
         self._files.put(None)
         self._thread.join()
+        if self._error is not None and exc_type is None:
+            raise self._error
 
     def _run(self) -> None:
+        # Ends at None only: a copier waiting in add() would otherwise wait forever, and
+        # every descriptor handed over is closed.
         while (item := self._files.get()) is not None:
             fd, length = item
             try:
                 _atomic._start_writeback(fd, 0, length)
-            finally:
+            except Exception as exc:
+                self._error = self._error or exc
+            try:
                 os.close(fd)
+            except OSError as exc:
+                self._error = self._error or exc
 
 
 class _RangeCopier:

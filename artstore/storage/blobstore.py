@@ -236,9 +236,12 @@ class BlobStore:
         before_write: Callable[[], object],
         cut_up: Callable[[int], bool],
     ) -> list[PutResult]:
-        with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area, _pieces.Writeback() as wb:
+        with _atomic.StagingArea(Path(self.root) / TMP_DIR) as area:
             staged: _Staged = {}
-            results = [self._stage_file(f, area, staged, callback, cut_up, wb) for f in files]
+            # Left before any blob is placed: an error closing a copied piece (write errors
+            # show there on NFS) fails the put with nothing placed.
+            with _pieces.Writeback() as wb:
+                results = [self._stage_file(f, area, staged, callback, cut_up, wb) for f in files]
             if staged:
                 before_write()
                 for digest, (path, size, result) in staged.items():

@@ -10,6 +10,7 @@ import io
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +286,8 @@ def test_each_copied_piece_is_sent_to_disk_once_and_closed(
 
     def spy(fd: int, offset: int, length: int) -> None:
         started.append((offset, length, threading.current_thread().name))
+        if threading.current_thread().name == "artstore-writeback":
+            time.sleep(0.02)  # behind the copies: descriptors are still open unless joined
         real(fd, offset, length)
 
     monkeypatch.setattr(_atomic, "_start_writeback", spy)
@@ -327,11 +330,101 @@ def test_copiers_wait_for_the_writeback_when_it_falls_behind(
     # One file may wait for its writeback: the copiers wait instead of holding a descriptor
     # per piece; the put still stores every piece.
     monkeypatch.setattr(_pieces, "_WRITEBACK_WAITING", 1)
+    real, real_add = _atomic._start_writeback, _pieces.Writeback.add
+    waiting: list[int] = []
+
+    def slow(fd: int, offset: int, length: int) -> None:
+        if threading.current_thread().name == "artstore-writeback":
+            time.sleep(0.05)  # the disk falls behind
+        real(fd, offset, length)
+
+    def add(self: _pieces.Writeback, fd: int, length: int) -> None:
+        real_add(self, fd, length)
+        waiting.append(self._files.qsize())
+
+    monkeypatch.setattr(_atomic, "_start_writeback", slow)
+    monkeypatch.setattr(_pieces.Writeback, "add", add)
     data = _model()
     store = init_store(str(tmp_path / "store"))
     result = store.put_file(_write(tmp_path / "model.safetensors", data), chunked=True)
     assert result.chunks == _expected(data)
+    assert len(waiting) == len(result.chunks) - 1, "every piece but the header handed over"
+    assert max(waiting) <= 1
     at = 0
     for chunk in result.chunks:
         assert Path(store.path(Kind.BLOB, chunk.digest)).read_bytes() == data[at : at + chunk.size]
         at += chunk.size
+
+
+def _put_within(store: BlobStore, source: Path, seconds: float) -> BaseException | None:
+    """Put ``source`` chunked on a thread; the error it raised (None: it returned)."""
+    outcome: list[BaseException | None] = []
+
+    def put() -> None:
+        try:
+            store.put_file(source, chunked=True)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=put, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"the put still runs after {seconds} s"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("when", ["starting its writeback", "closing it"])
+def test_a_writeback_error_fails_the_put_with_nothing_placed_or_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    # Closing reports write errors on NFS, CIFS and FUSE: the error reaches the put, which
+    # places nothing, instead of ending the writeback thread while copiers wait for it.
+    monkeypatch.setattr(_pieces, "_WRITEBACK_WAITING", 1)
+    on_writeback = {"artstore-writeback"}
+    if when == "starting its writeback":
+        real_start = _atomic._start_writeback
+
+        def failing(fd: int, offset: int, length: int) -> None:
+            if threading.current_thread().name in on_writeback:
+                raise OSError(errno.EIO, "Input/output error")
+            real_start(fd, offset, length)
+
+        monkeypatch.setattr(_atomic, "_start_writeback", failing)
+    else:
+        real_close = os.close
+
+        def close(fd: int) -> None:
+            real_close(fd)
+            if threading.current_thread().name in on_writeback:
+                raise OSError(errno.EIO, "Input/output error")
+
+        monkeypatch.setattr(os, "close", close)
+    source = _write(tmp_path / "model.safetensors", _model())
+    store = init_store(str(tmp_path / "store"))
+    before = _open_descriptors()
+    error = _put_within(store, source, 30)
+    monkeypatch.undo()
+    assert isinstance(error, OSError) and error.errno == errno.EIO, error
+    assert _open_descriptors() == before
+    assert list(store.iter_digests(Kind.BLOB)) == [], "nothing placed"
+    assert _staged_files(store) == []
+
+
+def test_a_put_with_no_piece_to_copy_starts_no_writeback_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[int] = []
+    real = _pieces.Writeback._run
+
+    def run(self: _pieces.Writeback) -> None:
+        runs.append(1)
+        real(self)
+
+    monkeypatch.setattr(_pieces.Writeback, "_run", run)
+    store = init_store(str(tmp_path / "store"))
+    store.put_file(_write(tmp_path / "small.bin", b"small"), chunked=True)
+    store.put_file(_write(tmp_path / "model.safetensors", _model()), chunked=False)
+    assert runs == []
+    store.put_file(_write(tmp_path / "model.safetensors", _model(1)), chunked=True)
+    assert runs == [1]
