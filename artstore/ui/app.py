@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from artstore.errors import NotFoundError, UserError
-from artstore.ui import artifacts, lineage, runs
+from artstore.ui import artifacts, lineage, runs, sweeps
 from artstore.ui.security import SecurityMiddleware
 from artstore.ui.web import FILTERS, api, is_api, page
 
@@ -50,6 +50,7 @@ def create_app(store: Store, *, host: str | None = "127.0.0.1") -> Starlette:
         *runs.ROUTES,
         *artifacts.ROUTES,
         *lineage.ROUTES,
+        *sweeps.ROUTES,
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     app = Starlette(

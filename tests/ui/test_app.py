@@ -46,6 +46,7 @@ def page_routes(ui: UiStore) -> list[str]:
         f"/compare?runs={run}&keys=train/loss",
         f"/runs/{run}",
         f"/runs/{ui.trainer}",
+        "/sweeps",
     ]
 
 
@@ -53,6 +54,7 @@ def api_routes(ui: UiStore) -> list[str]:
     run = ui.media_run
     return [
         "/api/projects",
+        "/api/sweeps",
         "/api/runs?project=vision",
         "/api/runs?project=vision&columns=config.lr,metric.val/acc.max&sort=config.lr",
         f"/api/runs/{run}",
