@@ -4,13 +4,15 @@ retries."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from artstore.errors import ConfigError
 from artstore.lineage import jsoncodec
@@ -67,7 +69,8 @@ def create_catalog_engine(url: str, attempt_seconds: float, read_only: bool = Fa
     Args:
         attempt_seconds: how long one statement waits for a lock another process holds before
             it fails with a lock error (see :func:`is_locked`) that the caller may retry.
-        read_only: every connection refuses writes (SQLite ``query_only``, PostgreSQL
+        read_only: every connection refuses writes (a SQLite file opened ``mode=ro`` with
+            ``query_only``, PostgreSQL
             ``default_transaction_read_only``) and changes nothing of the database when it
             connects.
 
@@ -85,7 +88,14 @@ def create_catalog_engine(url: str, attempt_seconds: float, read_only: bool = Fa
                 connect = partial(_postgres_on_connect, milliseconds, read_only)
                 event.listen(engine, "connect", connect)
             return engine
-        engine = create_engine(parsed, connect_args={"timeout": attempt_seconds}, **codec)
+        path = sqlite_file(url) if read_only else None
+        if path is not None:
+            # query_only alone still lets the last connection to close checkpoint the WAL
+            # into the file and delete it; a connection opened read-only never writes.
+            opener = partial(_sqlite_read_only, path, attempt_seconds)
+            engine = create_engine("sqlite://", creator=opener, poolclass=QueuePool, **codec)
+        else:
+            engine = create_engine(parsed, connect_args={"timeout": attempt_seconds}, **codec)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise open_error(url, exc) from None
     event.listen(engine, "connect", partial(_sqlite_on_connect, read_only))
@@ -106,6 +116,11 @@ def _postgres_on_connect(
     finally:
         cursor.close()
     dbapi_connection.commit()
+
+
+def _sqlite_read_only(path: Path, attempt_seconds: float) -> sqlite3.Connection:
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=attempt_seconds, check_same_thread=False)
 
 
 def _sqlite_on_connect(read_only: bool, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

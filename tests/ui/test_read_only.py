@@ -173,3 +173,49 @@ def test_a_training_run_writes_while_the_ui_reads(tmp_path):
     series = client.get("/api/series", params={"runs": run_id, "key": "loss"}).json()
     assert series["series"][0]["points"] == 400
     store.close()
+
+
+_KILLED = textwrap.dedent(
+    """
+    import os, sys, time
+    import artstore
+    run = artstore.init(project="killed", store=sys.argv[1], flush_interval=0.02,
+                        capture_console=False)
+    for step in range(50):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    time.sleep(1)
+    os._exit(0)
+    """
+)
+
+
+def every_file(root: Path) -> dict[str, str]:
+    """Every file under ``root`` with the hash of its bytes, SQLite's -wal included; of -shm
+    (shared memory where every reader marks what it reads) only that it exists."""
+    return {
+        str(path.relative_to(root)): "present"
+        if path.name.endswith("-shm")
+        else hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_closing_the_ui_leaves_a_killed_runs_wal_as_it_was(tmp_path):
+    # The UI's connection is the last one on a WAL database: closing it must not checkpoint
+    # the WAL into catalog.db nor delete -wal and -shm (the run's writer owns them).
+    url = str(tmp_path / "store")
+    Store.init(url).close()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    subprocess.run([sys.executable, "-c", _KILLED, url], check=True, env=env, timeout=60)
+    assert (tmp_path / "store" / "catalog.db-wal").stat().st_size > 0
+    before = every_file(tmp_path / "store")
+    store = Store(url, read_only=True)
+    client = TestClient(create_app(store), base_url="http://127.0.0.1")
+    runs = client.get("/api/runs?project=killed").json()["runs"]
+    assert len(runs) == 1
+    series = client.get(f"/api/series?runs={runs[0]['id']}&key=loss").json()
+    assert len(series["series"][0]["x"]) == 50
+    store.close()
+    assert every_file(tmp_path / "store") == before
