@@ -367,14 +367,16 @@ _FILTER = re.compile(r"^([A-Za-z_][\w.\-]*)(>=|<=|!=|=|>|<)(.*)$")
 _OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
 
 
-def parse_filters(pairs: Sequence[str], label: str = "--filter") -> dict[str, Any]:
+def parse_filters(
+    pairs: Sequence[str], label: str = "--filter", *, regex: bool = True
+) -> dict[str, Any]:
     """``config.lr=0.001``, ``summary.acc>=0.9``, ``state=finished``, ``tags=baseline``, or a
     JSON filter document as ``Store.runs`` takes it (``{"$or": [{...}, {...}]}``); a run must
     match them all (``art runs --filter``, the UI's filter box). ``label`` names the option
-    in messages.
+    in messages; ``regex=False`` refuses ``$regex`` (a pattern can take exponential time).
 
     Raises:
-        UserError: a term is malformed.
+        UserError: a term is malformed, nested too deeply, or a refused ``$regex``.
     """
     filters: dict[str, Any] = {}
     documents: list[dict[str, Any]] = []
@@ -384,8 +386,12 @@ def parse_filters(pairs: Sequence[str], label: str = "--filter") -> dict[str, An
                 document = json.loads(pair)
             except json.JSONDecodeError as error:
                 raise UserError(f"{label} {pair[:80]!r} is not a JSON object: {error}") from None
+            except RecursionError:
+                raise UserError(f"{label} {pair[:80]!r} is nested too deeply") from None
             if not isinstance(document, dict):
                 raise UserError(f"{label} {pair[:80]!r} is not a JSON object")
+            if not regex and "$regex" in _keys(document):
+                raise UserError(f"the UI {label} takes no $regex; use `art runs --filter`")
             documents.append(document)
             continue
         match = _FILTER.match(pair)
@@ -396,6 +402,8 @@ def parse_filters(pairs: Sequence[str], label: str = "--filter") -> dict[str, An
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
+        except RecursionError:
+            raise UserError(f"{label} {pair[:80]!r} is nested too deeply") from None
         if key == "tags":
             # Store.runs matches tags by name (or {"$in": [...]}), not by operators.
             if op != "=" or not isinstance(value, str):
@@ -406,6 +414,20 @@ def parse_filters(pairs: Sequence[str], label: str = "--filter") -> dict[str, An
     if documents:
         filters["$and"] = documents
     return filters
+
+
+def _keys(document: Any) -> set[str]:
+    # Every key of a JSON document at any depth (a loop: the document may nest deeply).
+    found: set[str] = set()
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            found.update(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found
 
 
 def matches(record: RunRecord, filters: Mapping[str, Any]) -> bool:

@@ -25,7 +25,7 @@ from artstore.artifacts.runs import matches, parse_filters, run_value
 from artstore.errors import CorruptBlobError, InvalidArgumentError, NotFoundError
 from artstore.serialize import console_line_json, run_detail_json, run_row_json, series_json
 from artstore.storage import Digest
-from artstore.ui.web import api, page, query_int, query_list, store_of
+from artstore.ui.web import api, in_range, page, query_int, query_list, store_of
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
@@ -46,6 +46,9 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_RUNS = 50  # runs one chart overlays
 DEFAULT_POINTS = 1000
+MAX_POINTS = 10_000  # per run of one series request
+MAX_TOTAL_POINTS = 200_000  # all runs of one series request
+MAX_KEYS = 200  # charts of one compare page
 _WHOLE_READ = 4 * 1024 * 1024  # larger files are streamed
 _BLOCK = 1024 * 1024
 _BINARY = "application/octet-stream"
@@ -116,12 +119,12 @@ def parse_filter_text(text: str) -> dict[str, Any]:
     if not text:
         return {}
     if text.startswith("{"):
-        return parse_filters([text], label="filter")
+        return parse_filters([text], label="filter", regex=False)
     try:
         terms = shlex.split(text)
     except ValueError as exc:
         raise InvalidArgumentError(f"filter {text[:80]!r}: {exc}") from None
-    return parse_filters(terms, label="filter")
+    return parse_filters(terms, label="filter", regex=False)
 
 
 def _flat(prefix: str, value: Any, into: set[str]) -> None:
@@ -330,6 +333,8 @@ def config_diff(runs: Sequence[RunInfo]) -> list[tuple[str, list[Any]]]:
 def compare_data(store: Store, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, Any]:
     """The runs compared, the keys charted (``keys``, or every number any of them logged) and
     the config paths whose values differ."""
+    if len(keys) > MAX_KEYS:
+        raise InvalidArgumentError(f"at most {MAX_KEYS} keys at once, not {len(keys)}")
     runs = _runs_of(store, run_ids)
     charted = list(keys) or store.metric_keys(r.id for r in runs)
     return {
@@ -404,7 +409,9 @@ def project_page(request: Request) -> Response:
     project = request.path_params["project"]
     table = _table_of(request, project)
     template = "runs_table.html" if request.headers.get("HX-Request") else "project.html"
-    return page(request, template, table=table, title=project)
+    response = page(request, template, table=table, title=project)
+    response.headers["Vary"] = "HX-Request"  # a cache must not answer a page with a fragment
+    return response
 
 
 def runs_api(request: Request) -> Response:
@@ -446,13 +453,19 @@ def series_api(request: Request) -> Response:
     if not key:
         raise InvalidArgumentError("key= names the metric to chart")
     after = q.get("after")
+    runs = query_list(request, "runs")
+    points = query_int(request, "points", DEFAULT_POINTS, minimum=2, maximum=MAX_POINTS)
+    if points * len(runs) > MAX_TOTAL_POINTS:
+        raise InvalidArgumentError(
+            f"points x runs must be at most {MAX_TOTAL_POINTS}, not {points} x {len(runs)}"
+        )
     return api(
         series_data(
             store_of(request),
-            query_list(request, "runs"),
+            runs,
             key,
             x=q.get("x", "step") or "step",
-            points=query_int(request, "points", DEFAULT_POINTS, minimum=2, maximum=100_000),
+            points=points,
             after=None if after in (None, "") else query_int(request, "after", 0, minimum=-1),
         )
     )
@@ -485,43 +498,60 @@ def media_api(request: Request) -> Response:
 
 
 def media_bytes(request: Request) -> Response:
-    run = store_of(request).run(request.path_params["run_id"])
+    store = store_of(request)
+    run = store.run(request.path_params["run_id"])
     key = request.path_params["key"]
-    media = run.media(key, int(request.path_params["step"]), int(request.path_params["index"]))
-    if media.step != int(request.path_params["step"]):
+    step = in_range("step", request.path_params["step"])
+    index = in_range("index", request.path_params["index"])
+    media = run.media(key, step, index)
+    if media.step != step:
         raise NotFoundError(f"run {run.id} logged no media under {key[:200]!r} at that step")
-    kind = mimetypes.guess_type(media.name)[0] or "application/octet-stream"
-    data = media.read()
-    name = quote(media.name.rpartition("/")[2], safe="")
-    if kind in _INLINE:
-        disposition = "inline"
-    else:
-        disposition, kind = "attachment", _BINARY
-    headers = {
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{name}",
-        "Cache-Control": "private, max-age=31536000, immutable",
-    }
-    return Response(data, media_type=kind, headers=headers)
+    reference = media.reference
+    if reference.get("_type") == "histogram":
+        raise NotFoundError(f"the histogram {key[:200]!r} is kept inline: it has no bytes")
+    kind = mimetypes.guess_type(media.name)[0] or _BINARY
+    entry = FileEntry(media.name, Digest.parse(reference["digest"]), int(reference["size"]))
+    disposition = "inline" if kind in _INLINE else "attachment"
+    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
+    what = f"run {run.id} media {key[:200]!r}"
+    kind = kind if kind in _INLINE else _BINARY
+    return _download(request, entry, disposition, kind, headers, what)
 
 
 def file_download(request: Request) -> Response:
-    store = store_of(request)
-    run = store.run(request.path_params["run_id"])
+    run = store_of(request).run(request.path_params["run_id"])
     kept = run.file(request.path_params["name"])
     entry = FileEntry(kept.name, Digest.parse(kept.digest), kept.size)
-    name = quote(kept.name.rpartition("/")[2], safe="")
+    what = f"run {run.id} file {kept.name[:200]!r}"
+    return _download(request, entry, "attachment", _BINARY, {}, what)
+
+
+def _download(
+    request: Request,
+    entry: FileEntry,
+    disposition: str,
+    kind: str,
+    headers: dict[str, str],
+    what: str,
+) -> Response:
+    # Small files are read whole (a bad blob is a clean 500); larger ones stream, verified as
+    # they go; a HEAD reads nothing.
+    name = quote(entry.path.rpartition("/")[2], safe="")
     headers = {
-        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
-        "Content-Length": str(kept.size),
+        **headers,
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{name}",
+        "Content-Length": str(entry.size),
     }
-    reader = store.blobs.open_chunks(entry.blob_refs(), entry.digest, entry.size)
-    if kept.size > _WHOLE_READ:
-        return StreamingResponse(_blocks(reader), media_type=_BINARY, headers=headers)
+    if request.method == "HEAD":
+        return Response(b"", media_type=kind, headers=headers)
+    reader = store_of(request).blobs.open_chunks(entry.blob_refs(), entry.digest, entry.size)
+    if entry.size > _WHOLE_READ:
+        return StreamingResponse(_blocks(reader), media_type=kind, headers=headers)
     try:
         data = b"".join(_blocks(reader))
     except CorruptBlobError as exc:
-        raise HTTPException(500, f"run {run.id} file {kept.name[:200]!r}: {exc}") from None
-    return Response(data, media_type=_BINARY, headers=headers)
+        raise HTTPException(500, f"{what}: {exc}") from None
+    return Response(data, media_type=kind, headers=headers)
 
 
 def _blocks(reader: io.RawIOBase) -> Iterator[bytes]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import socket
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +23,7 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
 )
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -33,6 +35,10 @@ def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
+        pass
+    try:  # the forms the resolver takes too: 127.1, 0x7f.1, 2130706433
+        return ipaddress.IPv4Address(socket.inet_aton(host)).is_loopback
+    except OSError:
         return False
 
 
@@ -46,8 +52,9 @@ def _hostname(header: str) -> str:
 class SecurityMiddleware:
     """Adds :data:`HEADERS` to every HTTP response, refuses a Host header naming another
     machine when the app is bound to loopback (a page of another site resolving its name to
-    127.0.0.1 would otherwise read the store), and answers an unexpected error with a one-line
-    500 instead of a traceback.
+    127.0.0.1 would otherwise read the store), refuses what a browser fetches for a page of
+    another site except a navigation to a page (``Sec-Fetch-Site``), and answers an
+    unexpected error with a one-line 500 instead of a traceback.
 
     Args:
         app: the app to wrap.
@@ -65,6 +72,9 @@ class SecurityMiddleware:
             return
         if self.check_host and not self._host_allowed(scope):
             await _plain(send, 400, "this server answers only requests for localhost")
+            return
+        if _from_another_site(scope):
+            await _plain(send, 403, "refused: another web site made this request")
             return
         started = False
 
@@ -90,6 +100,18 @@ class SecurityMiddleware:
             if name == b"host":
                 return _hostname(value.decode("latin-1")).lower() in self.allowed
         return False
+
+
+def _from_another_site(scope: Scope) -> bool:
+    # A page of another site may link here (a top-level navigation to a page) but not make
+    # the browser fetch from here: an <img> or fetch() of /api/ would run a query for it.
+    headers = dict(scope.get("headers", []))
+    site = headers.get(b"sec-fetch-site", b"").lower()
+    if site not in (b"cross-site", b"same-site"):
+        return False
+    navigate = headers.get(b"sec-fetch-mode", b"").lower() == b"navigate"
+    path = scope.get("path", "")
+    return not navigate or path == "/api" or path.startswith("/api/")
 
 
 async def _plain(send: Send, status: int, message: str) -> None:

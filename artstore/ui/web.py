@@ -16,13 +16,17 @@ from artstore.serialize import dumps
 if TYPE_CHECKING:
     from artstore.artifacts import Store
 
+INT64_MAX = 2**63 - 1
+
 __all__ = [
     "FILTERS",
+    "INT64_MAX",
     "api",
     "cell",
     "column_label",
     "duration",
     "filesize",
+    "in_range",
     "is_api",
     "page",
     "query_int",
@@ -61,9 +65,10 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 
 def query_int(
-    request: Request, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+    request: Request, name: str, default: int, *, minimum: int = 0, maximum: int = INT64_MAX
 ) -> int:
-    """The integer query parameter ``name`` (``default`` when absent).
+    """The integer query parameter ``name`` (``default`` when absent); by default at most what
+    the catalog's 64-bit integers hold.
 
     Raises:
         InvalidArgumentError: it is not an integer in ``[minimum, maximum]``.
@@ -75,9 +80,19 @@ def query_int(
         value = int(raw)
     except ValueError:
         raise InvalidArgumentError(f"{name} must be an integer, not {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = "" if maximum is None else f" and at most {maximum}"
-        raise InvalidArgumentError(f"{name} must be at least {minimum}{upper}, not {value}")
+    return in_range(name, value, minimum, maximum)
+
+
+def in_range(name: str, value: int, minimum: int = 0, maximum: int = INT64_MAX) -> int:
+    """``value`` when it is in ``[minimum, maximum]``.
+
+    Raises:
+        InvalidArgumentError: it is not.
+    """
+    if value < minimum or value > maximum:
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:20]}…"
+        upper = f"at most {maximum}"
+        raise InvalidArgumentError(f"{name} must be at least {minimum} and {upper}, not {shown}")
     return value
 
 

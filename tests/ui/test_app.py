@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from urllib.parse import quote
 
 import pytest
@@ -167,6 +168,8 @@ def test_missing_files_and_media_are_404s(client, ui_store):
         "/api/series?runs=abc",
         "/api/series?runs=RUN&key=loss&x=sideways",
         "/api/series?runs=RUN&key=loss&points=1",
+        "/api/series?runs=RUN&key=loss&points=10001",
+        "/api/series?runs=RUN" + ",RUN" * 20 + "&key=loss&points=10000",
         "/api/runs/..%2F..%2Fetc/console",
     ],
 )
@@ -246,6 +249,7 @@ def test_template_filters():
 
 def test_loopback_and_the_no_login_warning():
     assert all(is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"))
+    assert all(is_loopback(h) for h in ("127.1", "0x7f.1", "2130706433"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "example.com", "::"))
     assert "no login" in no_login_warning("0.0.0.0")
 
@@ -346,3 +350,97 @@ def test_text_is_compressed_downloads_and_images_are_not(client, ui_store):
     download = client.get(f"/runs/{run}/files/{quote(kept['name'])}")
     assert "content-encoding" not in download.headers
     assert download.headers["content-length"] == str(kept["size"])
+
+
+def test_the_ui_filter_takes_no_regex_and_answers_fast(client):
+    # (a+)+$ on a long run of a's takes exponential time: the UI never runs a pattern.
+    slow = json.dumps({"name": {"$regex": "(a+)+$"}})
+    nested = json.dumps({"$or": [{"config.x": {"$regex": "(a+)+$"}}]})
+    for text in (slow, nested):
+        started = time.monotonic()
+        response = client.get("/api/runs", params={"project": "vision", "filter": text})
+        assert response.status_code == 400
+        assert "takes no $regex" in response.json()["error"]
+        assert time.monotonic() - started < 2
+    plain = client.get("/api/runs", params={"project": "vision", "filter": "name=$regex"})
+    assert plain.status_code == 200
+
+
+def test_a_deeply_nested_filter_is_a_400_here_and_a_user_error_in_the_cli():
+    from artstore.artifacts.runs import parse_filters
+    from artstore.errors import UserError
+
+    deep = "{" + '"$and": [{' * 3000 + "}]" * 3000 + "}"
+    with pytest.raises(UserError, match="nested too deeply"):
+        parse_filters([deep])
+    with pytest.raises(UserError, match="nested too deeply"):
+        parse_filters(["config.x=" + "[" * 3000 + "]" * 3000])
+
+
+def test_a_deeply_nested_filter_is_a_one_line_400(client):
+    deep = '{"config.x": ' + "[" * 3000 + "]" * 3000 + "}"
+    response = client.get("/api/runs", params={"project": "vision", "filter": deep})
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+
+
+def test_another_site_may_link_to_pages_but_not_fetch(client):
+    site = {"Sec-Fetch-Site": "cross-site"}
+    image = {**site, "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+    refused = client.get("/api/projects", headers=image)
+    assert refused.status_code == 403 and refused.headers["content-security-policy"] == CSP
+    assert client.get("/", headers={**image, "Sec-Fetch-Site": "same-site"}).status_code == 403
+    link = {**site, "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+    assert client.get("/", headers=link).status_code == 200
+    assert client.get("/api/projects", headers=link).status_code == 403
+    own = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    response = client.get("/api/projects", headers=own)
+    assert response.status_code == 200
+    assert response.headers["cross-origin-resource-policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/api/series?runs=RUN&key=loss&after=99999999999999999999999",
+        "/api/runs/RUN/console?after=99999999999999999999999",
+        "/runs/RUN/media/KEY/99999999999999999999999/0",
+        "/runs/RUN/media/KEY/0/99999999999999999999999",
+    ],
+)
+def test_an_oversized_integer_is_a_400(client, ui_store, route):
+    key = quote(media_key(client, ui_store), safe="")
+    response = client.get(route.replace("RUN", ui_store.media_run).replace("KEY", key))
+    assert response.status_code == 400, response.text
+    assert "at most 9223372036854775807" in response.text
+
+
+def media_key(client, ui: UiStore) -> str:
+    media = client.get(f"/api/runs/{ui.media_run}/media").json()["media"]
+    return sorted(media)[0]
+
+
+def test_a_head_of_a_download_reads_no_blob(client, ui_store, monkeypatch):
+    from artstore.storage import BlobStore
+
+    files = client.get(f"/api/runs/{ui_store.media_run}").json()["files"]
+    route = f"/runs/{ui_store.media_run}/files/{quote(files[0]['name'])}"
+    whole = client.get(route)
+
+    def unread(*args, **kwargs):
+        raise AssertionError("a HEAD opened the blob")
+
+    monkeypatch.setattr(BlobStore, "open_chunks", unread)
+    head = client.head(route)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(whole.content))
+
+
+def test_a_page_answering_fragments_varies_on_hx_request(client):
+    response = client.get("/projects/vision")
+    assert response.status_code == 200 and "HX-Request" in response.headers["vary"]
+
+
+def test_compare_charts_at_most_200_keys(client, ui_store):
+    keys = ",".join(f"k{i}" for i in range(201))
+    response = client.get(f"/compare?runs={ui_store.media_run}&keys={keys}")
+    assert response.status_code == 400 and "at most 200 keys" in response.text
