@@ -9,9 +9,9 @@ sort and no read of the table rows until the kept points are fetched by id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, text
 from sqlmodel import Session, col, func, select
 
 from artstore.lineage.history import require_run
@@ -29,20 +29,22 @@ WITH RECURSIVE buckets(b) AS (SELECT 0 UNION ALL SELECT b + 1 FROM buckets WHERE
 SELECT
   (SELECT id || ' ' || n FROM (SELECT min(value), id, count(*) AS n FROM metrics
      WHERE run_id = :run AND key = :key
-     AND step >= :lo + b * :width AND step < :lo + (b + 1) * :width AND value IS NOT NULL)),
+     AND step >= :lo + b * :width AND step < :lo + (b + 1) * :width AND step <= :hi
+     AND value IS NOT NULL)),
   (SELECT id FROM (SELECT max(value), id FROM metrics WHERE run_id = :run AND key = :key
-     AND step >= :lo + b * :width AND step < :lo + (b + 1) * :width AND value IS NOT NULL))
+     AND step >= :lo + b * :width AND step < :lo + (b + 1) * :width AND step <= :hi
+     AND value IS NOT NULL))
 FROM buckets
 """
 # PostgreSQL has no bare columns; it sorts each bucket's rows once per end instead.
 _POSTGRES_BUCKETS = """
 SELECT lows.id, highs.id FROM
   (SELECT DISTINCT ON (b) (step - :lo) / :width AS b, id FROM metrics
-     WHERE run_id = :run AND key = :key AND step >= :lo AND value IS NOT NULL
+     WHERE run_id = :run AND key = :key AND step >= :lo AND step <= :hi AND value IS NOT NULL
      ORDER BY b, value, step) AS lows
   JOIN
   (SELECT DISTINCT ON (b) (step - :lo) / :width AS b, id FROM metrics
-     WHERE run_id = :run AND key = :key AND step >= :lo AND value IS NOT NULL
+     WHERE run_id = :run AND key = :key AND step >= :lo AND step <= :hi AND value IS NOT NULL
      ORDER BY b, value DESC, step) AS highs
   ON lows.b = highs.b
 """
@@ -60,10 +62,13 @@ class Series:
         steps: each point's step.
         xs: each point's x.
         ys: each point's value.
-        total: how many points the run logged under ``key`` after ``after`` (numbers only).
-        buckets: None when every point is here; else how many buckets ``total`` points were
-            cut into, each keeping its lowest and highest point.
-        last_step: the highest step of the series (None when it has none), for the next poll.
+        total: how many points the run logged under ``key`` after ``after`` (numbers only:
+            a NaN is kept as NULL and left out, as it cannot be drawn).
+        buckets: None when every point is here; else how many buckets of equal step ranges
+            held the ``total`` points (empty ones not counted), each keeping its lowest and
+            highest point.
+        last_step: the highest step of the series (None when it has none), for the next poll;
+            every point sent is at or before it, every point after it is left for that poll.
     """
 
     run_id: str
@@ -95,18 +100,23 @@ def series(
     """
     run = require_run(session, run_id)
     lo = -(2**63) if after is None else after
-    where = (
+    where: tuple[ColumnElement[bool], ...] = (
         col(MetricRow.run_id) == run_id,
         col(MetricRow.key) == key,
         col(MetricRow.step) > lo,
         col(MetricRow.value).is_not(None),
     )
-    # Two index seeks: SQLite walks the whole range for min() and max() in one query.
-    seek = select(MetricRow.step).where(*where[:3]).limit(1)
+    # Two index seeks: SQLite walks the whole range for min() and max() in one query. The
+    # buckets span the numbers' steps (a trailing NaN, kept as NULL, would stretch them).
+    seek = select(MetricRow.step).where(*where).limit(1)
     first = session.exec(seek.order_by(col(MetricRow.step))).first()
     last = session.exec(seek.order_by(col(MetricRow.step).desc())).first()
     if first is None or last is None:
         return Series(run_id, key, x, (), (), (), 0, None, None)
+    # Every later statement stops at this last step: on PostgreSQL each sees the points a
+    # running run committed since, and a point past last_step sent now would come again in
+    # the next poll (after=last_step).
+    where = (*where, col(MetricRow.step) <= last)
     # Counting stops past the budget: a short series is read whole, a long one never counted
     # row by row (its total comes from the bucket walk below).
     sample = select(MetricRow.id).where(*where).limit(points + 1).subquery()
@@ -125,26 +135,29 @@ def series(
     shift = run.created_at.timestamp() if x == "time" else 0.0
     xs = tuple(float(r[0]) if x == "step" else r[2] - shift for r in rows)
     steps = tuple(int(r[0]) for r in rows)
-    ys = tuple(float(r[1] if r[1] is not None else "nan") for r in rows)
+    ys = tuple(float(cast(float, r[1])) for r in rows)  # NULL (a NaN logged) is left out
     return Series(run_id, key, x, steps, xs, ys, total, buckets, int(last))
 
 
 def _bucket_ends(
     session: Session, run_id: str, key: str, first: int, last: int, wanted: int
 ) -> tuple[int, int, list[int]]:
-    # (buckets, points in them, ids of each bucket's lowest and highest point)
+    # (buckets holding a point, points in them, ids of each bucket's lowest and highest point)
     width = -(-(last - first + 1) // max(1, wanted))
     buckets = -(-(last - first + 1) // width)
-    params = {"run": run_id, "key": key, "lo": first, "width": width, "n": buckets}
+    params = {"run": run_id, "key": key, "lo": first, "hi": last, "width": width, "n": buckets}
     ids: set[int] = set()
     total = 0
+    filled = 0  # the buckets holding a point (a gap in the steps leaves some empty)
     if session.get_bind().dialect.name == "postgresql":
         for low, high in session.execute(text(_POSTGRES_BUCKETS), params):
             ids.update((low, high))
+            filled += 1
         where = (
             col(MetricRow.run_id) == run_id,
             col(MetricRow.key) == key,
             col(MetricRow.step) >= first,
+            col(MetricRow.step) <= last,
             col(MetricRow.value).is_not(None),
         )
         total = session.exec(select(func.count()).select_from(MetricRow).where(*where)).one()
@@ -154,4 +167,5 @@ def _bucket_ends(
                 low_id, count = low.split()
                 ids.update((int(low_id), high))
                 total += int(count)
-    return buckets, int(total), sorted(ids)
+                filled += 1
+    return filled, int(total), sorted(ids)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from artstore.errors import ConfigError
@@ -66,6 +66,8 @@ series_points = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(points=series_points, budget=st.integers(2, 60))
+# A NULL (a NaN logged) after the last number: the buckets span the numbers' steps only.
+@example(points=[(0, 0.0), (0, 0.0), (0, 0.5), (2, None), (0, 0.0), (1, 1.0)], budget=4)
 def test_downsampling_keeps_every_buckets_extremes_in_step_order(catalog, points, budget):
     run_id = new_run(catalog)
     log(catalog, run_id, points)
@@ -183,3 +185,38 @@ def test_a_new_catalog_has_the_value_and_media_indexes(tmp_path: Path):
         ).all()
     engine.dispose()
     assert "ix_metrics_run_key_media" in str(plan), "media counts read only media rows"
+
+
+@pytest.mark.parametrize("downsampled", [False, True])
+def test_points_a_running_run_writes_during_a_read_wait_for_the_next_poll(db_url, downsampled):
+    # A writer commits points right after the read found its last step: on PostgreSQL each
+    # statement sees them. None may be sent past last_step (the next poll, after=last_step,
+    # would send it again), and the next poll sends each exactly once.
+    with Catalog.open(db_url) as reader, Catalog.open(db_url) as writer:
+        run_id = new_run(writer)
+        log(writer, run_id, [(s, float(s % 7)) for s in range(100)])
+        engine = reader.runs._tx._engine
+        seeks = []
+
+        def write_after_the_last_seek(conn, cursor, statement, parameters, context, many):
+            if "ORDER BY metrics.step DESC" in statement and not seeks:
+                seeks.append(statement)
+                log(writer, run_id, [(s, 100.0) for s in range(100, 150)])
+
+        sa.event.listen(engine, "after_cursor_execute", write_after_the_last_seek)
+        try:
+            got = reader.runs.series(run_id, "loss", points=40 if downsampled else 1000)
+        finally:
+            sa.event.remove(engine, "after_cursor_execute", write_after_the_last_seek)
+        assert seeks and got.last_step == 99
+        assert max(got.steps) <= got.last_step and 100.0 not in got.ys
+        assert got.total == 100
+        more = reader.runs.series(run_id, "loss", points=1000, after=got.last_step)
+        assert more.steps == tuple(range(100, 150)) and more.last_step == 149
+
+
+def test_buckets_count_only_those_holding_points(catalog):
+    run_id = new_run(catalog)
+    log(catalog, run_id, [(s, float(s)) for s in range(10)] + [(1000 + s, 1.0) for s in range(10)])
+    got = catalog.runs.series(run_id, "loss", points=10)
+    assert got.total == 20 and got.buckets == 2  # 5 buckets of 202 steps, 3 of them empty
