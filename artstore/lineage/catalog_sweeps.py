@@ -318,6 +318,7 @@ def _held(session: Session, sweep_id: str, number: int, agent: str) -> TrialRow 
             TrialRow.agent == agent,
             TrialRow.state == "running",
         )
+        .with_for_update()
     ).first()
 
 
@@ -328,6 +329,7 @@ def _requeue_expired(session: Session, sweep_id: str, now: datetime) -> tuple[in
             TrialRow.state == "running",
             col(TrialRow.lease_expires) < now,
         )
+        .with_for_update()
     ).all()
     table = SQLModel.metadata.tables["runs"]
     for row in expired:

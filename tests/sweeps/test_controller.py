@@ -194,3 +194,88 @@ def test_store_level_sweep_show_rank_and_refuse_a_credential(tmp_path: Path) -> 
         ):
             create_sweep(store, {**leaky, "program": "t.py"})
         assert len(catalog.sweeps.newest_first()) == 1
+
+
+def test_a_late_record_racing_the_requeue_of_its_expired_lease_wins_or_loses_whole(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The agent's record holds the trial's row while the lease of another agent waits for it:
+    # the lease must re-check state and expiry after the wait (PostgreSQL: FOR UPDATE).
+    import time
+
+    from artstore.lineage import catalog_sweeps
+
+    sid = _new(catalog, {**GRID, "parameters": {"a": {"values": [1, 2, 3]}}})
+    sweep = catalog.sweeps.get(sid)
+    trial = lease_next(catalog, sweep, "A", seconds=0.2, run_fields=_fields).trial
+    assert trial is not None
+    time.sleep(0.5)
+    real = catalog_sweeps.runs.update_columns
+    reached, go = threading.Event(), threading.Event()
+
+    def slow(conn: Any, run_id: str, values: dict[str, Any]) -> None:
+        real(conn, run_id, values)
+        if values:
+            reached.set()
+            go.wait(5)
+
+    monkeypatch.setattr(catalog_sweeps.runs, "update_columns", slow)
+    out: dict[str, Any] = {}
+    record = threading.Thread(
+        target=lambda: out.setdefault(
+            "rec",
+            catalog.sweeps.record(
+                sid,
+                trial.number,
+                "A",
+                state="finished",
+                metric=1.0,
+                run={"status": "finished", "exit_code": 0},
+            ),
+        )
+    )
+    record.start()
+    assert reached.wait(5)
+    lease = threading.Thread(
+        target=lambda: out.setdefault(
+            "lease", lease_next(catalog, sweep, "B", seconds=60, run_fields=_fields)
+        )
+    )
+    lease.start()
+    time.sleep(1.0)
+    go.set()
+    lease.join()
+    record.join()
+    assert not (out["rec"] and out["lease"].requeued), "recorded AND queued again"
+    first = catalog.sweeps.trials(sid)[0]
+    assert (first.state, first.agent) == (("finished", "A") if out["rec"] else ("running", "B"))
+
+
+def test_six_agents_leasing_twelve_expired_trials_at_once_lease_each_once(
+    catalog: Catalog,
+) -> None:
+    import time
+
+    sid = _new(catalog, {**GRID, "parameters": {"a": {"values": list(range(12))}}})
+    for _ in range(12):
+        assert _lease(catalog, sid, "dead", seconds=0.05) is not None
+    time.sleep(0.2)
+    got: list[tuple[int, str]] = []
+    barrier = threading.Barrier(6)
+
+    def agent(name: str) -> None:
+        barrier.wait()
+        for _ in range(4):
+            trial = _lease(catalog, sid, name)
+            if trial is None:
+                return
+            got.append((trial.number, name))
+
+    threads = [threading.Thread(target=agent, args=(f"a{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = sorted(number for number, _ in got)
+    assert numbers == sorted(set(numbers)), got
+    assert numbers == list(range(12))
