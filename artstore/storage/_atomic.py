@@ -400,13 +400,21 @@ def sync_filesystem(path: Path) -> None:
     """Flush everything written to the filesystem holding ``path`` to stable storage.
 
     One ``syncfs`` replaces an fsync per file: after many small writes it is far cheaper, and it
-    also persists the renames that placed them.
+    also persists the renames that placed them. Only where the kernel has no ``syncfs`` does
+    ``sync`` (every filesystem, no error reported) stand in for it.
+
+    Raises:
+        OSError: the filesystem reported that written data may not have reached the disk
+            (``EIO``, ``ENOSPC``, ...); ``filename`` is ``path``.
     """
     if _syncfs is not None:
         fd = os.open(path, os.O_RDONLY)
         try:
             if _syncfs(fd) == 0:
                 return
+            err = ctypes.get_errno()
         finally:
             os.close(fd)
+        if err != errno.ENOSYS:
+            raise OSError(err, os.strerror(err), str(path))
     os.sync()

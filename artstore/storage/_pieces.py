@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -69,7 +70,7 @@ def stage_pieces(
     chunks = [Chunk(header_digest, len(header))]
     # One random name per file, numbered per piece: a put's staging folder is its own, and a
     # random name per piece cost a read of the kernel's random source each (30 ms a GiB).
-    stem = _atomic.partial_path(folder).name.removesuffix(".partial")
+    stem = "." + uuid.uuid4().hex
     try:
         with ThreadPoolExecutor(1 + _COPIERS, thread_name_prefix="artstore-piece") as pool:
             hashing = pool.submit(ahead.run)

@@ -16,7 +16,9 @@ from typing import Any, BinaryIO
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from artstore.errors import (
+    ChunkListError,
     CorruptBlobError,
+    FileAccessError,
     InvalidNameError,
     MissingBlobError,
     NotFoundError,
@@ -573,9 +575,19 @@ class BlobStore:
         return PutResult(digest, len(data), stored=True)
 
     def sync(self) -> None:
-        """Make every object written so far durable (one filesystem sync on local roots)."""
+        """Make every object written so far durable (one filesystem sync on local roots).
+
+        Raises:
+            FileAccessError: the filesystem reported that written data may not have reached
+                the disk (an I/O error, a full disk).
+        """
         if self.backend.local and self._dirty:
-            _atomic.sync_filesystem(Path(self.root))
+            try:
+                _atomic.sync_filesystem(Path(self.root))
+            except OSError as exc:
+                raise FileAccessError(
+                    self.url, f"its filesystem failed to write it to disk ({exc.strerror})"
+                ) from None
             self._dirty = False
 
     # -- reading -------------------------------------------------------------------------------
@@ -831,6 +843,11 @@ class BlobStore:
                         self._copy_piece(chunks, index, dst, callback)
                         check.copied(index)
                     check.wait()
+                    copied = os.fstat(dst.fileno()).st_size
+                    if copied != size:  # bytes beyond the pieces' stretches, which nothing read
+                        dst.seek(0)
+                        actual, _ = hash_stream(dst, self._buffer)
+                        raise ChunkListError(digest.hex, actual.hex, count=len(chunks), size=copied)
             else:
                 view = memoryview(self._buffer)
                 with (
@@ -849,12 +866,17 @@ class BlobStore:
     ) -> None:
         chunk = chunks[index]
         try:
-            with open(self.path(Kind.BLOB, chunk.digest), "rb", buffering=0) as src:
-                _atomic.append_copy(src, dst, self._buffer, callback)
+            src = open(self.path(Kind.BLOB, chunk.digest), "rb", buffering=0)  # noqa: SIM115
         except FileNotFoundError:
             raise MissingBlobError(
                 chunk.digest.hex, self.url, chunk=index, count=len(chunks)
             ) from None
+        with src:
+            # The whole blob is copied, and only the piece's stretch of the copy is checked.
+            if os.fstat(src.fileno()).st_size != chunk.size:
+                actual, _ = hash_stream(src, self._buffer)
+                raise CorruptBlobError(chunk.digest.hex, actual.hex, chunk=index, count=len(chunks))
+            _atomic.append_copy(src, dst, self._buffer, callback)
 
     def read_chunk(self, chunks: Sequence[Chunk], index: int) -> bytes:
         """The bytes of piece ``index`` of a file stored as ``chunks``, verified.

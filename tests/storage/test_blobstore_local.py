@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fsspec.callbacks import Callback
 
+from artstore.errors import FileAccessError
 from artstore.storage import (
     BlobStore,
     Kind,
@@ -131,6 +135,33 @@ class TestLocalBlobStore(BlobStoreContract):
         store.sync()
         assert calls == [Path(store.root)]
 
+    @pytest.mark.parametrize("error", [errno.EIO, errno.ENOSPC], ids=["EIO", "ENOSPC"])
+    def test_a_failed_filesystem_sync_is_an_error_not_success(
+        self, store: BlobStore, monkeypatch: pytest.MonkeyPatch, error: int
+    ) -> None:
+        # Only a kernel without syncfs falls back to sync(): a syncfs that ran and failed
+        # (EIO: the disk lost written pages) means the bytes may not be on the disk.
+        synced: list[int] = []
+        monkeypatch.setattr(_atomic, "_syncfs", _failing_syncfs(error))
+        monkeypatch.setattr(os, "sync", lambda: synced.append(1))
+        with pytest.raises(OSError) as caught:
+            _atomic.sync_filesystem(Path(store.root))
+        assert (caught.value.errno, caught.value.filename) == (error, store.root)
+        store.put_bytes(Kind.BLOB, b"a new blob")
+        with pytest.raises(FileAccessError, match=os.strerror(error)) as refused:
+            store.sync()
+        assert refused.value.path == store.url
+        assert synced == []
+
+    def test_a_kernel_without_syncfs_syncs_everything(
+        self, store: BlobStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        synced: list[int] = []
+        monkeypatch.setattr(_atomic, "_syncfs", _failing_syncfs(errno.ENOSYS))
+        monkeypatch.setattr(os, "sync", lambda: synced.append(1))
+        _atomic.sync_filesystem(Path(store.root))
+        assert synced == [1]
+
     def test_crash_between_staging_and_placement_leaves_nothing_visible(
         self, store: BlobStore, tmp_path: Path
     ) -> None:
@@ -147,3 +178,11 @@ class TestLocalBlobStore(BlobStoreContract):
         reopened = open_store(store.url)
         assert reopened.put_bytes(Kind.BLOB, data).stored is True
         assert reopened.read_bytes(Kind.BLOB, digest) == data
+
+
+def _failing_syncfs(error: int) -> Callable[[int], int]:
+    def syncfs(fd: int) -> int:
+        ctypes.set_errno(error)
+        return -1
+
+    return syncfs

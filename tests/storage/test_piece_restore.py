@@ -117,6 +117,54 @@ def test_a_bad_piece_stops_the_copy_before_the_last_piece(
     assert len(copies) == 2, "no piece copied after the check failed"
 
 
+@pytest.mark.parametrize("which", ["last", "middle"])
+def test_a_blob_longer_than_its_piece_is_refused(
+    stored: Any, tmp_path: Path, which: str
+) -> None:
+    # The check reads each piece's stretch of the copy only: bytes a blob holds beyond its
+    # piece would have ended up in the file (the last blob's) unchecked.
+    store, _, result = stored
+    index = len(result.chunks) - 1 if which == "last" else 2
+    blob = Path(store.path(Kind.BLOB, result.chunks[index].digest))
+    blob.chmod(0o644)
+    with open(blob, "ab") as f:
+        f.write(b"GARBAGE")
+    error = _refused(store, result, result.digest, tmp_path / "out" / "m", CorruptBlobError)
+    assert type(error) is CorruptBlobError
+    assert (error.chunk, error.count) == (index, len(result.chunks))
+    assert error.actual == hash_bytes(blob.read_bytes()).hex
+
+
+def test_a_copy_longer_than_the_file_is_refused(
+    stored: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A blob that grows after its size was looked at: every stretch checks, the file does not.
+    store, data, result = stored
+    real = _atomic.append_copy
+    copies: list[int] = []
+
+    def growing(source: BinaryIO, target: BinaryIO, buffer: bytearray, callback: Any) -> None:
+        real(source, target, buffer, callback)
+        copies.append(1)
+        if len(copies) == len(result.chunks):
+            target.write(b"GARBAGE")
+
+    monkeypatch.setattr(_atomic, "append_copy", growing)
+    error = _refused(store, result, result.digest, tmp_path / "out" / "m", ChunkListError)
+    assert error.size == len(data) + len(b"GARBAGE")
+    assert error.actual == hash_bytes(data + b"GARBAGE").hex
+
+
+def test_the_check_starts_its_thread_when_entered(stored: Any, tmp_path: Path) -> None:
+    _, _, result = stored
+    with open(tmp_path / "copy", "w+b") as f:
+        check = reassembly.CopyCheck(f.fileno(), result.chunks, result.digest, result.size, "x")
+        assert _checkers() == 0
+        with check:
+            assert _checkers() == 1
+        assert _checkers() == 0
+
+
 def test_pieces_that_do_not_make_the_file_are_refused(stored: Any, tmp_path: Path) -> None:
     store, data, result = stored
     wrong = hash_bytes(data + b"!")
