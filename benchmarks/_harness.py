@@ -277,8 +277,10 @@ def _artstore_revision() -> str:
 def write_section(path: Path, name: str, section: str) -> None:
     """Put ``section`` (which starts with ``<!-- name:begin -->`` and ends with
     ``<!-- name:end -->``) into the results file, replacing that benchmark's previous section
-    and keeping the others; create the file or append the section as needed."""
+    and keeping the others, one blank line between two; create the file or append the section
+    as needed."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    section = section.rstrip("\n") + "\n"  # with or without its newline: the same layout
     if path.exists():
         text = path.read_text()
         if begin in text and end in text:

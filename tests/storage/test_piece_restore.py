@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,6 +46,28 @@ def _refused(store: BlobStore, result: Any, digest: Any, dest: Path, error: type
     return caught.value
 
 
+def _on_copy(
+    monkeypatch: pytest.MonkeyPatch,
+    n: int,
+    then: Callable[[BinaryIO, BinaryIO], object],
+    *,
+    instead: bool = False,
+) -> None:
+    """Copy pieces as a restore does, except that the ``n``-th copy (from 1) is followed by
+    ``then(blob, copy)``, or replaced by it ``instead``."""
+    real = _atomic.append_copy
+    copies: list[int] = []
+
+    def copy(source: BinaryIO, target: BinaryIO, buffer: bytearray, callback: Any) -> None:
+        copies.append(1)
+        if not (instead and len(copies) == n):
+            real(source, target, buffer, callback)
+        if len(copies) == n:
+            then(source, target)
+
+    monkeypatch.setattr(_atomic, "append_copy", copy)
+
+
 def test_a_file_in_pieces_restores_byte_identical(stored: Any, tmp_path: Path) -> None:
     store, data, result = stored
     dest = tmp_path / "out" / "model.safetensors"
@@ -60,18 +83,11 @@ def test_the_check_reads_the_copy_not_the_blobs(
     # The second piece's copy gets other bytes of the same length: the blobs are intact, so
     # only a check of the copy itself can see it.
     store, _, result = stored
-    real = _atomic.append_copy
-    calls: list[int] = []
 
-    def damaging(source: BinaryIO, target: BinaryIO, buffer: bytearray, callback: Any) -> None:
-        calls.append(1)
-        if len(calls) != 2:
-            real(source, target, buffer, callback)
-            return
-        size = os.fstat(source.fileno()).st_size
-        target.write(b"\x00" * size)
+    def zeros(source: BinaryIO, target: BinaryIO) -> None:
+        target.write(b"\x00" * os.fstat(source.fileno()).st_size)
 
-    monkeypatch.setattr(_atomic, "append_copy", damaging)
+    _on_copy(monkeypatch, 2, zeros, instead=True)
     error = _refused(store, result, result.digest, tmp_path / "out" / "m", CorruptBlobError)
     assert error.chunk == 1 and error.count == len(result.chunks)
     assert all(store.verify(Kind.BLOB, c.digest) == c.digest for c in result.chunks)
@@ -140,16 +156,7 @@ def test_a_copy_longer_than_the_file_is_refused(
 ) -> None:
     # A blob that grows after its size was looked at: every stretch checks, the file does not.
     store, data, result = stored
-    real = _atomic.append_copy
-    copies: list[int] = []
-
-    def growing(source: BinaryIO, target: BinaryIO, buffer: bytearray, callback: Any) -> None:
-        real(source, target, buffer, callback)
-        copies.append(1)
-        if len(copies) == len(result.chunks):
-            target.write(b"GARBAGE")
-
-    monkeypatch.setattr(_atomic, "append_copy", growing)
+    _on_copy(monkeypatch, len(result.chunks), lambda _, target: target.write(b"GARBAGE"))
     error = _refused(store, result, result.digest, tmp_path / "out" / "m", ChunkListError)
     assert error.size == len(data) + len(b"GARBAGE")
     assert error.actual == hash_bytes(data + b"GARBAGE").hex
