@@ -341,9 +341,11 @@ def run_row_json(run: RunInfo, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def series_json(series: Series) -> dict[str, Any]:
     """One run's points of one metric for a chart (``/api/series``): ``x`` and ``y`` in step
-    order, and ``downsampled`` (the points logged and the buckets that kept their lowest and
-    highest) when not every point is sent."""
+    order (an infinite ``y`` as null, a gap: ``non_finite`` counts them), and ``downsampled``
+    (the points logged and the buckets that kept their lowest and highest) when not every
+    point is sent."""
     xs = list(series.steps) if series.x == "step" else list(series.xs)
+    ys = [y if math.isfinite(y) else None for y in series.ys]
     downsampled = None
     if series.buckets is not None:
         downsampled = {"points": series.total, "buckets": series.buckets}
@@ -352,8 +354,9 @@ def series_json(series: Series) -> dict[str, Any]:
         "key": series.key,
         "x_axis": series.x,
         "x": xs,
-        "y": list(series.ys),
-        "points": len(series.ys),
+        "y": ys,
+        "points": len(ys),
+        "non_finite": sum(y is None for y in ys),
         "last_step": series.last_step,
         "downsampled": downsampled,
     }

@@ -220,3 +220,26 @@ def test_buckets_count_only_those_holding_points(catalog):
     log(catalog, run_id, [(s, float(s)) for s in range(10)] + [(1000 + s, 1.0) for s in range(10)])
     got = catalog.runs.series(run_id, "loss", points=10)
     assert got.total == 20 and got.buckets == 2  # 5 buckets of 202 steps, 3 of them empty
+
+
+def test_infinities_nans_one_point_and_gaps_as_a_chart_gets_them(catalog):
+    from artstore.serialize import series_json
+
+    run_id = new_run(catalog)
+    inf = float("inf")
+    log(catalog, run_id, [(0, 1.0), (1, inf), (2, None), (3, -inf), (4, 2.0)], key="wild")
+    log(catalog, run_id, [(7, 0.5)], key="one")
+    log(catalog, run_id, [(0, 1.0), (10, 2.0), (1_000_000, 3.0)], key="gaps")
+    wild = series_json(catalog.runs.series(run_id, "wild"))
+    assert (wild["x"], wild["y"]) == ([0, 1, 3, 4], [1.0, None, None, 2.0])
+    assert (wild["points"], wild["non_finite"], wild["last_step"]) == (4, 2, 4)
+    one = series_json(catalog.runs.series(run_id, "one"))
+    assert (one["x"], one["y"], one["non_finite"], one["last_step"]) == ([7], [0.5], 0, 7)
+    gaps = series_json(catalog.runs.series(run_id, "gaps"))
+    assert gaps["x"] == [0, 10, 1_000_000] and gaps["downsampled"] is None
+    cut = series_json(catalog.runs.series(run_id, "gaps", points=2))
+    assert cut["x"] == [0, 1_000_000] and cut["downsampled"] == {"points": 3, "buckets": 1}
+    gaps = catalog.runs.series(run_id, "gaps", x="time")
+    assert gaps.xs == pytest.approx(
+        [T0 + s - catalog.runs.get(run_id).created_at.timestamp() for s in (0, 10, 1_000_000)]
+    )

@@ -80,6 +80,8 @@ def test_runs_table_sorts_and_filters(page, ui_server, ui_store: UiStore):
     page.click("#runs-filter button[type=submit] >> nth=0")
     wait_until(page, "() => document.querySelectorAll('#runs tbody tr').length === 2")
     assert sorted(names(page)) == ["vision-0", "vision-1"]
+    assert names(page) == ["vision-1", "vision-0"], "the filter keeps the sort"
+    assert page.locator("th.sorted-asc[data-column='config.lr']").count() == 1
 
 
 def test_selected_runs_drive_the_charts(page, ui_server, ui_store: UiStore):
@@ -205,3 +207,72 @@ def test_a_live_runs_chart_gains_points_while_it_logs(page, tmp_path):
     finally:
         logger.kill()
         logger.wait()
+
+
+_EDGES = textwrap.dedent(
+    """
+    import math, sys
+    import artstore
+    run = artstore.init(project="edges", name="edges", store=sys.argv[1], capture_console=False)
+    for step in range(200):
+        wild = math.inf if step == 50 else (-math.inf if step == 120 else math.sin(step / 9))
+        run.log({"wild": wild, "noisy": math.sin(step / 5) + (step % 2)}, step=step)
+    run.log({"one": 0.5}, step=200)
+    run.finish()
+    print(run.id, flush=True)
+    """
+)
+
+
+@pytest.fixture
+def edges_server(tmp_path):
+    """A store holding one finished run with an infinite value, a one-point key and a noisy
+    key, served on a free port; yields (base URL, run id)."""
+    uvicorn = pytest.importorskip("uvicorn")
+    import threading
+
+    from artstore.ui.app import create_app
+    from tests.ui.conftest import free_port
+
+    url = str(tmp_path / "store")
+    Store.init(url).close()
+    made = subprocess.run(
+        [sys.executable, "-c", _EDGES, url], capture_output=True, text=True, check=True
+    )
+    store = Store(url, read_only=True)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", made.stdout.split()[-1]
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def test_an_infinite_value_and_a_one_point_key_still_draw(page, edges_server):
+    base, run_id = edges_server
+    open_ready(page, f"{base}/runs/{run_id}")
+    wild = page.locator(".chart[data-key='wild']")
+    assert wild.get_attribute("data-points") == "198"
+    assert "2 non-finite values not drawn" in wild.locator(".note").inner_text()
+    assert canvas_drawn(page, ".chart[data-key='wild']") > 50
+    assert page.locator(".chart[data-key='one']").get_attribute("data-points") == "1"
+    assert canvas_drawn(page, ".chart[data-key='one']") > 0
+
+
+def test_smoothing_changes_the_drawn_line(page, edges_server):
+    base, run_id = edges_server
+    open_ready(page, f"{base}/runs/{run_id}")
+    picture = """() => document.querySelector(".chart[data-key='noisy'] canvas").toDataURL()"""
+    raw = page.evaluate(picture)
+    page.locator("#smoothing").fill("0.9")
+    smoothed = page.evaluate(picture)
+    assert smoothed != raw
+    page.locator("#smoothing").fill("0")
+    assert page.evaluate(picture) == raw

@@ -8,6 +8,8 @@
   const COLORS = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#0598bc",
     "#e16f24", "#6e7781", "#d63384", "#116329"];
   const POLL_MS = 2000;
+  const MARKERS_BELOW = 50;  // a series this short shows its points (one point draws no line)
+  const COMPACT = new Intl.NumberFormat("en", {notation: "compact", maximumSignificantDigits: 4});
 
   function axisLabel(x) {
     return x === "wall" ? "wall time" : (x === "time" ? "seconds since start" : "step");
@@ -58,7 +60,8 @@
       this.points = points;
       const body = await getJSON(seriesUrl(runIds, this.key, this.x, points));
       this.runs = body.series.map((s) => ({run: s.run, name: s.name, state: s.state,
-        x: s.x, y: s.y, last_step: s.last_step, downsampled: s.downsampled}));
+        x: s.x, y: s.y, last_step: s.last_step, downsampled: s.downsampled,
+        non_finite: s.non_finite || 0}));
       this.draw();
     }
 
@@ -71,8 +74,15 @@
         const fresh = body.series[0];
         s.state = fresh.state;
         if (fresh.x.length) {
+          // A downsampled part keeps the note: its counts add to what was there.
+          if (fresh.downsampled || s.downsampled) {
+            const was = s.downsampled || {points: s.y.length, buckets: 0};
+            const now = fresh.downsampled || {points: fresh.y.length, buckets: 0};
+            s.downsampled = {points: was.points + now.points, buckets: was.buckets + now.buckets};
+          }
           s.x = s.x.concat(fresh.x);
           s.y = s.y.concat(fresh.y);
+          s.non_finite += fresh.non_finite || 0;
           s.last_step = fresh.last_step;
           grew = true;
         }
@@ -85,12 +95,15 @@
       const drawn = this.runs.filter((s) => s.x.length > 0);
       const plotBox = this.container.querySelector(".plot");
       const note = this.container.querySelector(".note");
-      const total = drawn.reduce((n, s) => n + s.y.length, 0);
+      // Points drawn: an infinite value comes as null (a gap) and is not drawn.
+      const total = drawn.reduce((n, s) => n + s.y.filter((y) => y !== null).length, 0);
       this.container.dataset.series = String(drawn.length);
       this.container.dataset.points = String(total);
       const notes = drawn.filter((s) => s.downsampled).map((s) =>
         (drawn.length > 1 ? s.name + ": " : "") + "min and max of each of " +
         s.downsampled.buckets + " buckets of " + s.downsampled.points + " points");
+      const skipped = drawn.reduce((n, s) => n + s.non_finite, 0);
+      if (skipped) notes.push(skipped + " non-finite value" + (skipped === 1 ? "" : "s") + " not drawn");
       note.textContent = notes.join("; ");
       if (this.plot) { this.plot.destroy(); this.plot = null; }
       plotBox.textContent = "";
@@ -100,11 +113,12 @@
         width: Math.max(200, this.container.clientWidth - 16),
         height: 220,
         scales: {x: {time: this.x === "wall"}},
+        axes: [this.x === "wall" ? {} : {values: (u, splits) => splits.map((v) => COMPACT.format(v))}, {}],
         legend: {show: true, live: true},
         cursor: {drag: {x: true, y: false}},
         series: [{label: axisLabel(this.x)}].concat(drawn.map((s, i) => ({
           label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
-          points: {show: false},
+          points: {show: s.y.length < MARKERS_BELOW, size: 5},
         }))),
       };
       this.plot = new uPlot(opts, data, plotBox);

@@ -72,8 +72,16 @@
   }
 
   const controls = A.bindControls(() => drawn, () => update());
+  // The filter form sends the table's current sort (a header link may have changed it).
+  function keepSort() {
+    const table = document.getElementById("runs");
+    const form = document.getElementById("runs-filter");
+    if (!table || !form) return;
+    form.elements.namedItem("sort").value = table.dataset.sort;
+    form.elements.namedItem("order").value = table.dataset.order;
+  }
   // htmx swaps the table on sort, filter and page: bind the new rows, keep the selection.
-  document.body.addEventListener("htmx:afterSwap", () => { bindTable(); remember(); });
+  document.body.addEventListener("htmx:afterSwap", () => { bindTable(); keepSort(); remember(); });
   bindTable();
   update();
 })();
