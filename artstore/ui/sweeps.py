@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from artstore.serialize import dumps, sweep_json, sweep_view_json
 from artstore.sweeps import SweepView, parse_sweep_config, show_sweep
-from artstore.sweeps.parameters import lookup
+from artstore.sweeps.parameters import DISTRIBUTIONS, lookup
 from artstore.ui.web import api, page, store_of
 
 if TYPE_CHECKING:
@@ -30,16 +30,7 @@ __all__ = ["ROUTES", "metric_chart", "parallel_chart", "sweep_rows"]
 
 #: Trials drawn in the charts: those that ended with a metric value.
 DRAWN_STATES = ("finished", "stopped")
-_LOG = (
-    "log_uniform",
-    "log_uniform_values",
-    "q_log_uniform",
-    "q_log_uniform_values",
-    "inv_log_uniform",
-    "inv_log_uniform_values",
-    "log_normal",
-    "q_log_normal",
-)
+_LOG = tuple(d for d in DISTRIBUTIONS if "log" in d)  # log_, q_log_, inv_log_ families
 _SHADES = 8  # colour classes shade-0 (best) .. shade-7 (worst) in sweeps.css
 _TOP, _BOTTOM, _LEFT, _RIGHT = 28, 24, 60, 60
 _HEIGHT = 320
