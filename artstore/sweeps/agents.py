@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from artstore.sweeps.command import args_json, trial_command
 from artstore.sweeps.controller import (
@@ -111,6 +111,7 @@ def agent(
         NotFoundError: no such sweep.
         InvalidArgumentError: ``count`` is below 1.
         ConfigError: a bad ``$ARTSTORE_SWEEP_LEASE`` or ``$ARTSTORE_SWEEP_GRACE``.
+        FileAccessError: the command's program cannot start (its trial is recorded failed).
     """
     from artstore.artifacts import Store
     from artstore.errors import InvalidArgumentError
@@ -147,6 +148,7 @@ def run_agent(
         ConfigError: ``$ARTSTORE_SWEEP_LEASE`` or ``$ARTSTORE_SWEEP_GRACE`` is not a number
             of seconds.
         InvalidSweepConfigError: the command needs what is not there (``${envvar:}``).
+        FileAccessError: the command's program cannot start (its trial is recorded failed).
     """
     from artstore.artifacts.identity import who
     from artstore.tracker.current_run import new_run_id
@@ -219,12 +221,15 @@ def _run_trial(me: _Agent, trial: TrialRecord, argv: list[str]) -> TrialOutcome:
     watch = _Watch()
     child: subprocess.Popen[bytes] | None = None
     if me.function is None:
-        child = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **variables},
-        )
+        try:
+            child = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, **variables},
+            )
+        except OSError as exc:
+            _not_started(me, trial, argv, exc)
     beat = threading.Thread(
         target=_heartbeat,
         args=(me, trial, watch, child),
@@ -257,6 +262,24 @@ def _run_trial(me: _Agent, trial: TrialRecord, argv: list[str]) -> TrialOutcome:
             trial.number,
         )
     return TrialOutcome(trial.number, run_id, state, metric, recorded)
+
+
+def _not_started(me: _Agent, trial: TrialRecord, argv: list[str], exc: OSError) -> NoReturn:
+    # Every trial would fail the same way: the trial is recorded failed with the shell's
+    # exit code (127 not found, 126 cannot run) and the agent stops (decision 156).
+    from artstore.errors import FileAccessError
+
+    code = 127 if isinstance(exc, FileNotFoundError) else 126
+    me.catalog.sweeps.record(
+        me.sweep.id,
+        trial.number,
+        me.name,
+        state="failed",
+        metric=None,
+        run={"status": "failed", "exit_code": code},
+    )
+    reason = exc.strerror or str(exc)
+    raise FileAccessError(argv[0], f"the trial's program cannot start ({reason})") from None
 
 
 def _heartbeat(
@@ -438,7 +461,18 @@ class _Launch:
                 interpreter=sys.executable,
                 args_json_file=str(self.args_file),
             )
-            found["command"] = shlex.join(redact_argv(self.argv))
+            # The stored command keeps ${envvar:NAME} unexpanded: a variable's value may be
+            # a credential redaction cannot recognise.
+            kept = trial_command(
+                self.config.command,
+                program=self.config.program,
+                parameters=self.config.parameters,
+                params=params,
+                interpreter=sys.executable,
+                args_json_file=str(self.args_file),
+                environ={name: "${envvar:" + name + "}" for name in os.environ},
+            )
+            found["command"] = shlex.join(redact_argv(kept))
         return found
 
 

@@ -261,3 +261,65 @@ def test_cancel_stops_the_running_trials(env: dict[str, str], tmp_path: Path) ->
         catalog = store.repository.catalog
         assert catalog.runs.get(marker.read_text()).status == "killed"
         assert [t.state for t in catalog.sweeps.trials(sweep_id)] == ["failed"]
+
+
+def test_a_program_that_cannot_start_fails_its_trial_and_stops_the_agent(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-program"
+    config = {
+        "method": "grid",
+        "command": [str(missing), "${args}"],
+        "parameters": {"x": {"values": [1, 2]}},
+    }
+    sweep_id = _sweep(env, config, tmp_path)
+    (agent,) = _agents(env, sweep_id, 1)
+    _, err = agent.communicate(timeout=120)
+    assert agent.returncode == 2, err
+    message = f"cannot use {missing}: the trial's program cannot start (No such file or directory)"
+    assert err.strip().splitlines() == [
+        f"art: {message}",
+        json.dumps({"error": message, "code": 2}),
+    ]
+    with _store(env) as store:
+        catalog = store.repository.catalog
+        (trial,) = catalog.sweeps.trials(sweep_id)
+        assert trial.state == "failed"
+        run = catalog.runs.get(trial.run_id or "")
+        assert (run.status, run.exit_code) == ("failed", 127)
+
+
+ECHO_ARGS = textwrap.dedent(
+    """
+    import os, sys
+    with open(os.environ["TRIALS_LOG"], "a") as out:
+        out.write(" ".join(sys.argv[1:]) + "\\n")
+    """
+)
+
+
+def test_an_envvar_value_reaches_the_child_but_never_the_catalog(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    program = tmp_path / "echo.py"
+    program.write_text(ECHO_ARGS, encoding="utf-8")
+    secret = "s3cr3t-Value-9f8e7d"
+    env = {**env, "TRIALS_LOG": str(tmp_path / "trials.log"), "DATA_PASS": secret}
+    config = {
+        "method": "grid",
+        "program": str(program),
+        "command": ["${interpreter}", "${program}", "${envvar:DATA_PASS}", "${args}"],
+        "parameters": {"x": {"values": [1]}},
+    }
+    sweep_id = _sweep(env, config, tmp_path)
+    _finish(_agents(env, sweep_id, 1))
+    assert (tmp_path / "trials.log").read_text() == f"{secret} --x=1\n"
+    with _store(env) as store:
+        catalog = store.repository.catalog
+        (trial,) = catalog.sweeps.trials(sweep_id)
+        command = catalog.runs.get(trial.run_id or "").command or ""
+        assert "'${envvar:DATA_PASS}' --x=1" in command and secret not in command
+    if "ARTSTORE_DB" not in env:
+        for path in Path(env["ARTSTORE_URL"]).rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
