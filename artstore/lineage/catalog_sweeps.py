@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, SQLModel, col, select
 
 from artstore.errors import NotFoundError, RunStateError
@@ -192,7 +193,7 @@ class CatalogSweeps:
 
         def work(session: Session) -> Lease:
             sweep = _require(session, sweep_id, lock=True)
-            now = utcnow()
+            now = _now(session)
             requeued = _requeue_expired(session, sweep_id, now)
             if sweep.state != "running":
                 return Lease(None, f"sweep {sweep_id} is {sweep.state}", requeued)
@@ -233,7 +234,7 @@ class CatalogSweeps:
             row = _held(session, sweep_id, number, agent)
             if row is None:
                 return None
-            now = utcnow()
+            now = _now(session)
             row.heartbeat_at, row.lease_expires = now, now + timedelta(seconds=seconds)
             session.add(row)
             if row.run_id is not None:
@@ -264,7 +265,7 @@ class CatalogSweeps:
             row = _held(session, sweep_id, number, agent)
             if row is None:
                 return False
-            now = utcnow()
+            now = _now(session)
             row.state, row.lease_expires, row.finished_at = state, None, now
             row.metric = metric if metric is not None and math.isfinite(metric) else None
             session.add(row)
@@ -310,9 +311,19 @@ def _require(session: Session, sweep_id: str, lock: bool = False) -> SweepRow:
     return row
 
 
+def _now(session: Session) -> datetime:
+    # Leases are set and compared on one clock: PostgreSQL's (agents' clocks may differ;
+    # clock_timestamp, not now(), as a lease may have waited for a row); SQLite is local.
+    if session.get_bind().dialect.name != "postgresql":
+        return utcnow()
+    found: datetime = session.connection().execute(sql_select(func.clock_timestamp())).scalar_one()
+    return found.astimezone(UTC)
+
+
 def _held(session: Session, sweep_id: str, number: int, agent: str) -> TrialRow | None:
     return session.exec(
-        select(TrialRow).where(
+        select(TrialRow)
+        .where(
             TrialRow.sweep_id == sweep_id,
             TrialRow.number == number,
             TrialRow.agent == agent,
@@ -324,7 +335,8 @@ def _held(session: Session, sweep_id: str, number: int, agent: str) -> TrialRow 
 
 def _requeue_expired(session: Session, sweep_id: str, now: datetime) -> tuple[int, ...]:
     expired = session.exec(
-        select(TrialRow).where(
+        select(TrialRow)
+        .where(
             TrialRow.sweep_id == sweep_id,
             TrialRow.state == "running",
             col(TrialRow.lease_expires) < now,

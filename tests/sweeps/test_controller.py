@@ -279,3 +279,24 @@ def test_six_agents_leasing_twelve_expired_trials_at_once_lease_each_once(
     numbers = sorted(number for number, _ in got)
     assert numbers == sorted(set(numbers)), got
     assert numbers == list(range(12))
+
+
+def test_on_postgresql_leases_expire_by_the_servers_clock_not_the_agents(
+    catalog: Catalog, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's catalog is on one machine: its clock is the agents'")
+    from artstore.lineage import catalog_sweeps
+
+    sid = _new(catalog)
+    first = _lease(catalog, sid, "A", seconds=60)
+    assert first is not None
+    monkeypatch.setattr(catalog_sweeps, "utcnow", lambda: utcnow() + timedelta(hours=1))
+    sweep = catalog.sweeps.get(sid)
+    lease = lease_next(catalog, sweep, "B", seconds=60, run_fields=_fields)
+    assert lease.requeued == () and lease.trial is not None and lease.trial.number == 1
+    monkeypatch.setattr(catalog_sweeps, "utcnow", lambda: utcnow() - timedelta(hours=1))
+    assert catalog.sweeps.heartbeat(sid, 0, "A", seconds=60) == "running"
+    monkeypatch.undo()
+    assert _lease(catalog, sid, "C") is not None
+    assert [t.agent for t in catalog.sweeps.trials(sid)][:2] == ["A", "B"]
