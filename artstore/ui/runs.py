@@ -438,7 +438,7 @@ def run_api(request: Request) -> Response:
 def run_keys_api(request: Request) -> Response:
     store = store_of(request)
     run = store.run(request.path_params["run_id"])
-    return api({"run": run.id, "keys": store.metric_keys([run.id])})
+    return api({"run": run.id, "state": run.state, "keys": store.metric_keys([run.id])})
 
 
 def keys_api(request: Request) -> Response:

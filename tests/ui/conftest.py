@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -266,9 +265,7 @@ class PageProblems:
 
     def _console(self, message: Any) -> None:
         where = message.location.get("url") or "?"
-        # Chromium asks for /favicon.ico on its own when a page names no icon; that answer is
-        # the browser's probe, not a request of the page.
-        if message.type == "error" and urlsplit(where).path != "/favicon.ico":
+        if message.type == "error":
             self.found.append(f"console error: {message.text} ({where})")
 
     def _request_failed(self, request: Any) -> None:

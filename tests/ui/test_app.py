@@ -444,3 +444,8 @@ def test_compare_charts_at_most_200_keys(client, ui_store):
     keys = ",".join(f"k{i}" for i in range(201))
     response = client.get(f"/compare?runs={ui_store.media_run}&keys={keys}")
     assert response.status_code == 400 and "at most 200 keys" in response.text
+
+
+def test_a_runs_keys_say_its_state(client, ui_store):
+    document = client.get(f"/api/runs/{ui_store.media_run}/keys").json()
+    assert document["state"] == "finished" and document["keys"]

@@ -276,3 +276,70 @@ def test_smoothing_changes_the_drawn_line(page, edges_server):
     assert smoothed != raw
     page.locator("#smoothing").fill("0")
     assert page.evaluate(picture) == raw
+
+
+_LATE_KEY = textwrap.dedent(
+    """
+    import sys, time
+    import artstore
+    run = artstore.init(project="late", name="late", store=sys.argv[1], flush_interval=0.05,
+                        capture_console=False)
+    for step in range(100):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    time.sleep(0.5)
+    print(run.id, flush=True)
+    sys.stdin.readline()  # a new key when the test says so
+    for step in range(100, 200):
+        run.log({"loss": 1.0 / (step + 1), "late": float(step)}, step=step)
+    sys.stdin.readline()  # then finish
+    run.finish()
+    """
+)
+
+
+def test_a_running_runs_new_key_gets_a_chart_and_its_state_follows(page, tmp_path):
+    uvicorn = pytest.importorskip("uvicorn")
+    import threading
+
+    from artstore.ui.app import create_app
+    from tests.ui.conftest import free_port
+
+    url = str(tmp_path / "store")
+    Store.init(url).close()
+    logger = subprocess.Popen(
+        [sys.executable, "-c", _LATE_KEY, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    store = Store(url, read_only=True)
+    server = None
+    try:
+        run_id = logger.stdout.readline().strip()
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)
+        open_ready(page, f"http://127.0.0.1:{port}/runs/{run_id}")
+        assert page.locator(".chart[data-key='late']").count() == 0
+        logger.stdin.write("\n")
+        logger.stdin.flush()
+        late = ".chart[data-key='late']"
+        wait_until(page, f'() => Number(document.querySelector("{late}")?.dataset.points) > 0')
+        assert page.locator("#run-state").inner_text() == "running"
+        logger.stdin.write("\n")
+        logger.stdin.flush()
+        wait_until(page, "() => document.getElementById('run-state').textContent === 'finished'")
+    finally:
+        logger.kill()
+        logger.wait()
+        if server is not None:
+            server.should_exit = True
+        store.close()

@@ -19,6 +19,49 @@
     A.notReady(); await drawCharts(x); A.ready();
   });
 
+  // While the run runs: a chart for each key it starts logging, and its state in the title.
+  const badge = document.getElementById("run-state");
+  function showState(state) {
+    if (badge.textContent === state) return;
+    badge.textContent = state;
+    badge.className = "state-" + state;
+    root.dataset.state = state;
+  }
+
+  function newKeysBox() {
+    let box = document.getElementById("new-keys");
+    if (box) return box;
+    const section = document.createElement("section");
+    section.className = "panel chart-group";
+    const title = document.createElement("h2");
+    title.textContent = "new keys";
+    box = document.createElement("div");
+    box.className = "charts";
+    box.id = "new-keys";
+    section.append(title, box);
+    root.append(section);
+    return box;
+  }
+
+  async function watchKeys() {
+    const body = await A.getJSON("/api/runs/" + encodeURIComponent(runId) + "/keys");
+    showState(body.state);
+    const have = new Set(Array.from(root.querySelectorAll(".chart[data-key]"), (el) => el.dataset.key));
+    const fresh = body.keys.filter((key) => !have.has(key));
+    for (const key of fresh) {
+      const box = A.chartBox(key);
+      newKeysBox().append(box);
+      const chart = new A.Chart(box, key, {x: controls.x(), smoothing: controls.smoothing()});
+      await chart.load([runId]).catch((error) => {
+        box.querySelector(".plot").textContent = "cannot load: " + error.message;
+      });
+      charts.push(chart);
+    }
+    if (fresh.length) { stop(); stop = A.keepPolling(charts); }
+    if (body.state === "running") setTimeout(() => watchKeys().catch(() => {}), 2000);
+  }
+  if (root.dataset.state === "running") setTimeout(() => watchKeys().catch(() => {}), 2000);
+
   // -- console -----------------------------------------------------------------------------
   const consoleBox = document.getElementById("console");
   const search = document.getElementById("console-search");

@@ -60,6 +60,28 @@
     if (mine !== generation) { for (const c of made) if (c.plot) c.plot.destroy(); return; }
     drawn = made;
     stop = A.keepPolling(drawn);
+    setTimeout(() => watchKeys(mine).catch(() => {}), 2000);
+  }
+
+  // While a selected run runs: a chart for each key it starts logging.
+  async function watchKeys(mine) {
+    if (mine !== generation || !drawn.some((c) => c.runs.some((s) => s.state === "running"))) return;
+    const body = await A.getJSON("/api/keys?runs=" + encodeURIComponent(selected.join(",")));
+    const have = new Set(drawn.map((c) => c.key));
+    const fresh = body.keys.filter((key) => !have.has(key));
+    for (const key of fresh) {
+      if (mine !== generation) return;
+      const box = A.chartBox(key);
+      charts.append(box);
+      const chart = new A.Chart(box, key, {x: controls.x(), smoothing: controls.smoothing()});
+      await chart.load(selected).catch((error) => {
+        box.querySelector(".plot").textContent = "cannot load: " + error.message;
+      });
+      drawn.push(chart);
+    }
+    if (mine !== generation) return;
+    if (fresh.length) { stop(); stop = A.keepPolling(drawn); }
+    setTimeout(() => watchKeys(mine).catch(() => {}), 2000);
   }
 
   async function update() {
