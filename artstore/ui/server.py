@@ -28,7 +28,7 @@ def no_login_warning(host: str) -> str:
     """The warning printed when the UI listens on a host other machines can reach."""
     return (
         f"art ui: listening on {host} has no login: anyone who can reach it can read every run "
-        "and artifact"
+        "and artifact, and so can a web page any browser that reaches it opens (DNS rebinding)"
     )
 
 

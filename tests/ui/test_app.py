@@ -252,6 +252,7 @@ def test_loopback_and_the_no_login_warning():
     assert all(is_loopback(h) for h in ("127.1", "0x7f.1", "2130706433"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "example.com", "::"))
     assert "no login" in no_login_warning("0.0.0.0")
+    assert "web page" in no_login_warning("0.0.0.0") and "DNS rebinding" in no_login_warning("::")
 
 
 def test_bind_refuses_a_port_in_use_in_one_line():
