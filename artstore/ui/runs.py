@@ -504,6 +504,8 @@ def media_bytes(request: Request) -> Response:
     step = in_range("step", request.path_params["step"])
     index = in_range("index", request.path_params["index"])
     media = run.media(key, step, index)
+    if index and dict(run.media_steps(key)).get(step, {}).get("_type") != "gallery":
+        raise NotFoundError(f"run {run.id} logged one media value under {key[:200]!r}, no {index}")
     if media.step != step:
         raise NotFoundError(f"run {run.id} logged no media under {key[:200]!r} at that step")
     reference = media.reference

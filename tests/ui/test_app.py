@@ -450,3 +450,33 @@ def test_compare_charts_at_most_200_keys(client, ui_store):
 def test_a_runs_keys_say_its_state(client, ui_store):
     document = client.get(f"/api/runs/{ui_store.media_run}/keys").json()
     assert document["state"] == "finished" and document["keys"]
+
+
+def test_media_above_the_whole_read_limit_stream_the_same_bytes(client, ui_store, monkeypatch):
+    from artstore.ui import runs
+
+    routes = [r for r in media_and_file_routes(client, ui_store) if "/media/" in r]
+    whole = {route: client.get(route) for route in routes}
+    streams = []
+
+    class Counted(runs.StreamingResponse):
+        def __init__(self, *args, **kwargs):
+            streams.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "_WHOLE_READ", 0)
+    monkeypatch.setattr(runs, "StreamingResponse", Counted)
+    assert routes
+    for route, first in whole.items():
+        streamed = client.get(route)
+        assert streamed.status_code == 200 and streamed.content == first.content
+        assert streamed.headers["content-length"] == str(len(first.content))
+        assert streamed.headers["content-disposition"] == first.headers["content-disposition"]
+    assert len(streams) == len(routes)
+
+
+def test_an_index_past_a_single_media_value_is_a_404(client, ui_store):
+    routes = [r for r in media_and_file_routes(client, ui_store) if "/media/" in r]
+    single = next(r for r in routes if r.endswith("/0") and r[:-1] + "1" not in routes)
+    assert client.get(single).status_code == 200
+    assert client.get(single[:-1] + "1").status_code == 404
