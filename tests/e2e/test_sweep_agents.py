@@ -146,9 +146,13 @@ def test_a_killed_agents_trial_is_run_again_after_its_lease_expires(
     (doomed,) = _agents(env, sweep_id, 1)
     _wait_for(marker, doomed)
     first_run = marker.read_text()
+    # The second agent starts while the trial runs: it finds nothing to lease and waits.
+    (waiting,) = _agents(env, sweep_id, 1)
+    time.sleep(1.5)
+    assert waiting.poll() is None
     os.killpg(doomed.pid, signal.SIGKILL)  # the agent and its trial, as a machine that dies
     doomed.communicate()
-    (result,) = _finish(_agents(env, sweep_id, 1))
+    (result,) = _finish([waiting])
     assert [(t["number"], t["state"], t["metric"]) for t in result["trials"]] == [
         (0, "finished", 3.0)
     ]
@@ -194,11 +198,16 @@ BANDED = textwrap.dedent(
     run = artstore.init(flush_interval=0.05)
     x = run.config["x"]
     print("training with x =", x, flush=True)
-    for step in range(9 if x < 1 else 3):
-        run.log({"loss": x})
     if x < 1:
+        for step in range(9):
+            run.log({"loss": x})
         run.finish()
     else:
+        # Falling values, and a summary that is not the last one: a stopped trial's metric
+        # is its last logged value.
+        for step in range(3):
+            run.log({"loss": x + 0.5 - 0.25 * step})
+        run.summary["loss"] = 0.0
         while True:
             time.sleep(0.05)
     """
@@ -235,6 +244,7 @@ def test_hyperband_stops_a_bad_trial_with_sigterm(env: dict[str, str], tmp_path:
     with _store(env) as store:
         runs = store.repository.catalog.runs
         assert [runs.get(t["run_id"]).status for t in result["trials"]] == ["finished", "killed"]
+        assert runs.get(result["trials"][1]["run_id"]).summary["loss"] == 0.0
         for trial, x in zip(result["trials"], (0.1, 5.0), strict=True):
             out = "".join(t for s, t in runs.console(trial["run_id"]) if s == "stdout")
             assert out == f"training with x = {x}\n"
