@@ -163,19 +163,27 @@ def show_sweep(store: Store, sweep_id: str) -> SweepView:
     sweeps = store.repository.catalog.sweeps  # a read: a read-only store will do
     sweep = sweeps.get(sweep_id)
     trials = ranked(sweep, sweeps.trials(sweep_id))
-    best = trials[0] if trials and trials[0].metric is not None else None
+    first = trials[0] if trials else None
+    best = first if first is not None and first.metric is not None and _ended(first) else None
     return SweepView(sweep, tuple(trials), best)
 
 
 def ranked(sweep: SweepRecord, trials: Sequence[TrialRecord]) -> list[TrialRecord]:
-    """Trials best first by the sweep's metric goal; those without a value last, by number."""
+    """Trials best first by the sweep's metric goal: finished and stopped ones, then the
+    others with a value (failed: not a result, decision 157), then those without
+    one, by number."""
     goal = sweep.config.get("metric", {}).get("goal", "minimize")
     sign = -1.0 if goal == "maximize" else 1.0
     scored = sorted(
         (t for t in trials if t.metric is not None),
-        key=lambda t: (sign * (t.metric or 0.0), t.number),
+        key=lambda t: (not _ended(t), sign * (t.metric or 0.0), t.number),
     )
     return scored + [t for t in trials if t.metric is None]
+
+
+def _ended(trial: TrialRecord) -> bool:
+    # A trial whose value is a result: it ran to its end, or hyperband stopped it there.
+    return trial.state in ("finished", "stopped")
 
 
 def stop_sweep(store: Store, sweep_id: str) -> SweepRecord:

@@ -300,3 +300,24 @@ def test_on_postgresql_leases_expire_by_the_servers_clock_not_the_agents(
     monkeypatch.undo()
     assert _lease(catalog, sid, "C") is not None
     assert [t.agent for t in catalog.sweeps.trials(sid)][:2] == ["A", "B"]
+
+
+def test_a_failed_trials_value_is_ranked_after_results_and_is_never_the_best(
+    tmp_path: Path,
+) -> None:
+    with Store.init(str(tmp_path / "store")) as store:
+        sweep = create_sweep(store, GRID, project="proj")
+        catalog = store.repository.catalog
+        for state, metric in (("failed", 0.1), ("stopped", 0.5), ("finished", 0.7)):
+            trial = _lease(catalog, sweep.id, "a")
+            assert trial is not None
+            catalog.sweeps.record(sweep.id, trial.number, "a", state=state, metric=metric, run={})
+        view = show_sweep(store, sweep.id)
+        assert [t.number for t in view.trials] == [1, 2, 0]
+        assert view.best is not None and view.best.number == 1
+        alone = create_sweep(store, GRID, project="proj")
+        trial = _lease(catalog, alone.id, "a")
+        assert trial is not None
+        catalog.sweeps.record(alone.id, trial.number, "a", state="failed", metric=0.1, run={})
+        view = show_sweep(store, alone.id)
+        assert [t.number for t in view.trials] == [0] and view.best is None
