@@ -343,3 +343,70 @@ def test_a_running_runs_new_key_gets_a_chart_and_its_state_follows(page, tmp_pat
         if server is not None:
             server.should_exit = True
         store.close()
+
+
+_BURST = textwrap.dedent(
+    """
+    import sys, time
+    import artstore
+    run = artstore.init(project="burst", name="burst", store=sys.argv[1], flush_interval=0.05,
+                        capture_console=False)
+    for step in range(300):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    time.sleep(0.5)
+    print(run.id, flush=True)
+    sys.stdin.readline()  # then more points than a chart asks for, in one write
+    from artstore.lineage import Catalog, MetricRecord
+    rows = [MetricRecord(run.id, s, "loss", 1.0 / (s + 1), None, time.time())
+            for s in range(300, 20_300)]
+    with Catalog.open(f"sqlite:///{sys.argv[1]}/catalog.db") as catalog:
+        catalog.runs.write_batch(run.id, rows, [], {})
+    sys.stdin.readline()
+    run.finish()
+    """
+)
+
+
+def test_a_poll_bringing_many_points_keeps_the_downsampled_note(page, tmp_path):
+    uvicorn = pytest.importorskip("uvicorn")
+    import threading
+
+    from artstore.ui.app import create_app
+    from tests.ui.conftest import free_port
+
+    url = str(tmp_path / "store")
+    Store.init(url).close()
+    logger = subprocess.Popen(
+        [sys.executable, "-c", _BURST, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    store = Store(url, read_only=True)
+    server = None
+    try:
+        run_id = logger.stdout.readline().strip()
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+        )
+        threading.Thread(target=server.run, daemon=True).start()
+        deadline = time.monotonic() + 15
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        open_ready(page, f"http://127.0.0.1:{port}/runs/{run_id}")
+        note = ".chart[data-key='loss'] .note"
+        assert page.locator(note).inner_text() == ""
+        logger.stdin.write("\n")
+        logger.stdin.flush()
+        wait_until(
+            page, f'() => document.querySelector("{note}").textContent.includes("20300 points")'
+        )
+        assert "min and max of each of" in page.locator(note).inner_text()
+    finally:
+        logger.kill()
+        logger.wait()
+        if server is not None:
+            server.should_exit = True
+        store.close()
