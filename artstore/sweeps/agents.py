@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from artstore.sweeps.child import terminate, wait
 from artstore.sweeps.command import args_json, trial_command
 from artstore.sweeps.controller import (
     catalog_of,
@@ -62,8 +62,6 @@ _POLL = 5.0
 # How often an agent with nothing to lease asks again while other agents' trials run: soon
 # enough that agents end together when the last trial ends, one small transaction each.
 _IDLE = 1.0
-# Seconds between writes of a trial's console output.
-_CONSOLE_EVERY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +237,7 @@ def _run_trial(me: _Agent, trial: TrialRecord, argv: list[str]) -> TrialOutcome:
     beat.start()
     try:
         if child is not None:
-            code = _wait(me.catalog, run_id, child, me.echo)
+            code = wait(me.catalog, run_id, child, me.echo)
         else:
             code = _call(me.function, variables, run_id)
     finally:
@@ -304,7 +302,7 @@ def _heartbeat(
         if watch.stop is not None:
             logger.info("sweep %s: stopping trial %d (%s)", sweep_id, trial.number, watch.stop)
             if child is not None:
-                _terminate(child, me.grace, watch.done)
+                terminate(child, me.grace, watch.done)
             return
 
 
@@ -316,34 +314,6 @@ def _hyperband_stops(me: _Agent, trial: TrialRecord) -> bool:
     runs = {run: RunMetric(history, state == "running") for run, (state, history) in found.items()}
     stops = runs_to_stop(config.early_terminate, config.metric.goal, runs)
     return any(stop.run == trial.run_id for stop in stops)
-
-
-def _terminate(child: subprocess.Popen[bytes], grace: float, done: threading.Event) -> None:
-    if child.poll() is not None:
-        return
-    child.send_signal(signal.SIGTERM)
-    if not done.wait(grace) and child.poll() is None:
-        child.kill()
-
-
-def _wait(
-    catalog: Catalog, run_id: str, child: subprocess.Popen[bytes], echo: IO[str] | None
-) -> int:
-    from artstore.tracker.console import copy_child_output
-
-    console = _Console(catalog, run_id)
-    pumps = copy_child_output(child, echo or sys.stdout, console.keep)
-    try:
-        code = child.wait()
-    except KeyboardInterrupt:
-        child.terminate()
-        child.wait()
-        raise
-    finally:
-        for pump in pumps:
-            pump.join()
-        console.close()
-    return code
 
 
 def _call(function: Callable[[], Any] | None, variables: Mapping[str, str], run_id: str) -> int:
@@ -368,41 +338,6 @@ def _call(function: Callable[[], Any] | None, variables: Mapping[str, str], run_
             else:
                 os.environ[name] = value
     return code
-
-
-class _Console:
-    """Keeps a child's output with its run (the child's own ``init()`` joins the run and
-    leaves its console to the agent, as under ``art run``), in batches: at most one write
-    transaction a second, whatever the child prints."""
-
-    def __init__(self, catalog: Catalog, run_id: str) -> None:
-        self._catalog = catalog
-        self._run_id = run_id
-        self._seq = 0
-        self._rows: list[tuple[str, int, str, str, float]] = []
-        self._written = time.monotonic()
-        self._lock = threading.Lock()
-
-    def keep(self, stream: str, text: str) -> None:
-        with self._lock:
-            self._seq += 1
-            self._rows.append((self._run_id, self._seq, stream, text, time.time()))
-            if time.monotonic() - self._written >= _CONSOLE_EVERY:
-                self._write()
-
-    def close(self) -> None:
-        with self._lock:
-            self._write()
-
-    def _write(self) -> None:
-        rows, self._rows = self._rows, []
-        self._written = time.monotonic()
-        if not rows:
-            return
-        try:
-            self._catalog.runs.write_batch(self._run_id, [], rows, {})
-        except Exception:  # (losing console text must not fail the trial)
-            logger.warning("could not keep the trial's console output", exc_info=True)
 
 
 def _ending(code: int, stop: str | None) -> tuple[str, str]:
