@@ -388,27 +388,23 @@ class _Launch:
             "user": self.user,
         }
         if self.command:
-            self.argv = trial_command(
-                self.config.command,
-                program=self.config.program,
-                parameters=self.config.parameters,
-                params=params,
-                interpreter=sys.executable,
-                args_json_file=str(self.args_file),
-            )
+            self.argv = self._argv(params, os.environ)
             # The stored command keeps ${envvar:NAME} unexpanded: a variable's value may be
             # a credential redaction cannot recognise.
-            kept = trial_command(
-                self.config.command,
-                program=self.config.program,
-                parameters=self.config.parameters,
-                params=params,
-                interpreter=sys.executable,
-                args_json_file=str(self.args_file),
-                environ={name: "${envvar:" + name + "}" for name in os.environ},
-            )
+            kept = self._argv(params, {name: "${envvar:" + name + "}" for name in os.environ})
             found["command"] = shlex.join(redact_argv(kept))
         return found
+
+    def _argv(self, params: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
+        return trial_command(
+            self.config.command,
+            program=self.config.program,
+            parameters=self.config.parameters,
+            params=params,
+            interpreter=sys.executable,
+            args_json_file=str(self.args_file),
+            environ=environ,
+        )
 
 
 def _environment() -> dict[str, Any]:
