@@ -4,11 +4,13 @@ process logs; an image panel shows an image; no page logs a console error."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -209,6 +211,60 @@ def test_a_live_runs_chart_gains_points_while_it_logs(page, tmp_path):
         logger.wait()
 
 
+@contextlib.contextmanager
+def served(url: str) -> Iterator[str]:
+    """The UI over the store at ``url``, opened read-only and served on a free loopback port
+    in a thread of this process; yields its base URL."""
+    uvicorn = pytest.importorskip("uvicorn")
+    import threading
+
+    from artstore.ui.app import create_app
+    from tests.ui.conftest import free_port
+
+    store = Store(url, read_only=True)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+
+
+@contextlib.contextmanager
+def logging_run(script: str, url: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``script`` run on a new store at ``url``: (the process, the run id it prints first)."""
+    Store.init(url).close()
+    logger = subprocess.Popen(
+        [sys.executable, "-c", script, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert logger.stdout is not None
+        yield logger, logger.stdout.readline().strip()
+    finally:
+        logger.kill()
+        logger.wait()
+
+
+def go_on(logger: subprocess.Popen[str]) -> None:
+    """Tell a logging run to go on to its next part."""
+    assert logger.stdin is not None
+    logger.stdin.write("\n")
+    logger.stdin.flush()
+
+
 _EDGES = textwrap.dedent(
     """
     import math, sys
@@ -228,31 +284,13 @@ _EDGES = textwrap.dedent(
 def edges_server(tmp_path):
     """A store holding one finished run with an infinite value, a one-point key and a noisy
     key, served on a free port; yields (base URL, run id)."""
-    uvicorn = pytest.importorskip("uvicorn")
-    import threading
-
-    from artstore.ui.app import create_app
-    from tests.ui.conftest import free_port
-
     url = str(tmp_path / "store")
     Store.init(url).close()
     made = subprocess.run(
         [sys.executable, "-c", _EDGES, url], capture_output=True, text=True, check=True
     )
-    store = Store(url, read_only=True)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", made.stdout.split()[-1]
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with served(url) as base:
+        yield base, made.stdout.split()[-1]
 
 
 def test_an_infinite_value_and_a_one_point_key_still_draw(page, edges_server):
@@ -298,51 +336,16 @@ _LATE_KEY = textwrap.dedent(
 
 
 def test_a_running_runs_new_key_gets_a_chart_and_its_state_follows(page, tmp_path):
-    uvicorn = pytest.importorskip("uvicorn")
-    import threading
-
-    from artstore.ui.app import create_app
-    from tests.ui.conftest import free_port
-
     url = str(tmp_path / "store")
-    Store.init(url).close()
-    logger = subprocess.Popen(
-        [sys.executable, "-c", _LATE_KEY, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    store = Store(url, read_only=True)
-    server = None
-    try:
-        run_id = logger.stdout.readline().strip()
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.5)
-        open_ready(page, f"http://127.0.0.1:{port}/runs/{run_id}")
+    with logging_run(_LATE_KEY, url) as (logger, run_id), served(url) as base:
+        open_ready(page, f"{base}/runs/{run_id}")
         assert page.locator(".chart[data-key='late']").count() == 0
-        logger.stdin.write("\n")
-        logger.stdin.flush()
+        go_on(logger)
         late = ".chart[data-key='late']"
         wait_until(page, f'() => Number(document.querySelector("{late}")?.dataset.points) > 0')
         assert page.locator("#run-state").inner_text() == "running"
-        logger.stdin.write("\n")
-        logger.stdin.flush()
+        go_on(logger)
         wait_until(page, "() => document.getElementById('run-state').textContent === 'finished'")
-    finally:
-        logger.kill()
-        logger.wait()
-        if server is not None:
-            server.should_exit = True
-        store.close()
 
 
 _BURST = textwrap.dedent(
@@ -368,45 +371,13 @@ _BURST = textwrap.dedent(
 
 
 def test_a_poll_bringing_many_points_keeps_the_downsampled_note(page, tmp_path):
-    uvicorn = pytest.importorskip("uvicorn")
-    import threading
-
-    from artstore.ui.app import create_app
-    from tests.ui.conftest import free_port
-
     url = str(tmp_path / "store")
-    Store.init(url).close()
-    logger = subprocess.Popen(
-        [sys.executable, "-c", _BURST, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    store = Store(url, read_only=True)
-    server = None
-    try:
-        run_id = logger.stdout.readline().strip()
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-        )
-        threading.Thread(target=server.run, daemon=True).start()
-        deadline = time.monotonic() + 15
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        open_ready(page, f"http://127.0.0.1:{port}/runs/{run_id}")
+    with logging_run(_BURST, url) as (logger, run_id), served(url) as base:
+        open_ready(page, f"{base}/runs/{run_id}")
         note = ".chart[data-key='loss'] .note"
         assert page.locator(note).inner_text() == ""
-        logger.stdin.write("\n")
-        logger.stdin.flush()
+        go_on(logger)
         wait_until(
             page, f'() => document.querySelector("{note}").textContent.includes("20300 points")'
         )
         assert "min and max of each of" in page.locator(note).inner_text()
-    finally:
-        logger.kill()
-        logger.wait()
-        if server is not None:
-            server.should_exit = True
-        store.close()
