@@ -168,34 +168,10 @@ _LOGGER = textwrap.dedent(
 
 
 def test_a_live_runs_chart_gains_points_while_it_logs(page, tmp_path):
-    uvicorn = pytest.importorskip("uvicorn")
-    import threading
-
-    from artstore.ui.app import create_app
-    from tests.ui.conftest import free_port
-
     url = str(tmp_path / "store")
-    Store.init(url).close()
-    logger = subprocess.Popen(
-        [sys.executable, "-c", _LOGGER, url],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        run_id = logger.stdout.readline().strip()
-        store = Store(url, read_only=True)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with logging_run(_LOGGER, url) as (_, run_id), served(url) as base:
         time.sleep(0.5)
-        open_ready(page, f"http://127.0.0.1:{port}/runs/{run_id}")
+        open_ready(page, f"{base}/runs/{run_id}")
         chart = ".chart[data-key='loss']"
         before = int(page.locator(chart).get_attribute("data-points"))
         wait_until(
@@ -203,12 +179,6 @@ def test_a_live_runs_chart_gains_points_while_it_logs(page, tmp_path):
             f'() => Number(document.querySelector("{chart}").dataset.points) > {before}',
         )
         assert canvas_drawn(page, chart) > 20
-        server.should_exit = True
-        thread.join(timeout=10)
-        store.close()
-    finally:
-        logger.kill()
-        logger.wait()
 
 
 @contextlib.contextmanager
