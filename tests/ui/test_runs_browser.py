@@ -286,20 +286,29 @@ def test_smoothing_changes_the_drawn_line(page, edges_server):
     assert page.evaluate(picture) == raw
 
 
-_LATE_KEY = textwrap.dedent(
+def _started(project: str, steps: int) -> str:
+    # A run logging ``steps`` points of loss, printing its id, then waiting for the test.
+    return textwrap.dedent(
+        f"""
+        import sys, time
+        import artstore
+        run = artstore.init(project="{project}", name="{project}", store=sys.argv[1],
+                            flush_interval=0.05, capture_console=False)
+        for step in range({steps}):
+            run.log({{"loss": 1.0 / (step + 1)}}, step=step)
+        time.sleep(0.5)
+        print(run.id, flush=True)
+        sys.stdin.readline()
+        """
+    )
+
+
+# A new key when the test says so, then finish.
+_LATE_KEY = _started("late", 100) + textwrap.dedent(
     """
-    import sys, time
-    import artstore
-    run = artstore.init(project="late", name="late", store=sys.argv[1], flush_interval=0.05,
-                        capture_console=False)
-    for step in range(100):
-        run.log({"loss": 1.0 / (step + 1)}, step=step)
-    time.sleep(0.5)
-    print(run.id, flush=True)
-    sys.stdin.readline()  # a new key when the test says so
     for step in range(100, 200):
         run.log({"loss": 1.0 / (step + 1), "late": float(step)}, step=step)
-    sys.stdin.readline()  # then finish
+    sys.stdin.readline()
     run.finish()
     """
 )
@@ -318,17 +327,9 @@ def test_a_running_runs_new_key_gets_a_chart_and_its_state_follows(page, tmp_pat
         wait_until(page, "() => document.getElementById('run-state').textContent === 'finished'")
 
 
-_BURST = textwrap.dedent(
+# More points than a chart asks for, in one write.
+_BURST = _started("burst", 300) + textwrap.dedent(
     """
-    import sys, time
-    import artstore
-    run = artstore.init(project="burst", name="burst", store=sys.argv[1], flush_interval=0.05,
-                        capture_console=False)
-    for step in range(300):
-        run.log({"loss": 1.0 / (step + 1)}, step=step)
-    time.sleep(0.5)
-    print(run.id, flush=True)
-    sys.stdin.readline()  # then more points than a chart asks for, in one write
     from artstore.lineage import Catalog, MetricRecord
     rows = [MetricRecord(run.id, s, "loss", 1.0 / (s + 1), None, time.time())
             for s in range(300, 20_300)]
