@@ -303,14 +303,18 @@ def _started(project: str, steps: int) -> str:
     )
 
 
+_FINISH = "sys.stdin.readline()\nrun.finish()\n"  # when the test says so
+
 # A new key when the test says so, then finish.
-_LATE_KEY = _started("late", 100) + textwrap.dedent(
-    """
+_LATE_KEY = (
+    _started("late", 100)
+    + textwrap.dedent(
+        """
     for step in range(100, 200):
         run.log({"loss": 1.0 / (step + 1), "late": float(step)}, step=step)
-    sys.stdin.readline()
-    run.finish()
     """
+    )
+    + _FINISH
 )
 
 
@@ -328,16 +332,18 @@ def test_a_running_runs_new_key_gets_a_chart_and_its_state_follows(page, tmp_pat
 
 
 # More points than a chart asks for, in one write.
-_BURST = _started("burst", 300) + textwrap.dedent(
-    """
+_BURST = (
+    _started("burst", 300)
+    + textwrap.dedent(
+        """
     from artstore.lineage import Catalog, MetricRecord
     rows = [MetricRecord(run.id, s, "loss", 1.0 / (s + 1), None, time.time())
             for s in range(300, 20_300)]
     with Catalog.open(f"sqlite:///{sys.argv[1]}/catalog.db") as catalog:
         catalog.runs.write_batch(run.id, rows, [], {})
-    sys.stdin.readline()
-    run.finish()
     """
+    )
+    + _FINISH
 )
 
 
