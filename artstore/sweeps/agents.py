@@ -264,7 +264,7 @@ def _run_trial(me: _Agent, trial: TrialRecord, argv: list[str]) -> TrialOutcome:
 
 def _not_started(me: _Agent, trial: TrialRecord, argv: list[str], exc: OSError) -> NoReturn:
     # Every trial would fail the same way: the trial is recorded failed with the shell's
-    # exit code (127 not found, 126 cannot run) and the agent stops (decision 156).
+    # exit code (127 not found, 126 cannot run) and the agent stops (decision 153).
     from artstore.errors import FileAccessError
 
     code = 127 if isinstance(exc, FileNotFoundError) else 126

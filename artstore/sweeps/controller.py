@@ -170,7 +170,7 @@ def show_sweep(store: Store, sweep_id: str) -> SweepView:
 
 def ranked(sweep: SweepRecord, trials: Sequence[TrialRecord]) -> list[TrialRecord]:
     """Trials best first by the sweep's metric goal: finished and stopped ones, then the
-    others with a value (failed: not a result, decision 157), then those without
+    others with a value (failed: not a result, decision 154), then those without
     one, by number."""
     goal = sweep.config.get("metric", {}).get("goal", "minimize")
     sign = -1.0 if goal == "maximize" else 1.0
