@@ -453,7 +453,11 @@ def trackio_server(python: str, folder: str) -> Any:
 # -- loading a view in chromium --------------------------------------------------------------------
 
 #: The moment the view shows its data (ms since navigation start), or false: polled every frame.
-ARTSTORE_READY = "() => document.documentElement.dataset.ready === '1' && performance.now()"
+# Polled from the first frame after the response starts, before <html> may exist.
+ARTSTORE_READY = (
+    "() => document.documentElement !== null"
+    " && document.documentElement.dataset.ready === '1' && performance.now()"
+)
 _ROWS_READY = "(n) => document.querySelectorAll('{sel}').length >= n && performance.now()"
 MLFLOW_ROWS_READY = _ROWS_READY.replace("{sel}", ".ag-row")
 TRACKIO_ROWS_READY = _ROWS_READY.replace("{sel}", "tbody tr")
