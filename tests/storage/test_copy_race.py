@@ -4,7 +4,6 @@ named by other bytes, and a digest known before the copy ends decides whether it
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -157,21 +156,17 @@ def test_new_blob_is_copied_whole_and_all_of_it_sent_to_disk(
 
 
 def test_source_on_another_filesystem_is_read_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, other_filesystem: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shm = Path("/dev/shm")
     store = init_store(str(tmp_path / "store"))
-    if not shm.is_dir() or shm.stat().st_dev == Path(store.root).stat().st_dev:
-        pytest.skip("needs /dev/shm on another filesystem than the temporary folder")
-    with tempfile.TemporaryDirectory(dir=shm) as folder:
-        source = Path(folder) / "weights.bin"
-        data = os.urandom(3 * 1024 * 1024)
-        source.write_bytes(data)
+    source = other_filesystem / "weights.bin"
+    data = os.urandom(3 * 1024 * 1024)
+    source.write_bytes(data)
 
-        def no_side_hash(fd):  # type: ignore[no-untyped-def]
-            raise AssertionError("hashed on a side thread although the kernel cannot copy")
+    def no_side_hash(fd):  # type: ignore[no-untyped-def]
+        raise AssertionError("hashed on a side thread although the kernel cannot copy")
 
-        monkeypatch.setattr(_atomic, "_hash_fd", no_side_hash)
-        result = store.put_file(source)
+    monkeypatch.setattr(_atomic, "_hash_fd", no_side_hash)
+    result = store.put_file(source)
     assert (result.digest, result.stored) == (hash_bytes(data), True)
     assert Path(store.path(Kind.BLOB, result.digest)).read_bytes() == data

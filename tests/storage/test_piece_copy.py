@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from safetensors.numpy import save
 from artstore.errors import SourceChangedError
 from artstore.storage import BlobStore, Chunk, Kind, _atomic, _pieces, hash_bytes, init_store
 from artstore.storage.chunker import CHUNKED_FROM, MAX_PIECE, cut
+from tests import conftest
 from tests.storage.contract import ByteCounter
 
 MiB = 1024 * 1024
@@ -42,9 +42,8 @@ def _model(seed: int = 0, changed: int | None = None) -> bytes:
 
 def _write(path: Path, data: bytes, *, backdate: bool = True) -> Path:
     path.write_bytes(data)
-    if backdate:  # outside the racy window
-        st = path.stat()
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 10**10))
+    if backdate:
+        conftest.backdate(path)
     return path
 
 
@@ -251,20 +250,16 @@ def test_where_the_kernel_refuses_each_piece_is_read_and_written(
 
 
 def test_a_file_on_another_filesystem_takes_the_userspace_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, other_filesystem: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shm = Path("/dev/shm")
     store = init_store(str(tmp_path / "store"))
-    if not shm.is_dir() or shm.stat().st_dev == Path(store.root).stat().st_dev:
-        pytest.skip("needs /dev/shm on another filesystem than the temporary folder")
 
     def no_kernel_path(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the kernel path was taken across filesystems")
 
     monkeypatch.setattr(_pieces, "stage_pieces", no_kernel_path)
     data = _model()
-    with tempfile.TemporaryDirectory(dir=shm) as folder:
-        result = store.put_file(_write(Path(folder) / "model.safetensors", data), chunked=True)
+    result = store.put_file(_write(other_filesystem / "model.safetensors", data), chunked=True)
     assert result.chunks == _expected(data)
     assert all(store.verify(Kind.BLOB, c.digest) == c.digest for c in result.chunks)
 
