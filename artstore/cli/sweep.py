@@ -51,8 +51,7 @@ def create(ctx: click.Context, config: Path, project: str | None, as_json: bool)
 @click.pass_context
 def ls(ctx: click.Context, project: str | None, as_json: bool) -> None:
     """List sweeps, newest first."""
-    sweeps = store_from(ctx).repository.catalog.sweeps
-    found = [(sweep, sweeps.trials(sweep.id)) for sweep in sweeps.newest_first(project)]
+    found = store_from(ctx).repository.catalog.sweeps.listing(project)
     if as_json:
         print_json([sweep_json(sweep, trials) for sweep, trials in found])
         return

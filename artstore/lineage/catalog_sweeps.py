@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from artstore.errors import NotFoundError, RunStateError
 from artstore.lineage import runs
@@ -122,10 +123,22 @@ class CatalogSweeps:
         """Sweeps, newest first, optionally of one project."""
 
         def work(session: Session) -> list[SweepRecord]:
-            query = select(SweepRow).order_by(col(SweepRow.created_at).desc())
-            if project is not None:
-                query = query.where(SweepRow.project == project)
-            return [_sweep(row) for row in session.exec(query)]
+            return [_sweep(row) for row in session.exec(_newest_first(project))]
+
+        return self._tx.read(work)
+
+    def listing(self, project: str | None = None) -> list[tuple[SweepRecord, list[TrialRecord]]]:
+        """Sweeps, newest first, optionally of one project, each with its trials by number;
+        two queries in one transaction (``art sweep ls``)."""
+
+        def work(session: Session) -> list[tuple[SweepRecord, list[TrialRecord]]]:
+            rows = session.exec(_newest_first(project))
+            found = {row.id: (_sweep(row), list[TrialRecord]()) for row in rows}
+            if found:
+                mine = select(TrialRow).where(col(TrialRow.sweep_id).in_(list(found)))
+                for row in session.exec(mine.order_by(col(TrialRow.number))):
+                    found[row.sweep_id][1].append(_trial(row))
+            return list(found.values())
 
         return self._tx.read(work)
 
@@ -343,19 +356,25 @@ def _requeue_expired(session: Session, sweep_id: str, now: datetime) -> tuple[in
         )
         .with_for_update()
     ).all()
-    table = SQLModel.metadata.tables["runs"]
+    run_ids = [row.run_id for row in expired if row.run_id is not None]
+    if run_ids:
+        table = SQLModel.metadata.tables["runs"]
+        session.connection().execute(
+            update(table)
+            .where(table.c.id.in_(run_ids), table.c.status == "running")
+            .values(status="crashed", finished_at=now)
+        )
     for row in expired:
-        if row.run_id is not None:
-            session.connection().execute(
-                update(table)
-                .where(table.c.id == row.run_id, table.c.status == "running")
-                .values(status="crashed", finished_at=now)
-            )
         row.state, row.agent, row.run_id = "queued", None, None
         row.lease_expires = row.heartbeat_at = None
         session.add(row)
     session.flush()
     return tuple(row.number for row in expired)
+
+
+def _newest_first(project: str | None) -> SelectOfScalar[SweepRow]:
+    query = select(SweepRow).order_by(col(SweepRow.created_at).desc())
+    return query if project is None else query.where(SweepRow.project == project)
 
 
 def _trials(session: Session, sweep_id: str) -> list[TrialRecord]:

@@ -168,6 +168,20 @@ def test_schema_6_migrates_to_7_with_the_sweep_tables(db_url: str, monkeypatch) 
         assert _lease(catalog, "sw1", "a") is not None
 
 
+def test_listing_gives_each_sweep_newest_first_with_its_own_trials(catalog: Catalog) -> None:
+    first = _new(catalog)
+    second = catalog.sweeps.create("sw2", project="q", name=None, config=GRID, user="u").id
+    for _ in range(2):
+        assert _lease(catalog, first, "a") is not None
+    assert _lease(catalog, second, "a") is not None
+    one_by_one = [(s, catalog.sweeps.trials(s.id)) for s in catalog.sweeps.newest_first()]
+    listed = catalog.sweeps.listing()
+    assert [s.id for s, _ in listed] == [second, first]
+    assert [[t.number for t in trials] for _, trials in listed] == [[0], [0, 1]]
+    assert listed == one_by_one
+    assert catalog.sweeps.listing("q") == one_by_one[:1]
+
+
 def test_store_level_sweep_show_rank_and_refuse_a_credential(tmp_path: Path) -> None:
     with Store.init(str(tmp_path / "store")) as store:
         config = {**GRID, "metric": {"name": "acc", "goal": "maximize"}}
