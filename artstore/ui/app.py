@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 from artstore.errors import NotFoundError, UserError
 from artstore.ui import artifacts, lineage, runs, sweeps
 from artstore.ui.security import SecurityMiddleware
-from artstore.ui.web import FILTERS, api, is_api, page
+from artstore.ui.web import BINARY, FILTERS, api, is_api, page
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
@@ -29,7 +29,6 @@ __all__ = ["create_app"]
 
 _HERE = Path(__file__).parent
 _REASONS = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
-_BINARY = "application/octet-stream"
 
 
 def create_app(store: Store, *, host: str | None = "127.0.0.1") -> Starlette:
@@ -62,7 +61,7 @@ def create_app(store: Store, *, host: str | None = "127.0.0.1") -> Starlette:
             Middleware(
                 GZipMiddleware,
                 minimum_size=1024,
-                exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, _BINARY, "video/*"),
+                exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, BINARY, "video/*"),
             ),
         ],
         exception_handlers={

@@ -8,23 +8,19 @@ documents are ``artstore.serialize``'s. Only versions are ever read: a diff side
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from artstore.artifacts import ArtifactVersion, Diff, FileEntry, safe_relpath
 from artstore.artifacts.diff import compare, version_side
 from artstore.artifacts.lookup import every_alias, get_artifact
 from artstore.artifacts.names import check_name
-from artstore.errors import CorruptBlobError, InvalidArgumentError, MissingBlobError, NotFoundError
+from artstore.errors import InvalidArgumentError, MissingBlobError, NotFoundError
 from artstore.serialize import (
     artifact_detail_json,
     artifact_summary_json,
@@ -32,7 +28,7 @@ from artstore.serialize import (
     version_files_json,
 )
 from artstore.storage import Kind
-from artstore.ui.web import api, page, query_int, store_of
+from artstore.ui.web import api, download, page, query_int, store_of
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
@@ -49,10 +45,6 @@ __all__ = [
     "version_of",
 ]
 
-#: Files up to this size are read whole, and verified, before the first byte is sent; a
-#: larger one streams, verified piece by piece, and a damaged piece cuts the response short.
-WHOLE_READ = 4 * 1024 * 1024
-_BLOCK = 1024 * 1024
 #: Rows a page shows at most (a folder's entries, an artifact's versions): pages stay light on
 #: versions of 100,000 files; the rest is a "more" link away, and all of it in the JSON.
 PAGE_ROWS = 500
@@ -169,48 +161,24 @@ def _entry(version: ArtifactVersion, path: str) -> FileEntry:
     return entry
 
 
-def _file_response(
-    store: Store, version: ArtifactVersion, entry: FileEntry, *, head: bool = False
-) -> Response:
-    """The file's bytes as a download, verified as ``art get`` verifies them (``head``: only
-    the headers, nothing read)."""
+def _file_response(request: Request, version: ArtifactVersion, entry: FileEntry) -> Response:
+    """The file's bytes as a download, verified as ``art get`` verifies them."""
     pieces = entry.blob_refs()
-    lost = store.blobs.missing(Kind.BLOB, [p.digest for p in pieces])
+    lost = store_of(request).blobs.missing(Kind.BLOB, [p.digest for p in pieces])
     if lost:
         index = next(i for i, p in enumerate(pieces) if p.digest in lost)
         raise MissingBlobError(
             pieces[index].digest.hex,
-            store.url,
+            store_of(request).url,
             artifact=version.qualified_name,
             path=entry.path,
         )
-    name = entry.path.rpartition("/")[2]
-    headers = {
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
-        "Content-Length": str(entry.size),
-        "ETag": f'"{entry.digest.hex}"',
-    }
-    if head:
-        return Response(media_type="application/octet-stream", headers=headers)
-    reader = store.blobs.open_chunks(pieces, entry.digest, entry.size)
-    if entry.size <= WHOLE_READ:
-        try:
-            data = b"".join(_stream(reader))
-        except CorruptBlobError as exc:
-            located = exc.located(version.qualified_name, entry.path)
-            raise HTTPException(500, str(located)) from None
-        return Response(data, media_type="application/octet-stream", headers=headers)
-    return StreamingResponse(
-        _stream(reader), media_type="application/octet-stream", headers=headers
+    return download(
+        request,
+        entry,
+        lambda exc: str(exc.located(version.qualified_name, entry.path)),
+        headers={"ETag": f'"{entry.digest.hex}"'},
     )
-
-
-def _stream(reader: io.RawIOBase) -> Iterator[bytes]:
-    # A piece that fails its check raises here, after earlier bytes went out: the server then
-    # drops the connection, so the client sees a download shorter than its Content-Length.
-    with reader:
-        while block := reader.read(_BLOCK):
-            yield block
 
 
 # -- routes -----------------------------------------------------------------------------------
@@ -271,10 +239,8 @@ def version_api(request: Request) -> Response:
 
 def file_download(request: Request) -> Response:
     params = request.path_params
-    store = store_of(request)
-    version = version_of(store, params["name"], params["version"])
-    entry = _entry(version, params["path"])
-    return _file_response(store, version, entry, head=request.method == "HEAD")
+    version = version_of(store_of(request), params["name"], params["version"])
+    return _file_response(request, version, _entry(version, params["path"]))
 
 
 def _sides(request: Request) -> tuple[str, str]:

@@ -7,25 +7,23 @@ catalog), so a page sends only the columns and points its view shows.
 
 from __future__ import annotations
 
-import io
 import mimetypes
 import shlex
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from artstore.artifacts import FileEntry, RunInfo
 from artstore.artifacts.runs import matches, parse_filters, run_value
-from artstore.errors import CorruptBlobError, InvalidArgumentError, NotFoundError
+from artstore.errors import InvalidArgumentError, NotFoundError
 from artstore.serialize import console_line_json, run_detail_json, run_row_json, series_json
 from artstore.storage import Digest
-from artstore.ui.web import api, in_range, page, query_int, query_list, store_of
+from artstore.ui.web import BINARY, api, download, in_range, page, query_int, query_list, store_of
 
 if TYPE_CHECKING:
     from artstore.artifacts import Store
@@ -49,9 +47,6 @@ DEFAULT_POINTS = 1000
 MAX_POINTS = 10_000  # per run of one series request
 MAX_TOTAL_POINTS = 200_000  # all runs of one series request
 MAX_KEYS = 200  # charts of one compare page
-_WHOLE_READ = 4 * 1024 * 1024  # larger files are streamed
-_BLOCK = 1024 * 1024
-_BINARY = "application/octet-stream"
 _FIXED = ("name", "state", "created_at", "duration")
 _STATS = ("min", "max", "last")
 # Media shown in the page; anything else (HTML, SVG, 3D objects) is only downloaded, so no
@@ -511,57 +506,24 @@ def media_bytes(request: Request) -> Response:
     reference = media.reference
     if reference.get("_type") == "histogram":
         raise NotFoundError(f"the histogram {key[:200]!r} is kept inline: it has no bytes")
-    kind = mimetypes.guess_type(media.name)[0] or _BINARY
+    kind = mimetypes.guess_type(media.name)[0] or BINARY
     entry = FileEntry(media.name, Digest.parse(reference["digest"]), int(reference["size"]))
-    disposition = "inline" if kind in _INLINE else "attachment"
-    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
-    what = f"run {run.id} media {key[:200]!r}"
-    kind = kind if kind in _INLINE else _BINARY
-    return _download(request, entry, disposition, kind, headers, what)
+    inline = kind in _INLINE
+    return download(
+        request,
+        entry,
+        lambda exc: f"run {run.id} media {key[:200]!r}: {exc}",
+        kind=kind if inline else BINARY,
+        disposition="inline" if inline else "attachment",
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )
 
 
 def file_download(request: Request) -> Response:
     run = store_of(request).run(request.path_params["run_id"])
     kept = run.file(request.path_params["name"])
     entry = FileEntry(kept.name, Digest.parse(kept.digest), kept.size)
-    what = f"run {run.id} file {kept.name[:200]!r}"
-    return _download(request, entry, "attachment", _BINARY, {}, what)
-
-
-def _download(
-    request: Request,
-    entry: FileEntry,
-    disposition: str,
-    kind: str,
-    headers: dict[str, str],
-    what: str,
-) -> Response:
-    # Small files are read whole (a bad blob is a clean 500); larger ones stream, verified as
-    # they go; a HEAD reads nothing.
-    name = quote(entry.path.rpartition("/")[2], safe="")
-    headers = {
-        **headers,
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{name}",
-        "Content-Length": str(entry.size),
-    }
-    if request.method == "HEAD":
-        return Response(b"", media_type=kind, headers=headers)
-    reader = store_of(request).blobs.open_chunks(entry.blob_refs(), entry.digest, entry.size)
-    if entry.size > _WHOLE_READ:
-        return StreamingResponse(_blocks(reader), media_type=kind, headers=headers)
-    try:
-        data = b"".join(_blocks(reader))
-    except CorruptBlobError as exc:
-        raise HTTPException(500, f"{what}: {exc}") from None
-    return Response(data, media_type=kind, headers=headers)
-
-
-def _blocks(reader: io.RawIOBase) -> Iterator[bytes]:
-    # Each block is verified as read; a bad one raises after earlier blocks went out, and the
-    # server drops the connection: the download ends short of its Content-Length.
-    with reader:
-        while block := reader.read(_BLOCK):
-            yield block
+    return download(request, entry, lambda exc: f"run {run.id} file {kept.name[:200]!r}: {exc}")
 
 
 def compare_page(request: Request) -> Response:

@@ -453,19 +453,19 @@ def test_a_runs_keys_say_its_state(client, ui_store):
 
 
 def test_media_above_the_whole_read_limit_stream_the_same_bytes(client, ui_store, monkeypatch):
-    from artstore.ui import runs
+    from artstore.ui import web
 
     routes = [r for r in media_and_file_routes(client, ui_store) if "/media/" in r]
     whole = {route: client.get(route) for route in routes}
     streams = []
 
-    class Counted(runs.StreamingResponse):
+    class Counted(web.StreamingResponse):
         def __init__(self, *args, **kwargs):
             streams.append(args)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(runs, "_WHOLE_READ", 0)
-    monkeypatch.setattr(runs, "StreamingResponse", Counted)
+    monkeypatch.setattr(web, "WHOLE_READ", 0)
+    monkeypatch.setattr(web, "StreamingResponse", Counted)
     assert routes
     for route, first in whole.items():
         streamed = client.get(route)
