@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.test_benchmarks_smoke import run_quick
 
 
 def test_sweeps_quick_writes_its_section(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     out.write_text("# header\n\n<!-- other:begin -->\nkept\n<!-- other:end -->\n")
-    argv = [sys.executable, str(ROOT / "benchmarks" / "sweeps.py"), "--quick", "--out", str(out)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    proc = run_quick("sweeps.py", out)
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
     assert "kept" in text
