@@ -265,7 +265,7 @@ class BlobStore:
         """Read one file into the staging area unless its blob is there (or staged) already."""
 
         def needed(digest: Digest, size: int) -> bool:
-            return digest not in staged and not self._intact(Kind.BLOB, digest, size)
+            return not self._held(staged, digest, size)
 
         with open_source(file) as src:
             if cut_up(src.size):
@@ -328,7 +328,7 @@ class BlobStore:
         the read. A file cut at its tensors, on the store's filesystem, is copied by the kernel
         instead (see :meth:`_copy_pieces`)."""
         known = file.chunks or ()
-        intact = (c.digest in staged or self._intact(Kind.BLOB, c.digest, c.size) for c in known)
+        intact = (self._held(staged, c.digest, c.size) for c in known)
         if file.digest is not None and known and all(intact):
             callback.relative_update(src.size)
             return PutResult(file.digest, src.size, stored=False, chunks=known)
@@ -341,8 +341,7 @@ class BlobStore:
 
             def keep(chunk: Chunk, data: memoryview) -> None:
                 callback.relative_update(chunk.size)
-                new = chunk.digest not in mine and chunk.digest not in staged
-                if new and not self._intact(Kind.BLOB, chunk.digest, chunk.size):
+                if chunk.digest not in mine and not self._held(staged, chunk.digest, chunk.size):
                     mine[chunk.digest] = (writer.write(data), chunk.size)
                     callback.call(NEW_BYTES, n=chunk.size)
 
@@ -371,7 +370,7 @@ class BlobStore:
         """
 
         def needed(digest: Digest, size: int) -> bool:
-            if digest in staged or self._intact(Kind.BLOB, digest, size):
+            if self._held(staged, digest, size):
                 return False
             callback.call(NEW_BYTES, n=size)
             return True
@@ -524,6 +523,10 @@ class BlobStore:
                 "bucket exists and that your credentials may write to it"
             ) from None
         batch.clear()
+
+    def _held(self, staged: _Staged, digest: Digest, size: int) -> bool:
+        """Whether a put has the blob ``digest`` already: staged by it, or stored intact."""
+        return digest in staged or self._intact(Kind.BLOB, digest, size)
 
     def _intact(self, kind: Kind, digest: Digest, size: int) -> bool:
         """Whether the object exists with ``size`` bytes (its content is not read)."""
