@@ -41,26 +41,12 @@ __all__ = [
     "artifact_rows",
     "diff_versions",
     "folder",
-    "human_size",
     "version_of",
 ]
 
 #: Rows a page shows at most (a folder's entries, an artifact's versions): pages stay light on
 #: versions of 100,000 files; the rest is a "more" link away, and all of it in the JSON.
 PAGE_ROWS = 500
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def human_size(size: int | None) -> str:
-    """``1536`` -> ``1.5 KiB``; None -> ``-``."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in _UNITS[:-1]:
-        if value < 1024:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} {_UNITS[-1]}"
 
 
 def _text(value: object) -> str:
@@ -186,7 +172,7 @@ def _file_response(request: Request, version: ArtifactVersion, entry: FileEntry)
 
 def artifacts_page(request: Request) -> Response:
     rows = artifact_rows(store_of(request))
-    return page(request, "artifacts.html", rows=rows, size=human_size)
+    return page(request, "artifacts.html", rows=rows)
 
 
 def artifacts_api(request: Request) -> Response:
@@ -203,7 +189,6 @@ def artifact_page(request: Request) -> Response:
         info=info,
         versions=newest,
         moves=moves[::-1][:PAGE_ROWS],
-        size=human_size,
     )
 
 
@@ -226,7 +211,6 @@ def version_page(request: Request) -> Response:
         entries=whole.size,
         offset=offset,
         rows=PAGE_ROWS,
-        size=human_size,
         as_json=_text,
     )
 
@@ -253,7 +237,7 @@ def _sides(request: Request) -> tuple[str, str]:
 def diff_page(request: Request) -> Response:
     a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
     found = diff_versions(store_of(request), *_sides(request)) if a or b else None
-    return page(request, "diff.html", a=a, b=b, diff=found, size=human_size)
+    return page(request, "diff.html", a=a, b=b, diff=found)
 
 
 def diff_api(request: Request) -> Response:

@@ -190,16 +190,17 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-def filesize(size: int | None) -> str:
-    """Bytes in the largest unit that keeps the number at least 1 (``1.5 MiB``)."""
+def filesize(size: int | None, missing: str = "") -> str:
+    """Bytes in the largest unit that keeps the number at least 1 (``1.5 MiB``); ``missing``
+    for None."""
     if size is None:
-        return ""
+        return missing
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
+        if value < 1024:
             return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{size} B"
+    return f"{value:.1f} PiB"
 
 
 FILTERS = {"cell": cell, "column_label": column_label, "duration": duration, "filesize": filesize}
