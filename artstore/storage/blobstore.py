@@ -296,9 +296,8 @@ class BlobStore:
                     src.check(copy.copied)  # the copy and the hash read different lengths
                 # A write within the clock tick of the last one leaves the stat as it was,
                 # yet a copy and a hash that read apart may then have read different bytes.
-                racy = copy.apart and not copy.stopped and src.recent
-                if racy and hash_file(path, self._buffer)[0] != copy.digest:
-                    raise SourceChangedError(src.path, "its bytes changed, its stat did not")
+                if copy.apart and not copy.stopped and src.recent:
+                    self._check_copy(src, path, copy.digest)
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
@@ -382,8 +381,7 @@ class BlobStore:
             # within the clock tick of the last one leaves the stat as it was.
             if src.recent:
                 for digest, path in pieces.copies.items():
-                    if hash_file(path, self._buffer)[0] != digest:
-                        raise SourceChangedError(src.path, "its bytes changed, its stat did not")
+                    self._check_copy(src, path, digest)
         except BaseException:
             for path in pieces.copies.values():
                 path.unlink(missing_ok=True)
@@ -393,6 +391,16 @@ class BlobStore:
         for digest, path in pieces.copies.items():
             staged[digest] = (path, sizes[digest], result)
         return result
+
+    def _check_copy(self, src: Source, path: Path, digest: Digest) -> None:
+        """Check that the staging file ``path`` holds the bytes ``digest`` names, for a source
+        modified within the racy window (its stat cannot show a change).
+
+        Raises:
+            SourceChangedError: it does not: the source changed while it was read.
+        """
+        if hash_file(path, self._buffer)[0] != digest:
+            raise SourceChangedError(src.path, "its bytes changed, its stat did not")
 
     def _put_remote_files(
         self,
