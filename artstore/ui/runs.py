@@ -498,11 +498,10 @@ def media_bytes(request: Request) -> Response:
     key = request.path_params["key"]
     step = in_range("step", request.path_params["step"])
     index = in_range("index", request.path_params["index"])
-    media = run.media(key, step, index)
-    if index and dict(run.media_steps(key)).get(step, {}).get("_type") != "gallery":
+    media = run.media(key, step, index)  # at exactly ``step``, or NotFoundError
+    # RunInfo.media ignores ``index`` for a single value; the URL of its item 1 is no page.
+    if index and _value_at(store, run, key, step).get("_type") != "gallery":
         raise NotFoundError(f"run {run.id} logged one media value under {key[:200]!r}, no {index}")
-    if media.step != step:
-        raise NotFoundError(f"run {run.id} logged no media under {key[:200]!r} at that step")
     reference = media.reference
     if reference.get("_type") == "histogram":
         raise NotFoundError(f"the histogram {key[:200]!r} is kept inline: it has no bytes")
@@ -517,6 +516,12 @@ def media_bytes(request: Request) -> Response:
         disposition="inline" if inline else "attachment",
         headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )
+
+
+def _value_at(store: Store, run: RunInfo, key: str, step: int) -> dict[str, Any]:
+    # The one row at ``step``, not every media value of the key.
+    found = store.repository.catalog.runs.media_value(run.id, key, step)
+    return {} if found is None else found[1]
 
 
 def file_download(request: Request) -> Response:
