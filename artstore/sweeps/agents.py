@@ -153,11 +153,12 @@ def run_agent(
 
     catalog = catalog_of(store)
     sweep = catalog.sweeps.get(sweep_id)
+    user = who()
     me = _Agent(
         catalog=catalog,
         sweep=sweep,
         config=sweep_config(sweep),
-        name=f"{who()}/{os.getpid()}/{new_run_id()}",
+        name=f"{user}/{os.getpid()}/{new_run_id()}",
         seconds=lease_seconds(),
         grace=_grace(),
         function=function,
@@ -169,9 +170,8 @@ def run_agent(
     environment = _environment()
     with tempfile.TemporaryDirectory(prefix="artstore-agent-") as folder:
         while count is None or len(outcomes) < count:
-            launch = _Launch(sweep, me.config, Path(folder) / f"args-{len(outcomes)}.json")
-            launch.command = function is None
-            launch.user, launch.environment = who(), environment
+            args_file = Path(folder) / f"args-{len(outcomes)}.json"
+            launch = _Launch(sweep, me.config, args_file, function is None, user, environment)
             lease = lease_next(
                 catalog, sweep, me.name, seconds=me.seconds, run_fields=launch.fields
             )
@@ -371,9 +371,9 @@ class _Launch:
     sweep: SweepRecord
     config: SweepConfig
     args_file: Path
-    command: bool = True
-    user: str = ""
-    environment: Mapping[str, Any] = field(default_factory=dict)
+    command: bool
+    user: str
+    environment: Mapping[str, Any]
     argv: list[str] = field(default_factory=list)
 
     def fields(self, number: int, params: Mapping[str, Any]) -> dict[str, Any]:
