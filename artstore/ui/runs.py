@@ -267,10 +267,10 @@ def _fixed_or_value(run: RunInfo, column: str) -> Any:
 
 
 def _sorted(runs: list[RunInfo], value: Any, order: str) -> list[RunInfo]:
-    present = [r for r in runs if value(r) is not None]
-    missing = [r for r in runs if value(r) is None]
-    ordered = sorted(present, key=lambda r: _sort_key(value(r)), reverse=order == "desc")
-    return ordered + missing
+    keyed = [(value(r), r) for r in runs]
+    present = [(v, r) for v, r in keyed if v is not None]
+    ordered = sorted(present, key=lambda pair: _sort_key(pair[0]), reverse=order == "desc")
+    return [r for _, r in ordered] + [r for v, r in keyed if v is None]
 
 
 def _runs_of(store: Store, ids: Sequence[str]) -> list[RunInfo]:
