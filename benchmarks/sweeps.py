@@ -305,10 +305,10 @@ def render(
         "One agent, trials one after another on a new store's SQLite catalog: the lease (one "
         "`BEGIN IMMEDIATE` transaction: expired leases re-queued, the proposal, the trial and "
         "its run inserted), one heartbeat, and the record of the trial's end (trial and run "
-        "rows). Bayes includes optuna's proposal from every trial so far. Left out: what "
-        "`run_agent` adds around them (the config parsed again at each lease, the metric read "
-        "from the run at the end, the histories query of each heartbeat under hyperband) and "
-        "starting the trial's process.",
+        "rows). Bayes includes optuna's proposal from every trial so far, and each lease "
+        "parses the sweep's config again. Left out: what `run_agent` adds around them (the "
+        "metric read from the run at the end, the histories query of each heartbeat under "
+        "hyperband) and starting the trial's process.",
         "",
         "| Method | Trials | Median per trial | p95 | Slowest |",
         "|---|---:|---:|---:|---:|",
