@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -49,9 +50,9 @@ class Axis:
     def position(self, value: Any) -> float:
         """Where ``value`` falls on the axis, 0 (bottom) to 1 (top); 0.5 when all are equal."""
         if self.scale == "categorical":
-            labels = self.labels()
-            return 0.5 if len(labels) == 1 else labels.index(_label(value)) / (len(labels) - 1)
-        low, high = self._range()
+            order = self._order
+            return 0.5 if len(order) == 1 else order[_label(value)] / (len(order) - 1)
+        low, high = self._range
         if high == low:
             return 0.5
         return (self._number(value) - low) / (high - low)
@@ -59,13 +60,20 @@ class Axis:
     def labels(self) -> list[str]:
         """The ticks: the categories in first-seen order, else the lowest and highest value."""
         if self.scale == "categorical":
-            return list(dict.fromkeys(_label(v) for v in self.values))
+            return list(self._order)
         numbers = [float(v) for v in self.values]
         return [_label(min(numbers)), _label(max(numbers))]
 
     def _number(self, value: Any) -> float:
         return math.log10(float(value)) if self.scale == "log" else float(value)
 
+    # Computed once per axis, not once per trial drawn on it.
+    @cached_property
+    def _order(self) -> dict[str, int]:
+        labels = dict.fromkeys(_label(v) for v in self.values)
+        return {label: k for k, label in enumerate(labels)}
+
+    @cached_property
     def _range(self) -> tuple[float, float]:
         numbers = [self._number(v) for v in self.values]
         return min(numbers), max(numbers)
