@@ -78,9 +78,7 @@ _KEYS: dict[Distribution, tuple[str, ...]] = {
     "beta": _BETA,
     "q_beta": _BETA + _QUANTISED,
 }
-_REQUIRED: dict[str, tuple[str, ...]] = {"constant": ("value",), "categorical": ("values",)}
-_REQUIRED["categorical_w_probabilities"] = ("values", "probabilities")
-# Bounded distributions need both bounds; the others have W&B's defaults.
+# W&B's defaults; a distribution's other keys are required.
 _DEFAULTS = {"q": 1.0, "mu": 0.0, "sigma": 1.0, "a": 1.0, "b": 1.0}
 _POSITIVE_MIN = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values")
 
@@ -207,8 +205,8 @@ def _parse_leaf(spec: Mapping[object, object], where: str, path: tuple[str, ...]
                 f"{where}.{key}",
                 f"unknown key for distribution {distribution} (allowed: {', '.join(allowed)})",
             )
-    for key in _REQUIRED.get(distribution, _BOUNDED if "min" in _KEYS[distribution] else ()):
-        if key not in spec:
+    for key in _KEYS[distribution]:
+        if key not in spec and key not in _DEFAULTS:
             raise InvalidSweepConfigError(where, f"distribution {distribution} needs {key}")
     if distribution == "constant":
         return Parameter(path, distribution, value=_json(spec["value"], f"{where}.value"))
