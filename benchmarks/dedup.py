@@ -371,7 +371,7 @@ def time_new_model(ctx: Context, model: Path, rounds: int) -> dict[str, Any]:
         "rounds": rounds,
         "put": {m: median(v) for m, v in put.items()},
         "restore": {m: median(v) for m, v in restore.items()},
-        "rss_kib": {"chunked": rss},
+        "rss_kib": rss,
     }
 
 
@@ -509,7 +509,7 @@ def workload_table(w: Workload) -> list[str]:
 
 def timing_table(timing: dict[str, Any]) -> list[tuple[str, bool]]:
     put, restore = timing["put"], timing["restore"]
-    rss = timing["rss_kib"]["chunked"] * 1024
+    rss = timing["rss_kib"] * 1024
     return [
         (f"put chunked / whole: {_ratio(put['chunked'], put['whole'])} (≤ {PUT_RATIO_MAX}×)",
          put["chunked"] <= PUT_RATIO_MAX * put["whole"]),
