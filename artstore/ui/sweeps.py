@@ -138,6 +138,7 @@ def parallel_chart(view: SweepView) -> str:
     inner = _HEIGHT - _TOP - _BOTTOM
     x_of = [_LEFT + _AXIS_GAP * k for k in range(len(lines))]
     metrics = [float(t.metric or 0.0) for t in trials]
+    low, high = min(metrics), max(metrics)
     out = [
         f'<svg class="sweep-chart parallel" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {width} {_HEIGHT}" width="{width}" height="{_HEIGHT}" '
@@ -148,7 +149,7 @@ def parallel_chart(view: SweepView) -> str:
             f"{x:.1f},{_TOP + inner * (1 - axis.position(axis.values[k])):.1f}"
             for x, axis in zip(x_of, lines, strict=True)
         )
-        shade = _shade(view, metrics[k], min(metrics), max(metrics))
+        shade = _shade(view, metrics[k], low, high)
         tip = ", ".join(f"{a.name}={_label(a.values[k])}" for a in lines)
         out.append(
             f'<polyline class="trial shade-{shade} state-{escape(trial.state)}" '
