@@ -840,37 +840,42 @@ class BlobStore:
         dest.parent.mkdir(parents=True, exist_ok=True)
         staged = _atomic.partial_path(dest.parent)
         try:
-            if self.backend.local:
-                # As get_file: the kernel copies each piece's blob (no trip through user
-                # memory), and the copy is checked piece by piece and whole, each piece
-                # while the next ones are copied.
-                with (
-                    open(staged, "w+b", buffering=0) as dst,  # read too: by the check
-                    CopyCheck(dst.fileno(), chunks, digest, size, self.url) as check,
-                ):
-                    for index in range(len(chunks)):
-                        if check.failed():
-                            break
-                        self._copy_piece(chunks, index, dst, callback)
-                        check.copied(index)
-                    check.wait()
-                    copied = os.fstat(dst.fileno()).st_size
-                    if copied != size:  # bytes beyond the pieces' stretches, which nothing read
-                        dst.seek(0)
-                        actual, _ = hash_stream(dst, self._buffer)
-                        raise ChunkListError(digest.hex, actual.hex, count=len(chunks), size=copied)
-            else:
-                view = memoryview(self._buffer)
-                with (
-                    self.open_chunks(chunks, digest, size) as src,
-                    open(staged, "wb", buffering=0) as dst,
-                ):
-                    while n := src.readinto(view):
-                        dst.write(view[:n])
-                        callback.relative_update(n)
+            restore = self._copy_chunks if self.backend.local else self._read_chunks
+            restore(chunks, digest, size, staged, callback)
             os.replace(staged, dest)
         finally:
             staged.unlink(missing_ok=True)
+
+    def _copy_chunks(
+        self, chunks: Sequence[Chunk], digest: Digest, size: int, staged: Path, callback: Callback
+    ) -> None:
+        # As get_file: the kernel copies each piece's blob (no trip through user memory), and
+        # the copy is checked piece by piece and whole, each piece while the next ones are
+        # copied.
+        with (
+            open(staged, "w+b", buffering=0) as dst,  # read too: by the check
+            CopyCheck(dst.fileno(), chunks, digest, size, self.url) as check,
+        ):
+            for index in range(len(chunks)):
+                if check.failed():
+                    break
+                self._copy_piece(chunks, index, dst, callback)
+                check.copied(index)
+            check.wait()
+            copied = os.fstat(dst.fileno()).st_size
+            if copied != size:  # bytes beyond the pieces' stretches, which nothing read
+                dst.seek(0)
+                actual, _ = hash_stream(dst, self._buffer)
+                raise ChunkListError(digest.hex, actual.hex, count=len(chunks), size=copied)
+
+    def _read_chunks(
+        self, chunks: Sequence[Chunk], digest: Digest, size: int, staged: Path, callback: Callback
+    ) -> None:
+        view = memoryview(self._buffer)
+        with self.open_chunks(chunks, digest, size) as src, open(staged, "wb", buffering=0) as dst:
+            while n := src.readinto(view):
+                dst.write(view[:n])
+                callback.relative_update(n)
 
     def _copy_piece(
         self, chunks: Sequence[Chunk], index: int, dst: BinaryIO, callback: Callback
