@@ -8,7 +8,7 @@ import os
 import queue
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -16,6 +16,7 @@ from typing import BinaryIO, NamedTuple
 from fsspec.callbacks import Callback
 
 from artstore.storage import _atomic
+from artstore.storage.chunker import Layout
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import CHUNK_SIZE, Digest, Hasher, hash_bytes
 
@@ -42,7 +43,7 @@ _COPIES_WAITING = 4
 def stage_pieces(
     source: BinaryIO,
     header: bytes,
-    layout: Sequence[tuple[int, int, str]],
+    layout: Layout,
     folder: Path,
     needed: Callable[[Digest, int], bool],
     callback: Callback,
@@ -111,7 +112,7 @@ class _HashAhead:
 
     _END = None
 
-    def __init__(self, fd: int, header: bytes, layout: Sequence[tuple[int, int, str]]) -> None:
+    def __init__(self, fd: int, header: bytes, layout: Layout) -> None:
         self._fd = fd
         self._header = header
         self._layout = layout

@@ -27,7 +27,7 @@ from artstore.errors import (
 )
 from artstore.storage import _atomic, _pieces
 from artstore.storage.backend import Backend, backend_for
-from artstore.storage.chunker import chunks_file, cut, read_layout
+from artstore.storage.chunker import Layout, Start, chunks_file, cut, read_layout
 from artstore.storage.chunks import Chunk
 from artstore.storage.digest import (
     CHUNK_SIZE,
@@ -110,7 +110,7 @@ _UPLOAD_BATCH = 64 * 1024 * 1024
 def _hash_pieces(
     src: Source,
     each: Callable[[Chunk, memoryview], None] = lambda chunk, data: None,
-    start: tuple[bytes, list[tuple[int, int, str]] | None] | None = None,
+    start: Start | None = None,
 ) -> tuple[Digest, tuple[Chunk, ...]]:
     """Cut a large file into pieces and hash them and the whole file in one pass, handing
     each piece and its bytes to ``each`` as it is read (``start``: see :func:`.chunker.cut`).
@@ -354,7 +354,7 @@ class BlobStore:
         self,
         src: Source,
         header: bytes,
-        layout: Sequence[tuple[int, int, str]],
+        layout: Layout,
         area: Path,
         staged: _Staged,
         callback: Callback,

@@ -27,7 +27,9 @@ __all__ = [
     "MAX_TENSOR_NAME",
     "MIN_MEAN_TENSOR",
     "POLICY",
+    "Layout",
     "Piece",
+    "Start",
     "chunks_file",
     "cut",
     "read_layout",
@@ -103,6 +105,14 @@ def chunks_file(size: int) -> bool:
     return True
 
 
+#: The pieces after the header of a file cut at its tensors: (offset, length, tensor) of each,
+#: in file order.
+Layout = list[tuple[int, int, str]]
+#: What :func:`read_layout` read of a file: its first bytes, and its layout (None: the file is
+#: cut by content).
+Start = tuple[bytes, Layout | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Piece:
     """One piece of a file as it is read: where it starts, its bytes (valid only until the
@@ -113,9 +123,7 @@ class Piece:
     tensor: str | None
 
 
-def cut(
-    file: BinaryIO, size: int, start: tuple[bytes, list[tuple[int, int, str]] | None] | None = None
-) -> Iterator[Piece]:
+def cut(file: BinaryIO, size: int, start: Start | None = None) -> Iterator[Piece]:
     """The pieces of ``file`` (read once, from its current position, which must be its start)
     of ``size`` bytes, in order: they tile what was read. ``start``, if given, is what
     :func:`read_layout` returned for this file, read no further since (the position is then
@@ -139,7 +147,7 @@ def cut(
             return  # the file shrank: the caller's size check refuses it
 
 
-def read_layout(file: BinaryIO, size: int) -> tuple[bytes, list[tuple[int, int, str]] | None]:
+def read_layout(file: BinaryIO, size: int) -> Start:
     """Read the start of ``file`` (from its current position, its start) of ``size`` bytes:
     return the bytes read and, when the file is cut at its safetensors tensors, the pieces
     after them as (offset, length, tensor) in file order. The bytes read are the header piece
@@ -157,7 +165,7 @@ def read_layout(file: BinaryIO, size: int) -> tuple[bytes, list[tuple[int, int, 
     spans = tensor_spans(prefix[8:], size - 8 - length)
     if spans is None:
         return prefix, None
-    layout: list[tuple[int, int, str]] = []
+    layout: Layout = []
     for name, begin, end in spans:
         # A large tensor is cut at fixed sizes from its start, not by content: tensors change
         # in place (a fine-tune) or grow at their end (rows added to an embedding), never by
