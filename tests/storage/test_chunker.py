@@ -10,7 +10,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save
 
@@ -81,6 +81,8 @@ def test_safetensors_pieces_are_the_header_then_each_tensor(
     small_cdc: None, sizes: list[int], seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(chunker, "MIN_MEAN_TENSOR", 1)
+    # Tensors averaging under a byte (sizes [0, 1]: 1 // 2 == 0) are cut by content even so.
+    assume(sum(sizes) >= len(sizes))
     data = safetensors_bytes(sizes, seed)
     found = pieces(data)
     check_tiles(data, found)
