@@ -135,7 +135,9 @@ def test_a_killed_agents_trial_is_run_again_after_its_lease_expires(
     program = tmp_path / "hang.py"
     program.write_text(HANG_ONCE, encoding="utf-8")
     marker = tmp_path / "started"
-    env = {**env, "STARTED": str(marker), "ARTSTORE_SWEEP_LEASE": "2"}
+    # A lease long enough that a loaded machine never starves the live agent's heartbeats
+    # (every lease/3 seconds) past it: only the SIGKILL below may let it expire.
+    env = {**env, "STARTED": str(marker), "ARTSTORE_SWEEP_LEASE": "6"}
     config = {
         "method": "grid",
         "program": str(program),
