@@ -27,6 +27,7 @@ from artstore.sweeps.controller import (
     show_sweep,
     stop_sweep,
     sweep,
+    sweep_view,
 )
 from artstore.sweeps.grid import grid_points, grid_size
 from artstore.sweeps.hyperband import RunMetric, Stop, brackets, runs_to_stop
@@ -69,5 +70,6 @@ __all__ = [
     "show_sweep",
     "stop_sweep",
     "sweep",
+    "sweep_view",
     "trial_command",
 ]

@@ -161,11 +161,15 @@ def show_sweep(store: Store, sweep_id: str) -> SweepView:
         NotFoundError: no such sweep.
     """
     sweeps = store.repository.catalog.sweeps  # a read: a read-only store will do
-    sweep = sweeps.get(sweep_id)
-    trials = ranked(sweep, sweeps.trials(sweep_id))
-    first = trials[0] if trials else None
+    return sweep_view(sweeps.get(sweep_id), sweeps.trials(sweep_id))
+
+
+def sweep_view(sweep: SweepRecord, trials: Sequence[TrialRecord]) -> SweepView:
+    """A sweep and the trials read with it, ranked by the metric, with its best trial."""
+    order = ranked(sweep, trials)
+    first = order[0] if order else None
     best = first if first is not None and first.metric is not None and _ended(first) else None
-    return SweepView(sweep, tuple(trials), best)
+    return SweepView(sweep, tuple(order), best)
 
 
 def ranked(sweep: SweepRecord, trials: Sequence[TrialRecord]) -> list[TrialRecord]:

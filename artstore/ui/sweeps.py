@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from artstore.serialize import dumps, sweep_json, sweep_view_json
-from artstore.sweeps import SweepView, parse_sweep_config, show_sweep
+from artstore.sweeps import SweepView, parse_sweep_config, show_sweep, sweep_view
 from artstore.sweeps.parameters import DISTRIBUTIONS, lookup
 from artstore.ui.web import api, page, store_of
 
@@ -222,10 +222,8 @@ def metric_chart(view: SweepView) -> str:
 def sweep_rows(store: Store, project: str | None) -> list[dict[str, Any]]:
     """Every sweep (newest first) as ``art sweep ls --json`` shows it, with its best value
     (``best``: the ``best`` of ``art sweep show --json``)."""
-    rows = []
-    for sweep in store.repository.catalog.sweeps.newest_first(project):
-        rows.append(sweep_view_json(show_sweep(store, sweep.id)))
-    return rows
+    found = store.repository.catalog.sweeps.listing(project)
+    return [sweep_view_json(sweep_view(sweep, trials)) for sweep, trials in found]
 
 
 def sweeps_page(request: Request) -> Response:
@@ -236,9 +234,8 @@ def sweeps_page(request: Request) -> Response:
 
 def sweeps_api(request: Request) -> Response:
     project = request.query_params.get("project") or None
-    store = store_of(request)
-    sweeps = store.repository.catalog.sweeps
-    return api([sweep_json(s, sweeps.trials(s.id)) for s in sweeps.newest_first(project)])
+    found = store_of(request).repository.catalog.sweeps.listing(project)
+    return api([sweep_json(sweep, trials) for sweep, trials in found])
 
 
 def sweep_page(request: Request) -> Response:
