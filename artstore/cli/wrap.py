@@ -39,6 +39,7 @@ def command(
     """
     from artstore.errors import NotFoundError
     from artstore.redaction import redact_argv
+    from artstore.sweeps.agents import store_environment
     from artstore.tracker import init
     from artstore.tracker.console import copy_child_output
     from artstore.tracker.current_run import new_run_id
@@ -55,10 +56,11 @@ def command(
         capture_console=False,
         heartbeat_interval=heartbeat,
     )
-    env = {**os.environ, "ARTSTORE_RUN_ID": run.id, "ARTSTORE_URL": _absolute(store.location.url)}
-    options = ctx.find_root().obj or {}
-    if options.get("db"):
-        env["ARTSTORE_DB"] = options["db"]
+    env = {
+        **os.environ,
+        "ARTSTORE_RUN_ID": run.id,
+        **store_environment(store, (ctx.find_root().obj or {}).get("db")),
+    }
     try:
         child = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except OSError as exc:
@@ -77,7 +79,3 @@ def command(
     if as_json:
         print_json(run_exit_json(run, code))
     ctx.exit(code)
-
-
-def _absolute(url: str) -> str:
-    return url if "://" in url else os.path.abspath(url)
