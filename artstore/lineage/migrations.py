@@ -253,7 +253,7 @@ def not_current(version: int, where: str) -> ConfigError:
         return ConfigError(f"database {where} is not an artstore catalog (it has no schema)")
     return ConfigError(
         f"catalog {where} has schema version {version}, older than this artstore's "
-        f"{MIGRATIONS[-1].version}; upgrade it first by running any art command on the store, "
+        f"{SCHEMA_VERSION}; upgrade it first by running any art command on the store, "
         "e.g. art ls"
     )
 
