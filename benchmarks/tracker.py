@@ -5,9 +5,9 @@ Two child processes alternate, ``--rounds`` times (default 3), each on fresh fil
 
 * **baseline**: plain ``sqlite3`` into a new WAL-mode database (``synchronous=NORMAL``,
   ``foreign_keys=ON``) holding a ``runs`` table and a ``metrics`` table with the same DDL and
-  index (``run_id, key, step``) as artstore's catalog. The 1,000,000 row tuples are built
-  first (not timed); then one ``executemany`` in one transaction, timed until ``commit()``
-  returns;
+  indexes (``run_id, key, step, value`` and the partial media one) as artstore's catalog.
+  The 1,000,000 row tuples are built first (not timed); then one ``executemany`` in one
+  transaction, timed until ``commit()`` returns;
 * **artstore**: a new local store (``Store.init``), ``art.init(capture_console=False)`` with
   default batching, then 100,000 ``run.log({10 float scalars})`` calls. The loop is timed
   (mean microseconds per call, including building the 10-key dict); then ``run.finish()``:
@@ -80,10 +80,12 @@ CREATE TABLE metrics (
     value FLOAT,
     text VARCHAR,
     time FLOAT NOT NULL,
+    media TEXT,
     PRIMARY KEY (id),
     FOREIGN KEY(run_id) REFERENCES runs (id)
 );
-CREATE INDEX ix_metrics_run_key_step ON metrics (run_id, "key", step);
+CREATE INDEX ix_metrics_run_key_step_value ON metrics (run_id, "key", step, value);
+CREATE INDEX ix_metrics_run_key_media ON metrics (run_id, "key") WHERE media IS NOT NULL;
 """
 
 BASELINE_WORKER = r"""
@@ -550,7 +552,8 @@ def render(
         "",
         "* **Baseline**: raw `sqlite3` into a new WAL database (`synchronous=NORMAL`, "
         "`foreign_keys=ON`, as the catalog's engine sets them) with the catalog's `metrics` DDL "
-        "and index `(run_id, key, step)`; the row tuples are built first (not timed), then one "
+        "and indexes (`(run_id, key, step, value)`, and `(run_id, key)` where media is set); "
+        "the row tuples are built first (not timed), then one "
         "`executemany` in one transaction, timed until `COMMIT` returns.",
         "* **artstore**: `Store.init` of a new local store, `art.init(capture_console=False)` "
         "with the default batching (`flush_rows=10_000`, `flush_interval=1.0`), then "
